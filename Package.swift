@@ -1,0 +1,100 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny")
+]
+
+let package = Package(
+    name: "AtlasRelay",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "AWSSigning", targets: ["AWSSigning"]),
+        .library(name: "AWSCore", targets: ["AWSCore"]),
+        .library(name: "S3Sync", targets: ["S3Sync"]),
+        .library(name: "StackDeploy", targets: ["StackDeploy"]),
+        .library(name: "AtlassianAdmin", targets: ["AtlassianAdmin"]),
+        .library(name: "DataRefresh", targets: ["DataRefresh"]),
+        .library(name: "AppTesting", targets: ["AppTesting"]),
+        .library(name: "Pipeline", targets: ["Pipeline"]),
+        .executable(name: "sandbox-check", targets: ["sandbox-check"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        .target(
+            name: "AWSSigning",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AWSCore",
+            dependencies: [
+                "AWSSigning",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "S3Sync", dependencies: ["AWSCore"], swiftSettings: swiftSettings),
+        .target(name: "StackDeploy", dependencies: ["AWSCore", "S3Sync"], swiftSettings: swiftSettings),
+        .target(name: "AtlassianAdmin", dependencies: ["AWSCore"], swiftSettings: swiftSettings),
+        .target(
+            name: "DataRefresh",
+            dependencies: ["S3Sync", "AtlassianAdmin"],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "AppTesting", dependencies: ["AtlassianAdmin"], swiftSettings: swiftSettings),
+        .target(
+            name: "Pipeline",
+            dependencies: ["DataRefresh", "StackDeploy", "AppTesting", "AtlassianAdmin", "S3Sync"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AtlasRelayTestSupport",
+            dependencies: [
+                "AWSCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "sandbox-check",
+            dependencies: [
+                "AWSCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/sandbox-check",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AWSSigningTests",
+            dependencies: ["AWSSigning"],
+            resources: [.copy("Vectors")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AWSCoreTests",
+            dependencies: [
+                "AWSCore", "AWSSigning", "AtlasRelayTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,257 @@
+import AWSSigning
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import Synchronization
+
+/// Sends signed requests to AWS services: endpoint resolution, signing, retries, clock skew.
+///
+/// One client per region and set of credentials; it is cheap to create and safe to share between
+/// tasks. All cross-cutting request work happens here, once: resolve the endpoint, sign with
+/// fresh credentials, send, classify a failure, back off and retry. Service clients (STS, S3, …)
+/// build ``AWSRequest``s and read the answers with the protocol helpers.
+///
+/// ```swift
+/// let aws = AWSClient(region: "eu-west-1", credentialProvider: .default())
+/// let identity = try await STSClient(aws).getCallerIdentity()
+/// ```
+public final class AWSClient: Sendable {
+    /// The region requests are signed for and sent to.
+    public let region: String
+    /// Where credentials come from.
+    public let credentialProvider: any CredentialProvider
+    /// Endpoint resolution.
+    public let endpoints: EndpointResolver
+    /// Retry behaviour.
+    public let retryPolicy: RetryPolicy
+    /// The HTTP client; owned by the caller (``sharedHTTPClient`` by default, never shut down).
+    public let httpClient: HTTPClient
+    /// Where request lines are logged (method, host, operation, status, attempt; never secrets).
+    public let logger: Logger
+    let quota = RetryQuota()
+    let clockOffset = Mutex<Double>(0)
+
+    /// Creates a client.
+    ///
+    /// - Parameters:
+    ///   - region: the region, for example `eu-west-1`.
+    ///   - credentialProvider: the credentials to sign with.
+    ///   - endpoints: endpoint resolution (environment overrides by default).
+    ///   - retryPolicy: the standard retry mode by default.
+    ///   - httpClient: the transport; the shared, high-concurrency client by default.
+    ///   - logger: where to log requests.
+    public init(
+        region: String, credentialProvider: any CredentialProvider, endpoints: EndpointResolver = EndpointResolver(),
+        retryPolicy: RetryPolicy = .standard(), httpClient: HTTPClient = AWSClient.sharedHTTPClient,
+        logger: Logger = Logger(label: "atlas-relay.aws")
+    ) {
+        self.region = region
+        self.credentialProvider = credentialProvider
+        self.endpoints = endpoints
+        self.retryPolicy = retryPolicy
+        self.httpClient = httpClient
+        self.logger = logger
+    }
+
+    /// A process-wide HTTP client sized for parallel transfers: up to 256 connections per host,
+    /// 10 s connect timeout, 60 s read timeout, no redirects, no decompression.
+    public static let sharedHTTPClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
+        configuration.redirectConfiguration = .disallow
+        configuration.decompression = .disabled
+        configuration.httpVersion = .http1Only
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
+    /// The seconds added to the local clock when signing, learned from servers' `Date` headers.
+    public var clockSkew: TimeInterval { clockOffset.withLock { $0 } }
+
+    /// Sends `request` and reads the whole response body.
+    ///
+    /// - Parameter maxResponseBytes: the largest body to buffer (64 MiB by default); stream
+    ///   larger ones with ``execute(_:handle:)``.
+    /// - Throws: ``AWSServiceError`` for an error answer, ``AWSClientError`` for transport or
+    ///   configuration failures, ``CredentialError`` when no credentials can be had.
+    public func execute(_ request: AWSRequest, maxResponseBytes: Int = 64 << 20) async throws -> AWSResponse {
+        try await execute(request) { response in
+            do {
+                let body = try await response.body.collect(upTo: maxResponseBytes)
+                return AWSResponse(status: response.status, headers: response.headers, body: body)
+            } catch is NIOTooManyBytesError {
+                throw AWSClientError(
+                    .responseTooLarge,
+                    "\(request.service) \(request.operation) answered more than \(maxResponseBytes) bytes; stream it instead")
+            }
+        }
+    }
+
+    /// Sends `request` (retrying as the policy allows) and hands the successful response, with
+    /// its body still streaming, to `handle`. Failures inside `handle` are not retried.
+    public func execute<T: Sendable>(
+        _ request: AWSRequest, handle: (HTTPClientResponse) async throws -> T
+    ) async throws -> T {
+        var attempt = 1
+        var spent = 0
+        while true {
+            let started = ContinuousClock.now
+            let retryKind: RetryPolicy.RetryKind
+            let failure: any Error
+            do {
+                let response = try await send(request, attempt: attempt)
+                let elapsed = ContinuousClock.now - started
+                if response.status.code < 300 || response.status == .notModified {
+                    quota.release(spent)
+                    logger.debug(
+                        "aws request",
+                        metadata: [
+                            "service": "\(request.service)", "operation": "\(request.operation)",
+                            "status": "\(response.status.code)", "attempt": "\(attempt)", "elapsed": "\(elapsed)",
+                        ])
+                    return try await handle(response)
+                }
+                let skewCorrected = learnClockSkew(from: response.headers)
+                let error = try await AWSErrorParser.parse(response, request: request)
+                guard let kind = RetryPolicy.classify(error, skewCorrected: skewCorrected) else { throw error }
+                (retryKind, failure) = (kind, error)
+            } catch let error where !(error is AWSServiceError) && !(error is CredentialError) && !(error is AWSClientError) {
+                guard let kind = RetryPolicy.classify(transport: error, idempotent: request.isIdempotent) else {
+                    throw transportError(error, request: request, attempts: attempt)
+                }
+                (retryKind, failure) = (kind, error)
+            }
+            guard attempt < retryPolicy.maxAttempts, let cost = quota.acquire(retryKind) else {
+                if let failure = failure as? AWSServiceError { throw failure }
+                throw transportError(failure, request: request, attempts: attempt)
+            }
+            spent += cost
+            let delay = retryKind == .clockSkew ? .zero : retryPolicy.delay(afterAttempt: attempt)
+            logger.info(
+                "aws request retry",
+                metadata: [
+                    "service": "\(request.service)", "operation": "\(request.operation)", "attempt": "\(attempt)",
+                    "reason": "\(retryKind)", "error": "\(Self.summary(failure))", "delay": "\(delay)",
+                ])
+            try await Task.sleep(for: delay)
+            attempt += 1
+        }
+    }
+
+    /// Resolves, signs and sends one attempt.
+    func send(_ request: AWSRequest, attempt: Int) async throws -> HTTPClientResponse {
+        var endpoint = try endpoints.endpoint(for: request.service, region: region)
+        var path = request.path
+        if let bucket = request.bucket {
+            (endpoint, path) = endpoints.s3Address(bucket: bucket, encodedKey: String(path.drop { $0 == "/" }), endpoint: endpoint)
+        }
+        path = endpoint.basePath + path
+        let query = request.encodedQuery
+        var headers = request.headers
+        headers.replaceOrAdd(name: "Host", value: endpoint.hostHeader)
+        headers.replaceOrAdd(name: "User-Agent", value: AtlasRelayVersion.userAgent)
+        headers.replaceOrAdd(name: "amz-sdk-request", value: "attempt=\(attempt); max=\(retryPolicy.maxAttempts)")
+
+        var payload = PayloadHash.empty
+        var chunking: (size: Int, base: AWSByteStream)?
+        var body: HTTPClientRequest.Body?
+        switch request.body.storage {
+        case .empty:
+            break
+        case .buffer(let buffer):
+            payload = .of(buffer.readableBytesView)
+            body = .bytes(buffer)
+        case .stream(let length, let make):
+            switch request.body.streamSigning {
+            case .unsigned:
+                payload = .unsigned
+                body = .stream(make(), length: .known(length))
+            case .chunked(let size):
+                payload = .streaming
+                headers.replaceOrAdd(name: "Content-Encoding", value: "aws-chunked")
+                headers.replaceOrAdd(name: "x-amz-decoded-content-length", value: String(length))
+                chunking = (size, make())
+            }
+        }
+
+        if !request.isUnsigned {
+            let credentials = try await credentialProvider.credentials()
+            let signer = SigV4Signer(credentials: credentials, region: region, service: request.service.signingName)
+            let date = Date().addingTimeInterval(clockSkew)
+            let signed = signer.signHeaders(
+                SigningRequest(
+                    method: request.method.rawValue, path: path, query: query,
+                    headers: headers.map { (name: $0.name, value: $0.value) }),
+                payload: payload, date: date)
+            for (name, value) in signed.headersToAdd { headers.replaceOrAdd(name: name, value: value) }
+            if let chunking {
+                let sequence = ChunkedSigningSequence(
+                    base: chunking.base, signer: signer.chunkSigner(seedSignature: signed.signature, date: date),
+                    chunkSize: chunking.size)
+                let wireLength = SigV4ChunkSigner.encodedLength(payloadLength: request.body.length, chunkSize: chunking.size)
+                body = .stream(sequence, length: .known(wireLength))
+            }
+        } else if chunking != nil {
+            throw AWSClientError(.invalidConfiguration, "an unsigned request cannot use aws-chunked signing")
+        }
+
+        var httpRequest = HTTPClientRequest(url: endpoint.url(path: path, query: query))
+        httpRequest.method = request.method
+        httpRequest.headers = headers
+        httpRequest.body = body
+        return try await httpClient.execute(httpRequest, timeout: TimeAmount(request.timeout), logger: nil)
+    }
+
+    /// Learns the offset between the server's `Date` and the local clock when it is over four
+    /// minutes. Returns whether the offset changed (so a skew error is worth retrying).
+    func learnClockSkew(from headers: HTTPHeaders) -> Bool {
+        guard let text = headers.first(name: "Date"), let serverDate = HTTPDate.parse(text) else { return false }
+        let skew = serverDate.timeIntervalSinceNow
+        return clockOffset.withLock { offset in
+            let corrected = abs(skew) > 240 ? skew : 0
+            guard abs(corrected - offset) > 1 else { return false }
+            offset = corrected
+            logger.warning("clock skew detected", metadata: ["skew_seconds": "\(Int(skew))"])
+            return true
+        }
+    }
+
+    func transportError(_ error: any Error, request: AWSRequest, attempts: Int) -> any Error {
+        if error is AWSServiceError || error is AWSClientError || error is CredentialError { return error }
+        let target = (try? endpoints.endpoint(for: request.service, region: region))?.hostHeader ?? "\(request.service)"
+        if let error = error as? HTTPClientError, error == .deadlineExceeded || error == .readTimeout {
+            return AWSClientError(
+                .timedOut,
+                "\(request.service) \(request.operation) to \(target) timed out after \(attempts) attempt(s); "
+                    + "check the endpoint and network, or raise the timeout")
+        }
+        return AWSClientError(
+            .connectionFailed,
+            "\(request.service) \(request.operation) could not reach \(target) after \(attempts) attempt(s) "
+                + "(\(Self.summary(error))); check the endpoint URL (AWS_ENDPOINT_URL…), the network and that the service is up")
+    }
+
+    static func summary(_ error: any Error) -> String {
+        String(describing: error).prefix(200).description
+    }
+}
+
+/// The library's version, sent as the user agent.
+package enum AtlasRelayVersion {
+    package static let version = "0.1.0"
+    package static let userAgent = "atlas-relay/\(version)"
+}
+
+/// `Date` header parsing (IMF-fixdate, RFC 7231).
+enum HTTPDate {
+    static func parse(_ text: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return formatter.date(from: text)
+    }
+}

@@ -1,0 +1,119 @@
+import AWSSigning
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+
+/// Credentials of an EC2 instance's role, from the instance metadata service (IMDSv2).
+///
+/// Gets a session token (`PUT /latest/api/token`), the role name and then the role's credentials.
+/// Falls back to IMDSv1 only when the token call is refused as unsupported (404/405) and
+/// `AWS_EC2_METADATA_V1_DISABLED` is not `true`. `AWS_EC2_METADATA_DISABLED=true` turns it off;
+/// `AWS_EC2_METADATA_SERVICE_ENDPOINT` moves it.
+public struct InstanceMetadataCredentialProvider: CredentialProvider {
+    let environment: [String: String]
+    let httpClient: HTTPClient
+    let timeout: TimeAmount
+
+    /// Creates a provider.
+    public init(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        httpClient: HTTPClient = AWSClient.sharedHTTPClient, timeout: TimeAmount = .seconds(1)
+    ) {
+        self.environment = environment
+        self.httpClient = httpClient
+        self.timeout = timeout
+    }
+
+    var endpoint: String {
+        var base = environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://169.254.169.254"
+        while base.hasSuffix("/") { base.removeLast() }
+        return base
+    }
+
+    struct Answer: Decodable {
+        let Code: String?
+        let Message: String?
+        let AccessKeyId: String?
+        let SecretAccessKey: String?
+        let Token: String?
+        let Expiration: String?
+        let AccountId: String?
+    }
+
+    public func credentials() async throws -> Credentials {
+        if environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() == "true" {
+            throw CredentialError(.notConfigured, "AWS_EC2_METADATA_DISABLED is true")
+        }
+        let token = try await sessionToken()
+        let (roleStatus, roleBody) = try await get("/latest/meta-data/iam/security-credentials/", token: token)
+        guard roleStatus == 200,
+            let role = String(decoding: roleBody, as: UTF8.self).split(whereSeparator: \.isNewline).first
+        else {
+            throw CredentialError(
+                roleStatus == 404 ? .notConfigured : .providerFailed,
+                roleStatus == 404
+                    ? "the instance has no IAM role attached"
+                    : "instance metadata answered HTTP \(roleStatus) for the role name")
+        }
+        let (status, body) = try await get("/latest/meta-data/iam/security-credentials/\(role)", token: token)
+        guard status == 200, let answer = try? JSONDecoder().decode(Answer.self, from: body) else {
+            throw CredentialError(
+                .providerFailed, "instance metadata answered HTTP \(status) for the credentials of role \(role)")
+        }
+        guard answer.Code == nil || answer.Code == "Success", let key = answer.AccessKeyId,
+            let secret = answer.SecretAccessKey
+        else {
+            throw CredentialError(
+                .providerFailed,
+                "instance metadata could not give credentials for role \(role): \(answer.Code ?? "no keys") \(answer.Message ?? "")")
+        }
+        return Credentials(
+            accessKeyId: key, secretAccessKey: secret, sessionToken: answer.Token,
+            expiration: answer.Expiration.flatMap(ISO8601.parse), accountId: answer.AccountId)
+    }
+
+    /// An IMDSv2 session token, or `nil` to fall back to IMDSv1.
+    func sessionToken() async throws -> String? {
+        var request = HTTPClientRequest(url: endpoint + "/latest/api/token")
+        request.method = .PUT
+        request.headers.add(name: "X-aws-ec2-metadata-token-ttl-seconds", value: "21600")
+        let status: UInt
+        let body: Data
+        do {
+            let response = try await httpClient.execute(request, timeout: timeout)
+            status = response.status.code
+            body = Data(try await response.body.collect(upTo: 64 * 1024).readableBytesView)
+        } catch {
+            throw CredentialError(.notConfigured, "no instance metadata service answered at \(endpoint)")
+        }
+        switch status {
+        case 200:
+            return String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        case 404, 405:
+            guard environment["AWS_EC2_METADATA_V1_DISABLED"]?.lowercased() != "true" else {
+                throw CredentialError(
+                    .providerFailed,
+                    "instance metadata does not support IMDSv2 tokens (HTTP \(status)) and AWS_EC2_METADATA_V1_DISABLED forbids IMDSv1")
+            }
+            return nil
+        default:
+            throw CredentialError(
+                .providerFailed,
+                "instance metadata refused a session token (HTTP \(status)); check the instance's metadata options (hop limit, IMDSv2)")
+        }
+    }
+
+    func get(_ path: String, token: String?) async throws -> (UInt, Data) {
+        var request = HTTPClientRequest(url: endpoint + path)
+        if let token { request.headers.add(name: "X-aws-ec2-metadata-token", value: token) }
+        do {
+            let response = try await httpClient.execute(request, timeout: timeout)
+            return (response.status.code, Data(try await response.body.collect(upTo: 1 << 20).readableBytesView))
+        } catch {
+            throw CredentialError(.providerFailed, "instance metadata at \(endpoint) stopped answering (\(error))")
+        }
+    }
+
+    public var description: String { "EC2 instance metadata" }
+}

@@ -1,0 +1,58 @@
+import Foundation
+
+/// The local services started by `scripts/services.sh` (SeaweedFS, moto, PostgreSQL), as tests see them.
+///
+/// Values come from the process environment, falling back to `.sandbox/env` in the repository,
+/// so `swift test` works both under `make test` and on its own after `scripts/services.sh start`.
+public enum Sandbox {
+    /// The environment: process variables over those in `.sandbox/env`.
+    public static let environment: [String: String] = {
+        var values = envFile()
+        for (key, value) in ProcessInfo.processInfo.environment { values[key] = value }
+        return values
+    }()
+
+    /// The repository root (the folder holding `Package.swift`).
+    public static let repositoryRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        }
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    }()
+
+    static func envFile() -> [String: String] {
+        let path = repositoryRoot.appendingPathComponent(".sandbox/env").path
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [:] }
+        var values: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            var line = line.trimmingCharacters(in: .whitespaces)
+            guard line.hasPrefix("export ") else { continue }
+            line.removeFirst("export ".count)
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            var value = String(line[line.index(after: equals)...])
+            if value.count >= 2, value.hasPrefix("'"), value.hasSuffix("'") { value = String(value.dropFirst().dropLast()) }
+            values[String(line[..<equals])] = value
+        }
+        return values
+    }
+
+    /// A required variable.
+    ///
+    /// - Throws: ``TestSupportError`` telling how to start the services when it is missing.
+    public static func value(_ name: String) throws -> String {
+        guard let value = environment[name], !value.isEmpty else {
+            throw TestSupportError(
+                "\(name) is not set: the local services are not running. Run `make test`, or "
+                    + "`scripts/services.sh start` and then `swift test`.")
+        }
+        return value
+    }
+
+    /// The moto server URL (`ATLAS_RELAY_MOTO_ENDPOINT`).
+    public static func motoEndpoint() throws -> String { try value("ATLAS_RELAY_MOTO_ENDPOINT") }
+
+    /// The SeaweedFS S3 URL (`ATLAS_RELAY_S3_ENDPOINT`).
+    public static func s3Endpoint() throws -> String { try value("ATLAS_RELAY_S3_ENDPOINT") }
+}
