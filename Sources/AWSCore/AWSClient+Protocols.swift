@@ -156,7 +156,9 @@ extension AWSClient {
         return try decodeJSON(Output.self, from: try await execute(request), request: request)
     }
 
-    func decodeJSON<Output: Decodable>(_ type: Output.Type, from response: AWSResponse, request: AWSRequest) throws -> Output {
+    func decodeJSON<Output: Decodable>(_ type: Output.Type, from response: AWSResponse, request: AWSRequest) throws
+        -> Output
+    {
         let data = response.body.readableBytes == 0 ? Data("{}".utf8) : response.data
         do {
             return try Self.jsonDecoder.decode(Output.self, from: data)

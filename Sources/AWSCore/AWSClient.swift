@@ -61,6 +61,8 @@ public final class AWSClient: Sendable {
     public static let sharedHTTPClient: HTTPClient = {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        // Connection failures are retried by the client's retry policy, in one place.
+        configuration.connectionPool.retryConnectionEstablishment = false
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
@@ -85,7 +87,8 @@ public final class AWSClient: Sendable {
             } catch is NIOTooManyBytesError {
                 throw AWSClientError(
                     .responseTooLarge,
-                    "\(request.service) \(request.operation) answered more than \(maxResponseBytes) bytes; stream it instead")
+                    "\(request.service) \(request.operation) answered more than \(maxResponseBytes) bytes; stream it instead"
+                )
             }
         }
     }
@@ -118,7 +121,9 @@ public final class AWSClient: Sendable {
                 let error = try await AWSErrorParser.parse(response, request: request)
                 guard let kind = RetryPolicy.classify(error, skewCorrected: skewCorrected) else { throw error }
                 (retryKind, failure) = (kind, error)
-            } catch let error where !(error is AWSServiceError) && !(error is CredentialError) && !(error is AWSClientError) {
+            } catch let error
+                where !(error is AWSServiceError) && !(error is CredentialError) && !(error is AWSClientError)
+            {
                 guard let kind = RetryPolicy.classify(transport: error, idempotent: request.isIdempotent) else {
                     throw transportError(error, request: request, attempts: attempt)
                 }
@@ -146,7 +151,8 @@ public final class AWSClient: Sendable {
         var endpoint = try endpoints.endpoint(for: request.service, region: region)
         var path = request.path
         if let bucket = request.bucket {
-            (endpoint, path) = endpoints.s3Address(bucket: bucket, encodedKey: String(path.drop { $0 == "/" }), endpoint: endpoint)
+            (endpoint, path) = endpoints.s3Address(
+                bucket: bucket, encodedKey: String(path.drop { $0 == "/" }), endpoint: endpoint)
         }
         path = endpoint.basePath + path
         let query = request.encodedQuery
@@ -191,7 +197,8 @@ public final class AWSClient: Sendable {
                 let sequence = ChunkedSigningSequence(
                     base: chunking.base, signer: signer.chunkSigner(seedSignature: signed.signature, date: date),
                     chunkSize: chunking.size)
-                let wireLength = SigV4ChunkSigner.encodedLength(payloadLength: request.body.length, chunkSize: chunking.size)
+                let wireLength = SigV4ChunkSigner.encodedLength(
+                    payloadLength: request.body.length, chunkSize: chunking.size)
                 body = .stream(sequence, length: .known(wireLength))
             }
         } else if chunking != nil {
@@ -231,7 +238,8 @@ public final class AWSClient: Sendable {
         return AWSClientError(
             .connectionFailed,
             "\(request.service) \(request.operation) could not reach \(target) after \(attempts) attempt(s) "
-                + "(\(Self.summary(error))); check the endpoint URL (AWS_ENDPOINT_URL…), the network and that the service is up")
+                + "(\(Self.summary(error))); check the endpoint URL (AWS_ENDPOINT_URL…), the network and that the service is up"
+        )
     }
 
     static func summary(_ error: any Error) -> String {
@@ -245,13 +253,13 @@ package enum AtlasRelayVersion {
     package static let userAgent = "atlas-relay/\(version)"
 }
 
-/// `Date` header parsing (IMF-fixdate, RFC 7231).
+/// `Date` header parsing (IMF-fixdate, RFC 9110), the form AWS sends.
 enum HTTPDate {
     static func parse(_ text: String) -> Date? {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
         return formatter.date(from: text)
     }
 }

@@ -40,7 +40,9 @@ enum AWSErrorParser {
         case .json, .restJSON:
             if let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] {
                 code = (object["__type"] as? String) ?? (object["code"] as? String) ?? (object["Code"] as? String)
-                message = (object["message"] as? String) ?? (object["Message"] as? String) ?? (object["errorMessage"] as? String)
+                message =
+                    (object["message"] as? String) ?? (object["Message"] as? String)
+                    ?? (object["errorMessage"] as? String)
             }
             if let header = headers.first(name: "X-Amzn-ErrorType") { code = code ?? header }
         }

@@ -16,7 +16,8 @@ public struct AWSServiceError: Error, Sendable, Equatable, CustomStringConvertib
     public let operation: String?
 
     /// Creates an error.
-    public init(code: String, message: String, requestId: String?, statusCode: Int, service: String, operation: String?) {
+    public init(code: String, message: String, requestId: String?, statusCode: Int, service: String, operation: String?)
+    {
         self.code = code
         self.message = message
         self.requestId = requestId

@@ -13,8 +13,11 @@ public struct AWSRequestBody: Sendable {
     enum Storage: Sendable {
         case empty
         case buffer(ByteBuffer)
-        case stream(length: Int64, make: @Sendable () -> AWSByteStream)
+        case stream(length: Int64, make: StreamFactory)
     }
+
+    /// Makes a fresh stream of the body for each attempt.
+    public typealias StreamFactory = @Sendable () -> AWSByteStream
 
     /// How a streamed body is covered by the signature.
     public enum StreamSigning: Sendable, Equatable {
@@ -44,7 +47,7 @@ public struct AWSRequestBody: Sendable {
     /// send the body again; it must produce exactly `length` bytes.
     public static func stream(
         length: Int64, signing: StreamSigning = .unsigned,
-        make: @escaping @Sendable () -> AWSByteStream
+        make: @escaping StreamFactory
     ) -> AWSRequestBody {
         AWSRequestBody(storage: .stream(length: length, make: make), streamSigning: signing)
     }

@@ -60,7 +60,10 @@ public struct EndpointResolver: Sendable {
         let ignoreEnvironment = environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"]?.lowercased() == "true"
         let candidates: [(String, String?)] = [
             ("the explicit endpoint", explicitEndpoint),
-            ("AWS_ENDPOINT_URL_\(service.environmentId)", ignoreEnvironment ? nil : environment["AWS_ENDPOINT_URL_\(service.environmentId)"]),
+            (
+                "AWS_ENDPOINT_URL_\(service.environmentId)",
+                ignoreEnvironment ? nil : environment["AWS_ENDPOINT_URL_\(service.environmentId)"]
+            ),
             ("AWS_ENDPOINT_URL", ignoreEnvironment ? nil : environment["AWS_ENDPOINT_URL"]),
         ]
         for case (let source, let value?) in candidates where !value.isEmpty {
@@ -83,7 +86,8 @@ public struct EndpointResolver: Sendable {
     ///   - bucket: the bucket name.
     ///   - encodedKey: the object key, percent-encoded with ``S3Path/encodeKey(_:)``; empty for bucket operations.
     ///   - endpoint: the resolved S3 endpoint.
-    public func s3Address(bucket: String, encodedKey: String, endpoint: Endpoint) -> (endpoint: Endpoint, path: String) {
+    public func s3Address(bucket: String, encodedKey: String, endpoint: Endpoint) -> (endpoint: Endpoint, path: String)
+    {
         let keyPath = "/" + encodedKey
         if forcePathStyle || endpoint.isCustom || !Self.isVirtualHostable(bucket, scheme: endpoint.scheme) {
             return (endpoint, "/" + bucket + (encodedKey.isEmpty ? "" : keyPath))

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 
 /// A parsed XML element: the small tree the Query, EC2 and REST-XML protocols answer with.
@@ -94,7 +94,9 @@ public struct XMLWriter: Sendable {
     public init() {}
 
     /// Writes `<name attributes>…</name>` with `content` written inside.
-    public mutating func element(_ name: String, attributes: [(String, String)] = [], _ content: (inout XMLWriter) -> Void) {
+    public mutating func element(
+        _ name: String, attributes: [(String, String)] = [], _ content: (inout XMLWriter) -> Void
+    ) {
         output += "<\(name)"
         for (key, value) in attributes { output += " \(key)=\"\(Self.escape(value))\"" }
         output += ">"

@@ -30,7 +30,8 @@ public struct ProcessCredentialProvider: CredentialProvider {
     public func credentials() async throws -> Credentials {
         let (status, stdout, stderr) = try await run()
         guard status == 0 else {
-            let detail = String(decoding: stderr.prefix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let detail = String(decoding: stderr.prefix(500), as: UTF8.self).trimmingCharacters(
+                in: .whitespacesAndNewlines)
             throw CredentialError(
                 .providerFailed,
                 "credential_process '\(command)' exited with status \(status)"
@@ -44,7 +45,8 @@ public struct ProcessCredentialProvider: CredentialProvider {
         }
         guard output.Version == 1 else {
             throw CredentialError(
-                .providerFailed, "credential_process '\(command)' printed Version \(output.Version); only Version 1 is defined")
+                .providerFailed,
+                "credential_process '\(command)' printed Version \(output.Version); only Version 1 is defined")
         }
         guard let key = output.AccessKeyId, let secret = output.SecretAccessKey, !key.isEmpty, !secret.isEmpty else {
             throw CredentialError(
@@ -54,7 +56,8 @@ public struct ProcessCredentialProvider: CredentialProvider {
         if let text = output.Expiration {
             guard let date = ISO8601.parse(text) else {
                 throw CredentialError(
-                    .providerFailed, "credential_process '\(command)' printed Expiration '\(text)', which is not ISO 8601")
+                    .providerFailed,
+                    "credential_process '\(command)' printed Expiration '\(text)', which is not ISO 8601")
             }
             expiration = date
         }
@@ -75,7 +78,8 @@ public struct ProcessCredentialProvider: CredentialProvider {
         do {
             try process.run()
         } catch {
-            throw CredentialError(.providerFailed, "cannot start credential_process '\(command)': \(error.localizedDescription)")
+            throw CredentialError(
+                .providerFailed, "cannot start credential_process '\(command)': \(error.localizedDescription)")
         }
         let run = Run(process: process, stdout: stdout, stderr: stderr)
         let timeoutError = CredentialError(

@@ -46,7 +46,8 @@ public struct SharedConfig: Sendable, Equatable {
     /// Reads the files named by the environment, or the defaults under `~/.aws`.
     ///
     /// - Parameter environment: the process environment by default.
-    public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SharedConfig {
+    public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SharedConfig
+    {
         let home = environment["HOME"] ?? NSHomeDirectory()
         let configPath = expand(environment["AWS_CONFIG_FILE"] ?? "~/.aws/config", home: home)
         let credentialsPath = expand(environment["AWS_SHARED_CREDENTIALS_FILE"] ?? "~/.aws/credentials", home: home)
@@ -74,7 +75,8 @@ public struct SharedConfig: Sendable, Equatable {
             return try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             throw CredentialError(
-                .malformedConfig, "cannot read \(path): \(error.localizedDescription); check its permissions and encoding")
+                .malformedConfig,
+                "cannot read \(path): \(error.localizedDescription); check its permissions and encoding")
         }
     }
 
@@ -92,7 +94,8 @@ public struct SharedConfig: Sendable, Equatable {
                 guard trimmed.hasSuffix("]"), trimmed.count > 2 else {
                     throw CredentialError(
                         .malformedConfig,
-                        "\(path):\(lineNumber): section header '\(trimmed)' is not closed; write it as [name] or [profile name]")
+                        "\(path):\(lineNumber): section header '\(trimmed)' is not closed; write it as [name] or [profile name]"
+                    )
                 }
                 sections.append((trimmed.dropFirst().dropLast().trimmingCharacters(in: .whitespaces), [:]))
                 lastKey = nil
@@ -100,13 +103,15 @@ public struct SharedConfig: Sendable, Equatable {
             }
             if line.first == " " || line.first == "\t", let key = lastKey, !sections.isEmpty {
                 // A nested setting under `key =`: kept verbatim, not interpreted.
-                sections[sections.count - 1].1[key, default: ""] += (sections[sections.count - 1].1[key]!.isEmpty ? "" : "\n") + trimmed
+                sections[sections.count - 1].1[key, default: ""] +=
+                    (sections[sections.count - 1].1[key]!.isEmpty ? "" : "\n") + trimmed
                 continue
             }
             guard let equals = trimmed.firstIndex(of: "=") else {
                 throw CredentialError(
                     .malformedConfig,
-                    "\(path):\(lineNumber): expected 'key = value', a [section] or a comment, found something else; fix or remove that line")
+                    "\(path):\(lineNumber): expected 'key = value', a [section] or a comment, found something else; fix or remove that line"
+                )
             }
             guard !sections.isEmpty else {
                 throw CredentialError(
@@ -213,7 +218,8 @@ extension SharedConfig {
             if count > 1 {
                 throw CredentialError(
                     .invalidProfile,
-                    "profile '\(name)' sets more than one of source_profile, credential_source and web_identity_token_file; keep one")
+                    "profile '\(name)' sets more than one of source_profile, credential_source and web_identity_token_file; keep one"
+                )
             }
             if let tokenFile {
                 return .webIdentity(roleArn: roleArn, tokenFile: tokenFile, sessionName: settings.sessionName)
@@ -230,13 +236,15 @@ extension SharedConfig {
                 default:
                     throw CredentialError(
                         .invalidProfile,
-                        "profile '\(name)': credential_source '\(credentialSource)' is not one of Environment, Ec2InstanceMetadata, EcsContainer")
+                        "profile '\(name)': credential_source '\(credentialSource)' is not one of Environment, Ec2InstanceMetadata, EcsContainer"
+                    )
                 }
                 return .assumeRole(settings, source: source)
             }
             throw CredentialError(
                 .invalidProfile,
-                "profile '\(name)' has role_arn but no source_profile, credential_source or web_identity_token_file; add one")
+                "profile '\(name)' has role_arn but no source_profile, credential_source or web_identity_token_file; add one"
+            )
         }
         if let keys = try staticKeys(name, values) { return .staticKeys(keys) }
         if let command = values["credential_process"] { return .process(command: command) }
@@ -244,11 +252,13 @@ extension SharedConfig {
             throw CredentialError(
                 .invalidProfile,
                 "profile '\(name)' uses IAM Identity Center (SSO), which this tool does not log in to; "
-                    + "run `aws sso login` and use `credential_process = aws configure export-credentials --profile \(name)`")
+                    + "run `aws sso login` and use `credential_process = aws configure export-credentials --profile \(name)`"
+            )
         }
         throw CredentialError(
             .invalidProfile,
-            "profile '\(name)' has no credentials: add aws_access_key_id/aws_secret_access_key, role_arn, or credential_process")
+            "profile '\(name)' has no credentials: add aws_access_key_id/aws_secret_access_key, role_arn, or credential_process"
+        )
     }
 
     private func staticKeys(_ name: String, _ values: [String: String]) throws -> Credentials? {
@@ -259,9 +269,11 @@ extension SharedConfig {
         case (let key?, let secret?):
             return Credentials(accessKeyId: key, secretAccessKey: secret, sessionToken: values["aws_session_token"])
         case (nil, _):
-            throw CredentialError(.invalidProfile, "profile '\(name)' has aws_secret_access_key but no aws_access_key_id")
+            throw CredentialError(
+                .invalidProfile, "profile '\(name)' has aws_secret_access_key but no aws_access_key_id")
         case (_, nil):
-            throw CredentialError(.invalidProfile, "profile '\(name)' has aws_access_key_id but no aws_secret_access_key")
+            throw CredentialError(
+                .invalidProfile, "profile '\(name)' has aws_access_key_id but no aws_secret_access_key")
         }
     }
 }

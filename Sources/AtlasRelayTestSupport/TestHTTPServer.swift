@@ -1,8 +1,7 @@
 import Foundation
-import HTTPTypes
-import Hummingbird
-import Logging
 import NIOCore
+import NIOHTTP1
+import NIOPosix
 import Synchronization
 
 /// A request a ``TestHTTPServer`` received.
@@ -41,7 +40,9 @@ public struct TestResponse: Sendable {
     }
 
     /// A text response.
-    public static func text(_ text: String, status: Int = 200, headers: [(name: String, value: String)] = []) -> TestResponse {
+    public static func text(_ text: String, status: Int = 200, headers: [(name: String, value: String)] = [])
+        -> TestResponse
+    {
         TestResponse(status: status, headers: headers, body: Data(text.utf8))
     }
 
@@ -53,11 +54,14 @@ public struct TestResponse: Sendable {
 }
 
 /// A real HTTP/1.1 server on 127.0.0.1 with an ephemeral port, for tests that need a live
-/// endpoint (credential endpoints, scripted AWS answers). It records every request.
+/// endpoint (credential endpoints, scripted AWS answers). It records every request and sends
+/// exactly the headers a response names (a scripted `Date` header stays as written).
+///
+/// Built directly on SwiftNIO so nothing rewrites the scripted answers.
 public final class TestHTTPServer: Sendable {
     /// The port it listens on.
     public let port: Int
-    private let task: Task<Void, any Error>
+    private let channel: any Channel
     private let recorder: RecorderBox
 
     /// `http://127.0.0.1:<port>`.
@@ -66,9 +70,9 @@ public final class TestHTTPServer: Sendable {
     /// The requests received so far, in order.
     public var requests: [RecordedRequest] { recorder.log.withLock { $0 } }
 
-    private init(port: Int, task: Task<Void, any Error>, recorder: RecorderBox) {
+    private init(port: Int, channel: any Channel, recorder: RecorderBox) {
         self.port = port
-        self.task = task
+        self.channel = channel
         self.recorder = recorder
     }
 
@@ -76,47 +80,82 @@ public final class TestHTTPServer: Sendable {
     public static func start(
         _ handler: @escaping @Sendable (RecordedRequest) async -> TestResponse
     ) async throws -> TestHTTPServer {
-        let box = RecorderBox()
-        let responder = CallbackResponder<BasicRequestContext> { request, _ in
-            let body = try await request.body.collect(upTo: 64 << 20)
-            let recordedRequest = RecordedRequest(
-                method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
-                headers: request.headers.map { (name: $0.name.rawName, value: $0.value) },
-                body: Data(body.readableBytesView))
-            box.append(recordedRequest)
-            let answer = await handler(recordedRequest)
-            var fields = HTTPFields()
-            for (name, value) in answer.headers {
-                if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
+        let recorder = RecorderBox()
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.pipeline.configureHTTPServerPipeline().flatMap {
+                    channel.pipeline.addHandler(Handler(handler: handler, recorder: recorder))
+                }
             }
-            return Response(
-                status: HTTPResponse.Status(code: answer.status), headers: fields,
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
-        }
-        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "test-http-server")
-        logger.logLevel = .error
-        let app = Application(
-            responder: responder,
-            configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            },
-            logger: logger)
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next(), port > 0 else {
-            task.cancel()
+            .bind(host: "127.0.0.1", port: 0).get()
+        guard let port = channel.localAddress?.port else {
+            try? await channel.close()
             throw TestSupportError("the test HTTP server did not start")
         }
-        return TestHTTPServer(port: port, task: task, recorder: box)
+        return TestHTTPServer(port: port, channel: channel, recorder: recorder)
     }
 
-    /// Stops the server and waits until it has.
+    /// Stops listening.
     public func stop() async {
-        task.cancel()
-        _ = try? await task.value
+        try? await channel.close()
+    }
+
+    final class Handler: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+
+        let handler: @Sendable (RecordedRequest) async -> TestResponse
+        let recorder: RecorderBox
+        var head: HTTPRequestHead?
+        var body = ByteBuffer()
+
+        init(handler: @escaping @Sendable (RecordedRequest) async -> TestResponse, recorder: RecorderBox) {
+            self.handler = handler
+            self.recorder = recorder
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .head(let head):
+                self.head = head
+                body.clear()
+            case .body(var part):
+                body.writeBuffer(&part)
+            case .end:
+                guard let head else { return }
+                let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+                let request = RecordedRequest(
+                    method: head.method.rawValue, path: String(parts[0]),
+                    query: parts.count > 1 ? String(parts[1]) : "",
+                    headers: head.headers.map { (name: $0.name, value: $0.value) }, body: Data(body.readableBytesView))
+                recorder.append(request)
+                let keepAlive = head.isKeepAlive
+                let loop = context.eventLoop
+                let bound = NIOLoopBound(context, eventLoop: loop)
+                let handler = self.handler
+                Task {
+                    let answer = await handler(request)
+                    loop.execute {
+                        let context = bound.value
+                        var headers = HTTPHeaders(answer.headers.map { ($0.name, $0.value) })
+                        headers.replaceOrAdd(name: "Content-Length", value: String(answer.body.count))
+                        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+                        let responseHead = HTTPResponseHead(
+                            version: .http1_1, status: HTTPResponseStatus(statusCode: answer.status), headers: headers)
+                        context.write(NIOAny(HTTPServerResponsePart.head(responseHead)), promise: nil)
+                        if request.method != "HEAD" {
+                            context.write(
+                                NIOAny(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: answer.body)))),
+                                promise: nil)
+                        }
+                        context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
+                            if !keepAlive { context.close(promise: nil) }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 

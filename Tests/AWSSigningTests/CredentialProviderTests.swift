@@ -13,7 +13,9 @@ struct CredentialProviderTests {
         #expect(credentials.accessKeyId == "AKIDENV")
         #expect(credentials.sessionToken == "env-token")
 
-        await #expect(throws: CredentialError(.notConfigured, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set")) {
+        await #expect(
+            throws: CredentialError(.notConfigured, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set")
+        ) {
             try await EnvironmentCredentialProvider(environment: [:]).credentials()
         }
         do {
@@ -66,7 +68,9 @@ struct CredentialProviderTests {
             self.lifetime = lifetime
         }
         func credentials() async throws -> Credentials {
-            let number = calls.withLock { $0 += 1; return $0 }
+            let number = calls.withLock {
+                $0 += 1; return $0
+            }
             try await Task.sleep(for: .milliseconds(50))
             if failing.withLock({ $0 }) { throw CredentialError(.providerFailed, "source down") }
             return Credentials(
@@ -153,7 +157,9 @@ struct CredentialProviderTests {
         let credentials = Credentials(
             accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
             sessionToken: "FwoGZXIvYXdzEXAMPLETOKEN")
-        for text in [credentials.description, credentials.debugDescription, "\(credentials)", String(reflecting: credentials)] {
+        for text in [
+            credentials.description, credentials.debugDescription, "\(credentials)", String(reflecting: credentials),
+        ] {
             #expect(!text.contains("wJalrXUtnFEMI"))
             #expect(!text.contains("FwoGZXIvYXdzEXAMPLETOKEN"))
             #expect(!text.contains("AKIAIOSFODNN7EXAMPLE"))

@@ -78,7 +78,8 @@ struct S3ExampleTests {
 
     static func signingRequest(_ example: Example) -> SigningRequest {
         // The signer adds x-amz-date and x-amz-content-sha256 itself.
-        let headers = [("Host", example.request.host)]
+        let headers =
+            [("Host", example.request.host)]
             + example.request.headers
             .filter { !["x-amz-date", "x-amz-content-sha256"].contains($0[0].lowercased()) }
             .map { ($0[0], $0[1]) }
@@ -100,10 +101,11 @@ struct S3ExampleTests {
     }
 
     @Test func allSixExamplesArePresent() {
-        #expect(Self.examples.map(\.name).sorted() == [
-            "chunked-put-object", "get-bucket-lifecycle", "get-bucket-list-objects", "get-object-range",
-            "presigned-get-object", "put-object",
-        ])
+        #expect(
+            Self.examples.map(\.name).sorted() == [
+                "chunked-put-object", "get-bucket-lifecycle", "get-bucket-list-objects", "get-object-range",
+                "presigned-get-object", "put-object",
+            ])
     }
 
     @Test func signingKey() {
@@ -116,13 +118,15 @@ struct S3ExampleTests {
         let payload = Self.payload(example)
         let result: SigningResult
         if example.kind == "query" {
-            result = Self.signer.presign(request, payload: payload, date: Self.date, expires: example.request.expires_seconds!)
+            result = Self.signer.presign(
+                request, payload: payload, date: Self.date, expires: example.request.expires_seconds!)
             let url = "https://\(example.request.host)\(request.path)?\(result.query)"
             #expect(url == example.expected.url)
         } else {
             result = Self.signer.signHeaders(request, payload: payload, date: Self.date)
             #expect(result.headersToAdd.first { $0.name == "Authorization" }?.value == example.expected.authorization)
-            #expect(result.headersToAdd.contains { $0.name == "x-amz-content-sha256" && $0.value == example.payload_hash })
+            #expect(
+                result.headersToAdd.contains { $0.name == "x-amz-content-sha256" && $0.value == example.payload_hash })
         }
         #expect(result.canonicalRequest == example.expected.canonical_request)
         #expect(result.stringToSign == example.expected.string_to_sign)
@@ -147,7 +151,9 @@ struct S3ExampleTests {
             #expect(remaining == 0)
             let declared = example.request.headers.first { $0[0] == "Content-Length" }.map { Int($0[1])! }
             #expect(wireLength == declared)
-            #expect(SigV4ChunkSigner.encodedLength(payloadLength: Int64(payloadSpec.count), chunkSize: chunkSize) == Int64(declared!))
+            #expect(
+                SigV4ChunkSigner.encodedLength(payloadLength: Int64(payloadSpec.count), chunkSize: chunkSize)
+                    == Int64(declared!))
         }
     }
 }

@@ -86,7 +86,9 @@ struct SharedConfigTests {
         #expect(shared.region(profile: "default") == "eu-west-1")
         #expect(
             try shared.credentialSource(profile: "default")
-                == .staticKeys(Credentials(accessKeyId: "AKIDDEFAULT", secretAccessKey: "default-secret", sessionToken: "default-token")))
+                == .staticKeys(
+                    Credentials(
+                        accessKeyId: "AKIDDEFAULT", secretAccessKey: "default-secret", sessionToken: "default-token")))
         #expect(
             try shared.credentialSource(profile: "base")
                 == .staticKeys(Credentials(accessKeyId: "AKIDBASE2", secretAccessKey: "base-secret")))
@@ -96,7 +98,8 @@ struct SharedConfigTests {
 
     @Test func roleChains() throws {
         let shared = try Self.parsed()
-        let base = ProfileCredentialSource.staticKeys(Credentials(accessKeyId: "AKIDBASE2", secretAccessKey: "base-secret"))
+        let base = ProfileCredentialSource.staticKeys(
+            Credentials(accessKeyId: "AKIDBASE2", secretAccessKey: "base-secret"))
         let deploy = ProfileCredentialSource.assumeRole(
             AssumeRoleSettings(
                 roleArn: "arn:aws:iam::222222222222:role/deploy", sessionName: "nightly", externalId: "ext-1",
@@ -115,8 +118,10 @@ struct SharedConfigTests {
                 == .assumeRole(AssumeRoleSettings(roleArn: "arn:aws:iam::555555555555:role/ci"), source: .container))
         #expect(
             try shared.credentialSource(profile: "oidc")
-                == .webIdentity(roleArn: "arn:aws:iam::666666666666:role/oidc", tokenFile: "/var/run/token", sessionName: nil))
-        #expect(try shared.credentialSource(profile: "proc") == .process(command: "/usr/local/bin/get-creds --account dev"))
+                == .webIdentity(
+                    roleArn: "arn:aws:iam::666666666666:role/oidc", tokenFile: "/var/run/token", sessionName: nil))
+        #expect(
+            try shared.credentialSource(profile: "proc") == .process(command: "/usr/local/bin/get-creds --account dev"))
     }
 
     @Test func profileErrorsNameTheProblemAndTheFix() throws {
@@ -141,7 +146,8 @@ struct SharedConfigTests {
     @Test func malformedFilesReportFileAndLine() {
         #expect(throws: CredentialError.self) { try SharedConfig(config: "[default\nregion=x", credentials: nil) }
         do {
-            _ = try SharedConfig(config: "[default]\nregion = x\nthis is not a setting\n", credentials: nil, configPath: "/tmp/cfg")
+            _ = try SharedConfig(
+                config: "[default]\nregion = x\nthis is not a setting\n", credentials: nil, configPath: "/tmp/cfg")
             Issue.record("expected a parse error")
         } catch let error as CredentialError {
             #expect(error.kind == .malformedConfig)
@@ -163,7 +169,8 @@ struct SharedConfigTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        try "[profile x]\nregion = ap-south-1\n".write(to: directory.appendingPathComponent("config"), atomically: true, encoding: .utf8)
+        try "[profile x]\nregion = ap-south-1\n".write(
+            to: directory.appendingPathComponent("config"), atomically: true, encoding: .utf8)
         let environment = [
             "AWS_CONFIG_FILE": directory.appendingPathComponent("config").path,
             "AWS_SHARED_CREDENTIALS_FILE": directory.appendingPathComponent("missing").path,

@@ -39,7 +39,9 @@ struct SigV4VectorTests {
     }()
 
     /// Parses `request.txt`: request line, headers with continuation lines, blank line, body.
-    static func parseRequest(_ text: String) -> (method: String, path: String, query: String, headers: [(name: String, value: String)], body: Data) {
+    static func parseRequest(_ text: String) -> (
+        method: String, path: String, query: String, headers: [(name: String, value: String)], body: Data
+    ) {
         let (head, body): (Substring, Substring) = {
             if let range = text.range(of: "\n\n") { return (text[..<range.lowerBound], text[range.upperBound...]) }
             return (Substring(text), "")
@@ -83,7 +85,8 @@ struct SigV4VectorTests {
         let parsed = parseRequest(try testCase.text("request.txt"))
         let date = try #require(ISO8601DateFormatter().date(from: context.timestamp))
         let payload: PayloadHash = context.sign_body ? .of(parsed.body) : .empty
-        let request = SigningRequest(method: parsed.method, path: parsed.path, query: parsed.query, headers: parsed.headers)
+        let request = SigningRequest(
+            method: parsed.method, path: parsed.path, query: parsed.query, headers: parsed.headers)
         return (signer(for: context), request, payload, date, context)
     }
 

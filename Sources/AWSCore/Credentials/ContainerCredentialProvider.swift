@@ -40,10 +40,12 @@ public struct ContainerCredentialProvider: CredentialProvider {
         }
         guard let full = environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"], !full.isEmpty else {
             throw CredentialError(
-                .notConfigured, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI are not set")
+                .notConfigured,
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI are not set")
         }
         guard let url = URLComponents(string: full), let scheme = url.scheme?.lowercased(), let host = url.host else {
-            throw CredentialError(.invalidProfile, "AWS_CONTAINER_CREDENTIALS_FULL_URI '\(full)' is not an absolute URL")
+            throw CredentialError(
+                .invalidProfile, "AWS_CONTAINER_CREDENTIALS_FULL_URI '\(full)' is not an absolute URL")
         }
         if scheme == "https" { return full }
         guard scheme == "http", Self.isLoopback(host) || Self.allowedHTTPHosts.contains(host) else {
@@ -82,7 +84,8 @@ public struct ContainerCredentialProvider: CredentialProvider {
     private func validated(_ token: String, source: String) throws -> String {
         let trimmed = token.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.contains("\r"), !trimmed.contains("\n") else {
-            throw CredentialError(.providerFailed, "the container authorization token from \(source) contains a line break")
+            throw CredentialError(
+                .providerFailed, "the container authorization token from \(source) contains a line break")
         }
         return trimmed
     }
@@ -123,7 +126,8 @@ public struct ContainerCredentialProvider: CredentialProvider {
         }
         guard let answer, let key = answer.AccessKeyId, let secret = answer.SecretAccessKey else {
             throw CredentialError(
-                .providerFailed, "the container credentials endpoint \(Self.redacted(url)) answered without AccessKeyId/SecretAccessKey")
+                .providerFailed,
+                "the container credentials endpoint \(Self.redacted(url)) answered without AccessKeyId/SecretAccessKey")
         }
         return Credentials(
             accessKeyId: key, secretAccessKey: secret, sessionToken: answer.Token,

@@ -26,7 +26,9 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
     }
 
     var endpoint: String {
-        var base = environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://169.254.169.254"
+        var base =
+            environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? "http://169.254.169.254"
         while base.hasSuffix("/") { base.removeLast() }
         return base
     }
@@ -66,7 +68,8 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
         else {
             throw CredentialError(
                 .providerFailed,
-                "instance metadata could not give credentials for role \(role): \(answer.Code ?? "no keys") \(answer.Message ?? "")")
+                "instance metadata could not give credentials for role \(role): \(answer.Code ?? "no keys") \(answer.Message ?? "")"
+            )
         }
         return Credentials(
             accessKeyId: key, secretAccessKey: secret, sessionToken: answer.Token,
@@ -94,13 +97,15 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
             guard environment["AWS_EC2_METADATA_V1_DISABLED"]?.lowercased() != "true" else {
                 throw CredentialError(
                     .providerFailed,
-                    "instance metadata does not support IMDSv2 tokens (HTTP \(status)) and AWS_EC2_METADATA_V1_DISABLED forbids IMDSv1")
+                    "instance metadata does not support IMDSv2 tokens (HTTP \(status)) and AWS_EC2_METADATA_V1_DISABLED forbids IMDSv1"
+                )
             }
             return nil
         default:
             throw CredentialError(
                 .providerFailed,
-                "instance metadata refused a session token (HTTP \(status)); check the instance's metadata options (hop limit, IMDSv2)")
+                "instance metadata refused a session token (HTTP \(status)); check the instance's metadata options (hop limit, IMDSv2)"
+            )
         }
     }
 

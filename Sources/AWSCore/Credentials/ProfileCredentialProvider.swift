@@ -49,7 +49,8 @@ public actor ProfileCredentialProvider: CredentialProvider {
         case .environment:
             return EnvironmentCredentialProvider(environment: environment)
         case .container:
-            return CachingCredentialProvider(ContainerCredentialProvider(environment: environment, httpClient: httpClient))
+            return CachingCredentialProvider(
+                ContainerCredentialProvider(environment: environment, httpClient: httpClient))
         case .instanceMetadata:
             return CachingCredentialProvider(
                 InstanceMetadataCredentialProvider(environment: environment, httpClient: httpClient))
@@ -104,7 +105,8 @@ extension CredentialProvider where Self == CredentialProviderChain {
                     environment: environment, region: region, endpoints: endpoints, httpClient: httpClient)),
             ProfileCredentialProvider(environment: environment, endpoints: endpoints, httpClient: httpClient),
             CachingCredentialProvider(ContainerCredentialProvider(environment: environment, httpClient: httpClient)),
-            CachingCredentialProvider(InstanceMetadataCredentialProvider(environment: environment, httpClient: httpClient)),
+            CachingCredentialProvider(
+                InstanceMetadataCredentialProvider(environment: environment, httpClient: httpClient)),
         ])
     }
 }

@@ -34,7 +34,8 @@ public struct AssumeRoleCredentialProvider: CredentialProvider {
             return try await sts.assumeRole(settings).credentials
         } catch let error as CredentialError where error.kind == .notConfigured {
             throw CredentialError(
-                .providerFailed, "cannot assume \(settings.roleArn): its source credentials are missing (\(error.message))")
+                .providerFailed,
+                "cannot assume \(settings.roleArn): its source credentials are missing (\(error.message))")
         }
     }
 
@@ -97,24 +98,29 @@ public struct WebIdentityCredentialProvider: CredentialProvider {
         case (nil, nil):
             throw CredentialError(.notConfigured, "AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not set")
         case (nil, _):
-            throw CredentialError(.invalidProfile, "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not: set both")
+            throw CredentialError(
+                .invalidProfile, "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not: set both")
         case (_, nil):
-            throw CredentialError(.invalidProfile, "AWS_ROLE_ARN is set but AWS_WEB_IDENTITY_TOKEN_FILE is not: set both")
+            throw CredentialError(
+                .invalidProfile, "AWS_ROLE_ARN is set but AWS_WEB_IDENTITY_TOKEN_FILE is not: set both")
         case (let roleArn?, let tokenFile?):
             let token: String
             do {
-                token = try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                token = try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(
+                    in: .whitespacesAndNewlines)
             } catch {
                 throw CredentialError(
                     .providerFailed,
-                    "cannot read the web identity token file \(tokenFile): \(error.localizedDescription); check the path and permissions")
+                    "cannot read the web identity token file \(tokenFile): \(error.localizedDescription); check the path and permissions"
+                )
             }
             guard !token.isEmpty else {
                 throw CredentialError(.providerFailed, "the web identity token file \(tokenFile) is empty")
             }
             let sts = STSClient(
                 AWSClient(
-                    region: region, credentialProvider: StaticCredentialProvider(Credentials(accessKeyId: "", secretAccessKey: "")),
+                    region: region,
+                    credentialProvider: StaticCredentialProvider(Credentials(accessKeyId: "", secretAccessKey: "")),
                     endpoints: endpoints, httpClient: httpClient))
             return try await sts.assumeRoleWithWebIdentity(roleArn: roleArn, token: token, sessionName: sessionName)
                 .credentials
