@@ -210,35 +210,38 @@ weed_spawn() { # sets WEED_STATE=already|spawned
   WEED_STATE=spawned
 }
 
-weed_wait() {
+# Waits until a service is healthy. PREFIX_healthy, PREFIX_running and PREFIX_pid are its probes;
+# STATE is "already" (found running) or "spawned"; T0 its spawn time; PROBE says what is checked.
+wait_ready() { # prefix name state t0 log url probe
+  local prefix="$1" name="$2" state="$3" t0="$4" log="$5" url="$6" probe="$7"
   local deadline=$((SECONDS + TIMEOUT))
-  if [ "$WEED_STATE" = already ]; then
-    # Running already: give it a moment in case it is still starting.
-    while ! weed_healthy; do
-      if [ $SECONDS -ge $deadline ] || ! weed_running; then
-        err "seaweedfs: pid $(weed_pid) is running but not healthy; try: $0 stop && $0 start"
-        show_log seaweedfs "$WEED_DIR/weed.log"
-        return 1
+  while ! "${prefix}_healthy"; do
+    if ! "${prefix}_running"; then
+      if [ "$state" = already ]; then
+        err "$name: pid $("${prefix}_pid") is running but not healthy; try: $0 stop && $0 start"
+      else
+        err "$name exited during startup"
       fi
-      sleep 0.2
-    done
-    printf '%-10s already running (pid %s)  http://%s:%s\n' seaweedfs "$(weed_pid)" "$HOST" "$S3_PORT"
-    return 0
-  fi
-  while ! weed_healthy; do
-    if ! weed_running; then
-      err "seaweedfs exited during startup"
-      show_log seaweedfs "$WEED_DIR/weed.log"
+      show_log "$name" "$log"
       return 1
     fi
     if [ $SECONDS -ge $deadline ]; then
-      err "seaweedfs not ready after ${TIMEOUT}s (healthz + signed ListBuckets on :$S3_PORT)"
-      show_log seaweedfs "$WEED_DIR/weed.log"
+      err "$name not ready after ${TIMEOUT}s ($probe)"
+      show_log "$name" "$log"
       return 1
     fi
     sleep 0.2
   done
-  printf '%-10s ready in %s (pid %s)  http://%s:%s\n' seaweedfs "$(elapsed "$WEED_T0")" "$(weed_pid)" "$HOST" "$S3_PORT"
+  if [ "$state" = already ]; then
+    printf '%-10s already running (pid %s)  %s\n' "$name" "$("${prefix}_pid")" "$url"
+  else
+    printf '%-10s ready in %s (pid %s)  %s\n' "$name" "$(elapsed "$t0")" "$("${prefix}_pid")" "$url"
+  fi
+}
+
+weed_wait() {
+  wait_ready weed seaweedfs "$WEED_STATE" "${WEED_T0:-0}" "$WEED_DIR/weed.log" "http://$HOST:$S3_PORT" \
+    "healthz + signed ListBuckets on :$S3_PORT"
 }
 
 # --------------------------------------------------------------------------------------------- moto
@@ -266,33 +269,8 @@ moto_spawn() {
 }
 
 moto_wait() {
-  local deadline=$((SECONDS + TIMEOUT))
-  if [ "$MOTO_STATE" = already ]; then
-    while ! moto_healthy; do
-      if [ $SECONDS -ge $deadline ] || ! moto_running; then
-        err "moto: pid $(moto_pid) is running but not healthy; try: $0 stop && $0 start"
-        show_log moto "$MOTO_DIR/moto.log"
-        return 1
-      fi
-      sleep 0.2
-    done
-    printf '%-10s already running (pid %s)  http://%s:%s\n' moto "$(moto_pid)" "$HOST" "$MOTO_PORT"
-    return 0
-  fi
-  while ! moto_healthy; do
-    if ! moto_running; then
-      err "moto exited during startup"
-      show_log moto "$MOTO_DIR/moto.log"
-      return 1
-    fi
-    if [ $SECONDS -ge $deadline ]; then
-      err "moto not ready after ${TIMEOUT}s (GET http://$HOST:$MOTO_PORT/moto-api/)"
-      show_log moto "$MOTO_DIR/moto.log"
-      return 1
-    fi
-    sleep 0.2
-  done
-  printf '%-10s ready in %s (pid %s)  http://%s:%s\n' moto "$(elapsed "$MOTO_T0")" "$(moto_pid)" "$HOST" "$MOTO_PORT"
+  wait_ready moto moto "$MOTO_STATE" "${MOTO_T0:-0}" "$MOTO_DIR/moto.log" "http://$HOST:$MOTO_PORT" \
+    "GET http://$HOST:$MOTO_PORT/moto-api/"
 }
 
 # ----------------------------------------------------------------------------------------- postgres
