@@ -46,7 +46,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "S3Sync", dependencies: ["AWSCore"], swiftSettings: swiftSettings),
+        .target(
+            name: "S3Sync",
+            dependencies: [
+                "AWSCore", "AWSSigning",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "StackDeploy", dependencies: ["AWSCore", "S3Sync"], swiftSettings: swiftSettings),
         .target(name: "AtlassianAdmin", dependencies: ["AWSCore"], swiftSettings: swiftSettings),
         .target(
@@ -87,6 +98,11 @@ let package = Package(
             name: "AWSSigningTests",
             dependencies: ["AWSSigning"],
             resources: [.copy("Vectors")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "S3SyncTests",
+            dependencies: ["S3Sync", "AWSCore", "AWSSigning", "AtlasRelayTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -254,8 +254,8 @@ package enum AtlasRelayVersion {
 }
 
 /// `Date` header parsing (IMF-fixdate, RFC 9110), the form AWS sends.
-enum HTTPDate {
-    static func parse(_ text: String) -> Date? {
+package enum HTTPDate {
+    package static func parse(_ text: String) -> Date? {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")

@@ -1,0 +1,153 @@
+import AWSCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+extension S3Client {
+    /// A part that was uploaded, for ``completeMultipartUpload(bucket:key:uploadId:parts:)``.
+    public struct CompletedPart: Sendable, Equatable {
+        /// The part number, 1 to 10,000.
+        public let partNumber: Int
+        /// The part's ETag, without quotes.
+        public let eTag: String
+    }
+
+    /// An upload that was started and neither completed nor aborted.
+    public struct PendingUpload: Sendable, Equatable {
+        /// The key.
+        public let key: String
+        /// The upload id.
+        public let uploadId: String
+        /// When it was started.
+        public let initiated: Date?
+    }
+
+    /// The most parts one upload may have.
+    public static let maximumParts = 10_000
+    /// The smallest part S3 accepts, except for the last one.
+    public static let minimumPartSize: Int64 = 5 << 20
+    /// The largest part S3 accepts.
+    public static let maximumPartSize: Int64 = 5 << 30
+
+    /// The part size for an object of `size` bytes: `preferred` (at least 5 MiB), raised in whole
+    /// MiB until the object fits in 10,000 parts.
+    public static func partSize(for size: Int64, preferred: Int64 = 8 << 20) -> Int64 {
+        var part = max(preferred, minimumPartSize)
+        let needed = (size + Int64(maximumParts) - 1) / Int64(maximumParts)
+        if needed > part { part = ((needed + (1 << 20) - 1) >> 20) << 20 }
+        return min(part, maximumPartSize)
+    }
+
+    /// Starts a multipart upload.
+    ///
+    /// Parts are verified with `Content-MD5` each. No `x-amz-checksum-algorithm` is set: S3 then
+    /// demands that algorithm's checksum on every part and in the completion, and S3-compatible
+    /// servers (SeaweedFS) refuse such completions.
+    ///
+    /// - Returns: the upload id.
+    public func createMultipartUpload(bucket: String, key: String, options: WriteOptions = WriteOptions()) async throws
+        -> String
+    {
+        var headers = HTTPHeaders()
+        options.apply(to: &headers)
+        let response = try await aws.execute(
+            AWSRequest(
+                service: .s3, operation: "CreateMultipartUpload", method: .POST, path: "/" + S3Path.encodeKey(key),
+                query: [("uploads", "")], headers: headers, bucket: bucket, isIdempotent: true))
+        guard let uploadId = try XMLNode.parse(response.data).string("UploadId") else {
+            throw AWSClientError(.malformedResponse, "CreateMultipartUpload for \(key) answered without an UploadId")
+        }
+        return uploadId
+    }
+
+    /// Uploads one part from memory, with `Content-MD5` for S3 to verify.
+    public func uploadPart(bucket: String, key: String, uploadId: String, partNumber: Int, data: ByteBuffer)
+        async throws
+        -> CompletedPart
+    {
+        var headers = HTTPHeaders()
+        Self.addIntegrityHeaders(for: data, to: &headers, crc32c: false)
+        let response = try await aws.execute(
+            AWSRequest(
+                service: .s3, operation: "UploadPart", method: .PUT, path: "/" + S3Path.encodeKey(key),
+                query: [("partNumber", String(partNumber)), ("uploadId", uploadId)], headers: headers,
+                body: .bytes(data),
+                bucket: bucket))
+        return CompletedPart(partNumber: partNumber, eTag: Self.unquote(response.headers.first(name: "ETag") ?? ""))
+    }
+
+    /// Copies a byte range of another object into one part, server-side.
+    public func uploadPartCopy(
+        bucket: String, key: String, uploadId: String, partNumber: Int, sourceBucket: String, sourceKey: String,
+        range: ClosedRange<Int64>
+    ) async throws -> CompletedPart {
+        var headers = HTTPHeaders()
+        headers.add(name: "x-amz-copy-source", value: "/\(sourceBucket)/\(S3Path.encodeKey(sourceKey))")
+        headers.add(name: "x-amz-copy-source-range", value: "bytes=\(range.lowerBound)-\(range.upperBound)")
+        let response = try await aws.execute(
+            AWSRequest(
+                service: .s3, operation: "UploadPartCopy", method: .PUT, path: "/" + S3Path.encodeKey(key),
+                query: [("partNumber", String(partNumber)), ("uploadId", uploadId)], headers: headers, bucket: bucket))
+        let root = try XMLNode.parse(response.data)
+        if root.name == "Error" {
+            throw Self.embeddedError(root, operation: "UploadPartCopy", status: Int(response.status.code))
+        }
+        return CompletedPart(partNumber: partNumber, eTag: Self.unquote(root.string("ETag") ?? ""))
+    }
+
+    /// Completes an upload from its parts (sorted by number here).
+    ///
+    /// S3 can answer 200 and still fail, with an `<Error>` body; that is thrown as an error.
+    /// - Returns: the object's ETag (`<md5-of-md5s>-<parts>`).
+    @discardableResult
+    public func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [CompletedPart])
+        async throws
+        -> String
+    {
+        var xml = XMLWriter()
+        xml.element("CompleteMultipartUpload", attributes: [("xmlns", "http://s3.amazonaws.com/doc/2006-03-01/")]) {
+            upload in
+            for part in parts.sorted(by: { $0.partNumber < $1.partNumber }) {
+                upload.element("Part") { element in
+                    element.element("PartNumber", text: String(part.partNumber))
+                    element.element("ETag", text: "\"\(part.eTag)\"")
+                }
+            }
+        }
+        let response = try await aws.execute(
+            AWSRequest(
+                service: .s3, operation: "CompleteMultipartUpload", method: .POST, path: "/" + S3Path.encodeKey(key),
+                query: [("uploadId", uploadId)], body: .data(xml.data), bucket: bucket, isIdempotent: true))
+        let root = try XMLNode.parse(response.data)
+        if root.name == "Error" {
+            throw Self.embeddedError(root, operation: "CompleteMultipartUpload", status: Int(response.status.code))
+        }
+        return Self.unquote(root.string("ETag") ?? "")
+    }
+
+    /// Abandons an upload and frees its parts.
+    public func abortMultipartUpload(bucket: String, key: String, uploadId: String) async throws {
+        do {
+            _ = try await aws.execute(
+                AWSRequest(
+                    service: .s3, operation: "AbortMultipartUpload", method: .DELETE, path: "/" + S3Path.encodeKey(key),
+                    query: [("uploadId", uploadId)], bucket: bucket))
+        } catch let error as AWSServiceError where error.code == "NoSuchUpload" {
+            return  // already gone
+        }
+    }
+
+    /// Uploads that were started under `prefix` and not finished (first 1000).
+    public func listMultipartUploads(bucket: String, prefix: String = "") async throws -> [PendingUpload] {
+        let response = try await aws.execute(
+            AWSRequest(
+                service: .s3, operation: "ListMultipartUploads", path: "/",
+                query: [("uploads", ""), ("prefix", prefix)],
+                bucket: bucket))
+        return try XMLNode.parse(response.data).children("Upload").compactMap { node in
+            guard let key = node.string("Key"), let uploadId = node.string("UploadId") else { return nil }
+            return PendingUpload(
+                key: key, uploadId: uploadId, initiated: node.string("Initiated").flatMap(Self.parseTimestamp))
+        }
+    }
+}

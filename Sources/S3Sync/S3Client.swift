@@ -1,0 +1,351 @@
+import AWSCore
+import AWSSigning
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// Amazon S3 operations for syncing: listing, objects, deletion and multipart uploads.
+///
+/// Requests go through ``AWSCore/AWSClient`` (signing, retries, endpoints); keys are carried as
+/// bytes (percent-encoded once), so any key S3 accepts round-trips exactly.
+public struct S3Client: Sendable {
+    /// The transport.
+    public let aws: AWSClient
+
+    /// Creates a client.
+    public init(_ aws: AWSClient) { self.aws = aws }
+
+    /// Server-side encryption for written objects.
+    public enum ServerSideEncryption: Sendable, Equatable {
+        /// SSE-S3.
+        case aes256
+        /// SSE-KMS, with the account's default key when `keyId` is `nil`.
+        case kms(keyId: String?)
+    }
+
+    /// Settings applied to every object written.
+    public struct WriteOptions: Sendable, Equatable {
+        /// Server-side encryption.
+        public var encryption: ServerSideEncryption?
+        /// The storage class, for example `STANDARD_IA`.
+        public var storageClass: String?
+        /// A canned ACL; `bucket-owner-full-control` for writes into another account's bucket.
+        public var acl: String?
+        /// User metadata (`x-amz-meta-*`).
+        public var metadata: [String: String]
+        /// The content type.
+        public var contentType: String?
+
+        /// Creates options.
+        public init(
+            encryption: ServerSideEncryption? = nil, storageClass: String? = nil, acl: String? = nil,
+            metadata: [String: String] = [:], contentType: String? = nil
+        ) {
+            self.encryption = encryption
+            self.storageClass = storageClass
+            self.acl = acl
+            self.metadata = metadata
+            self.contentType = contentType
+        }
+
+        /// The canned ACL for cross-account writes.
+        public static let bucketOwnerFullControl = "bucket-owner-full-control"
+
+        func apply(to headers: inout HTTPHeaders) {
+            switch encryption {
+            case .aes256?:
+                headers.add(name: "x-amz-server-side-encryption", value: "AES256")
+            case .kms(let keyId)?:
+                headers.add(name: "x-amz-server-side-encryption", value: "aws:kms")
+                if let keyId { headers.add(name: "x-amz-server-side-encryption-aws-kms-key-id", value: keyId) }
+            case nil:
+                break
+            }
+            if let storageClass { headers.add(name: "x-amz-storage-class", value: storageClass) }
+            if let acl { headers.add(name: "x-amz-acl", value: acl) }
+            if let contentType { headers.add(name: "Content-Type", value: contentType) }
+            for (name, value) in metadata.sorted(by: { $0.key < $1.key }) {
+                headers.add(name: "x-amz-meta-\(name)", value: value)
+            }
+        }
+    }
+
+    /// An object in a listing.
+    public struct ObjectSummary: Sendable, Equatable {
+        /// The full key.
+        public let key: String
+        /// The size in bytes.
+        public let size: Int64
+        /// When it was last written.
+        public let lastModified: Date
+        /// The ETag, without quotes.
+        public let eTag: String
+        /// The storage class.
+        public let storageClass: String?
+    }
+
+    /// One page of ListObjectsV2.
+    public struct ListPage: Sendable {
+        /// The objects, in UTF-8 binary key order.
+        public let objects: [ObjectSummary]
+        /// Common prefixes, when a delimiter was given.
+        public let commonPrefixes: [String]
+        /// The token for the next page, when there is one.
+        public let nextContinuationToken: String?
+    }
+
+    /// Lists one page of objects.
+    ///
+    /// - Parameters:
+    ///   - bucket: the bucket.
+    ///   - prefix: only keys starting with this.
+    ///   - delimiter: group keys by this (usually `/`) into ``ListPage/commonPrefixes``.
+    ///   - startAfter: only keys after this one.
+    ///   - continuationToken: the previous page's ``ListPage/nextContinuationToken``.
+    ///   - maxKeys: at most this many keys (S3 caps at 1000).
+    public func listObjectsV2(
+        bucket: String, prefix: String = "", delimiter: String? = nil, startAfter: String? = nil,
+        continuationToken: String? = nil, maxKeys: Int? = nil
+    ) async throws -> ListPage {
+        var query: [(name: String, value: String)] = [("list-type", "2"), ("prefix", prefix)]
+        if let delimiter { query.append(("delimiter", delimiter)) }
+        if let startAfter { query.append(("start-after", startAfter)) }
+        if let continuationToken { query.append(("continuation-token", continuationToken)) }
+        if let maxKeys { query.append(("max-keys", String(maxKeys))) }
+        query.append(("encoding-type", "url"))
+        let response = try await aws.execute(
+            AWSRequest(service: .s3, operation: "ListObjectsV2", path: "/", query: query, bucket: bucket))
+        let root = try XMLNode.parse(response.data)
+        let encoded = root.string("EncodingType") == "url"
+        func decode(_ text: String) -> String { encoded ? Self.urlDecode(text) : text }
+        let objects = try root.children("Contents").map { node -> ObjectSummary in
+            guard let key = node.string("Key"), let size = node.string("Size").flatMap(Int64.init),
+                let modified = node.string("LastModified").flatMap(Self.parseTimestamp)
+            else {
+                throw AWSClientError(
+                    .malformedResponse, "ListObjectsV2 on \(bucket) returned an entry without Key, Size or LastModified"
+                )
+            }
+            return ObjectSummary(
+                key: decode(key), size: size, lastModified: modified, eTag: Self.unquote(node.string("ETag") ?? ""),
+                storageClass: node.string("StorageClass"))
+        }
+        let truncated = root.string("IsTruncated") == "true"
+        return ListPage(
+            objects: objects,
+            commonPrefixes: root.children("CommonPrefixes").compactMap { $0.string("Prefix") }.map(decode),
+            nextContinuationToken: truncated ? root.string("NextContinuationToken") : nil)
+    }
+
+    /// Every object under `prefix`, page by page.
+    public func listAllObjects(bucket: String, prefix: String = "") async throws -> [ObjectSummary] {
+        var all: [ObjectSummary] = []
+        var token: String?
+        repeat {
+            let page = try await listObjectsV2(bucket: bucket, prefix: prefix, continuationToken: token)
+            all.append(contentsOf: page.objects)
+            token = page.nextContinuationToken
+        } while token != nil
+        return all
+    }
+
+    /// What HeadObject and GetObject report about an object.
+    public struct ObjectHead: Sendable, Equatable {
+        /// The size in bytes (of the whole object, also for ranged reads).
+        public let size: Int64
+        /// When it was last written.
+        public let lastModified: Date?
+        /// The ETag, without quotes.
+        public let eTag: String
+        /// User metadata, names without `x-amz-meta-`.
+        public let metadata: [String: String]
+        /// The checksums S3 reported (`x-amz-checksum-*`, with checksum mode enabled).
+        public let checksums: [ContentChecksum]
+        /// The storage class (absent for STANDARD).
+        public let storageClass: String?
+        /// The server-side encryption in force.
+        public let serverSideEncryption: String?
+
+        init(headers: HTTPHeaders, size: Int64? = nil) {
+            let rangeTotal = headers.first(name: "Content-Range")?.split(separator: "/").last.flatMap { Int64($0) }
+            self.size = size ?? rangeTotal ?? headers.first(name: "Content-Length").flatMap(Int64.init) ?? 0
+            self.lastModified = headers.first(name: "Last-Modified").flatMap(S3Client.parseHTTPDate)
+            self.eTag = S3Client.unquote(headers.first(name: "ETag") ?? "")
+            var metadata: [String: String] = [:]
+            for header in headers where header.name.lowercased().hasPrefix("x-amz-meta-") {
+                metadata[String(header.name.lowercased().dropFirst("x-amz-meta-".count))] = header.value
+            }
+            self.metadata = metadata
+            var checksums: [ContentChecksum] = []
+            if let crc = headers.first(name: "x-amz-checksum-crc32c"), let hex = S3Client.base64ToHex(crc) {
+                checksums.append(ContentChecksum(.crc32c, hex: hex))
+            }
+            if let sha = headers.first(name: "x-amz-checksum-sha256"), let hex = S3Client.base64ToHex(sha) {
+                checksums.append(ContentChecksum(.sha256, hex: hex))
+            }
+            self.checksums = checksums
+            self.storageClass = headers.first(name: "x-amz-storage-class")
+            self.serverSideEncryption = headers.first(name: "x-amz-server-side-encryption")
+        }
+    }
+
+    /// The object's metadata, or `nil` when there is no such key.
+    public func headObject(bucket: String, key: String) async throws -> ObjectHead? {
+        var headers = HTTPHeaders()
+        headers.add(name: "x-amz-checksum-mode", value: "ENABLED")
+        do {
+            let response = try await aws.execute(
+                AWSRequest(
+                    service: .s3, operation: "HeadObject", method: .HEAD, path: "/" + S3Path.encodeKey(key),
+                    headers: headers, bucket: bucket))
+            return ObjectHead(headers: response.headers)
+        } catch let error as AWSServiceError where error.statusCode == 404 {
+            return nil
+        }
+    }
+
+    /// Reads an object (or a byte range of it) and hands its body, still streaming, to `body`.
+    ///
+    /// - Parameters:
+    ///   - range: the bytes to read, inclusive; the whole object when `nil`.
+    ///   - body: consumes the head and the body's buffers; not retried if it throws.
+    public func getObject<T: Sendable>(
+        bucket: String, key: String, range: ClosedRange<Int64>? = nil,
+        body: (ObjectHead, HTTPClientResponse.Body) async throws -> T
+    ) async throws -> T {
+        var headers = HTTPHeaders()
+        headers.add(name: "x-amz-checksum-mode", value: "ENABLED")
+        if let range { headers.add(name: "Range", value: "bytes=\(range.lowerBound)-\(range.upperBound)") }
+        return try await aws.execute(
+            AWSRequest(
+                service: .s3, operation: "GetObject", path: "/" + S3Path.encodeKey(key), headers: headers,
+                bucket: bucket)
+        ) { response in
+            try await body(ObjectHead(headers: response.headers), response.body)
+        }
+    }
+
+    /// Writes an object from memory, sending CRC32C and Content-MD5 so S3 verifies what it stores.
+    ///
+    /// - Returns: the new object's ETag.
+    @discardableResult
+    public func putObject(
+        bucket: String, key: String, data: ByteBuffer, options: WriteOptions = WriteOptions(),
+        ifNoneMatch: Bool = false
+    ) async throws -> String {
+        var headers = HTTPHeaders()
+        options.apply(to: &headers)
+        Self.addIntegrityHeaders(for: data, to: &headers)
+        if ifNoneMatch { headers.add(name: "If-None-Match", value: "*") }
+        let response = try await aws.execute(
+            AWSRequest(
+                service: .s3, operation: "PutObject", method: .PUT, path: "/" + S3Path.encodeKey(key), headers: headers,
+                body: .bytes(data), bucket: bucket))
+        return Self.unquote(response.headers.first(name: "ETag") ?? "")
+    }
+
+    /// Copies an object server-side (up to 5 GiB; larger objects use ``uploadPartCopy(bucket:key:uploadId:partNumber:sourceBucket:sourceKey:range:)``).
+    ///
+    /// - Returns: the new object's ETag.
+    @discardableResult
+    public func copyObject(
+        sourceBucket: String, sourceKey: String, bucket: String, key: String, options: WriteOptions = WriteOptions()
+    ) async throws -> String {
+        var headers = HTTPHeaders()
+        options.apply(to: &headers)
+        headers.add(name: "x-amz-copy-source", value: "/\(sourceBucket)/\(S3Path.encodeKey(sourceKey))")
+        if !options.metadata.isEmpty || options.contentType != nil {
+            headers.add(name: "x-amz-metadata-directive", value: "REPLACE")
+        }
+        let response = try await aws.execute(
+            AWSRequest(
+                service: .s3, operation: "CopyObject", method: .PUT, path: "/" + S3Path.encodeKey(key),
+                headers: headers,
+                bucket: bucket))
+        let root = try XMLNode.parse(response.data)
+        if root.name == "Error" {
+            throw Self.embeddedError(root, operation: "CopyObject", status: Int(response.status.code))
+        }
+        return Self.unquote(root.string("ETag") ?? "")
+    }
+
+    /// A key DeleteObjects could not delete.
+    public struct DeleteFailure: Sendable, Equatable {
+        /// The key.
+        public let key: String
+        /// S3's error code.
+        public let code: String
+        /// S3's message.
+        public let message: String
+    }
+
+    /// Deletes keys in batches of 1000 (quiet mode).
+    ///
+    /// - Returns: the keys that were not deleted, with S3's reasons (empty when all were).
+    public func deleteObjects(bucket: String, keys: [String]) async throws -> [DeleteFailure] {
+        var failures: [DeleteFailure] = []
+        var start = 0
+        while start < keys.count {
+            let batch = keys[start..<min(start + 1000, keys.count)]
+            start += batch.count
+            var xml = XMLWriter()
+            xml.element("Delete", attributes: [("xmlns", "http://s3.amazonaws.com/doc/2006-03-01/")]) { delete in
+                delete.element("Quiet", text: "true")
+                for key in batch { delete.element("Object") { $0.element("Key", text: key) } }
+            }
+            let body = ByteBuffer(data: xml.data)
+            var headers = HTTPHeaders()
+            Self.addIntegrityHeaders(for: body, to: &headers)
+            let response = try await aws.execute(
+                AWSRequest(
+                    service: .s3, operation: "DeleteObjects", method: .POST, path: "/", query: [("delete", "")],
+                    headers: headers, body: .bytes(body), bucket: bucket, isIdempotent: true))
+            let root = try XMLNode.parse(response.data)
+            failures += root.children("Error").map {
+                DeleteFailure(
+                    key: $0.string("Key") ?? "", code: $0.string("Code") ?? "", message: $0.string("Message") ?? "")
+            }
+        }
+        return failures
+    }
+
+    // MARK: - Helpers
+
+    /// Adds `Content-MD5` and (unless told not to) `x-amz-checksum-crc32c` for `body`.
+    static func addIntegrityHeaders(for body: ByteBuffer, to headers: inout HTTPHeaders, crc32c: Bool = true) {
+        if crc32c {
+            var crc = CRC32C()
+            crc.update(body.readableBytesView)
+            headers.add(name: "x-amz-checksum-crc32c", value: crc.base64)
+        }
+        headers.add(
+            name: "Content-MD5", value: Data(Insecure.MD5.hash(data: body.readableBytesView)).base64EncodedString())
+    }
+
+    /// An error S3 sends with status 200 inside a copy or complete answer.
+    static func embeddedError(_ root: XMLNode, operation: String, status: Int) -> AWSServiceError {
+        AWSServiceError(
+            code: root.string("Code") ?? "InternalError", message: root.string("Message") ?? "",
+            requestId: root.string("RequestId"), statusCode: status, service: "s3", operation: operation)
+    }
+
+    static func unquote(_ eTag: String) -> String {
+        eTag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+    }
+
+    /// Decodes a key from `encoding-type=url` listings: `+` is a space, `%2B` a plus.
+    static func urlDecode(_ text: String) -> String {
+        text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? text
+    }
+
+    static func base64ToHex(_ text: String) -> String? {
+        Data(base64Encoded: text).map { $0.map { String(format: "%02x", $0) }.joined() }
+    }
+
+    static func parseTimestamp(_ text: String) -> Date? { ISO8601.parse(text) }
+
+    static func parseHTTPDate(_ text: String) -> Date? { HTTPDate.parse(text) }
+}
