@@ -1,0 +1,219 @@
+import Foundation
+import NIOCore
+import NIOPosix
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// `close(2)`, named apart from ``LocalFile/close()``.
+private func systemClose(_ descriptor: Int32) -> Int32 { close(descriptor) }
+
+/// An open local file; every system call runs on NIO's blocking-I/O thread pool, never on the
+/// cooperative pool.
+struct LocalFile: Sendable {
+    let descriptor: Int32
+    let path: String
+
+    static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive(body)
+    }
+
+    static func failure(_ action: String, _ path: String, _ code: Int32 = errno) -> SyncError {
+        .localIO("cannot \(action) \(path): \(String(cString: strerror(code)))")
+    }
+
+    /// Opens `path` for reading.
+    static func openForReading(_ path: String) async throws -> LocalFile {
+        try await run {
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw failure("open", path) }
+            return LocalFile(descriptor: descriptor, path: path)
+        }
+    }
+
+    /// Creates (or truncates) the partial file for `finalPath`, creating parent folders.
+    static func createPartial(for finalPath: String) async throws -> LocalFile {
+        let partial = partialPath(for: finalPath)
+        return try await run {
+            try FileManager.default.createDirectory(
+                atPath: (finalPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            let descriptor = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else { throw failure("create", partial) }
+            return LocalFile(descriptor: descriptor, path: partial)
+        }
+    }
+
+    /// Downloads are written to `.relay-partial-<hash>` beside the final name and renamed into
+    /// place only when complete, so a final name never holds a partial file. The name is
+    /// deterministic, so a re-run overwrites what an interrupted run left.
+    static let partialPrefix = ".relay-partial-"
+
+    static func partialPath(for finalPath: String) -> String {
+        let name = (finalPath as NSString).lastPathComponent
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return ((finalPath as NSString).deletingLastPathComponent as NSString)
+            .appendingPathComponent(partialPrefix + String(hash, radix: 16))
+    }
+
+    /// Reads `count` bytes at `offset`.
+    func read(offset: Int64, count: Int) async throws -> ByteBuffer {
+        let descriptor = self.descriptor
+        let path = self.path
+        return try await Self.run {
+            var buffer = ByteBufferAllocator().buffer(capacity: count)
+            var done = 0
+            while done < count {
+                let result = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count - done) { pointer in
+                    pread(descriptor, pointer.baseAddress, count - done, off_t(offset) + off_t(done))
+                }
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    throw Self.failure("read", path)
+                }
+                if result == 0 {
+                    throw SyncError.localIO(
+                        "\(path) shrank while being read (expected \(count) bytes at \(offset)); is something writing to it?"
+                    )
+                }
+                done += result
+            }
+            return buffer
+        }
+    }
+
+    /// Writes `buffer` at `offset`.
+    func write(_ buffer: ByteBuffer, at offset: Int64) async throws {
+        let descriptor = self.descriptor
+        let path = self.path
+        try await Self.run {
+            var written = 0
+            let total = buffer.readableBytes
+            try buffer.withUnsafeReadableBytes { pointer in
+                while written < total {
+                    let result = pwrite(
+                        descriptor, pointer.baseAddress! + written, total - written, off_t(offset) + off_t(written))
+                    if result < 0 {
+                        if errno == EINTR { continue }
+                        throw Self.failure("write", path)
+                    }
+                    written += result
+                }
+            }
+        }
+    }
+
+    /// Sets the modification (and access) time.
+    func setModificationTime(_ date: Date) async throws {
+        let descriptor = self.descriptor
+        let path = self.path
+        try await Self.run {
+            let seconds = date.timeIntervalSince1970.rounded(.down)
+            let nanos = Int((date.timeIntervalSince1970 - seconds) * 1e9)
+            var times = [
+                timespec(tv_sec: Int(seconds), tv_nsec: nanos), timespec(tv_sec: Int(seconds), tv_nsec: nanos),
+            ]
+            guard futimens(descriptor, &times) == 0 else { throw Self.failure("set the time of", path) }
+        }
+    }
+
+    /// Flushes to disk and closes.
+    func syncAndClose() async throws {
+        let descriptor = self.descriptor
+        let path = self.path
+        try await Self.run {
+            defer { _ = systemClose(descriptor) }
+            guard fsync(descriptor) == 0 else { throw Self.failure("flush", path) }
+        }
+    }
+
+    /// Closes without flushing.
+    func close() async {
+        let descriptor = self.descriptor
+        _ = try? await Self.run { _ = systemClose(descriptor) }
+    }
+
+    /// Moves the finished partial file onto its final name.
+    static func commit(_ partial: String, to finalPath: String) async throws {
+        try await run {
+            guard rename(partial, finalPath) == 0 else { throw failure("rename \(partial) to", finalPath) }
+        }
+    }
+
+    /// Removes a file, ignoring a missing one.
+    static func remove(_ path: String) async throws {
+        try await run {
+            guard unlink(path) == 0 || errno == ENOENT else { throw failure("delete", path) }
+        }
+    }
+}
+
+/// Lists a local directory tree as ``SyncEntry`` values with `/`-separated relative keys.
+enum LocalLister {
+    static func list(root: String, symlinks: SymlinkPolicy) async throws -> [SyncEntry] {
+        try await LocalFile.run {
+            var entries: [SyncEntry] = []
+            var rootInfo = stat()
+            guard stat(root, &rootInfo) == 0 else {
+                if errno == ENOENT { return [] }
+                throw LocalFile.failure("read", root)
+            }
+            guard rootInfo.st_mode & S_IFMT == S_IFDIR else {
+                throw SyncError.invalidArgument("\(root) is not a directory; sync works on directories and prefixes")
+            }
+            try walk(root, prefix: "", symlinks: symlinks, visited: [rootInfo.st_ino], into: &entries)
+            return entries
+        }
+    }
+
+    private static func walk(
+        _ directory: String, prefix: String, symlinks: SymlinkPolicy, visited: Set<ino_t>,
+        into entries: inout [SyncEntry]
+    ) throws {
+        guard let handle = opendir(directory) else { throw LocalFile.failure("list", directory) }
+        defer { closedir(handle) }
+        while let item = readdir(handle) {
+            let name = withUnsafePointer(to: item.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name == "." || name == ".." || name.hasPrefix(LocalFile.partialPrefix) { continue }
+            let path = directory + "/" + name
+            let key = prefix + name
+            var info = stat()
+            guard lstat(path, &info) == 0 else { throw LocalFile.failure("stat", path) }
+            var isLink = false
+            if info.st_mode & S_IFMT == S_IFLNK {
+                isLink = true
+                if symlinks == .skip || stat(path, &info) != 0 {
+                    entries.append(
+                        SyncEntry(
+                            key: SyncKey(key), size: 0, lastModified: Date(timeIntervalSince1970: 0),
+                            kind: symlinks == .skip ? .symlink : .special))
+                    continue
+                }
+            }
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR:
+                // A followed link to a folder already on the path would loop forever.
+                if isLink && visited.contains(info.st_ino) { continue }
+                try walk(
+                    path, prefix: key + "/", symlinks: symlinks, visited: visited.union([info.st_ino]), into: &entries)
+            case S_IFREG:
+                let modified = Date(
+                    timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec) + TimeInterval(info.st_mtim.tv_nsec) / 1e9)
+                entries.append(SyncEntry(key: SyncKey(key), size: Int64(info.st_size), lastModified: modified))
+            default:
+                entries.append(
+                    SyncEntry(key: SyncKey(key), size: 0, lastModified: Date(timeIntervalSince1970: 0), kind: .special))
+            }
+        }
+    }
+}

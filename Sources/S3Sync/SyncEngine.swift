@@ -1,0 +1,526 @@
+import AWSCore
+import Crypto
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+
+/// Where a running sync stands.
+public struct SyncProgress: Sendable, Equatable {
+    /// Objects finished (transferred or failed) and planned.
+    public var objectsDone: Int
+    public var objectsTotal: Int
+    /// Bytes moved and planned.
+    public var bytesDone: Int64
+    public var bytesTotal: Int64
+    /// Time since the transfers started.
+    public var elapsed: Duration
+
+    /// Bytes per second so far.
+    public var bytesPerSecond: Double {
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return seconds > 0 ? Double(bytesDone) / seconds : 0
+    }
+
+    /// The estimated time left at the current rate, when there is a rate.
+    public var estimatedRemaining: Duration? {
+        let rate = bytesPerSecond
+        guard rate > 0, bytesTotal >= bytesDone else { return nil }
+        return .seconds(Double(bytesTotal - bytesDone) / rate)
+    }
+}
+
+/// The outcome of a sync.
+public struct SyncSummary: Sendable, Codable, Equatable {
+    /// A transfer or deletion that failed.
+    public struct Failure: Sendable, Codable, Equatable {
+        /// The key relative to the sync root.
+        public let key: String
+        /// What went wrong.
+        public let message: String
+    }
+
+    /// Objects transferred.
+    public var transferred = 0
+    /// Bytes transferred.
+    public var transferredBytes: Int64 = 0
+    /// Destination objects deleted.
+    public var deleted = 0
+    /// Objects already in sync.
+    public var unchanged = 0
+    /// Source entries reported and not synced (links not followed, special files).
+    public var skipped = 0
+    /// Failures, in key order.
+    public var failures: [Failure] = []
+    /// Planned transfers never started because the sync gave up.
+    public var notAttempted = 0
+    /// Why the planned deletions were not done, when they were not.
+    public var deletionsWithheld: String?
+    /// Seconds from start to end.
+    public var seconds: Double = 0
+
+    /// Everything planned was done.
+    public var succeeded: Bool { failures.isEmpty && notAttempted == 0 && deletionsWithheld == nil }
+}
+
+/// Runs a sync between a local directory and S3, or between two S3 locations.
+///
+/// Lists both sides, plans with ``SyncPlanner``, then transfers with at most
+/// ``Configuration/concurrency`` requests in flight, so memory stays within concurrency × part size
+/// whatever the file sizes. Small objects go in one request, larger ones in parallel parts
+/// (multipart upload, ranged download, UploadPartCopy). Downloads land in a partial file that is
+/// renamed only when complete and verified, with the object's `LastModified` as its time, so the
+/// next sync finds nothing to do. Failed transfers are reported, never hidden; deletions happen
+/// only when every transfer succeeded. When the endpoint stays unreachable for
+/// ``Configuration/giveUpAfter``, the remaining transfers are abandoned and reported.
+public struct SyncEngine: Sendable {
+    /// Tuning and behaviour.
+    public struct Configuration: Sendable {
+        /// Compare mode, delete, filter and shard.
+        public var options: SyncOptions
+        /// Requests in flight at once.
+        public var concurrency: Int
+        /// Objects of at least this size use parts.
+        public var multipartThreshold: Int64
+        /// The part size (raised for huge objects to stay within 10,000 parts).
+        public var partSize: Int64
+        /// Settings for written objects (encryption, storage class, ACL).
+        public var writeOptions: S3Client.WriteOptions
+        /// What the local lister does with symbolic links.
+        public var symlinks: SymlinkPolicy
+        /// How long the endpoint may stay unreachable before the sync gives up.
+        public var giveUpAfter: Duration
+
+        /// Creates a configuration.
+        public init(
+            options: SyncOptions = SyncOptions(), concurrency: Int = 32, multipartThreshold: Int64 = 8 << 20,
+            partSize: Int64 = 8 << 20, writeOptions: S3Client.WriteOptions = S3Client.WriteOptions(),
+            symlinks: SymlinkPolicy = .follow, giveUpAfter: Duration = .seconds(120)
+        ) {
+            self.options = options
+            self.concurrency = max(1, concurrency)
+            self.multipartThreshold = max(multipartThreshold, S3Client.minimumPartSize)
+            self.partSize = max(partSize, S3Client.minimumPartSize)
+            self.writeOptions = writeOptions
+            self.symlinks = symlinks
+            self.giveUpAfter = giveUpAfter
+        }
+    }
+
+    /// Where data comes from.
+    public let source: SyncLocation
+    /// Where it goes.
+    public let destination: SyncLocation
+    /// The client for an S3 source.
+    public let sourceClient: S3Client?
+    /// The client for an S3 destination (may be the source's, or another account's).
+    public let destinationClient: S3Client?
+    /// Tuning and behaviour.
+    public let configuration: Configuration
+
+    /// Creates an engine.
+    ///
+    /// - Parameters:
+    ///   - sourceClient: required when `source` is S3.
+    ///   - destinationClient: required when `destination` is S3; for S3→S3 with the same client
+    ///     objects are copied server-side, with different clients (separate credentials per
+    ///     account) they stream through this machine.
+    /// - Throws: ``SyncError/invalidArgument(_:)`` for local→local or a missing client.
+    public init(
+        source: SyncLocation, destination: SyncLocation, sourceClient: S3Client? = nil,
+        destinationClient: S3Client? = nil, configuration: Configuration = Configuration()
+    ) throws {
+        switch (source, destination) {
+        case (.local, .local):
+            throw SyncError.invalidArgument("both sides are local folders; one side must be s3://bucket/prefix")
+        case (.s3, _) where sourceClient == nil, (_, .s3) where destinationClient == nil:
+            throw SyncError.invalidArgument("an S3 side needs an S3 client")
+        default:
+            break
+        }
+        self.source = source
+        self.destination = destination
+        self.sourceClient = sourceClient
+        self.destinationClient = destinationClient
+        self.configuration = configuration
+    }
+
+    /// Lists both sides and plans the sync, touching nothing (this is the dry run).
+    public func plan() async throws -> SyncPlan {
+        async let sourceEntries = list(source, client: sourceClient)
+        async let destinationEntries = list(destination, client: destinationClient)
+        return SyncPlanner.plan(
+            source: try await sourceEntries, destination: try await destinationEntries, options: configuration.options)
+    }
+
+    /// Plans and runs the sync.
+    public func sync(progress: @escaping @Sendable (SyncProgress) -> Void = { _ in }) async throws -> (
+        SyncPlan, SyncSummary
+    ) {
+        let plan = try await plan()
+        return (plan, await run(plan, progress: progress))
+    }
+
+    func list(_ location: SyncLocation, client: S3Client?) async throws -> [SyncEntry] {
+        switch location {
+        case .local(let path):
+            return try await LocalLister.list(root: path, symlinks: configuration.symlinks)
+        case .s3(let bucket, let prefix):
+            return try await client!.listAllObjects(bucket: bucket, prefix: prefix).map {
+                SyncEntry(
+                    key: SyncKey(String($0.key.utf8.dropFirst(prefix.utf8.count))!), size: $0.size,
+                    lastModified: $0.lastModified, eTag: $0.eTag)
+            }
+        }
+    }
+
+    /// Runs `plan`: transfers, then (if all succeeded) deletions.
+    public func run(_ plan: SyncPlan, progress: @escaping @Sendable (SyncProgress) -> Void = { _ in }) async
+        -> SyncSummary
+    {
+        let started = ContinuousClock.now
+        let state = RunState(
+            total: plan.transfers.count, bytes: plan.transferBytes, giveUpAfter: configuration.giveUpAfter,
+            report: progress)
+        let slots = AsyncSemaphore(configuration.concurrency)
+        await withTaskGroup(of: Void.self) { group in
+            var pending = plan.transfers.makeIterator()
+            func startNext() -> Bool {
+                guard let transfer = pending.next() else { return false }
+                group.addTask {
+                    if await state.gaveUp {
+                        await state.notAttempted()
+                        return
+                    }
+                    do {
+                        try await self.transfer(transfer.entry, slots: slots, state: state)
+                        await state.succeeded(transfer.entry)
+                    } catch {
+                        await state.failed(transfer.entry, error)
+                    }
+                }
+                return true
+            }
+            for _ in 0..<configuration.concurrency where startNext() {}
+            while await group.next() != nil { _ = startNext() }
+        }
+        var summary = await state.summary
+        summary.unchanged = plan.unchanged
+        summary.skipped = plan.skipped.count
+        if !plan.deletes.isEmpty {
+            if summary.failures.isEmpty && summary.notAttempted == 0 {
+                await delete(plan.deletes, into: &summary)
+            } else {
+                summary.deletionsWithheld =
+                    "\(plan.deletes.count) deletion(s) withheld because \(summary.failures.count + summary.notAttempted) transfer(s) did not complete; fix the cause and sync again"
+            }
+        }
+        summary.failures.sort { SyncKey($0.key) < SyncKey($1.key) }
+        let elapsed = ContinuousClock.now - started
+        summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        await state.finalReport()
+        return summary
+    }
+
+    // MARK: - Transfers
+
+    func transfer(_ entry: SyncEntry, slots: AsyncSemaphore, state: RunState) async throws {
+        switch (source, destination) {
+        case (.local(let root), .s3(let bucket, let prefix)):
+            try await upload(
+                path: root + "/" + entry.key.string, size: entry.size, bucket: bucket, key: prefix + entry.key.string,
+                slots: slots, state: state)
+        case (.s3(let bucket, let prefix), .local(let root)):
+            try await download(
+                bucket: bucket, key: prefix + entry.key.string, entry: entry, path: root + "/" + entry.key.string,
+                slots: slots,
+                state: state)
+        case (.s3(let sourceBucket, let sourcePrefix), .s3(let bucket, let prefix)):
+            try await copy(
+                sourceBucket: sourceBucket, sourceKey: sourcePrefix + entry.key.string, size: entry.size,
+                bucket: bucket,
+                key: prefix + entry.key.string, slots: slots, state: state)
+        case (.local, .local):
+            preconditionFailure("rejected in init")
+        }
+    }
+
+    /// The part ranges of an object of `size` bytes.
+    func parts(of size: Int64) -> [ClosedRange<Int64>] {
+        let part = S3Client.partSize(for: size, preferred: configuration.partSize)
+        return stride(from: Int64(0), to: size, by: Int(part)).map { $0...min($0 + part, size) - 1 }
+    }
+
+    func upload(path: String, size: Int64, bucket: String, key: String, slots: AsyncSemaphore, state: RunState)
+        async throws
+    {
+        let file = try await LocalFile.openForReading(path)
+        do {
+            try await upload(file: file, size: size, bucket: bucket, key: key, slots: slots, state: state)
+            await file.close()
+        } catch {
+            await file.close()
+            throw error
+        }
+    }
+
+    func upload(file: LocalFile, size: Int64, bucket: String, key: String, slots: AsyncSemaphore, state: RunState)
+        async throws
+    {
+        let s3 = destinationClient!
+        if size < configuration.multipartThreshold {
+            try await slots.withPermit {
+                let data = try await file.read(offset: 0, count: Int(size))
+                try await s3.putObject(bucket: bucket, key: key, data: data, options: configuration.writeOptions)
+            }
+            await state.moved(size)
+            return
+        }
+        let uploadId = try await s3.createMultipartUpload(bucket: bucket, key: key, options: configuration.writeOptions)
+        do {
+            let completed = try await withThrowingTaskGroup(of: S3Client.CompletedPart.self) { group in
+                for (index, range) in parts(of: size).enumerated() {
+                    group.addTask {
+                        let part = try await slots.withPermit {
+                            let data = try await file.read(offset: range.lowerBound, count: range.count)
+                            return try await s3.uploadPart(
+                                bucket: bucket, key: key, uploadId: uploadId, partNumber: index + 1, data: data)
+                        }
+                        await state.moved(Int64(range.count))
+                        return part
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            try await s3.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: completed)
+        } catch {
+            try? await s3.abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId)
+            throw error
+        }
+    }
+
+    func download(
+        bucket: String, key: String, entry: SyncEntry, path: String, slots: AsyncSemaphore, state: RunState
+    ) async throws {
+        let s3 = sourceClient!
+        let file = try await LocalFile.createPartial(for: path)
+        do {
+            if entry.size < configuration.multipartThreshold {
+                try await slots.withPermit {
+                    try await s3.getObject(bucket: bucket, key: key) { head, body in
+                        var md5 = Insecure.MD5()
+                        var crc = CRC32C()
+                        var offset: Int64 = 0
+                        for try await buffer in body {
+                            md5.update(data: buffer.readableBytesView)
+                            crc.update(buffer.readableBytesView)
+                            try await file.write(buffer, at: offset)
+                            offset += Int64(buffer.readableBytes)
+                        }
+                        try Self.verify(
+                            key: key, received: offset, expected: head.size, md5: md5.finalize(), crc: crc, head: head)
+                    }
+                }
+                await state.moved(entry.size)
+            } else {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for range in parts(of: entry.size) {
+                        group.addTask {
+                            try await slots.withPermit {
+                                try await s3.getObject(bucket: bucket, key: key, range: range) { head, body in
+                                    var offset = range.lowerBound
+                                    for try await buffer in body {
+                                        try await file.write(buffer, at: offset)
+                                        offset += Int64(buffer.readableBytes)
+                                    }
+                                    guard offset == range.upperBound + 1, head.size == entry.size else {
+                                        throw SyncError.checksumMismatch(
+                                            "s3://\(bucket)/\(key) changed or was cut short while downloading (range \(range), got \(offset - range.lowerBound) bytes of an object now \(head.size) bytes); sync again"
+                                        )
+                                    }
+                                }
+                            }
+                            await state.moved(Int64(range.count))
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            try await file.setModificationTime(entry.lastModified)
+            try await file.syncAndClose()
+            try await LocalFile.commit(file.path, to: path)
+        } catch {
+            await file.close()
+            try? await LocalFile.remove(file.path)
+            throw error
+        }
+    }
+
+    /// Checks a whole-object download against its size and whatever checksum the server gave.
+    static func verify(
+        key: String, received: Int64, expected: Int64, md5: Insecure.MD5.Digest, crc: CRC32C, head: S3Client.ObjectHead
+    ) throws {
+        guard received == expected else {
+            throw SyncError.checksumMismatch(
+                "\(key): received \(received) bytes, the server announced \(expected); sync again")
+        }
+        if let sent = head.checksums.first(where: { $0.algorithm == .crc32c }), sent.hex != crc.hex {
+            throw SyncError.checksumMismatch(
+                "\(key): CRC32C of the received data is \(crc.hex), the server said \(sent.hex); the data was damaged in transit"
+            )
+        }
+        let isKMS = head.serverSideEncryption?.hasPrefix("aws:kms") ?? false
+        let hex = md5.map { String(format: "%02x", $0) }.joined()
+        if !isKMS, ContentChecksum.isPlainMD5ETag(head.eTag), head.eTag.lowercased() != hex {
+            throw SyncError.checksumMismatch(
+                "\(key): MD5 of the received data is \(hex), its ETag is \(head.eTag); the data was damaged in transit")
+        }
+    }
+
+    func copy(
+        sourceBucket: String, sourceKey: String, size: Int64, bucket: String, key: String, slots: AsyncSemaphore,
+        state: RunState
+    ) async throws {
+        let from = sourceClient!
+        let to = destinationClient!
+        let serverSide = from.aws === to.aws
+        let options = configuration.writeOptions
+        if size < configuration.multipartThreshold {
+            try await slots.withPermit {
+                if serverSide {
+                    try await from.copyObject(
+                        sourceBucket: sourceBucket, sourceKey: sourceKey, bucket: bucket, key: key, options: options)
+                } else {
+                    let data = try await Self.readWhole(from, bucket: sourceBucket, key: sourceKey, range: nil)
+                    try await to.putObject(bucket: bucket, key: key, data: data, options: options)
+                }
+            }
+            await state.moved(size)
+            return
+        }
+        let uploadId = try await to.createMultipartUpload(bucket: bucket, key: key, options: options)
+        do {
+            let completed = try await withThrowingTaskGroup(of: S3Client.CompletedPart.self) { group in
+                for (index, range) in parts(of: size).enumerated() {
+                    group.addTask {
+                        let part = try await slots.withPermit {
+                            if serverSide {
+                                return try await to.uploadPartCopy(
+                                    bucket: bucket, key: key, uploadId: uploadId, partNumber: index + 1,
+                                    sourceBucket: sourceBucket,
+                                    sourceKey: sourceKey, range: range)
+                            }
+                            let data = try await Self.readWhole(
+                                from, bucket: sourceBucket, key: sourceKey, range: range)
+                            return try await to.uploadPart(
+                                bucket: bucket, key: key, uploadId: uploadId, partNumber: index + 1, data: data)
+                        }
+                        await state.moved(Int64(range.count))
+                        return part
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            try await to.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: completed)
+        } catch {
+            try? await to.abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId)
+            throw error
+        }
+    }
+
+    static func readWhole(_ s3: S3Client, bucket: String, key: String, range: ClosedRange<Int64>?) async throws
+        -> ByteBuffer
+    {
+        try await s3.getObject(bucket: bucket, key: key, range: range) { _, body in
+            try await body.collect(upTo: Int(S3Client.maximumPartSize))
+        }
+    }
+
+    func delete(_ entries: [SyncEntry], into summary: inout SyncSummary) async {
+        switch destination {
+        case .s3(let bucket, let prefix):
+            do {
+                let failures = try await destinationClient!.deleteObjects(
+                    bucket: bucket, keys: entries.map { prefix + $0.key.string })
+                summary.deleted += entries.count - failures.count
+                summary.failures += failures.map {
+                    .init(
+                        key: String($0.key.utf8.dropFirst(prefix.utf8.count)) ?? $0.key,
+                        message: "delete failed: \($0.code) \($0.message)")
+                }
+            } catch {
+                summary.failures += entries.map { .init(key: $0.key.string, message: "delete failed: \(error)") }
+            }
+        case .local(let root):
+            for entry in entries {
+                do {
+                    try await LocalFile.remove(root + "/" + entry.key.string)
+                    summary.deleted += 1
+                } catch {
+                    summary.failures.append(.init(key: entry.key.string, message: "\(error)"))
+                }
+            }
+        }
+    }
+}
+
+/// Counters shared by the transfers of one run, progress reporting, and the give-up rule.
+actor RunState {
+    private(set) var summary = SyncSummary()
+    private(set) var gaveUp = false
+    private var progress: SyncProgress
+    private let started = ContinuousClock.now
+    private var lastSuccess = ContinuousClock.now
+    private var lastReport = ContinuousClock.now
+    private let giveUpAfter: Duration
+    private let report: @Sendable (SyncProgress) -> Void
+
+    init(total: Int, bytes: Int64, giveUpAfter: Duration, report: @escaping @Sendable (SyncProgress) -> Void) {
+        self.progress = SyncProgress(
+            objectsDone: 0, objectsTotal: total, bytesDone: 0, bytesTotal: bytes, elapsed: .zero)
+        self.giveUpAfter = giveUpAfter
+        self.report = report
+    }
+
+    func moved(_ bytes: Int64) {
+        progress.bytesDone += bytes
+        lastSuccess = .now
+        maybeReport()
+    }
+
+    func succeeded(_ entry: SyncEntry) {
+        summary.transferred += 1
+        summary.transferredBytes += entry.size
+        progress.objectsDone += 1
+        lastSuccess = .now
+        maybeReport()
+    }
+
+    func failed(_ entry: SyncEntry, _ error: any Error) {
+        summary.failures.append(.init(key: entry.key.string, message: "\(error)"))
+        progress.objectsDone += 1
+        if let error = error as? AWSClientError, [.connectionFailed, .timedOut].contains(error.kind),
+            ContinuousClock.now - lastSuccess > giveUpAfter
+        {
+            gaveUp = true
+        }
+        maybeReport()
+    }
+
+    func notAttempted() {
+        summary.notAttempted += 1
+        progress.objectsDone += 1
+        maybeReport()
+    }
+
+    private func maybeReport() {
+        guard ContinuousClock.now - lastReport >= .milliseconds(500) else { return }
+        lastReport = .now
+        progress.elapsed = .now - started
+        report(progress)
+    }
+
+    func finalReport() {
+        progress.elapsed = .now - started
+        report(progress)
+    }
+}
