@@ -145,11 +145,82 @@ public struct SyncEngine: Sendable {
     }
 
     /// Lists both sides and plans the sync, touching nothing (this is the dry run).
+    ///
+    /// With ``CompareMode/checksum``, entries present on both sides with equal sizes get their
+    /// checksums first: local files are read and hashed (MD5 and CRC32C), S3 objects whose ETag
+    /// is not an MD5 are asked for their stored checksums.
     public func plan() async throws -> SyncPlan {
         async let sourceEntries = list(source, client: sourceClient)
         async let destinationEntries = list(destination, client: destinationClient)
-        return SyncPlanner.plan(
-            source: try await sourceEntries, destination: try await destinationEntries, options: configuration.options)
+        var sources = try await sourceEntries
+        var destinations = try await destinationEntries
+        if configuration.options.compare == .checksum {
+            let sizes = Dictionary(destinations.map { ($0.key, $0.size) }, uniquingKeysWith: { first, _ in first })
+            let sourceSizes = Dictionary(sources.map { ($0.key, $0.size) }, uniquingKeysWith: { first, _ in first })
+            sources = try await withChecksums(sources, at: source, client: sourceClient) { sizes[$0.key] == $0.size }
+            destinations = try await withChecksums(destinations, at: destination, client: destinationClient) {
+                sourceSizes[$0.key] == $0.size
+            }
+        }
+        return SyncPlanner.plan(source: sources, destination: destinations, options: configuration.options)
+    }
+
+    /// Adds checksums to the entries `needed` selects, `concurrency` at a time.
+    func withChecksums(
+        _ entries: [SyncEntry], at location: SyncLocation, client: S3Client?, needed: (SyncEntry) -> Bool
+    ) async throws -> [SyncEntry] {
+        let indices = entries.indices.filter { entries[$0].kind == .file && needed(entries[$0]) }
+        var result = entries
+        let slots = AsyncSemaphore(configuration.concurrency)
+        try await withThrowingTaskGroup(of: (Int, [ContentChecksum]).self) { group in
+            for index in indices {
+                let entry = entries[index]
+                group.addTask {
+                    try await slots.withPermit {
+                        switch location {
+                        case .local(let root):
+                            return (index, try await Self.hashFile(root + "/" + entry.key.string, size: entry.size))
+                        case .s3(let bucket, let prefix):
+                            if entry.eTag.map(ContentChecksum.isPlainMD5ETag) == true { return (index, []) }
+                            let head = try await client!.headObject(bucket: bucket, key: prefix + entry.key.string)
+                            return (index, head?.checksums ?? [])
+                        }
+                    }
+                }
+            }
+            for try await (index, checksums) in group { result[index].checksums += checksums }
+        }
+        return result
+    }
+
+    /// MD5 and CRC32C of a local file, read in 1 MiB pieces.
+    static func hashFile(_ path: String, size: Int64) async throws -> [ContentChecksum] {
+        let file = try await LocalFile.openForReading(path)
+        do {
+            let checksums = try await hash(file, size: size)
+            await file.close()
+            return checksums
+        } catch {
+            await file.close()
+            throw error
+        }
+    }
+
+    static func hash(_ file: LocalFile, size: Int64) async throws -> [ContentChecksum] {
+        var md5 = Insecure.MD5()
+        var crc = CRC32C()
+        var offset: Int64 = 0
+        while offset < size {
+            let count = Int(min(1 << 20, size - offset))
+            let buffer = try await file.read(offset: offset, count: count)
+            md5.update(data: buffer.readableBytesView)
+            crc.update(buffer.readableBytesView)
+            offset += Int64(count)
+        }
+        return [
+            ContentChecksum(.md5, hex: md5.finalize().map { String(format: "%02x", $0) }.joined()),
+            ContentChecksum(.crc32c, hex: crc.hex),
+        ]
     }
 
     /// Plans and runs the sync.

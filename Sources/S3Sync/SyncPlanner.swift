@@ -20,29 +20,28 @@ public struct SyncEntry: Sendable, Equatable {
     public let lastModified: Date
     /// The S3 ETag without quotes (an MD5 only for single-part, non-KMS uploads).
     public var eTag: String?
-    /// A content checksum, when known.
-    public var checksum: ContentChecksum?
+    /// Content checksums, when known.
+    public var checksums: [ContentChecksum]
     /// The entry's kind.
     public var kind: Kind
 
     /// Creates an entry.
     public init(
-        key: SyncKey, size: Int64, lastModified: Date, eTag: String? = nil, checksum: ContentChecksum? = nil,
+        key: SyncKey, size: Int64, lastModified: Date, eTag: String? = nil, checksums: [ContentChecksum] = [],
         kind: Kind = .file
     ) {
         self.key = key
         self.size = size
         self.lastModified = lastModified
         self.eTag = eTag
-        self.checksum = checksum
+        self.checksums = checksums
         self.kind = kind
     }
 
-    /// The checksum this entry's content is known by: its own checksum, or the MD5 its ETag is
-    /// when the ETag is a plain MD5 (not a multipart `-N` ETag).
+    /// The checksums this entry's content is known by: its own, and the MD5 its ETag is when the
+    /// ETag is a plain MD5 (not a multipart `-N` ETag).
     public var knownChecksums: [ContentChecksum] {
-        var known: [ContentChecksum] = []
-        if let checksum { known.append(checksum) }
+        var known = checksums
         if let eTag, ContentChecksum.isPlainMD5ETag(eTag) {
             known.append(ContentChecksum(.md5, hex: eTag.lowercased()))
         }

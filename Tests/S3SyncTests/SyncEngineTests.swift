@@ -201,6 +201,36 @@ struct SyncEngineTests {
         #expect(refused.failures.allSatisfy { $0.message.contains("AccessDenied") })
     }
 
+    @Test func checksumModeFindsSameSizeOlderChanges() async throws {
+        let s3 = try Self.s3()
+        let bucket = try await S3ClientTests.bucket(s3)
+        let local = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: local) }
+        try Self.write([("same.txt", 100), ("edited.txt", 100), ("big.bin", Int(Self.threshold) + 1)], under: local)
+        let target = SyncLocation.s3(bucket: bucket, prefix: "")
+        _ = try await SyncEngine(
+            source: .local(local), destination: target, destinationClient: s3, configuration: Self.configuration()
+        )
+        .sync()
+        // Same size, content changed, time set back: the default compare cannot see it.
+        let edited = URL(fileURLWithPath: local + "/edited.txt")
+        try Data(repeating: 0x41, count: 100).write(to: edited)
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date(timeIntervalSince1970: 1_000_000)], ofItemAtPath: edited.path)
+        let byTime = try SyncEngine(
+            source: .local(local), destination: target, destinationClient: s3, configuration: Self.configuration())
+        #expect(try await byTime.plan().isEmpty)
+        let byContent = try SyncEngine(
+            source: .local(local), destination: target, destinationClient: s3,
+            configuration: Self.configuration(SyncOptions(compare: .checksum)))
+        let plan = try await byContent.plan()
+        #expect(plan.transfers.map(\.entry.key) == ["big.bin", "edited.txt"])
+        #expect(
+            plan.transfers.map(\.reason) == [.checksumUnknown, .checksumDiffers],
+            "a multipart ETag is never taken for an MD5")
+        #expect(plan.unchanged == 1)
+    }
+
     @Test func corruptDownloadIsRejectedAndLeavesNoFile() async throws {
         // A scripted S3 that lists one object and serves bytes that do not match its ETag.
         let server = try await TestHTTPServer.start { request in

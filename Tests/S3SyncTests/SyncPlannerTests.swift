@@ -51,15 +51,15 @@ struct SyncPlannerTests {
     @Test func checksumModeNeverTrustsMultipartETags() {
         let md5 = "9e107d9d372bb6826bd81d3542a419d6"
         var local = Self.entry("plain", 43)
-        local.checksum = ContentChecksum(.md5, hex: md5)
+        local.checksums = [ContentChecksum(.md5, hex: md5)]
         var localChanged = Self.entry("changed", 43)
-        localChanged.checksum = ContentChecksum(.md5, hex: "e4d909c290d0fb1ca068ffaddf22cbd0")
+        localChanged.checksums = [ContentChecksum(.md5, hex: "e4d909c290d0fb1ca068ffaddf22cbd0")]
         var localMultipart = Self.entry("multipart", 43)
-        localMultipart.checksum = ContentChecksum(.md5, hex: md5)
+        localMultipart.checksums = [ContentChecksum(.md5, hex: md5)]
         var localCRC = Self.entry("crc", 43)
-        localCRC.checksum = ContentChecksum(.crc32c, hex: "22620404")
+        localCRC.checksums = [ContentChecksum(.crc32c, hex: "22620404")]
         var remoteCRC = Self.entry("crc", 43, 500, eTag: "d41d8cd98f00b204e9800998ecf8427e-2")
-        remoteCRC.checksum = ContentChecksum(.crc32c, hex: "22620404")
+        remoteCRC.checksums = [ContentChecksum(.crc32c, hex: "22620404")]
         let destination = [
             Self.entry("plain", 43, 500, eTag: md5.uppercased()),
             Self.entry("changed", 43, -500, eTag: md5),
