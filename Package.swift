@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "AppTesting", targets: ["AppTesting"]),
         .library(name: "Pipeline", targets: ["Pipeline"]),
         .executable(name: "sandbox-check", targets: ["sandbox-check"]),
+        .executable(name: "s3sync", targets: ["s3sync"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -95,6 +96,16 @@ let package = Package(
             path: "Examples/sandbox-check",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "s3sync",
+            dependencies: [
+                "S3Sync", "AWSCore", "AWSSigning",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/s3sync",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "AWSSigningTests",
             dependencies: ["AWSSigning"],
@@ -103,7 +114,7 @@ let package = Package(
         ),
         .testTarget(
             name: "S3SyncTests",
-            dependencies: ["S3Sync", "AWSCore", "AWSSigning", "AtlasRelayTestSupport"],
+            dependencies: ["S3Sync", "AWSCore", "AWSSigning", "AtlasRelayTestSupport", "s3sync"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

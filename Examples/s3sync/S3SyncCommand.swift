@@ -1,0 +1,261 @@
+import AWSCore
+import AWSSigning
+import ArgumentParser
+import Foundation
+import Logging
+import S3Sync
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `s3sync SRC DST`: the AWS CLI's `s3 sync`, parallel and verified.
+@main
+struct S3SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "s3sync",
+        abstract:
+            "Sync a local folder and an S3 prefix, or two S3 prefixes, as `aws s3 sync` does — faster and verified.",
+        discussion: """
+            Each side is a local path or s3://bucket/prefix. --include and --exclude apply in the order given; the last
+            matching rule wins. Exit status 0 only when everything planned was done; 1 when something failed.
+            """)
+
+    @Argument(help: "Source: a local folder or s3://bucket/prefix.") var source: String
+    @Argument(help: "Destination: a local folder or s3://bucket/prefix.") var destination: String
+
+    @Flag(help: "Delete destination files that the source does not have (never excluded ones).") var delete = false
+    @Flag(name: .customLong("dryrun"), help: "Print what would be done; change nothing.") var dryRun = false
+    @Option(help: "Exclude keys matching this glob (repeatable).") var exclude: [String] = []
+    @Option(help: "Include keys matching this glob again (repeatable).") var include: [String] = []
+    @Flag(help: "Compare sizes only.") var sizeOnly = false
+    @Flag(help: "Transfer when timestamps differ at all, not only when the source is newer.") var exactTimestamps =
+        false
+    @Flag(help: "Compare content hashes (reads local files of equal size).") var checksum = false
+    @Flag(help: "Report symbolic links instead of following them.") var noFollowSymlinks = false
+
+    @Option(help: "Endpoint URL for S3 (overrides AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL).") var endpointURL: String?
+    @Option(help: "Region (default: AWS_REGION, the profile's region, us-east-1).") var region: String?
+    @Option(help: "Profile from the shared AWS config files.") var profile: String?
+    @Option(help: "Profile for the source side of an S3→S3 sync in another account (default: --profile).")
+    var sourceProfile: String?
+    @Option(help: "Endpoint URL for the source side of an S3→S3 sync.") var sourceEndpointURL: String?
+
+    @Option(help: "Requests in flight.") var concurrency = 32
+    @Option(help: "Part size, e.g. 8MB or 16MiB (also the multipart threshold).") var partSize = "8MiB"
+    @Option(help: "Only this shard of the key space, i/n (e.g. 0/4), for splitting a sync over machines.") var shard:
+        String?
+    @Option(help: "Server-side encryption: AES256 or aws:kms.") var sse: String?
+    @Option(help: "KMS key id for --sse aws:kms.") var sseKmsKeyId: String?
+    @Option(help: "Storage class for written objects.") var storageClass: String?
+    @Option(help: "Canned ACL, e.g. bucket-owner-full-control for cross-account writes.") var acl: String?
+    @Option(help: "Give up after the endpoint has been unreachable this many seconds.") var giveUpAfter = 120
+    @Flag(help: "Print one JSON summary line instead of text.") var json = false
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let sourceLocation = try SyncLocation(parsing: source)
+        let destinationLocation = try SyncLocation(parsing: destination)
+        let options = SyncOptions(
+            compare: checksum ? .checksum : sizeOnly ? .sizeOnly : exactTimestamps ? .exactTimestamps : .sizeAndTime,
+            delete: delete, filter: SyncFilter(Self.orderedRules(CommandLine.arguments)),
+            shard: try shard.map { try Shard(parsing: $0) })
+        let configuration = SyncEngine.Configuration(
+            options: options, concurrency: concurrency, multipartThreshold: try Self.bytes(partSize),
+            partSize: try Self.bytes(partSize), writeOptions: try writeOptions(),
+            symlinks: noFollowSymlinks ? .skip : .follow,
+            giveUpAfter: .seconds(giveUpAfter))
+
+        let destinationClient = try client(profile: profile, endpoint: endpointURL, environment: environment)
+        let separateSource = sourceProfile != nil || sourceEndpointURL != nil
+        let sourceClient =
+            separateSource
+            ? try client(
+                profile: sourceProfile ?? profile, endpoint: sourceEndpointURL ?? endpointURL, environment: environment)
+            : destinationClient
+        let engine = try SyncEngine(
+            source: sourceLocation, destination: destinationLocation, sourceClient: sourceClient,
+            destinationClient: destinationClient, configuration: configuration)
+
+        let plan = try await engine.plan()
+        if dryRun {
+            report(plan: plan)
+            return
+        }
+        let reporter = ProgressReporter(json: json)
+        let summary = await engine.run(plan) { reporter.show($0) }
+        reporter.finish()
+        report(plan: plan, summary: summary)
+        if !summary.succeeded { throw ExitCode(1) }
+    }
+
+    func client(profile: String?, endpoint: String?, environment: [String: String]) throws -> S3Client {
+        let credentials: any CredentialProvider =
+            profile.map { ProfileCredentialProvider(profile: $0, environment: environment) }
+            ?? CredentialProviderChain.default(environment: environment)
+        let region = self.region ?? RegionResolver.region(environment: environment, profile: profile) ?? "us-east-1"
+        var logger = Logger(label: "s3sync")
+        logger.logLevel = .warning
+        return S3Client(
+            AWSClient(
+                region: region, credentialProvider: credentials,
+                endpoints: EndpointResolver(explicitEndpoint: endpoint, environment: environment), logger: logger))
+    }
+
+    func writeOptions() throws -> S3Client.WriteOptions {
+        var options = S3Client.WriteOptions(storageClass: storageClass, acl: acl)
+        switch sse {
+        case nil: break
+        case "AES256"?: options.encryption = .aes256
+        case "aws:kms"?: options.encryption = .kms(keyId: sseKmsKeyId)
+        case let other?: throw ValidationError("--sse '\(other)' is not AES256 or aws:kms")
+        }
+        return options
+    }
+
+    /// `--include`/`--exclude` in the order given: the order decides, so it is read from the arguments.
+    static func orderedRules(_ arguments: [String]) -> [SyncFilter.Rule] {
+        var rules: [SyncFilter.Rule] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            for (flag, make) in [("--exclude", SyncFilter.Rule.exclude), ("--include", SyncFilter.Rule.include)] {
+                if argument == flag, index + 1 < arguments.count {
+                    rules.append(make(arguments[index + 1]))
+                    index += 1
+                } else if argument.hasPrefix(flag + "=") {
+                    rules.append(make(String(argument.dropFirst(flag.count + 1))))
+                }
+            }
+            index += 1
+        }
+        return rules
+    }
+
+    /// `8MB`, `16MiB`, `1GB`, `5242880`: binary units, as the AWS CLI reads them.
+    static func bytes(_ text: String) throws -> Int64 {
+        let units: [(String, Int64)] = [
+            ("GiB", 1 << 30), ("GB", 1 << 30), ("MiB", 1 << 20), ("MB", 1 << 20), ("KiB", 1 << 10), ("KB", 1 << 10),
+            ("B", 1),
+        ]
+        for (suffix, factor) in units where text.uppercased().hasSuffix(suffix.uppercased()) {
+            if let value = Int64(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)) {
+                return value * factor
+            }
+        }
+        if let value = Int64(text) { return value }
+        throw ValidationError("'\(text)' is not a size; write e.g. 8MiB or 16MB")
+    }
+
+    func report(plan: SyncPlan, summary: SyncSummary? = nil) {
+        if json {
+            var object: [String: Any] = [
+                "planned_transfers": plan.transfers.count, "planned_bytes": plan.transferBytes,
+                "planned_deletes": plan.deletes.count, "unchanged": plan.unchanged, "skipped": plan.skipped.count,
+                "dry_run": dryRun,
+            ]
+            if let summary {
+                object["transferred"] = summary.transferred
+                object["transferred_bytes"] = summary.transferredBytes
+                object["deleted"] = summary.deleted
+                object["failed"] = summary.failures.count
+                object["not_attempted"] = summary.notAttempted
+                object["seconds"] = (summary.seconds * 1000).rounded() / 1000
+                object["succeeded"] = summary.succeeded
+                object["failures"] = summary.failures.prefix(100).map { ["key": $0.key, "message": $0.message] }
+                if let withheld = summary.deletionsWithheld { object["deletions_withheld"] = withheld }
+            }
+            let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        if summary == nil {
+            for transfer in plan.transfers {
+                print(
+                    "(dryrun) \(verb): \(describe(source, transfer.entry.key)) to \(describe(destination, transfer.entry.key))  [\(transfer.reason.rawValue)]"
+                )
+            }
+            for entry in plan.deletes { print("(dryrun) delete: \(describe(destination, entry.key))") }
+        }
+        for (entry, reason) in plan.skipped {
+            print("warning: skipping \(describe(source, entry.key)): \(reason.rawValue)")
+        }
+        guard let summary else {
+            print(
+                "\(plan.transfers.count) to transfer (\(Self.format(plan.transferBytes))), \(plan.deletes.count) to delete, \(plan.unchanged) unchanged"
+            )
+            return
+        }
+        for failure in summary.failures { print("failed: \(failure.key): \(failure.message)") }
+        if let withheld = summary.deletionsWithheld { print("warning: \(withheld)") }
+        let rate = summary.seconds > 0 ? Double(summary.transferredBytes) / summary.seconds : 0
+        print(
+            "\(summary.transferred) transferred (\(Self.format(summary.transferredBytes))) in \(String(format: "%.1f", summary.seconds)) s at \(Self.format(Int64(rate)))/s, "
+                + "\(summary.deleted) deleted, \(summary.unchanged) unchanged, \(summary.failures.count) failed"
+                + (summary.notAttempted > 0 ? ", \(summary.notAttempted) not attempted (gave up)" : ""))
+    }
+
+    var verb: String {
+        switch (try? SyncLocation(parsing: source), try? SyncLocation(parsing: destination)) {
+        case (.local?, _): return "upload"
+        case (_, .local?): return "download"
+        default: return "copy"
+        }
+    }
+
+    func describe(_ side: String, _ key: SyncKey) -> String {
+        side.hasSuffix("/") ? side + key.string : side + "/" + key.string
+    }
+
+    static func format(_ bytes: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+    }
+}
+
+/// A progress bar on a terminal; a structured line every few seconds otherwise.
+final class ProgressReporter: @unchecked Sendable {
+    let isTerminal = isatty(STDERR_FILENO) == 1
+    let json: Bool
+    let lock = NSLock()
+    var lastLine = ContinuousClock.now
+    var drewBar = false
+
+    init(json: Bool) { self.json = json }
+
+    func show(_ progress: SyncProgress) {
+        lock.lock()
+        defer { lock.unlock() }
+        let percent = progress.bytesTotal > 0 ? Double(progress.bytesDone) * 100 / Double(progress.bytesTotal) : 100
+        let eta = progress.estimatedRemaining.map { "\(Int($0.components.seconds))s" } ?? "?"
+        let rate = S3SyncCommand.format(Int64(progress.bytesPerSecond))
+        if isTerminal {
+            let width = 30
+            let filled = Int(percent / 100 * Double(width))
+            let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+            let line = String(
+                format: "\r%@ %5.1f%%  %@/%@  %d/%d objects  %@/s  ETA %@ ", bar, percent,
+                S3SyncCommand.format(progress.bytesDone), S3SyncCommand.format(progress.bytesTotal),
+                progress.objectsDone,
+                progress.objectsTotal, rate, eta)
+            FileHandle.standardError.write(Data(line.utf8))
+            drewBar = true
+        } else if !json, ContinuousClock.now - lastLine >= .seconds(5) {
+            lastLine = .now
+            FileHandle.standardError.write(
+                Data(
+                    "progress objects=\(progress.objectsDone)/\(progress.objectsTotal) bytes=\(progress.bytesDone)/\(progress.bytesTotal) rate_bytes_per_s=\(Int(progress.bytesPerSecond)) eta_s=\(progress.estimatedRemaining.map { String($0.components.seconds) } ?? "unknown")\n"
+                        .utf8))
+        }
+    }
+
+    func finish() {
+        if drewBar { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
