@@ -70,10 +70,18 @@ run_tool() { # tool direction set target
 measure() { # tool direction set n -> "wall cpu rss_kb"
   local tool="$1" direction="$2" set="$3" n="$4" target
   if [ "$direction" = up ]; then target="runs/$tool-$set-$n"; else target="$WORK/down-$tool-$set-$n"; rm -rf "$target"; fi
-  local out
-  out=$( { /usr/bin/time -f "%e %U %S %M" bash -c "$(declare -f run_tool); S3SYNC='$S3SYNC' WORK='$WORK' BUCKET='$BUCKET' EP='$EP'; run_tool $tool $direction $set '$target'" >/dev/null 2>/tmp/bench-tool-err; } 2>&1 | tail -n 1)
-  [ "$direction" = down ] && { [ "$(find "$target" -type f | wc -l)" -gt 0 ] || { echo "$tool $direction $set produced nothing" >&2; cat /tmp/bench-tool-err >&2; exit 1; }; rm -rf "$target"; }
-  awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }' <<<"$out"
+  local out="$WORK/time.out"
+  if ! /usr/bin/time -o "$out" -f "%e %U %S %M" \
+    bash -c "$(declare -f run_tool); S3SYNC='$S3SYNC' WORK='$WORK' BUCKET='$BUCKET' EP='$EP'; run_tool $tool $direction $set '$target'" \
+    >/dev/null 2>"$WORK/tool.err"; then
+    echo "$tool $direction $set failed:" >&2; tail -n 5 "$WORK/tool.err" >&2; exit 1
+  fi
+  if [ "$direction" = down ]; then
+    local count; count=$(find "$target" -type f | wc -l)
+    [ "$count" -gt 0 ] || { echo "$tool $direction $set produced nothing" >&2; exit 1; }
+    rm -rf "$target"
+  fi
+  tail -n 1 "$out" | awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }'
 }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }

@@ -201,12 +201,15 @@ weed_spawn() { # sets WEED_STATE=already|spawned
   fi
   WEED_T0="$(now)"
   # -logdir: weed's glog files (default: the system temp folder). TMPDIR: anything else it puts
-  # in temp. -master.telemetry=false: never phone home.
+  # in temp. -master.telemetry=false: never phone home. -volume.max: every bucket is a collection
+  # with volumes of its own, and the default (free disk / 128 MB) runs out after some hundred
+  # test buckets; empty volumes cost no disk.
   spawn "$WEED_DIR/pid" "$WEED_DIR/weed.log" \
     env TMPDIR="$WEED_DIR/tmp" "$WEED_BIN" -logdir="$WEED_DIR/logs" mini \
     -dir="$WEED_DIR/data" -ip="$HOST" -ip.bind="$HOST" -s3.port="$S3_PORT" \
     -webdav=false -admin.ui=false -s3.port.iceberg=0 -s3.port.lance=0 \
-    -master.telemetry=false -s3.config="$WEED_DIR/s3.json" "${sock_args[@]}" || return 1
+    -master.telemetry=false -volume.max=4000 \
+    -s3.config="$WEED_DIR/s3.json" "${sock_args[@]}" || return 1
   WEED_STATE=spawned
 }
 

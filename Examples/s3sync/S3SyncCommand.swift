@@ -41,7 +41,8 @@ struct S3SyncCommand: AsyncParsableCommand {
     var sourceProfile: String?
     @Option(help: "Endpoint URL for the source side of an S3→S3 sync.") var sourceEndpointURL: String?
 
-    @Option(help: "Requests in flight.") var concurrency = 32
+    @Option(help: "Requests in flight.") var concurrency = 64
+    @Option(help: "Bytes held in transfer buffers at once, e.g. 64MiB (at least one part).") var memoryLimit = "64MiB"
     @Option(help: "Part size, e.g. 8MB or 16MiB (also the multipart threshold).") var partSize = "8MiB"
     @Option(help: "Only this shard of the key space, i/n (e.g. 0/4), for splitting a sync over machines.") var shard:
         String?
@@ -53,6 +54,15 @@ struct S3SyncCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON summary line instead of text.") var json = false
 
     func run() async throws {
+        #if canImport(Glibc)
+            // A fixed mmap threshold returns freed part buffers to the system at once; glibc's
+            // adaptive threshold would otherwise keep them in the heap and double the peak RSS.
+            if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") {
+                typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
+                let M_MMAP_THRESHOLD: Int32 = -3  // <malloc.h>
+                _ = unsafeBitCast(symbol, to: MallOpt.self)(M_MMAP_THRESHOLD, 1 << 20)
+            }
+        #endif
         let environment = ProcessInfo.processInfo.environment
         let sourceLocation = try SyncLocation(parsing: source)
         let destinationLocation = try SyncLocation(parsing: destination)
@@ -61,7 +71,8 @@ struct S3SyncCommand: AsyncParsableCommand {
             delete: delete, filter: SyncFilter(Self.orderedRules(CommandLine.arguments)),
             shard: try shard.map { try Shard(parsing: $0) })
         let configuration = SyncEngine.Configuration(
-            options: options, concurrency: concurrency, multipartThreshold: try Self.bytes(partSize),
+            options: options, concurrency: concurrency, memoryLimit: try Self.bytes(memoryLimit),
+            multipartThreshold: try Self.bytes(partSize),
             partSize: try Self.bytes(partSize), writeOptions: try writeOptions(),
             symlinks: noFollowSymlinks ? .skip : .follow,
             giveUpAfter: .seconds(giveUpAfter))

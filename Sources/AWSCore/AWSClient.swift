@@ -168,7 +168,7 @@ public final class AWSClient: Sendable {
         case .empty:
             break
         case .buffer(let buffer):
-            payload = .of(buffer.readableBytesView)
+            payload = request.body.signsPayload ? .of(buffer.readableBytesView) : .unsigned
             body = .bytes(buffer)
         case .stream(let length, let make):
             switch request.body.streamSigning {

@@ -29,13 +29,22 @@ public struct AWSRequestBody: Sendable {
 
     let storage: Storage
     let streamSigning: StreamSigning
+    var signsPayload = true
 
     /// No body.
     public static let empty = AWSRequestBody(storage: .empty, streamSigning: .unsigned)
 
     /// A body held in memory; its SHA-256 is signed.
     public static func bytes(_ buffer: ByteBuffer) -> AWSRequestBody {
-        AWSRequestBody(storage: .buffer(buffer), streamSigning: .unsigned)
+        AWSRequestBody(storage: .buffer(buffer), streamSigning: .unsigned, signsPayload: true)
+    }
+
+    /// A body held in memory sent as `UNSIGNED-PAYLOAD`: the signature covers the headers only.
+    ///
+    /// For S3 requests that carry `Content-MD5` or an `x-amz-checksum-*` header (which the
+    /// signature does cover, and the server verifies), this saves a SHA-256 pass over every byte.
+    public static func unsignedBytes(_ buffer: ByteBuffer) -> AWSRequestBody {
+        AWSRequestBody(storage: .buffer(buffer), streamSigning: .unsigned, signsPayload: false)
     }
 
     /// A body held in memory; its SHA-256 is signed.

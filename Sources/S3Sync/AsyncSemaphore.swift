@@ -1,30 +1,39 @@
-/// A counting semaphore for tasks: bounds requests in flight (and so buffered bytes).
+/// A weighted semaphore for tasks: bounds requests in flight, or bytes held in buffers.
+///
+/// Waiters are served in order, so a large request is not starved by a stream of small ones.
 actor AsyncSemaphore {
-    private var permits: Int
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private let capacity: Int
+    private var available: Int
+    private var waiters: [(amount: Int, continuation: CheckedContinuation<Void, Never>)] = []
 
-    init(_ permits: Int) { self.permits = max(1, permits) }
+    init(_ capacity: Int) {
+        self.capacity = max(1, capacity)
+        self.available = self.capacity
+    }
 
-    func acquire() async {
-        if permits > 0 {
-            permits -= 1
+    /// Takes `amount` (at most the capacity), waiting until it is free.
+    func acquire(_ amount: Int = 1) async {
+        let amount = min(max(amount, 0), capacity)
+        if waiters.isEmpty && available >= amount {
+            available -= amount
             return
         }
-        await withCheckedContinuation { waiters.append($0) }
+        await withCheckedContinuation { waiters.append((amount, $0)) }
     }
 
-    func release() {
-        if waiters.isEmpty {
-            permits += 1
-        } else {
-            waiters.removeFirst().resume()
+    /// Returns `amount` and wakes the waiters it now satisfies, in order.
+    func release(_ amount: Int = 1) {
+        available += min(max(amount, 0), capacity)
+        while let first = waiters.first, first.amount <= available {
+            available -= first.amount
+            waiters.removeFirst().continuation.resume()
         }
     }
 
-    /// Runs `body` holding one permit.
-    func withPermit<T: Sendable>(_ body: @Sendable () async throws -> T) async rethrows -> T {
-        await acquire()
-        defer { release() }
+    /// Runs `body` holding `amount`.
+    func withPermit<T: Sendable>(_ amount: Int = 1, _ body: @Sendable () async throws -> T) async rethrows -> T {
+        await acquire(amount)
+        defer { release(amount) }
         return try await body()
     }
 }

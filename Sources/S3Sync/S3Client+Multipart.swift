@@ -71,7 +71,7 @@ extension S3Client {
             AWSRequest(
                 service: .s3, operation: "UploadPart", method: .PUT, path: "/" + S3Path.encodeKey(key),
                 query: [("partNumber", String(partNumber)), ("uploadId", uploadId)], headers: headers,
-                body: .bytes(data),
+                body: .unsignedBytes(data),
                 bucket: bucket))
         return CompletedPart(partNumber: partNumber, eTag: Self.unquote(response.headers.first(name: "ETag") ?? ""))
     }

@@ -243,7 +243,7 @@ public struct S3Client: Sendable {
         let response = try await aws.execute(
             AWSRequest(
                 service: .s3, operation: "PutObject", method: .PUT, path: "/" + S3Path.encodeKey(key), headers: headers,
-                body: .bytes(data), bucket: bucket))
+                body: .unsignedBytes(data), bucket: bucket))
         return Self.unquote(response.headers.first(name: "ETag") ?? "")
     }
 

@@ -79,6 +79,9 @@ public struct SyncEngine: Sendable {
         public var options: SyncOptions
         /// Requests in flight at once.
         public var concurrency: Int
+        /// Bytes held in part and small-object buffers at once (at least one part); this bounds
+        /// memory whatever the file sizes.
+        public var memoryLimit: Int64
         /// Objects of at least this size use parts.
         public var multipartThreshold: Int64
         /// The part size (raised for huge objects to stay within 10,000 parts).
@@ -92,12 +95,14 @@ public struct SyncEngine: Sendable {
 
         /// Creates a configuration.
         public init(
-            options: SyncOptions = SyncOptions(), concurrency: Int = 32, multipartThreshold: Int64 = 8 << 20,
+            options: SyncOptions = SyncOptions(), concurrency: Int = 64, memoryLimit: Int64 = 64 << 20,
+            multipartThreshold: Int64 = 8 << 20,
             partSize: Int64 = 8 << 20, writeOptions: S3Client.WriteOptions = S3Client.WriteOptions(),
             symlinks: SymlinkPolicy = .follow, giveUpAfter: Duration = .seconds(120)
         ) {
             self.options = options
             self.concurrency = max(1, concurrency)
+            self.memoryLimit = max(memoryLimit, max(partSize, S3Client.minimumPartSize), multipartThreshold)
             self.multipartThreshold = max(multipartThreshold, S3Client.minimumPartSize)
             self.partSize = max(partSize, S3Client.minimumPartSize)
             self.writeOptions = writeOptions
@@ -171,12 +176,12 @@ public struct SyncEngine: Sendable {
     ) async throws -> [SyncEntry] {
         let indices = entries.indices.filter { entries[$0].kind == .file && needed(entries[$0]) }
         var result = entries
-        let slots = AsyncSemaphore(configuration.concurrency)
+        let limits = Limits(configuration)
         try await withThrowingTaskGroup(of: (Int, [ContentChecksum]).self) { group in
             for index in indices {
                 let entry = entries[index]
                 group.addTask {
-                    try await slots.withPermit {
+                    try await limits.run {
                         switch location {
                         case .local(let root):
                             return (index, try await Self.hashFile(root + "/" + entry.key.string, size: entry.size))
@@ -252,7 +257,7 @@ public struct SyncEngine: Sendable {
         let state = RunState(
             total: plan.transfers.count, bytes: plan.transferBytes, giveUpAfter: configuration.giveUpAfter,
             report: progress)
-        let slots = AsyncSemaphore(configuration.concurrency)
+        let limits = Limits(configuration)
         await withTaskGroup(of: Void.self) { group in
             var pending = plan.transfers.makeIterator()
             func startNext() -> Bool {
@@ -263,7 +268,7 @@ public struct SyncEngine: Sendable {
                         return
                     }
                     do {
-                        try await self.transfer(transfer.entry, slots: slots, state: state)
+                        try await self.transfer(transfer.entry, limits: limits, state: state)
                         await state.succeeded(transfer.entry)
                     } catch {
                         await state.failed(transfer.entry, error)
@@ -294,22 +299,22 @@ public struct SyncEngine: Sendable {
 
     // MARK: - Transfers
 
-    func transfer(_ entry: SyncEntry, slots: AsyncSemaphore, state: RunState) async throws {
+    func transfer(_ entry: SyncEntry, limits: Limits, state: RunState) async throws {
         switch (source, destination) {
         case (.local(let root), .s3(let bucket, let prefix)):
             try await upload(
                 path: root + "/" + entry.key.string, size: entry.size, bucket: bucket, key: prefix + entry.key.string,
-                slots: slots, state: state)
+                limits: limits, state: state)
         case (.s3(let bucket, let prefix), .local(let root)):
             try await download(
                 bucket: bucket, key: prefix + entry.key.string, entry: entry, path: root + "/" + entry.key.string,
-                slots: slots,
+                limits: limits,
                 state: state)
         case (.s3(let sourceBucket, let sourcePrefix), .s3(let bucket, let prefix)):
             try await copy(
                 sourceBucket: sourceBucket, sourceKey: sourcePrefix + entry.key.string, size: entry.size,
                 bucket: bucket,
-                key: prefix + entry.key.string, slots: slots, state: state)
+                key: prefix + entry.key.string, limits: limits, state: state)
         case (.local, .local):
             preconditionFailure("rejected in init")
         }
@@ -321,12 +326,12 @@ public struct SyncEngine: Sendable {
         return stride(from: Int64(0), to: size, by: Int(part)).map { $0...min($0 + part, size) - 1 }
     }
 
-    func upload(path: String, size: Int64, bucket: String, key: String, slots: AsyncSemaphore, state: RunState)
+    func upload(path: String, size: Int64, bucket: String, key: String, limits: Limits, state: RunState)
         async throws
     {
         let file = try await LocalFile.openForReading(path)
         do {
-            try await upload(file: file, size: size, bucket: bucket, key: key, slots: slots, state: state)
+            try await upload(file: file, size: size, bucket: bucket, key: key, limits: limits, state: state)
             await file.close()
         } catch {
             await file.close()
@@ -334,12 +339,12 @@ public struct SyncEngine: Sendable {
         }
     }
 
-    func upload(file: LocalFile, size: Int64, bucket: String, key: String, slots: AsyncSemaphore, state: RunState)
+    func upload(file: LocalFile, size: Int64, bucket: String, key: String, limits: Limits, state: RunState)
         async throws
     {
         let s3 = destinationClient!
         if size < configuration.multipartThreshold {
-            try await slots.withPermit {
+            try await limits.run(buffering: size) {
                 let data = try await file.read(offset: 0, count: Int(size))
                 try await s3.putObject(bucket: bucket, key: key, data: data, options: configuration.writeOptions)
             }
@@ -351,7 +356,7 @@ public struct SyncEngine: Sendable {
             let completed = try await withThrowingTaskGroup(of: S3Client.CompletedPart.self) { group in
                 for (index, range) in parts(of: size).enumerated() {
                     group.addTask {
-                        let part = try await slots.withPermit {
+                        let part = try await limits.run(buffering: Int64(range.count)) {
                             let data = try await file.read(offset: range.lowerBound, count: range.count)
                             return try await s3.uploadPart(
                                 bucket: bucket, key: key, uploadId: uploadId, partNumber: index + 1, data: data)
@@ -370,13 +375,13 @@ public struct SyncEngine: Sendable {
     }
 
     func download(
-        bucket: String, key: String, entry: SyncEntry, path: String, slots: AsyncSemaphore, state: RunState
+        bucket: String, key: String, entry: SyncEntry, path: String, limits: Limits, state: RunState
     ) async throws {
         let s3 = sourceClient!
         let file = try await LocalFile.createPartial(for: path)
         do {
             if entry.size < configuration.multipartThreshold {
-                try await slots.withPermit {
+                try await limits.run {
                     try await s3.getObject(bucket: bucket, key: key) { head, body in
                         var md5 = Insecure.MD5()
                         var crc = CRC32C()
@@ -396,7 +401,7 @@ public struct SyncEngine: Sendable {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for range in parts(of: entry.size) {
                         group.addTask {
-                            try await slots.withPermit {
+                            try await limits.run {
                                 try await s3.getObject(bucket: bucket, key: key, range: range) { head, body in
                                     var offset = range.lowerBound
                                     for try await buffer in body {
@@ -448,7 +453,7 @@ public struct SyncEngine: Sendable {
     }
 
     func copy(
-        sourceBucket: String, sourceKey: String, size: Int64, bucket: String, key: String, slots: AsyncSemaphore,
+        sourceBucket: String, sourceKey: String, size: Int64, bucket: String, key: String, limits: Limits,
         state: RunState
     ) async throws {
         let from = sourceClient!
@@ -456,7 +461,7 @@ public struct SyncEngine: Sendable {
         let serverSide = from.aws === to.aws
         let options = configuration.writeOptions
         if size < configuration.multipartThreshold {
-            try await slots.withPermit {
+            try await limits.run(buffering: serverSide ? 0 : size) {
                 if serverSide {
                     try await from.copyObject(
                         sourceBucket: sourceBucket, sourceKey: sourceKey, bucket: bucket, key: key, options: options)
@@ -473,7 +478,7 @@ public struct SyncEngine: Sendable {
             let completed = try await withThrowingTaskGroup(of: S3Client.CompletedPart.self) { group in
                 for (index, range) in parts(of: size).enumerated() {
                     group.addTask {
-                        let part = try await slots.withPermit {
+                        let part = try await limits.run(buffering: serverSide ? 0 : Int64(range.count)) {
                             if serverSide {
                                 return try await to.uploadPartCopy(
                                     bucket: bucket, key: key, uploadId: uploadId, partNumber: index + 1,
@@ -593,5 +598,23 @@ actor RunState {
     func finalReport() {
         progress.elapsed = .now - started
         report(progress)
+    }
+}
+
+/// The two bounds of a run: requests in flight, and bytes held in buffers.
+struct Limits: Sendable {
+    let requests: AsyncSemaphore
+    let memory: AsyncSemaphore
+
+    init(_ configuration: SyncEngine.Configuration) {
+        requests = AsyncSemaphore(configuration.concurrency)
+        memory = AsyncSemaphore(Int(configuration.memoryLimit))
+    }
+
+    /// Runs one request, holding `bytes` of the memory budget while it runs.
+    func run<T: Sendable>(buffering bytes: Int64 = 0, _ body: @Sendable () async throws -> T) async throws -> T {
+        try await memory.withPermit(Int(bytes)) {
+            try await requests.withPermit(1) { try await body() }
+        }
     }
 }
