@@ -7,6 +7,8 @@
 # downloaded (S3 -> local) into a fresh prefix or folder every run, so every run is a full sync.
 # Prints wall time, CPU time (user+sys) and peak RSS per tool (medians; RSS the maximum), and the
 # ratios of s3sync to each anchor. Builds s3sync in release mode; starts the sandbox services.
+# s3sync fsyncs every downloaded file by default; s3sync-nofsync (--no-fsync) matches the
+# anchors, which do not.
 set -euo pipefail
 RUNS="${1:-3}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -60,6 +62,7 @@ run_tool() { # tool direction set target
   case "$tool/$direction" in
     s3sync/up)   "$S3SYNC" "$WORK/$set" "s3://$BUCKET/$target" --endpoint-url "$EP" ;;
     s3sync/down) "$S3SYNC" "s3://$BUCKET/seed/$set" "$target" --endpoint-url "$EP" ;;
+    s3sync-nofsync/down) "$S3SYNC" "s3://$BUCKET/seed/$set" "$target" --endpoint-url "$EP" --no-fsync ;;
     s5cmd/up)    s5cmd --endpoint-url "$EP" sync "$WORK/$set/" "s3://$BUCKET/$target/" ;;
     s5cmd/down)  s5cmd --endpoint-url "$EP" sync "s3://$BUCKET/seed/$set/*" "$target/" ;;
     aws/up)      aws --endpoint-url "$EP" s3 sync "$WORK/$set" "s3://$BUCKET/$target" --only-show-errors ;;
@@ -86,11 +89,13 @@ measure() { # tool direction set n -> "wall cpu rss_kb"
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-printf '\n%-6s %-5s %-7s %9s %9s %9s %9s %9s\n' set dir tool "wall s" "cpu s" "rss MB" "vs s5cmd" "vs aws"
+printf '\n%-6s %-5s %-15s %9s %9s %9s %9s %9s\n' set dir tool "wall s" "cpu s" "rss MB" "vs s5cmd" "vs aws"
 for set in small large; do
   for direction in up down; do
     declare -A WALL CPU RSS
-    for tool in s3sync s5cmd aws; do
+    tools="s3sync s5cmd aws"
+    [ "$direction" = down ] && tools="s3sync s3sync-nofsync s5cmd aws"
+    for tool in $tools; do
       measure "$tool" "$direction" "$set" warmup >/dev/null
       walls=(); cpus=(); rss=0
       for n in $(seq 1 "$RUNS"); do
@@ -101,10 +106,10 @@ for set in small large; do
       CPU[$tool]=$(printf '%s\n' "${cpus[@]}" | median)
       RSS[$tool]=$((rss / 1024))
     done
-    for tool in s3sync s5cmd aws; do
+    for tool in $tools; do
       ratio_s5=$(awk -v a="${WALL[$tool]}" -v b="${WALL[s5cmd]}" 'BEGIN { printf "%.2fx", a / b }')
       ratio_aws=$(awk -v a="${WALL[$tool]}" -v b="${WALL[aws]}" 'BEGIN { printf "%.2fx", a / b }')
-      printf '%-6s %-5s %-7s %9s %9s %9s %9s %9s\n' "$set" "$direction" "$tool" "${WALL[$tool]}" "${CPU[$tool]}" "${RSS[$tool]}" "$ratio_s5" "$ratio_aws"
+      printf '%-6s %-5s %-15s %9s %9s %9s %9s %9s\n' "$set" "$direction" "$tool" "${WALL[$tool]}" "${CPU[$tool]}" "${RSS[$tool]}" "$ratio_s5" "$ratio_aws"
     done
     unset WALL CPU RSS
   done

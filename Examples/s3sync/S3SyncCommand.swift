@@ -52,6 +52,11 @@ struct S3SyncCommand: AsyncParsableCommand {
     @Option(help: "Canned ACL, e.g. bucket-owner-full-control for cross-account writes.") var acl: String?
     @Option(help: "Give up after the endpoint has been unreachable this many seconds.") var giveUpAfter = 120
     @Flag(help: "Print one JSON summary line instead of text.") var json = false
+    @Flag(
+        help:
+            "Do not fsync downloaded files before renaming them into place (faster; a power cut may leave empty files)."
+    )
+    var noFsync = false
 
     func run() async throws {
         #if canImport(Glibc)
@@ -75,7 +80,7 @@ struct S3SyncCommand: AsyncParsableCommand {
             multipartThreshold: try Self.bytes(partSize),
             partSize: try Self.bytes(partSize), writeOptions: try writeOptions(),
             symlinks: noFollowSymlinks ? .skip : .follow,
-            giveUpAfter: .seconds(giveUpAfter))
+            giveUpAfter: .seconds(giveUpAfter), durableDownloads: !noFsync)
 
         let destinationClient = try client(profile: profile, endpoint: endpointURL, environment: environment)
         let separateSource = sourceProfile != nil || sourceEndpointURL != nil
