@@ -252,14 +252,3 @@ package enum AtlasRelayVersion {
     package static let version = "0.1.0"
     package static let userAgent = "atlas-relay/\(version)"
 }
-
-/// `Date` header parsing (IMF-fixdate, RFC 9110), the form AWS sends.
-package enum HTTPDate {
-    package static func parse(_ text: String) -> Date? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter.date(from: text)
-    }
-}

@@ -201,14 +201,3 @@ public actor CachingCredentialProvider: CredentialProvider {
 
     public nonisolated var description: String { "cached(\(base))" }
 }
-
-/// ISO-8601 timestamps as AWS writes them, with or without fractional seconds.
-package enum ISO8601 {
-    package static func parse(_ text: String) -> Date? {
-        let plain = ISO8601DateFormatter()
-        if let date = plain.date(from: text) { return date }
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return fractional.date(from: text)
-    }
-}

@@ -1,4 +1,5 @@
 import AWSCore
+import AWSSigning
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -147,7 +148,7 @@ extension S3Client {
         return try XMLNode.parse(response.data).children("Upload").compactMap { node in
             guard let key = node.string("Key"), let uploadId = node.string("UploadId") else { return nil }
             return PendingUpload(
-                key: key, uploadId: uploadId, initiated: node.string("Initiated").flatMap(Self.parseTimestamp))
+                key: key, uploadId: uploadId, initiated: node.string("Initiated").flatMap(ISO8601.parse))
         }
     }
 }

@@ -123,7 +123,7 @@ public struct S3Client: Sendable {
         func decode(_ text: String) -> String { encoded ? Self.urlDecode(text) : text }
         let objects = try root.children("Contents").map { node -> ObjectSummary in
             guard let key = node.string("Key"), let size = node.string("Size").flatMap(Int64.init),
-                let modified = node.string("LastModified").flatMap(Self.parseTimestamp)
+                let modified = node.string("LastModified").flatMap(ISO8601.parse)
             else {
                 throw AWSClientError(
                     .malformedResponse, "ListObjectsV2 on \(bucket) returned an entry without Key, Size or LastModified"
@@ -172,7 +172,7 @@ public struct S3Client: Sendable {
         init(headers: HTTPHeaders, size: Int64? = nil) {
             let rangeTotal = headers.first(name: "Content-Range")?.split(separator: "/").last.flatMap { Int64($0) }
             self.size = size ?? rangeTotal ?? headers.first(name: "Content-Length").flatMap(Int64.init) ?? 0
-            self.lastModified = headers.first(name: "Last-Modified").flatMap(S3Client.parseHTTPDate)
+            self.lastModified = headers.first(name: "Last-Modified").flatMap(HTTPDate.parse)
             self.eTag = S3Client.unquote(headers.first(name: "ETag") ?? "")
             var metadata: [String: String] = [:]
             for header in headers where header.name.lowercased().hasPrefix("x-amz-meta-") {
@@ -345,7 +345,4 @@ public struct S3Client: Sendable {
         Data(base64Encoded: text).map { $0.map { String(format: "%02x", $0) }.joined() }
     }
 
-    static func parseTimestamp(_ text: String) -> Date? { ISO8601.parse(text) }
-
-    static func parseHTTPDate(_ text: String) -> Date? { HTTPDate.parse(text) }
 }
