@@ -355,18 +355,33 @@ public struct SyncEngine: Sendable {
             await state.moved(size)
             return
         }
+        try await multipartUpload(
+            to: s3, bucket: bucket, key: key, size: size, buffered: true, limits: limits, state: state
+        ) {
+            uploadId, number, range in
+            let data = try await file.read(offset: range.lowerBound, count: range.count)
+            return try await s3.uploadPart(bucket: bucket, key: key, uploadId: uploadId, partNumber: number, data: data)
+        }
+    }
+
+    /// A multipart upload of `size` bytes: `part` makes each part (in parallel, within `limits`),
+    /// then the upload is completed; on any failure it is aborted.
+    func multipartUpload(
+        to s3: S3Client, bucket: String, key: String, size: Int64, buffered: Bool, limits: Limits, state: RunState,
+        part:
+            @escaping @Sendable (_ uploadId: String, _ number: Int, _ range: ClosedRange<Int64>) async throws
+            -> S3Client.CompletedPart
+    ) async throws {
         let uploadId = try await s3.createMultipartUpload(bucket: bucket, key: key, options: configuration.writeOptions)
         do {
             let completed = try await withThrowingTaskGroup(of: S3Client.CompletedPart.self) { group in
                 for (index, range) in parts(of: size).enumerated() {
                     group.addTask {
-                        let part = try await limits.run(buffering: Int64(range.count)) {
-                            let data = try await file.read(offset: range.lowerBound, count: range.count)
-                            return try await s3.uploadPart(
-                                bucket: bucket, key: key, uploadId: uploadId, partNumber: index + 1, data: data)
+                        let made = try await limits.run(buffering: buffered ? Int64(range.count) : 0) {
+                            try await part(uploadId, index + 1, range)
                         }
                         await state.moved(Int64(range.count))
-                        return part
+                        return made
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
@@ -479,33 +494,16 @@ public struct SyncEngine: Sendable {
             await state.moved(size)
             return
         }
-        let uploadId = try await to.createMultipartUpload(bucket: bucket, key: key, options: options)
-        do {
-            let completed = try await withThrowingTaskGroup(of: S3Client.CompletedPart.self) { group in
-                for (index, range) in parts(of: size).enumerated() {
-                    group.addTask {
-                        let part = try await limits.run(buffering: serverSide ? 0 : Int64(range.count)) {
-                            if serverSide {
-                                return try await to.uploadPartCopy(
-                                    bucket: bucket, key: key, uploadId: uploadId, partNumber: index + 1,
-                                    sourceBucket: sourceBucket,
-                                    sourceKey: sourceKey, range: range)
-                            }
-                            let data = try await Self.readWhole(
-                                from, bucket: sourceBucket, key: sourceKey, range: range)
-                            return try await to.uploadPart(
-                                bucket: bucket, key: key, uploadId: uploadId, partNumber: index + 1, data: data)
-                        }
-                        await state.moved(Int64(range.count))
-                        return part
-                    }
-                }
-                return try await group.reduce(into: []) { $0.append($1) }
+        try await multipartUpload(
+            to: to, bucket: bucket, key: key, size: size, buffered: !serverSide, limits: limits, state: state
+        ) { uploadId, number, range in
+            if serverSide {
+                return try await to.uploadPartCopy(
+                    bucket: bucket, key: key, uploadId: uploadId, partNumber: number, sourceBucket: sourceBucket,
+                    sourceKey: sourceKey, range: range)
             }
-            try await to.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: completed)
-        } catch {
-            try? await to.abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId)
-            throw error
+            let data = try await Self.readWhole(from, bucket: sourceBucket, key: sourceKey, range: range)
+            return try await to.uploadPart(bucket: bucket, key: key, uploadId: uploadId, partNumber: number, data: data)
         }
     }
 
