@@ -90,16 +90,6 @@ public struct ContainerCredentialProvider: CredentialProvider {
         return trimmed
     }
 
-    struct Answer: Decodable {
-        let AccessKeyId: String?
-        let SecretAccessKey: String?
-        let Token: String?
-        let Expiration: String?
-        let AccountId: String?
-        let code: String?
-        let message: String?
-    }
-
     public func credentials() async throws -> Credentials {
         let url = try endpoint()
         var request = HTTPClientRequest(url: url)
@@ -116,7 +106,7 @@ public struct ContainerCredentialProvider: CredentialProvider {
                 "the container credentials endpoint \(Self.redacted(url)) did not answer (\(error)); "
                     + "is this running in CodeBuild/ECS with a task role?")
         }
-        let answer = try? JSONDecoder().decode(Answer.self, from: body)
+        let answer = try? JSONDecoder().decode(CredentialsDocument.self, from: body)
         guard status == 200 else {
             let reason = [answer?.code, answer?.message].compactMap { $0 }.joined(separator: ": ")
             throw CredentialError(
@@ -124,14 +114,12 @@ public struct ContainerCredentialProvider: CredentialProvider {
                 "the container credentials endpoint \(Self.redacted(url)) answered HTTP \(status)"
                     + (reason.isEmpty ? "" : " (\(reason))") + "; check the task role and authorization token")
         }
-        guard let answer, let key = answer.AccessKeyId, let secret = answer.SecretAccessKey else {
+        guard let credentials = answer?.credentials else {
             throw CredentialError(
                 .providerFailed,
                 "the container credentials endpoint \(Self.redacted(url)) answered without AccessKeyId/SecretAccessKey")
         }
-        return Credentials(
-            accessKeyId: key, secretAccessKey: secret, sessionToken: answer.Token,
-            expiration: answer.Expiration.flatMap(ISO8601.parse), accountId: answer.AccountId)
+        return credentials
     }
 
     /// The URL without its query, which may carry a token.

@@ -33,16 +33,6 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
         return base
     }
 
-    struct Answer: Decodable {
-        let Code: String?
-        let Message: String?
-        let AccessKeyId: String?
-        let SecretAccessKey: String?
-        let Token: String?
-        let Expiration: String?
-        let AccountId: String?
-    }
-
     public func credentials() async throws -> Credentials {
         if environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() == "true" {
             throw CredentialError(.notConfigured, "AWS_EC2_METADATA_DISABLED is true")
@@ -59,21 +49,17 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
                     : "instance metadata answered HTTP \(roleStatus) for the role name")
         }
         let (status, body) = try await get("/latest/meta-data/iam/security-credentials/\(role)", token: token)
-        guard status == 200, let answer = try? JSONDecoder().decode(Answer.self, from: body) else {
+        guard status == 200, let answer = try? JSONDecoder().decode(CredentialsDocument.self, from: body) else {
             throw CredentialError(
                 .providerFailed, "instance metadata answered HTTP \(status) for the credentials of role \(role)")
         }
-        guard answer.Code == nil || answer.Code == "Success", let key = answer.AccessKeyId,
-            let secret = answer.SecretAccessKey
-        else {
+        guard answer.Code == nil || answer.Code == "Success", let credentials = answer.credentials else {
             throw CredentialError(
                 .providerFailed,
                 "instance metadata could not give credentials for role \(role): \(answer.Code ?? "no keys") \(answer.Message ?? "")"
             )
         }
-        return Credentials(
-            accessKeyId: key, secretAccessKey: secret, sessionToken: answer.Token,
-            expiration: answer.Expiration.flatMap(ISO8601.parse), accountId: answer.AccountId)
+        return credentials
     }
 
     /// An IMDSv2 session token, or `nil` to fall back to IMDSv1.
