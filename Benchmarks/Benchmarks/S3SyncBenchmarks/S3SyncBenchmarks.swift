@@ -73,7 +73,8 @@ actor Fixture {
     let s3: S3Client
     let bucket: String
     private var seeded: [String: String] = [:]
-    private static var instance: Fixture?
+    /// Made once, on first use, and shared by all benchmarks.
+    private static let instance = Task { try await Fixture() }
 
     init() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -88,12 +89,7 @@ actor Fixture {
         _ = try await s3.aws.execute(AWSRequest(service: .s3, operation: "CreateBucket", method: .PUT, path: "/", bucket: bucket))
     }
 
-    static func shared() async throws -> Fixture {
-        if let instance { return instance }
-        let fixture = try await Fixture()
-        instance = fixture
-        return fixture
-    }
+    static func shared() async throws -> Fixture { try await instance.value }
 
     func seed(_ set: DataSet) async throws -> String {
         if let prefix = seeded[set.name] { return prefix }
