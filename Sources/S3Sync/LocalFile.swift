@@ -36,6 +36,19 @@ struct LocalFile: Sendable {
         }
     }
 
+    /// Opens `path` for reading, runs `body`, and closes the file whatever happens.
+    static func withReading<T: Sendable>(_ path: String, _ body: (LocalFile) async throws -> T) async throws -> T {
+        let file = try await openForReading(path)
+        do {
+            let result = try await body(file)
+            await file.close()
+            return result
+        } catch {
+            await file.close()
+            throw error
+        }
+    }
+
     /// Creates (or truncates) the partial file for `finalPath`, creating parent folders.
     static func createPartial(for finalPath: String) async throws -> LocalFile {
         let partial = partialPath(for: finalPath)
@@ -55,13 +68,8 @@ struct LocalFile: Sendable {
 
     static func partialPath(for finalPath: String) -> String {
         let name = (finalPath as NSString).lastPathComponent
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in name.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
-        }
         return ((finalPath as NSString).deletingLastPathComponent as NSString)
-            .appendingPathComponent(partialPrefix + String(hash, radix: 16))
+            .appendingPathComponent(partialPrefix + String(FNV1a.hash(name.utf8), radix: 16))
     }
 
     /// Reads `count` bytes at `offset`.

@@ -342,7 +342,7 @@ public struct S3Client: Sendable {
     }
 
     static func base64ToHex(_ text: String) -> String? {
-        Data(base64Encoded: text).map { $0.map { String(format: "%02x", $0) }.joined() }
+        Data(base64Encoded: text).map { SigV4Encoding.hex($0) }
     }
 
 }

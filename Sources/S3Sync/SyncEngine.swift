@@ -1,4 +1,5 @@
 import AWSCore
+import AWSSigning
 import Crypto
 import Foundation
 import NIOCore
@@ -204,15 +205,7 @@ public struct SyncEngine: Sendable {
 
     /// MD5 and CRC32C of a local file, read in 1 MiB pieces.
     static func hashFile(_ path: String, size: Int64) async throws -> [ContentChecksum] {
-        let file = try await LocalFile.openForReading(path)
-        do {
-            let checksums = try await hash(file, size: size)
-            await file.close()
-            return checksums
-        } catch {
-            await file.close()
-            throw error
-        }
+        try await LocalFile.withReading(path) { try await hash($0, size: size) }
     }
 
     static func hash(_ file: LocalFile, size: Int64) async throws -> [ContentChecksum] {
@@ -227,7 +220,7 @@ public struct SyncEngine: Sendable {
             offset += Int64(count)
         }
         return [
-            ContentChecksum(.md5, hex: md5.finalize().map { String(format: "%02x", $0) }.joined()),
+            ContentChecksum(.md5, hex: SigV4Encoding.hex(md5.finalize())),
             ContentChecksum(.crc32c, hex: crc.hex),
         ]
     }
@@ -333,13 +326,8 @@ public struct SyncEngine: Sendable {
     func upload(path: String, size: Int64, bucket: String, key: String, limits: Limits, state: RunState)
         async throws
     {
-        let file = try await LocalFile.openForReading(path)
-        do {
-            try await upload(file: file, size: size, bucket: bucket, key: key, limits: limits, state: state)
-            await file.close()
-        } catch {
-            await file.close()
-            throw error
+        try await LocalFile.withReading(path) {
+            try await upload(file: $0, size: size, bucket: bucket, key: key, limits: limits, state: state)
         }
     }
 
@@ -402,17 +390,13 @@ public struct SyncEngine: Sendable {
             if entry.size < configuration.multipartThreshold {
                 try await limits.run {
                     try await s3.getObject(bucket: bucket, key: key) { head, body in
-                        var md5 = Insecure.MD5()
-                        var crc = CRC32C()
+                        var check = DownloadCheck(key: key, head: head)
                         var writer = CoalescingWriter(file: file, offset: 0)
                         for try await buffer in body {
-                            md5.update(data: buffer.readableBytesView)
-                            crc.update(buffer.readableBytesView)
+                            check.update(buffer)
                             try await writer.append(buffer)
                         }
-                        let offset = try await writer.finish()
-                        try Self.verify(
-                            key: key, received: offset, expected: head.size, md5: md5.finalize(), crc: crc, head: head)
+                        try check.verify(received: try await writer.finish())
                     }
                 }
                 await state.moved(entry.size)
@@ -449,27 +433,6 @@ public struct SyncEngine: Sendable {
             await file.close()
             try? await LocalFile.remove(file.path)
             throw error
-        }
-    }
-
-    /// Checks a whole-object download against its size and whatever checksum the server gave.
-    static func verify(
-        key: String, received: Int64, expected: Int64, md5: Insecure.MD5.Digest, crc: CRC32C, head: S3Client.ObjectHead
-    ) throws {
-        guard received == expected else {
-            throw SyncError.checksumMismatch(
-                "\(key): received \(received) bytes, the server announced \(expected); sync again")
-        }
-        if let sent = head.checksums.first(where: { $0.algorithm == .crc32c }), sent.hex != crc.hex {
-            throw SyncError.checksumMismatch(
-                "\(key): CRC32C of the received data is \(crc.hex), the server said \(sent.hex); the data was damaged in transit"
-            )
-        }
-        let isKMS = head.serverSideEncryption?.hasPrefix("aws:kms") ?? false
-        let hex = md5.map { String(format: "%02x", $0) }.joined()
-        if !isKMS, ContentChecksum.isPlainMD5ETag(head.eTag), head.eTag.lowercased() != hex {
-            throw SyncError.checksumMismatch(
-                "\(key): MD5 of the received data is \(hex), its ETag is \(head.eTag); the data was damaged in transit")
         }
     }
 
@@ -658,5 +621,48 @@ struct CoalescingWriter {
     mutating func finish() async throws -> Int64 {
         try await flush()
         return offset
+    }
+}
+
+/// The checks a whole-object download can make, chosen from its head before the body arrives:
+/// the size always, CRC32C when the server stored one, MD5 when the ETag is the content's MD5
+/// (a single-part, non-KMS object). Only the hashes that can be checked are computed.
+struct DownloadCheck {
+    let key: String
+    let head: S3Client.ObjectHead
+    private var crc: CRC32C?
+    private var md5: Insecure.MD5?
+
+    init(key: String, head: S3Client.ObjectHead) {
+        self.key = key
+        self.head = head
+        if head.checksums.contains(where: { $0.algorithm == .crc32c }) { crc = CRC32C() }
+        let isKMS = head.serverSideEncryption?.hasPrefix("aws:kms") ?? false
+        if !isKMS && ContentChecksum.isPlainMD5ETag(head.eTag) { md5 = Insecure.MD5() }
+    }
+
+    mutating func update(_ buffer: ByteBuffer) {
+        crc?.update(buffer.readableBytesView)
+        md5?.update(data: buffer.readableBytesView)
+    }
+
+    func verify(received: Int64) throws {
+        guard received == head.size else {
+            throw SyncError.checksumMismatch(
+                "\(key): received \(received) bytes, the server announced \(head.size); sync again")
+        }
+        if let crc, let sent = head.checksums.first(where: { $0.algorithm == .crc32c }), sent.hex != crc.hex {
+            throw SyncError.checksumMismatch(
+                "\(key): CRC32C of the received data is \(crc.hex), the server said \(sent.hex); the data was damaged in transit"
+            )
+        }
+        if let md5 {
+            let hex = SigV4Encoding.hex(md5.finalize())
+            if head.eTag.lowercased() != hex {
+                throw SyncError.checksumMismatch(
+                    "\(key): MD5 of the received data is \(hex), its ETag is \(head.eTag); the data was damaged in transit"
+                )
+            }
+        }
     }
 }

@@ -27,3 +27,16 @@ public struct SyncKey: Sendable, Hashable, Comparable, CustomStringConvertible, 
 
     public var description: String { string }
 }
+
+/// FNV-1a, 64-bit: a fixed, portable hash (the same on every machine and release), for shard
+/// assignment and partial-file names.
+enum FNV1a {
+    static func hash<Bytes: Sequence>(_ bytes: Bytes) -> UInt64 where Bytes.Element == UInt8 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+}

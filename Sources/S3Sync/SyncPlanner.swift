@@ -121,12 +121,7 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
 
     /// Whether `key` belongs to this shard (FNV-1a of the key's bytes, the same on every machine).
     public func owns(_ key: SyncKey) -> Bool {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in key.string.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
-        }
-        return Int(hash % UInt64(count)) == index
+        Int(FNV1a.hash(key.string.utf8) % UInt64(count)) == index
     }
 
     public var description: String { "\(index)/\(count)" }
