@@ -114,7 +114,7 @@ struct CredentialEndpointTests {
         let server = try await Self.imds()
         defer { Task { await server.stop() } }
         let provider = InstanceMetadataCredentialProvider(environment: [
-            "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL + "/"
+            "AWS_METADATA_SERVICE_TIMEOUT": "10", "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL + "/",
         ])
         let credentials = try await provider.credentials()
         #expect(credentials.accessKeyId == "ASIAIMDS00000001")
@@ -122,10 +122,22 @@ struct CredentialEndpointTests {
         #expect(server.requests.map(\.method) == ["PUT", "GET", "GET"])
     }
 
+    @Test func instanceMetadataTimeoutFollowsTheAWSCLISetting() {
+        #expect(InstanceMetadataCredentialProvider(environment: [:]).timeout == .seconds(1))
+        #expect(
+            InstanceMetadataCredentialProvider(environment: ["AWS_METADATA_SERVICE_TIMEOUT": "2.5"]).timeout
+                == .milliseconds(2500))
+        #expect(
+            InstanceMetadataCredentialProvider(
+                environment: ["AWS_METADATA_SERVICE_TIMEOUT": "2.5"], timeout: .seconds(3)
+            ).timeout
+                == .seconds(3))
+    }
+
     @Test func instanceMetadataV1FallbackAndRefusal() async throws {
         let server = try await Self.imds(v1Only: true)
         defer { Task { await server.stop() } }
-        let environment = ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL]
+        let environment = ["AWS_METADATA_SERVICE_TIMEOUT": "10", "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL]
         #expect(
             try await InstanceMetadataCredentialProvider(environment: environment).credentials().accessKeyId
                 == "ASIAIMDS00000001")
@@ -141,7 +153,7 @@ struct CredentialEndpointTests {
         defer { Task { await server.stop() } }
         do {
             _ = try await InstanceMetadataCredentialProvider(environment: [
-                "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL
+                "AWS_METADATA_SERVICE_TIMEOUT": "10", "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL,
             ]).credentials()
             Issue.record("expected notConfigured")
         } catch let error as CredentialError {
@@ -167,7 +179,7 @@ struct CredentialEndpointTests {
         }
         var environment = [
             "AWS_CONFIG_FILE": "/nonexistent/config", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials",
-            "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.baseURL,
+            "AWS_METADATA_SERVICE_TIMEOUT": "10", "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.baseURL,
         ]
         #expect(
             try await CredentialProviderChain.default(environment: environment).credentials().accessKeyId

@@ -252,30 +252,42 @@ struct ScriptedServiceTests {
     }
 
     @Test func correctsClockSkewFromTheDateHeader() async throws {
-        let serverNow = Date().addingTimeInterval(3600)
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        let skewed = TestResponse.text(
-            "<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>Signature expired</Message></Error></ErrorResponse>",
-            status: 403, headers: [("Date", formatter.string(from: serverNow))])
-        let ok = TestResponse.text(
-            "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>a</Arn><Account>1</Account></GetCallerIdentityResult></GetCallerIdentityResponse>"
-        )
-        try await Self.withServer([skewed, ok]) { server in
-            let client = Self.client(server)
-            _ = try await STSClient(client).getCallerIdentity()
-            #expect(abs(client.clockSkew - 3600) < 5)
-            let signingTimes = server.requests.compactMap { $0.header("X-Amz-Date") }
-            let parser = DateFormatter()
-            parser.locale = Locale(identifier: "en_US_POSIX")
-            parser.timeZone = TimeZone(identifier: "UTC")
-            parser.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-            let first = try #require(parser.date(from: signingTimes[0]))
-            let second = try #require(parser.date(from: signingTimes[1]))
-            #expect(abs(second.timeIntervalSince(first) - 3600) < 10)
+        let dateFormat = formatter.dateFormat!
+        let answered = Mutex(0)
+        // A server whose clock runs an hour ahead; its Date is taken when it answers, so the
+        // expected skew does not depend on how long the test waited under load.
+        let server = try await TestHTTPServer.start { _ in
+            if answered.withLock({ count in
+                defer { count += 1 }; return count
+            }) == 0 {
+                let clock = DateFormatter()
+                clock.locale = Locale(identifier: "en_US_POSIX")
+                clock.timeZone = TimeZone(identifier: "GMT")
+                clock.dateFormat = dateFormat
+                return TestResponse.text(
+                    "<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>Signature expired</Message></Error></ErrorResponse>",
+                    status: 403, headers: [("Date", clock.string(from: Date().addingTimeInterval(3600)))])
+            }
+            return TestResponse.text(
+                "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>a</Arn><Account>1</Account></GetCallerIdentityResult></GetCallerIdentityResponse>"
+            )
         }
+        defer { Task { await server.stop() } }
+        let client = Self.client(server)
+        _ = try await STSClient(client).getCallerIdentity()
+        #expect(abs(client.clockSkew - 3600) < 5)
+        let signingTimes = server.requests.compactMap { $0.header("X-Amz-Date") }
+        let parser = DateFormatter()
+        parser.locale = Locale(identifier: "en_US_POSIX")
+        parser.timeZone = TimeZone(identifier: "UTC")
+        parser.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        let first = try #require(parser.date(from: signingTimes[0]))
+        let second = try #require(parser.date(from: signingTimes[1]))
+        #expect(abs(second.timeIntervalSince(first) - 3600) < 10)
     }
 
     @Test func unreachableEndpointNamesTheEndpointAndTheFix() async throws {

@@ -9,20 +9,27 @@ import NIOFoundationCompat
 /// Gets a session token (`PUT /latest/api/token`), the role name and then the role's credentials.
 /// Falls back to IMDSv1 only when the token call is refused as unsupported (404/405) and
 /// `AWS_EC2_METADATA_V1_DISABLED` is not `true`. `AWS_EC2_METADATA_DISABLED=true` turns it off;
-/// `AWS_EC2_METADATA_SERVICE_ENDPOINT` moves it.
+/// `AWS_EC2_METADATA_SERVICE_ENDPOINT` moves it; `AWS_METADATA_SERVICE_TIMEOUT` (seconds, default 1)
+/// bounds each call, as in the AWS CLI.
 public struct InstanceMetadataCredentialProvider: CredentialProvider {
     let environment: [String: String]
     let httpClient: HTTPClient
     let timeout: TimeAmount
 
     /// Creates a provider.
+    ///
+    /// - Parameter timeout: the bound on each call; by default `AWS_METADATA_SERVICE_TIMEOUT`
+    ///   seconds, else 1 s.
     public init(
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        httpClient: HTTPClient = AWSClient.sharedHTTPClient, timeout: TimeAmount = .seconds(1)
+        httpClient: HTTPClient = AWSClient.sharedHTTPClient, timeout: TimeAmount? = nil
     ) {
         self.environment = environment
         self.httpClient = httpClient
-        self.timeout = timeout
+        let configured = environment["AWS_METADATA_SERVICE_TIMEOUT"].flatMap(Double.init).map {
+            TimeAmount.milliseconds(Int64($0 * 1000))
+        }
+        self.timeout = timeout ?? configured ?? .seconds(1)
     }
 
     var endpoint: String {
