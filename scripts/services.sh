@@ -508,25 +508,26 @@ cmd_stop() {
   return $rc
 }
 
+# Prints one HTTP service's state; fails unless it is running and healthy.
+http_status() { # prefix name cmdline-pattern port
+  local pid
+  pid="$("${1}_pid")"
+  if pid_alive "$pid" "$3" && "${1}_healthy"; then
+    printf '%-10s running (pid %s)  http://%s:%s\n' "$2" "$pid" "$HOST" "$4"
+  elif pid_alive "$pid" "$3"; then
+    printf '%-10s unhealthy (pid %s, not answering on :%s)\n' "$2" "$pid" "$4"
+    return 1
+  else
+    printf '%-10s stopped\n' "$2"
+    return 1
+  fi
+}
+
 cmd_status() {
   local down=0 pid
   PG_BIN="$(pg_bindir)" || PG_BIN=""
-  pid="$(weed_pid)"
-  if pid_alive "$pid" weed && weed_healthy; then
-    printf '%-10s running (pid %s)  http://%s:%s\n' seaweedfs "$pid" "$HOST" "$S3_PORT"
-  elif pid_alive "$pid" weed; then
-    printf '%-10s unhealthy (pid %s, not answering on :%s)\n' seaweedfs "$pid" "$S3_PORT"; down=1
-  else
-    printf '%-10s stopped\n' seaweedfs; down=1
-  fi
-  pid="$(moto_pid)"
-  if pid_alive "$pid" moto_server && moto_healthy; then
-    printf '%-10s running (pid %s)  http://%s:%s\n' moto "$pid" "$HOST" "$MOTO_PORT"
-  elif pid_alive "$pid" moto_server; then
-    printf '%-10s unhealthy (pid %s, not answering on :%s)\n' moto "$pid" "$MOTO_PORT"; down=1
-  else
-    printf '%-10s stopped\n' moto; down=1
-  fi
+  http_status weed seaweedfs weed "$S3_PORT" || down=1
+  http_status moto moto moto_server "$MOTO_PORT" || down=1
   pg_locate
   if [ -n "$PG_BIN" ] && pg_running && pg_ready; then
     printf '%-10s running (pid %s)  %s:%s  data %s\n' postgres "$(pg_pid)" "$HOST" "$PG_PORT" "$PG_DATA"
