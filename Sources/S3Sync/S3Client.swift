@@ -314,13 +314,11 @@ public struct S3Client: Sendable {
 
     // MARK: - Helpers
 
-    /// Adds `Content-MD5` and (unless told not to) `x-amz-checksum-crc32c` for `body`.
-    static func addIntegrityHeaders(for body: ByteBuffer, to headers: inout HTTPHeaders, crc32c: Bool = true) {
-        if crc32c {
-            var crc = CRC32C()
-            crc.update(body.readableBytesView)
-            headers.add(name: "x-amz-checksum-crc32c", value: crc.base64)
-        }
+    /// Adds `Content-MD5` and `x-amz-checksum-crc32c` for `body`.
+    static func addIntegrityHeaders(for body: ByteBuffer, to headers: inout HTTPHeaders) {
+        var crc = CRC32C()
+        crc.update(body.readableBytesView)
+        headers.add(name: "x-amz-checksum-crc32c", value: crc.base64)
         headers.add(
             name: "Content-MD5", value: Data(Insecure.MD5.hash(data: body.readableBytesView)).base64EncodedString())
     }

@@ -150,6 +150,14 @@ struct S3ClientTests {
             bucket: bucket, key: "big/file.bin", uploadId: uploadId, partNumber: 1, data: first)
         async let p2 = s3.uploadPart(bucket: bucket, key: "big/file.bin", uploadId: uploadId, partNumber: 2, data: last)
         let parts = try await [p2, p1]
+        // Each part went with its CRC32C (the upload declared it), and the completion sends them back.
+        #expect(
+            parts.map(\.checksumCRC32C)
+                == [last, first].map { buffer -> String? in
+                    var crc = CRC32C()
+                    crc.update(buffer.readableBytesView)
+                    return crc.base64
+                })
         let eTag = try await s3.completeMultipartUpload(
             bucket: bucket, key: "big/file.bin", uploadId: uploadId, parts: parts)
         #expect(eTag.hasSuffix("-2"))
