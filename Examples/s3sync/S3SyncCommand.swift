@@ -54,9 +54,9 @@ struct S3SyncCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON summary line instead of text.") var json = false
     @Flag(
         help:
-            "Do not fsync downloaded files before renaming them into place (faster; a power cut may leave empty files)."
+            "Flush each downloaded file to disk before renaming it into place (slower; survives a power cut)."
     )
-    var noFsync = false
+    var fsync = false
 
     func run() async throws {
         #if canImport(Glibc)
@@ -80,7 +80,7 @@ struct S3SyncCommand: AsyncParsableCommand {
             multipartThreshold: try Self.bytes(partSize),
             partSize: try Self.bytes(partSize), writeOptions: try writeOptions(),
             symlinks: noFollowSymlinks ? .skip : .follow,
-            giveUpAfter: .seconds(giveUpAfter), durableDownloads: !noFsync)
+            giveUpAfter: .seconds(giveUpAfter), durableDownloads: fsync)
 
         let destinationClient = try client(profile: profile, endpoint: endpointURL, environment: environment)
         let separateSource = sourceProfile != nil || sourceEndpointURL != nil

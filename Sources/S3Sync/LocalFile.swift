@@ -98,25 +98,51 @@ struct LocalFile: Sendable {
         }
     }
 
-    /// Writes `buffer` at `offset`.
-    func write(_ buffer: ByteBuffer, at offset: Int64) async throws {
+    /// Writes `buffers`, one after another, at `offset`: one `pwritev` call, without copying them
+    /// together first.
+    func write(_ buffers: [ByteBuffer], at offset: Int64) async throws {
         let descriptor = self.descriptor
         let path = self.path
         try await Self.run {
-            var written = 0
-            let total = buffer.readableBytes
-            try buffer.withUnsafeReadableBytes { pointer in
-                while written < total {
-                    let result = pwrite(
-                        descriptor, pointer.baseAddress! + written, total - written, off_t(offset) + off_t(written))
-                    if result < 0 {
-                        if errno == EINTR { continue }
-                        throw Self.failure("write", path)
+            var pending = buffers.filter { $0.readableBytes > 0 }
+            var position = off_t(offset)
+            while !pending.isEmpty {
+                let batch = pending.prefix(1024)  // IOV_MAX on Linux and macOS
+                let result = Self.withIOVectors(Array(batch)) { pwritev(descriptor, $0, Int32($1), position) }
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    throw Self.failure("write", path)
+                }
+                position += off_t(result)
+                var left = result
+                while left > 0, let first = pending.first {  // drop what was written, keep the rest
+                    let taken = min(left, first.readableBytes)
+                    left -= taken
+                    if taken == first.readableBytes {
+                        pending.removeFirst()
+                    } else {
+                        pending[0].moveReaderIndex(forwardBy: taken)
                     }
-                    written += result
                 }
             }
         }
+    }
+
+    /// Calls `body` with an `iovec` array over the readable bytes of `buffers`.
+    private static func withIOVectors<T>(
+        _ buffers: [ByteBuffer], _ body: (UnsafePointer<iovec>, Int) -> T
+    ) -> T {
+        var vectors: [iovec] = []
+        vectors.reserveCapacity(buffers.count)
+        func gather(_ index: Int) -> T {
+            guard index < buffers.count else { return body(vectors, vectors.count) }
+            return buffers[index].withUnsafeReadableBytes { pointer in
+                vectors.append(
+                    iovec(iov_base: UnsafeMutableRawPointer(mutating: pointer.baseAddress), iov_len: pointer.count))
+                return gather(index + 1)
+            }
+        }
+        return gather(0)
     }
 
     /// Sets the modification (and access) time.
