@@ -7,8 +7,9 @@
 # downloaded (S3 -> local) into a fresh prefix or folder every run, so every run is a full sync.
 # Prints wall time, CPU time (user+sys) and peak RSS per tool (medians; RSS the maximum), and the
 # ratios of s3sync to each anchor. Builds s3sync in release mode; starts the sandbox services.
-# s3sync fsyncs every downloaded file by default; s3sync-nofsync (--no-fsync) matches the
-# anchors, which do not.
+# Like the anchors, s3sync does not fsync downloaded files by default; s3sync-fsync (--fsync)
+# shows what flushing every file to disk costs. Tools take turns within each round (warm-up,
+# then run 1, 2, ...), so a slow patch of the machine hits them all alike.
 set -euo pipefail
 RUNS="${1:-3}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -62,7 +63,7 @@ run_tool() { # tool direction set target
   case "$tool/$direction" in
     s3sync/up)   "$S3SYNC" "$WORK/$set" "s3://$BUCKET/$target" --endpoint-url "$EP" ;;
     s3sync/down) "$S3SYNC" "s3://$BUCKET/seed/$set" "$target" --endpoint-url "$EP" ;;
-    s3sync-nofsync/down) "$S3SYNC" "s3://$BUCKET/seed/$set" "$target" --endpoint-url "$EP" --no-fsync ;;
+    s3sync-fsync/down) "$S3SYNC" "s3://$BUCKET/seed/$set" "$target" --endpoint-url "$EP" --fsync ;;
     s5cmd/up)    s5cmd --endpoint-url "$EP" sync "$WORK/$set/" "s3://$BUCKET/$target/" ;;
     s5cmd/down)  s5cmd --endpoint-url "$EP" sync "s3://$BUCKET/seed/$set/*" "$target/" ;;
     aws/up)      aws --endpoint-url "$EP" s3 sync "$WORK/$set" "s3://$BUCKET/$target" --only-show-errors ;;
@@ -94,24 +95,26 @@ for set in small large; do
   for direction in up down; do
     declare -A WALL CPU RSS
     tools="s3sync s5cmd aws"
-    [ "$direction" = down ] && tools="s3sync s3sync-nofsync s5cmd aws"
-    for tool in $tools; do
-      measure "$tool" "$direction" "$set" warmup >/dev/null
-      walls=(); cpus=(); rss=0
-      for n in $(seq 1 "$RUNS"); do
+    [ "$direction" = down ] && tools="s3sync s3sync-fsync s5cmd aws"
+    declare -A WALLS CPUS
+    for tool in $tools; do measure "$tool" "$direction" "$set" warmup >/dev/null; WALLS[$tool]=""; CPUS[$tool]=""; RSS[$tool]=0; done
+    for n in $(seq 1 "$RUNS"); do
+      for tool in $tools; do
         read -r w c r < <(measure "$tool" "$direction" "$set" "$n")
-        walls+=("$w"); cpus+=("$c"); [ "$r" -gt "$rss" ] && rss="$r"
+        WALLS[$tool]+="$w "; CPUS[$tool]+="$c "; [ "$r" -gt "${RSS[$tool]}" ] && RSS[$tool]="$r"
       done
-      WALL[$tool]=$(printf '%s\n' "${walls[@]}" | median)
-      CPU[$tool]=$(printf '%s\n' "${cpus[@]}" | median)
-      RSS[$tool]=$((rss / 1024))
+    done
+    for tool in $tools; do
+      WALL[$tool]=$(printf '%s\n' ${WALLS[$tool]} | median)
+      CPU[$tool]=$(printf '%s\n' ${CPUS[$tool]} | median)
+      RSS[$tool]=$((RSS[$tool] / 1024))
     done
     for tool in $tools; do
       ratio_s5=$(awk -v a="${WALL[$tool]}" -v b="${WALL[s5cmd]}" 'BEGIN { printf "%.2fx", a / b }')
       ratio_aws=$(awk -v a="${WALL[$tool]}" -v b="${WALL[aws]}" 'BEGIN { printf "%.2fx", a / b }')
       printf '%-6s %-5s %-15s %9s %9s %9s %9s %9s\n' "$set" "$direction" "$tool" "${WALL[$tool]}" "${CPU[$tool]}" "${RSS[$tool]}" "$ratio_s5" "$ratio_aws"
     done
-    unset WALL CPU RSS
+    unset WALL CPU RSS WALLS CPUS
   done
 done
 printf '\n%d measured runs per cell after one warm-up; wall and CPU are medians, RSS the maximum. %s, %s cores.\n' \
