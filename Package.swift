@@ -60,7 +60,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "StackDeploy", dependencies: ["AWSCore", "S3Sync"], swiftSettings: swiftSettings),
+        .target(
+            name: "StackDeploy",
+            dependencies: [
+                "AWSCore", "AWSSigning", "S3Sync", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "AtlassianAdmin", dependencies: ["AWSCore"], swiftSettings: swiftSettings),
         .target(
             name: "DataRefresh",
@@ -115,6 +122,14 @@ let package = Package(
         .testTarget(
             name: "S3SyncTests",
             dependencies: ["S3Sync", "AWSCore", "AWSSigning", "AtlasRelayTestSupport", "s3sync"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StackDeployTests",
+            dependencies: [
+                "StackDeploy", "AWSCore", "AWSSigning", "S3Sync", "AtlasRelayTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

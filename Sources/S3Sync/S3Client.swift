@@ -228,6 +228,14 @@ public struct S3Client: Sendable {
         }
     }
 
+    /// The object's URL at this client's endpoint (path-style for custom endpoints), for example
+    /// a CloudFormation `TemplateURL`.
+    public func objectURL(bucket: String, key: String) throws -> String {
+        let base = try aws.endpoints.endpoint(for: .s3, region: aws.region)
+        let address = aws.endpoints.s3Address(bucket: bucket, encodedKey: S3Path.encodeKey(key), endpoint: base)
+        return address.endpoint.url(path: address.path, query: "")
+    }
+
     /// Writes an object from memory, sending CRC32C and Content-MD5 so S3 verifies what it stores.
     ///
     /// - Returns: the new object's ETag.

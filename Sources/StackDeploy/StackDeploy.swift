@@ -1,6 +1,6 @@
-/// Releases code to deploy buckets and deploys CloudFormation stacks, cold or hot.
+/// Deploys CloudFormation stacks through change sets: ``StackDeployer`` for one stack,
+/// ``StackGraph`` for several in dependency order.
 ///
-/// The front door of the module. Planned (issue #4): `CodeReleaser`, `StackSpec`,
-/// `StackDeployer` (change sets, events, root causes), a parallel dependency graph,
-/// `ColdDeployer` and `HotDeployer` (SSM Run Command).
+/// Still to come (issue #4): `CodeReleaser` (a commit's archive and manifest into a deploy
+/// bucket, promotion between accounts), `ColdDeployer` and `HotDeployer` (SSM Run Command).
 public enum StackDeploy {}

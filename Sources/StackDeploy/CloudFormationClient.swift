@@ -1,0 +1,295 @@
+import AWSCore
+import AWSSigning
+import Foundation
+
+/// A stack as `DescribeStacks` reports it.
+public struct Stack: Sendable, Equatable {
+    /// The stack's name.
+    public let name: String
+    /// The stack's ARN.
+    public let id: String
+    /// Its current status.
+    public let status: StackStatus
+    /// Why it is in that status, when CloudFormation says.
+    public let statusReason: String?
+    /// Its outputs, by key.
+    public let outputs: [String: String]
+    /// Its parameters, by key.
+    public let parameters: [String: String]
+    /// Its tags, by key.
+    public let tags: [String: String]
+    /// Whether termination protection is on.
+    public let terminationProtection: Bool
+}
+
+/// One change of a change set.
+public struct ResourceChange: Sendable, Equatable {
+    /// `Add`, `Modify`, `Remove`, `Import` or `Dynamic`.
+    public let action: String
+    /// The resource's logical id in the template.
+    public let logicalId: String
+    /// The resource's type, for example `AWS::EC2::Instance`.
+    public let resourceType: String
+    /// `True`, `False` or `Conditional` for a `Modify`; nil otherwise.
+    public let replacement: String?
+
+    /// Whether the change replaces the resource (or may: `Conditional`).
+    public var replaces: Bool { replacement == "True" || replacement == "Conditional" }
+}
+
+/// A change set as `DescribeChangeSet` reports it.
+public struct ChangeSet: Sendable, Equatable {
+    /// The change set's ARN.
+    public let id: String
+    /// `CREATE_PENDING`, `CREATE_IN_PROGRESS`, `CREATE_COMPLETE`, `DELETE_*` or `FAILED`.
+    public let status: String
+    /// Why it failed, when it did.
+    public let statusReason: String?
+    /// `AVAILABLE` when it can be executed.
+    public let executionStatus: String?
+    /// The resource changes (all pages).
+    public let changes: [ResourceChange]
+
+    /// Whether the change set failed only because there was nothing to change, in either of the
+    /// wordings CloudFormation uses.
+    public var isEmpty: Bool {
+        status == "FAILED" && CloudFormationClient.isNoChangesMessage(statusReason ?? "")
+    }
+}
+
+/// One line of a stack's event history.
+public struct StackEvent: Sendable, Equatable {
+    /// Unique per event.
+    public let id: String
+    /// When it happened.
+    public let timestamp: Date
+    /// The resource's logical id (the stack's name for stack-level events).
+    public let logicalId: String
+    /// The resource's type.
+    public let resourceType: String
+    /// The resource's status, for example `UPDATE_FAILED`.
+    public let status: String
+    /// CloudFormation's reason, when it gives one.
+    public let reason: String?
+
+    /// Whether this event reports a failure.
+    public var isFailure: Bool { status.hasSuffix("_FAILED") }
+
+    /// One readable line: time, status, type, logical id and reason.
+    public var line: String {
+        let time = timestamp.formatted(.iso8601)
+        return "\(time)  \(status)  \(resourceType)  \(logicalId)" + (reason.map { "  \($0)" } ?? "")
+    }
+}
+
+/// The CloudFormation operations the deployers need (Query protocol).
+public struct CloudFormationClient: Sendable {
+    /// The transport.
+    public let aws: AWSClient
+
+    /// Creates a client on top of `aws`.
+    public init(_ aws: AWSClient) { self.aws = aws }
+
+    /// The stack, or nil when there is none of that name (or it was deleted).
+    public func describeStack(_ name: String) async throws -> Stack? {
+        var parameters = QueryParameters()
+        parameters.set("StackName", name)
+        let result: XMLNode
+        do {
+            result = try await aws.query(.cloudFormation, action: "DescribeStacks", parameters: parameters)
+        } catch let error as AWSServiceError
+            where error.code == "ValidationError" && error.message.contains("does not exist")
+        {
+            return nil
+        }
+        guard let node = result.child("Stacks")?.children("member").first else { return nil }
+        let stack = Self.stack(node)
+        return stack.status.category == .deleted ? nil : stack
+    }
+
+    /// A parameter for ``createChangeSet(_:)``.
+    public enum ParameterValue: Sendable, Equatable {
+        /// This value.
+        case value(String)
+        /// Keep the stack's current value.
+        case previous
+    }
+
+    /// What ``createChangeSet(_:)`` needs.
+    public struct ChangeSetRequest: Sendable {
+        /// The stack.
+        public var stackName: String
+        /// The change set's name (letters, digits, hyphens; starting with a letter).
+        public var changeSetName: String
+        /// `CREATE` for a new stack, `UPDATE` for an existing one.
+        public var isCreate: Bool
+        /// The template body, or nil when `templateURL` is set.
+        public var templateBody: String?
+        /// An S3 URL of the template.
+        public var templateURL: String?
+        /// Parameters by key.
+        public var parameters: [String: ParameterValue]
+        /// Tags by key.
+        public var tags: [String: String]
+        /// Capabilities, for example `CAPABILITY_NAMED_IAM`.
+        public var capabilities: [String]
+        /// A description of the change set.
+        public var description: String?
+
+        /// Creates a request.
+        public init(
+            stackName: String, changeSetName: String, isCreate: Bool, templateBody: String? = nil,
+            templateURL: String? = nil, parameters: [String: ParameterValue] = [:], tags: [String: String] = [:],
+            capabilities: [String] = [], description: String? = nil
+        ) {
+            self.stackName = stackName
+            self.changeSetName = changeSetName
+            self.isCreate = isCreate
+            self.templateBody = templateBody
+            self.templateURL = templateURL
+            self.parameters = parameters
+            self.tags = tags
+            self.capabilities = capabilities
+            self.description = description
+        }
+    }
+
+    /// Starts creating a change set.
+    ///
+    /// - Returns: the change set's ARN and the stack's ARN.
+    /// - Throws: ``AWSServiceError``; a `ValidationError` "No updates are to be performed." means
+    ///   the template and parameters are what the stack already has (see ``isNoChangesMessage(_:)``).
+    public func createChangeSet(_ request: ChangeSetRequest) async throws -> (changeSetId: String, stackId: String) {
+        var parameters = QueryParameters()
+        parameters.set("StackName", request.stackName)
+        parameters.set("ChangeSetName", request.changeSetName)
+        parameters.set("ChangeSetType", request.isCreate ? "CREATE" : "UPDATE")
+        parameters.set("TemplateBody", request.templateBody)
+        parameters.set("TemplateURL", request.templateURL)
+        parameters.set("Description", request.description)
+        parameters.setList("Parameters", request.parameters.sorted { $0.key < $1.key }) { entry, member in
+            member.set("ParameterKey", entry.key)
+            switch entry.value {
+            case .value(let value): member.set("ParameterValue", value)
+            case .previous: member.set("UsePreviousValue", true)
+            }
+        }
+        parameters.setList("Tags", request.tags.sorted { $0.key < $1.key }) { entry, member in
+            member.set("Key", entry.key)
+            member.set("Value", entry.value)
+        }
+        parameters.setList("Capabilities", request.capabilities)
+        let result = try await aws.query(.cloudFormation, action: "CreateChangeSet", parameters: parameters)
+        guard let id = result.string("Id") else {
+            throw AWSClientError(.malformedResponse, "CreateChangeSet for \(request.stackName) answered without an Id")
+        }
+        return (id, result.string("StackId") ?? "")
+    }
+
+    /// Describes a change set, with every page of its changes.
+    public func describeChangeSet(_ id: String) async throws -> ChangeSet {
+        var changes: [ResourceChange] = []
+        var token: String?
+        var last: XMLNode
+        repeat {
+            var parameters = QueryParameters()
+            parameters.set("ChangeSetName", id)
+            parameters.set("NextToken", token)
+            last = try await aws.query(.cloudFormation, action: "DescribeChangeSet", parameters: parameters)
+            changes +=
+                last.child("Changes")?.children("member").compactMap { member in
+                    guard let change = member.child("ResourceChange") else { return nil }
+                    return ResourceChange(
+                        action: change.string("Action") ?? "", logicalId: change.string("LogicalResourceId") ?? "",
+                        resourceType: change.string("ResourceType") ?? "",
+                        replacement: change.string("Replacement").flatMap { $0.isEmpty ? nil : $0 })
+                } ?? []
+            token = last.string("NextToken").flatMap { $0.isEmpty ? nil : $0 }
+        } while token != nil
+        return ChangeSet(
+            id: last.string("ChangeSetId") ?? id, status: last.string("Status") ?? "",
+            statusReason: last.string("StatusReason"), executionStatus: last.string("ExecutionStatus"),
+            changes: changes)
+    }
+
+    /// Executes a change set.
+    public func executeChangeSet(_ id: String) async throws {
+        var parameters = QueryParameters()
+        parameters.set("ChangeSetName", id)
+        _ = try await aws.query(.cloudFormation, action: "ExecuteChangeSet", parameters: parameters)
+    }
+
+    /// Deletes a change set (one that was only for looking at).
+    public func deleteChangeSet(_ id: String) async throws {
+        var parameters = QueryParameters()
+        parameters.set("ChangeSetName", id)
+        _ = try await aws.query(.cloudFormation, action: "DeleteChangeSet", parameters: parameters, idempotent: true)
+    }
+
+    /// Deletes a stack.
+    public func deleteStack(_ name: String) async throws {
+        var parameters = QueryParameters()
+        parameters.set("StackName", name)
+        _ = try await aws.query(.cloudFormation, action: "DeleteStack", parameters: parameters, idempotent: true)
+    }
+
+    /// Turns termination protection on or off.
+    public func setTerminationProtection(_ stack: String, enabled: Bool) async throws {
+        var parameters = QueryParameters()
+        parameters.set("StackName", stack)
+        parameters.set("EnableTerminationProtection", enabled)
+        _ = try await aws.query(
+            .cloudFormation, action: "UpdateTerminationProtection", parameters: parameters, idempotent: true)
+    }
+
+    /// The stack's events newer than the event `after` (all of them when nil), oldest first.
+    ///
+    /// CloudFormation lists events newest first; paging stops at `after`, or once `newest`
+    /// events were collected.
+    public func events(of stack: String, after: String? = nil, newest: Int = .max) async throws -> [StackEvent] {
+        var collected: [StackEvent] = []
+        var token: String?
+        pages: repeat {
+            var parameters = QueryParameters()
+            parameters.set("StackName", stack)
+            parameters.set("NextToken", token)
+            let result = try await aws.query(.cloudFormation, action: "DescribeStackEvents", parameters: parameters)
+            for member in result.child("StackEvents")?.children("member") ?? [] {
+                let event = StackEvent(
+                    id: member.string("EventId") ?? "",
+                    timestamp: member.string("Timestamp").flatMap(ISO8601.parse) ?? Date(timeIntervalSince1970: 0),
+                    logicalId: member.string("LogicalResourceId") ?? "",
+                    resourceType: member.string("ResourceType") ?? "",
+                    status: member.string("ResourceStatus") ?? "",
+                    reason: member.string("ResourceStatusReason").flatMap { $0.isEmpty ? nil : $0 })
+                if let after, event.id == after { break pages }
+                collected.append(event)
+                if collected.count >= newest { break pages }
+            }
+            token = result.string("NextToken").flatMap { $0.isEmpty ? nil : $0 }
+        } while token != nil
+        return collected.reversed()
+    }
+
+    /// Whether a message is one of CloudFormation's ways of saying "nothing to change".
+    public static func isNoChangesMessage(_ message: String) -> Bool {
+        message.contains("No updates are to be performed") || message.contains("didn't contain changes")
+    }
+
+    static func stack(_ node: XMLNode) -> Stack {
+        func pairs(_ list: String, _ key: String, _ value: String) -> [String: String] {
+            var result: [String: String] = [:]
+            for member in node.child(list)?.children("member") ?? [] {
+                if let k = member.string(key) { result[k] = member.string(value) ?? "" }
+            }
+            return result
+        }
+        return Stack(
+            name: node.string("StackName") ?? "", id: node.string("StackId") ?? "",
+            status: StackStatus(rawValue: node.string("StackStatus") ?? ""),
+            statusReason: node.string("StackStatusReason").flatMap { $0.isEmpty ? nil : $0 },
+            outputs: pairs("Outputs", "OutputKey", "OutputValue"),
+            parameters: pairs("Parameters", "ParameterKey", "ParameterValue"), tags: pairs("Tags", "Key", "Value"),
+            terminationProtection: node.string("EnableTerminationProtection") == "true")
+    }
+}

@@ -1,0 +1,392 @@
+import AWSCore
+import AWSSigning
+import Foundation
+import Logging
+import NIOCore
+import S3Sync
+
+/// Why a stack deployment did not succeed: the stack, its final status, the first failed
+/// resource event and what to do next.
+public struct DeployError: Error, Sendable, CustomStringConvertible {
+    /// The stack.
+    public let stack: String
+    /// What went wrong, in a sentence.
+    public let message: String
+    /// The stack's status when the deployer stopped, if it has one.
+    public let status: StackStatus?
+    /// The first failed resource event of the operation: the root cause, as far as
+    /// CloudFormation tells.
+    public let rootCause: StackEvent?
+    /// What to do next.
+    public let advice: String
+
+    /// Creates an error.
+    public init(
+        stack: String, message: String, status: StackStatus? = nil, rootCause: StackEvent? = nil, advice: String = ""
+    ) {
+        self.stack = stack
+        self.message = message
+        self.status = status
+        self.rootCause = rootCause
+        self.advice = advice
+    }
+
+    public var description: String {
+        var text = "\(stack): \(message)"
+        if let status { text += " (status \(status))" }
+        if let rootCause {
+            text += "; root cause: \(rootCause.logicalId) (\(rootCause.resourceType)) \(rootCause.status)"
+            if let reason = rootCause.reason { text += ": \(reason)" }
+        }
+        if !advice.isEmpty { text += ". Next: \(advice)" }
+        return text
+    }
+}
+
+/// What deploying one stack did.
+public struct StackResult: Sendable, Equatable {
+    /// What happened.
+    public enum Outcome: String, Sendable {
+        /// The stack was created.
+        case created
+        /// The stack was updated.
+        case updated
+        /// Template and parameters matched the stack; nothing was executed.
+        case unchanged
+    }
+
+    /// The stack.
+    public let stack: String
+    /// What happened.
+    public let outcome: Outcome
+    /// The changes that were executed (empty when unchanged).
+    public let changes: [ResourceChange]
+    /// The stack's outputs afterwards.
+    public let outputs: [String: String]
+}
+
+/// What a change set would do to one stack, without doing it.
+public struct StackPlan: Sendable, Equatable {
+    /// The stack.
+    public let stack: String
+    /// Whether the stack would be created.
+    public let isNew: Bool
+    /// The changes (empty when there are none).
+    public let changes: [ResourceChange]
+
+    /// A readable block: the stack, then one line per change (`+` add, `~` modify, `-` remove).
+    public var text: String {
+        let head = "\(stack): " + (isNew ? "create" : changes.isEmpty ? "no changes" : "update")
+        let lines = changes.map { change -> String in
+            let mark = ["Add": "+", "Modify": "~", "Remove": "-"][change.action] ?? "*"
+            let replacement = change.action == "Modify" ? "  replacement: \(change.replacement ?? "False")" : ""
+            return "  \(mark) \(change.logicalId)  \(change.resourceType)\(replacement)"
+        }
+        return ([head] + lines).joined(separator: "\n")
+    }
+}
+
+/// Deploys one stack the way `aws cloudformation deploy` does, and reports better: a change
+/// set is created and described, "no changes" (in either of CloudFormation's wordings) is a
+/// success, the change set is executed, stack events stream to the logger while the deployer
+/// waits with a deadline, and a failure names its root cause, the final status and the next step.
+///
+/// Nothing is changed before the checks pass: the template must load, every parameter must
+/// resolve, and the stack must be in a state that accepts an update.
+public struct StackDeployer: Sendable {
+    /// Where templates over the inline limit are uploaded.
+    public struct TemplateBucket: Sendable {
+        /// The S3 client for the deploy bucket.
+        public let s3: S3Client
+        /// The deploy bucket.
+        public let bucket: String
+        /// A key prefix, for example `templates/`.
+        public let prefix: String
+
+        /// Creates a template bucket.
+        public init(s3: S3Client, bucket: String, prefix: String = "templates/") {
+            self.s3 = s3
+            self.bucket = bucket
+            self.prefix = prefix
+        }
+    }
+
+    /// How the deployer polls and how long it waits.
+    public struct Options: Sendable {
+        /// Time between polls of the change set, the stack and its events.
+        public var pollInterval: Duration
+        /// How long a stack operation may run before the deployer gives up waiting (the
+        /// operation itself goes on).
+        public var timeout: Duration
+        /// Where templates over CloudFormation's 51,200-byte inline limit go.
+        public var templateBucket: TemplateBucket?
+
+        /// Creates options.
+        public init(
+            pollInterval: Duration = .seconds(5), timeout: Duration = .seconds(3600),
+            templateBucket: TemplateBucket? = nil
+        ) {
+            self.pollInterval = pollInterval
+            self.timeout = timeout
+            self.templateBucket = templateBucket
+        }
+    }
+
+    /// The largest template CloudFormation takes inline (`TemplateBody`).
+    public static let inlineTemplateLimit = 51_200
+
+    /// The CloudFormation client.
+    public let cloudFormation: CloudFormationClient
+    /// Polling and waiting.
+    public let options: Options
+    /// Where stack events and progress go.
+    public let logger: Logger
+
+    /// Creates a deployer.
+    public init(
+        cloudFormation: CloudFormationClient, options: Options = Options(),
+        logger: Logger = Logger(label: "atlas-relay.stack-deploy")
+    ) {
+        self.cloudFormation = cloudFormation
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Deploys `spec`.
+    ///
+    /// - Parameter outputs: outputs of other stacks, by stack and key, for ``StackSpec/Parameter/output(stack:key:)``;
+    ///   stacks not listed are read from CloudFormation.
+    /// - Throws: ``DeployError`` with the root cause and advice.
+    public func deploy(_ spec: StackSpec, outputs: [String: [String: String]] = [:]) async throws -> StackResult {
+        let prepared = try await prepare(spec, outputs: outputs)
+        guard let changeSet = try await makeChangeSet(prepared, purpose: "deploy") else {
+            logger.info("\(spec.name): no changes", metadata: ["stack": "\(spec.name)", "outcome": "unchanged"])
+            try await protect(spec, current: prepared.existing)
+            return StackResult(
+                stack: spec.name, outcome: .unchanged, changes: [], outputs: prepared.existing?.outputs ?? [:])
+        }
+        logger.info(
+            "\(spec.name): executing \(changeSet.changes.count) change(s)",
+            metadata: ["stack": "\(spec.name)", "changes": "\(changeSet.changes.count)"])
+        let before = try await cloudFormation.events(of: spec.name, newest: 1).last?.id
+        try await cloudFormation.executeChangeSet(changeSet.id)
+        let (stack, events) = try await waitForStack(spec.name, after: before)
+        guard stack.status.category == .complete else {
+            throw Self.failure(spec.name, status: stack.status, events: events)
+        }
+        try await protect(spec, current: stack)
+        return StackResult(
+            stack: spec.name, outcome: prepared.isCreate ? .created : .updated, changes: changeSet.changes,
+            outputs: stack.outputs)
+    }
+
+    /// What deploying `spec` would change, from a change set that is deleted again afterwards.
+    public func plan(_ spec: StackSpec, outputs: [String: [String: String]] = [:]) async throws -> StackPlan {
+        let prepared = try await prepare(spec, outputs: outputs)
+        let changeSet = try await makeChangeSet(prepared, purpose: "plan")
+        if let changeSet {
+            try? await cloudFormation.deleteChangeSet(changeSet.id)
+            if prepared.existing == nil {  // the change set made an empty REVIEW_IN_PROGRESS stack
+                try? await cloudFormation.deleteStack(spec.name)
+            }
+        }
+        return StackPlan(stack: spec.name, isNew: prepared.isCreate, changes: changeSet?.changes ?? [])
+    }
+
+    // MARK: - Steps
+
+    struct Prepared {
+        let spec: StackSpec
+        let existing: Stack?
+        let templateBody: String?
+        let templateURL: String?
+        let parameters: [String: CloudFormationClient.ParameterValue]
+        var isCreate: Bool { existing == nil || existing?.status.category == .reviewInProgress }
+    }
+
+    /// The checks before anything changes: template, stack state, parameters.
+    func prepare(_ spec: StackSpec, outputs: [String: [String: String]]) async throws -> Prepared {
+        var body: String?
+        var url: String?
+        switch spec.template {
+        case .url(let value): url = value
+        case .body(let text): body = text
+        case .file(let path):
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+            else {
+                throw DeployError(
+                    stack: spec.name, message: "template file \(path) does not exist or is not UTF-8 text",
+                    advice: "check the template path in the stack's configuration")
+            }
+            body = text
+        }
+        let existing = try await cloudFormation.describeStack(spec.name)
+        if let existing, !existing.status.acceptsChanges {
+            throw DeployError(
+                stack: spec.name, message: "the stack cannot be updated in its current state", status: existing.status,
+                advice: existing.status.advice(stack: spec.name))
+        }
+        var parameters: [String: CloudFormationClient.ParameterValue] = [:]
+        var looked: [String: [String: String]] = outputs
+        for (key, parameter) in spec.parameters {
+            switch parameter {
+            case .value(let value): parameters[key] = .value(value)
+            case .previous:
+                guard let existing, existing.status.category != .reviewInProgress else {
+                    throw DeployError(
+                        stack: spec.name, message: "parameter \(key) asks for its previous value, but the stack is new",
+                        advice: "give \(key) a value in the stack's configuration")
+                }
+                parameters[key] = .previous
+            case .output(let stack, let outputKey):
+                if looked[stack] == nil { looked[stack] = try await cloudFormation.describeStack(stack)?.outputs }
+                guard let stackOutputs = looked[stack] else {
+                    throw DeployError(
+                        stack: spec.name,
+                        message: "parameter \(key) needs output \(outputKey) of stack \(stack), which does not exist",
+                        advice: "deploy \(stack) first or list it in the same deployment")
+                }
+                guard let value = stackOutputs[outputKey] else {
+                    let known = stackOutputs.keys.sorted().joined(separator: ", ")
+                    throw DeployError(
+                        stack: spec.name,
+                        message:
+                            "parameter \(key) needs output \(outputKey) of stack \(stack), which has only [\(known)]",
+                        advice: "check the output's name in \(stack)'s template")
+                }
+                parameters[key] = .value(value)
+            }
+        }
+        if let text = body, text.utf8.count > Self.inlineTemplateLimit {
+            guard let bucket = options.templateBucket else {
+                throw DeployError(
+                    stack: spec.name,
+                    message:
+                        "the template is \(text.utf8.count) bytes, over CloudFormation's \(Self.inlineTemplateLimit)-byte inline limit",
+                    advice: "configure a deploy bucket for templates")
+            }
+            let digest = SigV4Encoding.sha256Hex(Data(text.utf8))
+            let key = "\(bucket.prefix)\(spec.name)/\(digest).template"
+            try await bucket.s3.putObject(bucket: bucket.bucket, key: key, data: ByteBuffer(string: text))
+            url = try bucket.s3.objectURL(bucket: bucket.bucket, key: key)
+            body = nil
+        }
+        return Prepared(spec: spec, existing: existing, templateBody: body, templateURL: url, parameters: parameters)
+    }
+
+    /// Creates a change set and waits for it; nil when there is nothing to change.
+    func makeChangeSet(_ prepared: Prepared, purpose: String) async throws -> ChangeSet? {
+        let spec = prepared.spec
+        let request = CloudFormationClient.ChangeSetRequest(
+            stackName: spec.name, changeSetName: Self.changeSetName(), isCreate: prepared.isCreate,
+            templateBody: prepared.templateBody, templateURL: prepared.templateURL, parameters: prepared.parameters,
+            tags: spec.tags, capabilities: spec.capabilities, description: "Atlas Relay \(purpose)")
+        let id: String
+        do {
+            id = try await cloudFormation.createChangeSet(request).changeSetId
+        } catch let error as AWSServiceError where CloudFormationClient.isNoChangesMessage(error.message) {
+            return nil
+        } catch let error as AWSServiceError
+            where error.code == "ValidationError" || error.code == "InsufficientCapabilitiesException"
+        {
+            throw DeployError(
+                stack: spec.name, message: "CloudFormation refused the change set: \(error.message)",
+                advice: "fix the template or parameters; nothing was changed")
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: options.timeout)
+        while true {
+            let changeSet = try await cloudFormation.describeChangeSet(id)
+            switch changeSet.status {
+            case "CREATE_PENDING", "CREATE_IN_PROGRESS":
+                guard clock.now < deadline else {
+                    throw DeployError(
+                        stack: spec.name, message: "the change set was still \(changeSet.status) at the deadline",
+                        advice: "look at change set \(id) in the console")
+                }
+                try await Task.sleep(for: options.pollInterval)
+            case "CREATE_COMPLETE":
+                return changeSet
+            default:
+                try? await cloudFormation.deleteChangeSet(id)
+                if changeSet.isEmpty { return nil }
+                throw DeployError(
+                    stack: spec.name,
+                    message: "the change set failed: \(changeSet.statusReason ?? changeSet.status)",
+                    advice: "fix the template or parameters; nothing was changed")
+            }
+        }
+    }
+
+    /// Polls the stack until its operation ends, logging each new event; returns the stack and
+    /// the operation's events.
+    func waitForStack(_ name: String, after: String?) async throws -> (Stack, [StackEvent]) {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: options.timeout)
+        var seen = after
+        var events: [StackEvent] = []
+        while true {
+            try await Task.sleep(for: options.pollInterval)
+            let fresh = try await cloudFormation.events(of: name, after: seen)
+            for event in fresh {
+                logger.info(
+                    "\(name)  \(event.line)",
+                    metadata: [
+                        "stack": "\(name)", "resource": "\(event.logicalId)", "status": "\(event.status)",
+                    ])
+            }
+            events += fresh
+            seen = fresh.last?.id ?? seen
+            guard let stack = try await cloudFormation.describeStack(name) else {
+                throw DeployError(
+                    stack: name, message: "the stack disappeared while it was being deployed",
+                    rootCause: Self.rootCause(events), advice: "look at the stack's deleted events in the console")
+            }
+            if !stack.status.isInProgress { return (stack, events) }
+            guard clock.now < deadline else {
+                throw DeployError(
+                    stack: name, message: "still running when the deployer's deadline passed", status: stack.status,
+                    rootCause: Self.rootCause(events), advice: stack.status.advice(stack: name))
+            }
+        }
+    }
+
+    func protect(_ spec: StackSpec, current: Stack?) async throws {
+        guard spec.terminationProtection != (current?.terminationProtection ?? false) else { return }
+        try await cloudFormation.setTerminationProtection(spec.name, enabled: spec.terminationProtection)
+    }
+
+    // MARK: - Reporting
+
+    static func failure(_ stack: String, status: StackStatus, events: [StackEvent]) -> DeployError {
+        DeployError(
+            stack: stack, message: "the deployment failed", status: status, rootCause: rootCause(events),
+            advice: status.advice(stack: stack, failedResources: failedRollbacks(events, stack: stack)))
+    }
+
+    /// The first failed resource event; cancellations ("Resource update cancelled") are
+    /// consequences, so they count only when nothing else failed.
+    static func rootCause(_ events: [StackEvent]) -> StackEvent? {
+        let failures = events.filter(\.isFailure)
+        return failures.first { !($0.reason ?? "").lowercased().contains("cancelled") } ?? failures.first
+    }
+
+    /// The resources that failed after the rollback began: `--resources-to-skip` candidates.
+    static func failedRollbacks(_ events: [StackEvent], stack: String) -> [String] {
+        guard
+            let start = events.firstIndex(where: { $0.logicalId == stack && $0.status.contains("ROLLBACK_IN_PROGRESS") }
+            )
+        else { return [] }
+        var names: [String] = []
+        for event in events[start...]
+        where event.isFailure && event.logicalId != stack && !names.contains(event.logicalId) {
+            names.append(event.logicalId)
+        }
+        return names
+    }
+
+    static func changeSetName() -> String {
+        let stamp = Int(Date().timeIntervalSince1970)
+        return "atlas-relay-\(stamp)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+    }
+}
