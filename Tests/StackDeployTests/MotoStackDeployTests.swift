@@ -108,6 +108,31 @@ struct MotoStackDeployTests {
         }
     }
 
+    @Test func coldDeployMovesEveryApplicationStackToTheNewVersion() async throws {
+        let deployer = try Self.deployer()
+        let infraTemplate = #"{"Resources":{"Topic":{"Type":"AWS::SNS::Topic"}}}"#
+        let network = Self.unique("dev-network"), jira = Self.unique("dev-jira"), wiki = Self.unique("dev-wiki")
+        let stacks = [
+            StackSpec(name: network, template: .body(infraTemplate)),
+            StackSpec(
+                name: jira, template: .body(Self.template()), parameters: ["CodeVersion": .previous],
+                dependsOn: [network]),
+            StackSpec(
+                name: wiki, template: .body(Self.template()), parameters: ["CodeVersion": .previous],
+                dependsOn: [network]),
+        ]
+        let cold = ColdDeployer(deployer: deployer, concurrency: 2)
+        let first = try await cold.deploy(stacks, version: "1111111")
+        #expect(first.succeeded, "\(first.summary)")
+        let second = try await cold.deploy(stacks, version: "2222222")
+        #expect(second.succeeded, "\(second.summary)")
+        #expect(second.summary.contains("\(network): unchanged"))
+        #expect(second.summary.contains("\(jira): updated"))
+        for name in [jira, wiki] {
+            #expect(try await deployer.cloudFormation.describeStack(name)?.parameters["CodeVersion"] == "2222222")
+        }
+    }
+
     @Test func badInputIsRefusedBeforeAnythingChanges() async throws {
         let deployer = try Self.deployer()
         let name = Self.unique("dev-bad")
