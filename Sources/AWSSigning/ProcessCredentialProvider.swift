@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Credentials printed by an external command (`credential_process`).
 ///
@@ -67,79 +66,16 @@ public struct ProcessCredentialProvider: CredentialProvider {
     }
 
     private func run() async throws -> (Int32, Data, Data) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
         do {
-            try process.run()
-        } catch {
+            let output = try await ProcessRunner.run("/bin/sh", ["-c", command], timeout: timeout)
+            return (output.status, output.stdout, output.stderr)
+        } catch ProcessRunner.Failure.cannotStart(let reason) {
+            throw CredentialError(.providerFailed, "cannot start credential_process '\(command)': \(reason)")
+        } catch ProcessRunner.Failure.timedOut {
             throw CredentialError(
-                .providerFailed, "cannot start credential_process '\(command)': \(error.localizedDescription)")
-        }
-        let run = Run(process: process, stdout: stdout, stderr: stderr)
-        let timeoutError = CredentialError(
-            .providerFailed,
-            "credential_process '\(command)' did not finish within \(timeout); check that it does not wait for input")
-        let timeout = self.timeout
-        let watchdog = Task {
-            guard (try? await Task.sleep(for: timeout)) != nil else { return }
-            run.terminate(with: timeoutError)
-        }
-        defer { watchdog.cancel() }
-        return try await withCheckedThrowingContinuation { continuation in
-            run.start(continuation)
-        }
-    }
-
-    /// One running command: drains both pipes off the cooperative pool (so a chatty command cannot
-    /// block on a full pipe) and resumes its caller exactly once, on exit or on timeout.
-    private final class Run: @unchecked Sendable {
-        let process: Process
-        let stdout: Pipe
-        let stderr: Pipe
-        let state = Mutex<CheckedContinuation<(Int32, Data, Data), any Error>?>(nil)
-        let finished = Mutex(false)
-
-        init(process: Process, stdout: Pipe, stderr: Pipe) {
-            self.process = process
-            self.stdout = stdout
-            self.stderr = stderr
-        }
-
-        func start(_ continuation: CheckedContinuation<(Int32, Data, Data), any Error>) {
-            state.withLock { $0 = continuation }
-            if finished.withLock({ $0 }) { resume(.failure(CancellationError())) }
-            DispatchQueue.global().async {
-                let group = DispatchGroup()
-                nonisolated(unsafe) var errorData = Data()
-                group.enter()
-                DispatchQueue.global().async {
-                    errorData = self.stderr.fileHandleForReading.readDataToEndOfFile()
-                    group.leave()
-                }
-                let outputData = self.stdout.fileHandleForReading.readDataToEndOfFile()
-                group.wait()
-                self.process.waitUntilExit()
-                self.resume(.success((self.process.terminationStatus, outputData, errorData)))
-            }
-        }
-
-        func terminate(with error: any Error) {
-            if process.isRunning { process.terminate() }
-            resume(.failure(error))
-        }
-
-        private func resume(_ result: Result<(Int32, Data, Data), any Error>) {
-            finished.withLock { $0 = true }
-            state.withLock { continuation in
-                continuation?.resume(with: result)
-                continuation = nil
-            }
+                .providerFailed,
+                "credential_process '\(command)' did not finish within \(timeout); check that it does not wait for input"
+            )
         }
     }
 

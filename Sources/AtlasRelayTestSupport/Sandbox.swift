@@ -1,3 +1,4 @@
+import AWSCore
 import Foundation
 
 /// The local services started by `scripts/services.sh` (SeaweedFS, moto, PostgreSQL), as tests see them.
@@ -57,4 +58,22 @@ public enum Sandbox {
 
     /// The SeaweedFS S3 URL (`ATLAS_RELAY_S3_ENDPOINT`).
     public static func s3Endpoint() throws -> String { try value("ATLAS_RELAY_S3_ENDPOINT") }
+
+    /// Creates a bucket named `prefix-<random>` (one per test: each SeaweedFS bucket is a
+    /// collection of its own) and returns its name.
+    public static func makeBucket(_ aws: AWSClient, prefix: String) async throws -> String {
+        let name = "\(prefix)-\(UUID().uuidString.lowercased().prefix(12))"
+        _ = try await aws.execute(
+            AWSRequest(service: .s3, operation: "CreateBucket", method: .PUT, path: "/", bucket: name))
+        return name
+    }
+
+    /// A client for SeaweedFS as the admin identity, or the read-only one when `reader` is true.
+    public static func s3AWSClient(reader: Bool = false, retryPolicy: RetryPolicy = .standard()) throws -> AWSClient {
+        let key = try value(reader ? "ATLAS_RELAY_S3_READER_ACCESS_KEY_ID" : "AWS_ACCESS_KEY_ID")
+        let secret = try value(reader ? "ATLAS_RELAY_S3_READER_SECRET_ACCESS_KEY" : "AWS_SECRET_ACCESS_KEY")
+        return AWSClient(
+            region: "us-east-1", credentialProvider: .static(accessKeyId: key, secretAccessKey: secret),
+            endpoints: EndpointResolver(explicitEndpoint: try s3Endpoint()), retryPolicy: retryPolicy)
+    }
 }

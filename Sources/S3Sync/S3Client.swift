@@ -228,6 +228,19 @@ public struct S3Client: Sendable {
         }
     }
 
+    /// A whole (small) object in memory, or `nil` when there is no such key.
+    ///
+    /// - Parameter limit: the most bytes accepted; a larger object is an error.
+    public func getObjectData(bucket: String, key: String, limit: Int = 1 << 30) async throws -> Data? {
+        do {
+            return try await getObject(bucket: bucket, key: key) { _, body in
+                Data(try await body.collect(upTo: limit).readableBytesView)
+            }
+        } catch let error as AWSServiceError where error.statusCode == 404 {
+            return nil
+        }
+    }
+
     /// The object's URL at this client's endpoint (path-style for custom endpoints), for example
     /// a CloudFormation `TemplateURL`.
     public func objectURL(bucket: String, key: String) throws -> String {

@@ -12,20 +12,13 @@ import Testing
 /// S3Client against SeaweedFS with signature checking on.
 struct S3ClientTests {
     static func client(reader: Bool = false) throws -> S3Client {
-        let key = try Sandbox.value(reader ? "ATLAS_RELAY_S3_READER_ACCESS_KEY_ID" : "AWS_ACCESS_KEY_ID")
-        let secret = try Sandbox.value(reader ? "ATLAS_RELAY_S3_READER_SECRET_ACCESS_KEY" : "AWS_SECRET_ACCESS_KEY")
-        return S3Client(
-            AWSClient(
-                region: "us-east-1", credentialProvider: .static(accessKeyId: key, secretAccessKey: secret),
-                endpoints: EndpointResolver(environment: ["AWS_ENDPOINT_URL_S3": try Sandbox.s3Endpoint()]),
-                retryPolicy: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(10))))
+        S3Client(
+            try Sandbox.s3AWSClient(
+                reader: reader, retryPolicy: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(10))))
     }
 
     static func bucket(_ s3: S3Client) async throws -> String {
-        let name = "s3c-\(UUID().uuidString.lowercased().prefix(12))"
-        _ = try await s3.aws.execute(
-            AWSRequest(service: .s3, operation: "CreateBucket", method: .PUT, path: "/", bucket: name))
-        return name
+        try await Sandbox.makeBucket(s3.aws, prefix: "s3c")
     }
 
     static func read(_ s3: S3Client, _ bucket: String, _ key: String, range: ClosedRange<Int64>? = nil) async throws

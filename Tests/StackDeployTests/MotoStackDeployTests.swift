@@ -171,9 +171,7 @@ struct MotoStackDeployTests {
                 credentialProvider: StaticCredentialProvider(
                     Credentials(accessKeyId: "AKIDMOTOBASE0000", secretAccessKey: "moto-secret")),
                 endpoints: EndpointResolver(explicitEndpoint: try #require(motoS3))))
-        let bucket = Self.unique("deploy")
-        _ = try await s3.aws.execute(
-            AWSRequest(service: .s3, operation: "CreateBucket", method: .PUT, path: "/", bucket: bucket))
+        let bucket = try await Sandbox.makeBucket(s3.aws, prefix: "deploy")
         let deployer = try Self.deployer(templateBucket: .init(s3: s3, bucket: bucket))
         let name = Self.unique("dev-big")
         let result = try await deployer.deploy(

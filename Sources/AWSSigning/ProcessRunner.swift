@@ -1,0 +1,106 @@
+import Foundation
+import Synchronization
+
+/// Runs an external program to completion with a deadline, collecting its output: the one place
+/// the package starts processes (`credential_process`, git, database tools).
+package enum ProcessRunner {
+    /// What a finished program left behind.
+    package struct Output: Sendable {
+        /// The exit status.
+        package let status: Int32
+        /// Everything it printed on standard output.
+        package let stdout: Data
+        /// Everything it printed on standard error.
+        package let stderr: Data
+
+        /// Standard error as trimmed text (at most 500 bytes), for messages.
+        package var errorText: String {
+            String(decoding: stderr.prefix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
+    /// Why a program did not finish.
+    package enum Failure: Error {
+        /// It could not be started.
+        case cannotStart(String)
+        /// It ran past the deadline and was terminated.
+        case timedOut
+    }
+
+    /// Runs `executable` with `arguments` (standard input empty) and waits up to `timeout`.
+    package static func run(
+        _ executable: String, _ arguments: [String], directory: String? = nil, timeout: Duration
+    ) async throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        process.standardInput = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            throw Failure.cannotStart(error.localizedDescription)
+        }
+        let run = Run(process: process, stdout: stdout, stderr: stderr)
+        let watchdog = Task {
+            guard (try? await Task.sleep(for: timeout)) != nil else { return }
+            run.terminate(with: Failure.timedOut)
+        }
+        defer { watchdog.cancel() }
+        return try await withCheckedThrowingContinuation { continuation in
+            run.start(continuation)
+        }
+    }
+
+    /// One running program: drains both pipes off the cooperative pool (so a chatty program cannot
+    /// block on a full pipe) and resumes its caller exactly once, on exit or on timeout.
+    private final class Run: @unchecked Sendable {
+        let process: Process
+        let stdout: Pipe
+        let stderr: Pipe
+        let state = Mutex<CheckedContinuation<Output, any Error>?>(nil)
+        let finished = Mutex(false)
+
+        init(process: Process, stdout: Pipe, stderr: Pipe) {
+            self.process = process
+            self.stdout = stdout
+            self.stderr = stderr
+        }
+
+        func start(_ continuation: CheckedContinuation<Output, any Error>) {
+            state.withLock { $0 = continuation }
+            if finished.withLock({ $0 }) { resume(.failure(CancellationError())) }
+            DispatchQueue.global().async {
+                let group = DispatchGroup()
+                nonisolated(unsafe) var errorData = Data()
+                group.enter()
+                DispatchQueue.global().async {
+                    errorData = self.stderr.fileHandleForReading.readDataToEndOfFile()
+                    group.leave()
+                }
+                let outputData = self.stdout.fileHandleForReading.readDataToEndOfFile()
+                group.wait()
+                self.process.waitUntilExit()
+                self.resume(
+                    .success(Output(status: self.process.terminationStatus, stdout: outputData, stderr: errorData)))
+            }
+        }
+
+        func terminate(with error: any Error) {
+            if process.isRunning { process.terminate() }
+            resume(.failure(error))
+        }
+
+        private func resume(_ result: Result<Output, any Error>) {
+            finished.withLock { $0 = true }
+            state.withLock { continuation in
+                continuation?.resume(with: result)
+                continuation = nil
+            }
+        }
+    }
+}
