@@ -65,6 +65,7 @@ let package = Package(
             dependencies: [
                 "AWSCore", "AWSSigning", "S3Sync", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,5 @@
 import AWSCore
+import AWSSigning
 import Foundation
 
 /// The local services started by `scripts/services.sh` (SeaweedFS, moto, PostgreSQL), as tests see them.
@@ -58,6 +59,20 @@ public enum Sandbox {
 
     /// The SeaweedFS S3 URL (`ATLAS_RELAY_S3_ENDPOINT`).
     public static func s3Endpoint() throws -> String { try value("ATLAS_RELAY_S3_ENDPOINT") }
+
+    /// Credentials moto maps to its default account, 123456789012.
+    public static let motoCredentials = StaticCredentialProvider(
+        Credentials(accessKeyId: "AKIDMOTOBASE0000", secretAccessKey: "moto-secret"))
+
+    /// A client for moto's server (every service), with ``motoCredentials`` unless given others;
+    /// `endpoint` overrides the URL (moto's CloudFormation reads template URLs at `localhost` only).
+    public static func motoAWSClient(
+        credentials: any CredentialProvider = motoCredentials, endpoint: String? = nil
+    ) throws -> AWSClient {
+        AWSClient(
+            region: "us-east-1", credentialProvider: credentials,
+            endpoints: EndpointResolver(explicitEndpoint: try endpoint ?? motoEndpoint()))
+    }
 
     /// Creates a bucket named `prefix-<random>` (one per test: each SeaweedFS bucket is a
     /// collection of its own) and returns its name.

@@ -61,7 +61,7 @@ extension S3Client {
         var headers = HTTPHeaders()
         options.apply(to: &headers)
         headers.add(name: "x-amz-checksum-algorithm", value: "CRC32C")
-        let response = try await aws.execute(
+        let response = try await send(
             AWSRequest(
                 service: .s3, operation: "CreateMultipartUpload", method: .POST, path: "/" + S3Path.encodeKey(key),
                 query: [("uploads", "")], headers: headers, bucket: bucket, isIdempotent: true))
@@ -80,7 +80,7 @@ extension S3Client {
         crc.update(data.readableBytesView)
         var headers = HTTPHeaders()
         headers.add(name: "x-amz-checksum-crc32c", value: crc.base64)
-        let response = try await aws.execute(
+        let response = try await send(
             AWSRequest(
                 service: .s3, operation: "UploadPart", method: .PUT, path: "/" + S3Path.encodeKey(key),
                 query: [("partNumber", String(partNumber)), ("uploadId", uploadId)], headers: headers,
@@ -99,7 +99,7 @@ extension S3Client {
         var headers = HTTPHeaders()
         headers.add(name: "x-amz-copy-source", value: "/\(sourceBucket)/\(S3Path.encodeKey(sourceKey))")
         headers.add(name: "x-amz-copy-source-range", value: "bytes=\(range.lowerBound)-\(range.upperBound)")
-        let response = try await aws.execute(
+        let response = try await send(
             AWSRequest(
                 service: .s3, operation: "UploadPartCopy", method: .PUT, path: "/" + S3Path.encodeKey(key),
                 query: [("partNumber", String(partNumber)), ("uploadId", uploadId)], headers: headers, bucket: bucket))
@@ -132,7 +132,7 @@ extension S3Client {
                 }
             }
         }
-        let response = try await aws.execute(
+        let response = try await send(
             AWSRequest(
                 service: .s3, operation: "CompleteMultipartUpload", method: .POST, path: "/" + S3Path.encodeKey(key),
                 query: [("uploadId", uploadId)], body: .data(xml.data), bucket: bucket, isIdempotent: true))
@@ -146,7 +146,7 @@ extension S3Client {
     /// Abandons an upload and frees its parts.
     public func abortMultipartUpload(bucket: String, key: String, uploadId: String) async throws {
         do {
-            _ = try await aws.execute(
+            _ = try await send(
                 AWSRequest(
                     service: .s3, operation: "AbortMultipartUpload", method: .DELETE, path: "/" + S3Path.encodeKey(key),
                     query: [("uploadId", uploadId)], bucket: bucket))
@@ -157,7 +157,7 @@ extension S3Client {
 
     /// Uploads that were started under `prefix` and not finished (first 1000).
     public func listMultipartUploads(bucket: String, prefix: String = "") async throws -> [PendingUpload] {
-        let response = try await aws.execute(
+        let response = try await send(
             AWSRequest(
                 service: .s3, operation: "ListMultipartUploads", path: "/",
                 query: [("uploads", ""), ("prefix", prefix)],

@@ -14,9 +14,33 @@ import NIOHTTP1
 public struct S3Client: Sendable {
     /// The transport.
     public let aws: AWSClient
+    /// The account that must own every bucket this client touches, sent as
+    /// `x-amz-expected-bucket-owner`: S3 answers 403 instead of reading or writing a bucket of
+    /// another account (for example a deploy bucket name that points at the wrong account).
+    public let expectedBucketOwner: String?
 
     /// Creates a client.
-    public init(_ aws: AWSClient) { self.aws = aws }
+    public init(_ aws: AWSClient, expectedBucketOwner: String? = nil) {
+        self.aws = aws
+        self.expectedBucketOwner = expectedBucketOwner
+    }
+
+    /// Sends `request` with the bucket-owner condition when one is set.
+    func send(_ request: AWSRequest) async throws -> AWSResponse {
+        try await aws.execute(owned(request))
+    }
+
+    /// Sends `request` with the bucket-owner condition when one is set, streaming the response.
+    func send<T: Sendable>(_ request: AWSRequest, handle: (HTTPClientResponse) async throws -> T) async throws -> T {
+        try await aws.execute(owned(request), handle: handle)
+    }
+
+    private func owned(_ request: AWSRequest) -> AWSRequest {
+        guard let owner = expectedBucketOwner else { return request }
+        var request = request
+        request.headers.replaceOrAdd(name: "x-amz-expected-bucket-owner", value: owner)
+        return request
+    }
 
     /// Server-side encryption for written objects.
     public enum ServerSideEncryption: Sendable, Equatable {
@@ -116,7 +140,7 @@ public struct S3Client: Sendable {
         if let continuationToken { query.append(("continuation-token", continuationToken)) }
         if let maxKeys { query.append(("max-keys", String(maxKeys))) }
         query.append(("encoding-type", "url"))
-        let response = try await aws.execute(
+        let response = try await send(
             AWSRequest(service: .s3, operation: "ListObjectsV2", path: "/", query: query, bucket: bucket))
         let root = try XMLNode.parse(response.data)
         let encoded = root.string("EncodingType") == "url"
@@ -197,7 +221,7 @@ public struct S3Client: Sendable {
         var headers = HTTPHeaders()
         headers.add(name: "x-amz-checksum-mode", value: "ENABLED")
         do {
-            let response = try await aws.execute(
+            let response = try await send(
                 AWSRequest(
                     service: .s3, operation: "HeadObject", method: .HEAD, path: "/" + S3Path.encodeKey(key),
                     headers: headers, bucket: bucket))
@@ -219,7 +243,7 @@ public struct S3Client: Sendable {
         var headers = HTTPHeaders()
         headers.add(name: "x-amz-checksum-mode", value: "ENABLED")
         if let range { headers.add(name: "Range", value: "bytes=\(range.lowerBound)-\(range.upperBound)") }
-        return try await aws.execute(
+        return try await send(
             AWSRequest(
                 service: .s3, operation: "GetObject", path: "/" + S3Path.encodeKey(key), headers: headers,
                 bucket: bucket)
@@ -261,7 +285,7 @@ public struct S3Client: Sendable {
         options.apply(to: &headers)
         Self.addIntegrityHeaders(for: data, to: &headers)
         if ifNoneMatch { headers.add(name: "If-None-Match", value: "*") }
-        let response = try await aws.execute(
+        let response = try await send(
             AWSRequest(
                 service: .s3, operation: "PutObject", method: .PUT, path: "/" + S3Path.encodeKey(key), headers: headers,
                 body: .unsignedBytes(data), bucket: bucket))
@@ -281,7 +305,7 @@ public struct S3Client: Sendable {
         if !options.metadata.isEmpty || options.contentType != nil {
             headers.add(name: "x-amz-metadata-directive", value: "REPLACE")
         }
-        let response = try await aws.execute(
+        let response = try await send(
             AWSRequest(
                 service: .s3, operation: "CopyObject", method: .PUT, path: "/" + S3Path.encodeKey(key),
                 headers: headers,
@@ -320,7 +344,7 @@ public struct S3Client: Sendable {
             let body = ByteBuffer(data: xml.data)
             var headers = HTTPHeaders()
             Self.addIntegrityHeaders(for: body, to: &headers)
-            let response = try await aws.execute(
+            let response = try await send(
                 AWSRequest(
                     service: .s3, operation: "DeleteObjects", method: .POST, path: "/", query: [("delete", "")],
                     headers: headers, body: .bytes(body), bucket: bucket, isIdempotent: true))

@@ -170,19 +170,21 @@ struct CodeReleaserTests {
     }
 
     @Test func promotionAcrossAccountsThroughAnAssumedRole() async throws {
+        // The UAT pipeline runs in its own account (moto's 123456789012) and reads the DEV
+        // account's deploy bucket (222222222222) through a role there.
         let fixture = try await Fixture.make()
         let endpoints = EndpointResolver(explicitEndpoint: try Sandbox.motoEndpoint())
-        let base = StaticCredentialProvider(
-            Credentials(accessKeyId: "AKIDMOTOBASE0000", secretAccessKey: "moto-secret"))
-        let devS3 = S3Client(AWSClient(region: "us-east-1", credentialProvider: base, endpoints: endpoints))
-        let uatRole = AssumeRoleCredentialProvider(
-            AssumeRoleSettings(roleArn: "arn:aws:iam::222222222222:role/relay-releaser", sessionName: "promote"),
-            source: base, region: "us-east-1", endpoints: endpoints)
-        let uatS3 = S3Client(AWSClient(region: "us-east-1", credentialProvider: uatRole, endpoints: endpoints))
+        let uatCredentials = Sandbox.motoCredentials
+        let devRole = AssumeRoleCredentialProvider(
+            AssumeRoleSettings(roleArn: "arn:aws:iam::222222222222:role/relay-release-reader", sessionName: "promote"),
+            source: uatCredentials, region: "us-east-1", endpoints: endpoints)
+        let devS3 = S3Client(try Sandbox.motoAWSClient(credentials: devRole))
+        let uatS3 = S3Client(try Sandbox.motoAWSClient())
         let dev = DeployBucket(
-            s3: devS3, bucket: try await Self.makeBucket(devS3, "dev-deploy"), expectedAccount: "123456789012")
+            s3: devS3, bucket: try await Self.makeBucket(devS3, "dev-deploy"), expectedAccount: "222222222222")
         let uatBucket = try await Self.makeBucket(uatS3, "uat-deploy")
 
+        // The nightly phase in DEV released the commit and recorded that it passed.
         let released = try await CodeReleaser(repository: fixture.repository).release(.commit("HEAD"), to: dev)
         try await CodeReleaser.recordPass(commit: released.commit, phase: "integration", in: dev)
 
@@ -191,12 +193,13 @@ struct CodeReleaserTests {
                 commit: released.commit, from: dev, passed: "integration",
                 to: .init(s3: uatS3, bucket: uatBucket, expectedAccount: "333333333333"))
         }
-        #expect(wrongAccount.description.contains("belong to account 222222222222, not 333333333333"))
+        #expect(wrongAccount.description.contains("belong to account 123456789012, not 333333333333"))
+        #expect(try await uatS3.listAllObjects(bucket: uatBucket).isEmpty)
 
-        let uat = DeployBucket(s3: uatS3, bucket: uatBucket, expectedAccount: "222222222222")
+        let uat = DeployBucket(s3: uatS3, bucket: uatBucket, expectedAccount: "123456789012")
         try await CodeReleaser.promote(commit: released.commit, from: dev, passed: "integration", to: uat)
         #expect(try await CodeReleaser.current(in: uat)?.archiveSHA256 == released.archive.sha256)
-        // (moto does not enforce bucket ownership between accounts without its auth mode, so the
-        // account check above, made with the role's own credentials, is what this test proves.)
+        let copied = try #require(try await uatS3.getObjectData(bucket: uatBucket, key: released.archive.key))
+        #expect(SigV4Encoding.sha256Hex(copied) == released.archive.sha256)
     }
 }

@@ -10,13 +10,7 @@ import Testing
 /// The deployer against moto's CloudFormation: create, update, no-op, plan, outputs feeding
 /// other stacks, termination protection, templates over the inline limit.
 struct MotoStackDeployTests {
-    static func aws() throws -> AWSClient {
-        AWSClient(
-            region: "us-east-1",
-            credentialProvider: StaticCredentialProvider(
-                Credentials(accessKeyId: "AKIDMOTOBASE0000", secretAccessKey: "moto-secret")),
-            endpoints: EndpointResolver(explicitEndpoint: try Sandbox.motoEndpoint()))
-    }
+    static func aws() throws -> AWSClient { try Sandbox.motoAWSClient() }
 
     static func deployer(templateBucket: StackDeployer.TemplateBucket? = nil) throws -> StackDeployer {
         StackDeployer(
@@ -165,12 +159,7 @@ struct MotoStackDeployTests {
     @Test func templatesOverTheInlineLimitGoThroughTheDeployBucket() async throws {
         // moto's CloudFormation reads TemplateURL from its own S3, at localhost (not 127.0.0.1).
         let motoS3 = try #require(URL(string: try Sandbox.motoEndpoint())).port.map { "http://localhost:\($0)" }
-        let s3 = S3Client(
-            AWSClient(
-                region: "us-east-1",
-                credentialProvider: StaticCredentialProvider(
-                    Credentials(accessKeyId: "AKIDMOTOBASE0000", secretAccessKey: "moto-secret")),
-                endpoints: EndpointResolver(explicitEndpoint: try #require(motoS3))))
+        let s3 = S3Client(try Sandbox.motoAWSClient(endpoint: try #require(motoS3)))
         let bucket = try await Sandbox.makeBucket(s3.aws, prefix: "deploy")
         let deployer = try Self.deployer(templateBucket: .init(s3: s3, bucket: bucket))
         let name = Self.unique("dev-big")

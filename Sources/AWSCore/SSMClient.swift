@@ -1,0 +1,81 @@
+import Foundation
+
+/// The result of a Run Command on one instance, as `GetCommandInvocation` reports it.
+public struct CommandInvocation: Sendable, Equatable, Decodable {
+    /// `Pending`, `InProgress`, `Delayed`, `Success`, `Cancelled`, `TimedOut`, `Failed`, `Cancelling`.
+    public let status: String
+    /// A finer status, for example `Undeliverable` or `ExecutionTimedOut`.
+    public let statusDetails: String?
+    /// The script's exit code (-1 while it runs).
+    public let responseCode: Int?
+    /// The first 24,000 characters of standard output.
+    public let standardOutputContent: String?
+    /// The first 8,000 characters of standard error.
+    public let standardErrorContent: String?
+
+    /// Whether the invocation has ended, one way or the other.
+    public var isFinished: Bool { ["Success", "Cancelled", "TimedOut", "Failed"].contains(status) }
+
+    enum CodingKeys: String, CodingKey {
+        case status = "Status", statusDetails = "StatusDetails", responseCode = "ResponseCode"
+        case standardOutputContent = "StandardOutputContent", standardErrorContent = "StandardErrorContent"
+    }
+}
+
+/// The Systems Manager operations the pipeline needs (JSON 1.1 protocol).
+public struct SSMClient: Sendable {
+    /// The transport.
+    public let aws: AWSClient
+
+    /// Creates a client on top of `aws`.
+    public init(_ aws: AWSClient) { self.aws = aws }
+
+    struct SendCommandInput: Encodable, Sendable {
+        let InstanceIds: [String]
+        let DocumentName: String
+        let Parameters: [String: [String]]
+        let Comment: String?
+        let TimeoutSeconds: Int?
+    }
+
+    struct SendCommandOutput: Decodable, Sendable {
+        struct Command: Decodable, Sendable { let CommandId: String }
+        let Command: Command
+    }
+
+    /// Sends a Run Command document to `instances`.
+    ///
+    /// - Parameters:
+    ///   - document: for example `AWS-RunShellScript`.
+    ///   - parameters: the document's parameters, for example `["commands": ["systemctl restart jira"]]`.
+    ///   - comment: shown in the console (at most 100 characters).
+    ///   - timeoutSeconds: how long SSM tries to deliver the command.
+    /// - Returns: the command id.
+    public func sendCommand(
+        instances: [String], document: String, parameters: [String: [String]], comment: String? = nil,
+        timeoutSeconds: Int? = nil
+    ) async throws -> String {
+        let output = try await aws.json(
+            .ssm, operation: "SendCommand",
+            input: SendCommandInput(
+                InstanceIds: instances, DocumentName: document, Parameters: parameters,
+                Comment: comment.map { String($0.prefix(100)) }, TimeoutSeconds: timeoutSeconds),
+            as: SendCommandOutput.self)
+        return output.Command.CommandId
+    }
+
+    struct GetCommandInvocationInput: Encodable, Sendable {
+        let CommandId: String
+        let InstanceId: String
+    }
+
+    /// The command's result on one instance.
+    ///
+    /// Right after `SendCommand`, SSM may not know the invocation yet (`InvocationDoesNotExist`);
+    /// callers that poll treat that as pending.
+    public func invocation(command: String, instance: String) async throws -> CommandInvocation {
+        try await aws.json(
+            .ssm, operation: "GetCommandInvocation",
+            input: GetCommandInvocationInput(CommandId: command, InstanceId: instance), as: CommandInvocation.self)
+    }
+}

@@ -1,0 +1,159 @@
+import AWSCore
+import AWSSigning
+import AtlasRelayTestSupport
+import Foundation
+import Synchronization
+import Testing
+
+@testable import StackDeploy
+
+/// Hot-Deployer: instances and Run Command on moto, node health from real HTTP servers, and the
+/// failed invocations moto cannot produce from a scripted endpoint.
+struct HotDeployerTests {
+    static let options = HotDeployer.Options(
+        commandTimeout: .seconds(10), healthTimeout: .seconds(10), pollInterval: .milliseconds(20))
+
+    static func motoClient() throws -> AWSClient { try Sandbox.motoAWSClient() }
+
+    /// Launches `count` instances tagged as the stack's, in moto.
+    static func launch(_ count: Int, stack: String, aws: AWSClient) async throws -> [String] {
+        var parameters = QueryParameters(style: .flat)
+        parameters.set("ImageId", "ami-12c6146b")
+        parameters.set("InstanceType", "t3.micro")
+        parameters.set("MinCount", count)
+        parameters.set("MaxCount", count)
+        parameters.set("TagSpecification.1.ResourceType", "instance")
+        parameters.set("TagSpecification.1.Tag.1.Key", "aws:cloudformation:stack-name")
+        parameters.set("TagSpecification.1.Tag.1.Value", stack)
+        let result = try await aws.query(.ec2, action: "RunInstances", parameters: parameters)
+        return result.child("instancesSet")?.children("item").compactMap { $0.string("instanceId") } ?? []
+    }
+
+    /// A status server per test: `/<instance>/status` answers STARTING once, then RUNNING (or
+    /// what `states` says for that instance).
+    static func statusServer(states: [String: String] = [:]) async throws -> TestHTTPServer {
+        let seen = Mutex<Set<String>>([])
+        return try await TestHTTPServer.start { request in
+            let instance = request.path.split(separator: "/").first.map(String.init) ?? ""
+            let first = seen.withLock { $0.insert(instance).inserted }
+            let state = first ? "STARTING" : states[instance] ?? "RUNNING"
+            return .json(["state": state], status: state == "RUNNING" ? 200 : 503)
+        }
+    }
+
+    static func application(stack: String, server: TestHTTPServer) -> HotDeployer.Application {
+        HotDeployer.Application(
+            name: "jira", stack: stack, commands: ["aws s3 cp s3://deploy/releases/$COMMIT_ID/code.tar /opt/app/"]
+        ) { "\(server.baseURL)/\($0.id)/status" }
+    }
+
+    /// The instance ids of the status requests, in order.
+    static func statusOrder(_ server: TestHTTPServer) -> [String] {
+        server.requests.compactMap { $0.path.split(separator: "/").first.map(String.init) }
+    }
+
+    @Test func rollsOutNodeByNodeWaitingForEachToRun() async throws {
+        let aws = try Self.motoClient()
+        let stack = "dev-jira-\(UUID().uuidString.prefix(8))"
+        let launched = try await Self.launch(3, stack: stack, aws: aws)
+        let server = try await Self.statusServer()
+        defer { Task { await server.stop() } }
+        let deployer = HotDeployer(ec2: EC2Client(aws), ssm: SSMClient(aws), options: Self.options)
+        let report = try await deployer.deploy(Self.application(stack: stack, server: server), version: "c0ffee1")
+        #expect(report.succeeded, "\(report.summary)")
+        #expect(report.updated == launched.sorted())
+        // Each node was polled until RUNNING before the next one was touched.
+        let order = Self.statusOrder(server)
+        #expect(order == report.updated.flatMap { [$0, $0] })
+    }
+
+    @Test func aNodeThatDoesNotComeBackStopsTheRollout() async throws {
+        let aws = try Self.motoClient()
+        let stack = "dev-jira-\(UUID().uuidString.prefix(8))"
+        let nodes = try await Self.launch(3, stack: stack, aws: aws).sorted()
+        let server = try await Self.statusServer(states: [nodes[1]: "ERROR"])
+        defer { Task { await server.stop() } }
+        let deployer = HotDeployer(ec2: EC2Client(aws), ssm: SSMClient(aws), options: Self.options)
+        let report = try await deployer.deploy(Self.application(stack: stack, server: server), version: "c0ffee1")
+        #expect(!report.succeeded)
+        #expect(report.updated == [nodes[0]])
+        #expect(report.failure?.instance == nodes[1])
+        #expect(report.failure?.reason.contains("answered state ERROR") == true)
+        #expect(report.untouched == [nodes[2]])
+        #expect(!Self.statusOrder(server).contains(nodes[2]))
+    }
+
+    @Test func aFailedCommandIsReportedWithItsErrorAndLaterNodesAreNotSent() async throws {
+        let sent = Mutex<[Data]>([])
+        let polls = Mutex(0)
+        let endpoint = try await TestHTTPServer.start { request in
+            if let target = request.header("X-Amz-Target") {
+                switch target {
+                case "AmazonSSM.SendCommand":
+                    sent.withLock { $0.append(request.body) }
+                    return .json(["Command": ["CommandId": "cmd-1"]])
+                case "AmazonSSM.GetCommandInvocation":
+                    let count = polls.withLock {
+                        $0 += 1; return $0
+                    }
+                    if count == 1 {  // not registered yet, as right after SendCommand
+                        return .json(["__type": "InvocationDoesNotExist", "message": ""], status: 400)
+                    }
+                    return .json([
+                        "Status": "Failed", "StatusDetails": "Failed", "ResponseCode": 1,
+                        "StandardOutputContent": "", "StandardErrorContent": "Job for jira.service failed.\n",
+                    ])
+                default: return .json(["__type": "UnknownOperationException"], status: 400)
+                }
+            }
+            // EC2 DescribeInstances, in the shape of the EC2 API reference's example.
+            return .text(
+                """
+                <DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">\
+                <requestId>8f7724cf-496f-496e-8fe3-example</requestId><reservationSet><item>\
+                <reservationId>r-1</reservationId><instancesSet>\
+                <item><instanceId>i-0000000000000aaaa</instanceId><instanceState><code>16</code><name>running</name>\
+                </instanceState><privateIpAddress>10.0.1.10</privateIpAddress><launchTime>2026-11-01T10:00:00.000Z</launchTime></item>\
+                <item><instanceId>i-0000000000000bbbb</instanceId><instanceState><code>16</code><name>running</name>\
+                </instanceState><privateIpAddress>10.0.1.11</privateIpAddress><launchTime>2026-11-01T09:00:00.000Z</launchTime></item>\
+                </instancesSet></item></reservationSet></DescribeInstancesResponse>
+                """, headers: [("Content-Type", "text/xml")])
+        }
+        defer { Task { await endpoint.stop() } }
+        let aws = AWSClient(
+            region: "us-east-1",
+            credentialProvider: StaticCredentialProvider(
+                Credentials(accessKeyId: "AKIDSCRIPTED", secretAccessKey: "s")),
+            endpoints: EndpointResolver(explicitEndpoint: endpoint.baseURL),
+            retryPolicy: RetryPolicy(maxAttempts: 1))
+        let deployer = HotDeployer(ec2: EC2Client(aws), ssm: SSMClient(aws), options: Self.options)
+        let application = HotDeployer.Application(name: "jira", stack: "dev-jira", commands: ["systemctl restart jira"])
+        {
+            _ in "http://127.0.0.1:1/status"  // never reached: the command fails first
+        }
+
+        let refused = try await #require(throws: DeployError.self) {
+            try await deployer.deploy(application, version: "abc; rm -rf /")
+        }
+        #expect(refused.message.contains("is not a commit id"))
+        #expect(endpoint.requests.isEmpty)
+
+        let report = try await deployer.deploy(application, version: "abc123")
+        // The older node goes first.
+        #expect(report.failure?.instance == "i-0000000000000bbbb")
+        let reason = try #require(report.failure?.reason)
+        #expect(reason.contains("the command ended Failed (Failed), exit code 1: Job for jira.service failed."))
+        #expect(report.untouched == ["i-0000000000000aaaa"])
+        let commands = sent.withLock { $0 }.map {
+            (try? JSONSerialization.jsonObject(with: $0)) as? [String: Any] ?? [:]
+        }
+        #expect(commands.count == 1)
+        #expect(commands.first?["InstanceIds"] as? [String] == ["i-0000000000000bbbb"])
+        let parameters = commands.first?["Parameters"] as? [String: [String]]
+        #expect(parameters?["commands"] == ["export COMMIT_ID=abc123", "systemctl restart jira"])
+        let describe = try #require(endpoint.requests.first)
+        let form = String(decoding: describe.body, as: UTF8.self)
+        #expect(form.contains("Filter.1.Name=tag%3Aaws%3Acloudformation%3Astack-name&Filter.1.Value.1=dev-jira"))
+        #expect(form.contains("Filter.2.Name=instance-state-name&Filter.2.Value.1=running"))
+    }
+}
