@@ -20,6 +20,19 @@ public struct HotDeployer: Sendable {
         /// The URL of a node's status endpoint, for example `http://<private ip>:8080/status`.
         public let statusURL: @Sendable (EC2Instance) -> String?
 
+        /// The usual script: fetch the release archive from the deploy bucket, unpack it into
+        /// `directory` and restart `service` (systemd). The node's instance role must be allowed to
+        /// read the bucket.
+        public static func releaseCommands(deployBucket: String, directory: String, service: String) -> [String] {
+            [
+                "set -euo pipefail",
+                "aws s3 cp \"s3://\(deployBucket)/releases/${COMMIT_ID}/code.tar\" \"/tmp/release-${COMMIT_ID}.tar\"",
+                "mkdir -p '\(directory)' && tar -xf \"/tmp/release-${COMMIT_ID}.tar\" -C '\(directory)'",
+                "rm -f \"/tmp/release-${COMMIT_ID}.tar\"",
+                "systemctl restart '\(service)'",
+            ]
+        }
+
         /// Describes an application.
         public init(
             name: String, stack: String, commands: [String], statusURL: @escaping @Sendable (EC2Instance) -> String?

@@ -43,8 +43,21 @@ struct HotDeployerTests {
 
     static func application(stack: String, server: TestHTTPServer) -> HotDeployer.Application {
         HotDeployer.Application(
-            name: "jira", stack: stack, commands: ["aws s3 cp s3://deploy/releases/$COMMIT_ID/code.tar /opt/app/"]
+            name: "jira", stack: stack,
+            commands: HotDeployer.Application.releaseCommands(
+                deployBucket: "dev-deploy", directory: "/opt/atlassian/jira-config", service: "jira")
         ) { "\(server.baseURL)/\($0.id)/status" }
+    }
+
+    @Test func theReleaseScriptFetchesUnpacksAndRestartsAndRunsInBash() async throws {
+        let commands = HotDeployer.Application.releaseCommands(
+            deployBucket: "dev-deploy", directory: "/opt/app", service: "jira")
+        #expect(commands.contains { $0.contains("s3://dev-deploy/releases/${COMMIT_ID}/code.tar") })
+        #expect(commands.last == "systemctl restart 'jira'")
+        // The lines parse as a shell script (AWS-RunShellScript runs them with bash).
+        let script = (["export COMMIT_ID=abc123"] + commands).joined(separator: "\n")
+        let output = try await ProcessRunnerCheck.syntax(script)
+        #expect(output == 0)
     }
 
     /// The instance ids of the status requests, in order.
@@ -155,5 +168,15 @@ struct HotDeployerTests {
         let form = String(decoding: describe.body, as: UTF8.self)
         #expect(form.contains("Filter.1.Name=tag%3Aaws%3Acloudformation%3Astack-name&Filter.1.Value.1=dev-jira"))
         #expect(form.contains("Filter.2.Name=instance-state-name&Filter.2.Value.1=running"))
+    }
+}
+
+/// `bash -n` over a script: parse without running.
+enum ProcessRunnerCheck {
+    static func syntax(_ script: String) async throws -> Int32 {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("relay-\(UUID().uuidString).sh")
+        try Data(script.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        return try await ProcessRunner.run("/bin/bash", ["-n", file.path], timeout: .seconds(10)).status
     }
 }

@@ -82,6 +82,31 @@ struct StackFailureTests {
                 "aws cloudformation continue-update-rollback --stack-name dev-db --resources-to-skip DbSecurityGroup"))
     }
 
+    @Test func aStackThatNeverSettlesEndsAtTheDeadlineWithAdvice() async throws {
+        let scripted = try await ScriptedCloudFormation.start()
+        defer { Task { await scripted.stop() } }
+        scripted.withState {
+            $0.stacks["dev-confluence"] = .init(status: "UPDATE_COMPLETE")
+            $0.outcomes["dev-confluence"] = .init(
+                events: [
+                    .init(
+                        logicalId: "Nodes", type: "AWS::AutoScaling::AutoScalingGroup", status: "UPDATE_IN_PROGRESS",
+                        reason: "Waiting on 2 resource signals with a timeout of PT1H")
+                ], finalStatus: "UPDATE_IN_PROGRESS")
+        }
+        let deployer = StackDeployer(
+            cloudFormation: scripted.client(),
+            options: .init(pollInterval: .milliseconds(20), timeout: .milliseconds(300)))
+        let clock = ContinuousClock()
+        let started = clock.now
+        let error = try await #require(throws: DeployError.self) {
+            try await deployer.deploy(StackSpec(name: "dev-confluence", template: Self.template))
+        }
+        #expect(clock.now - started < .seconds(5))
+        #expect(error.message.contains("still running when the deployer's deadline passed"))
+        #expect(error.advice.contains("cancel-update-stack --stack-name dev-confluence"))
+    }
+
     @Test func stacksThatCannotTakeAnUpdateAreRefusedBeforeAnyChangeSet() async throws {
         let scripted = try await ScriptedCloudFormation.start()
         defer { Task { await scripted.stop() } }
