@@ -51,7 +51,7 @@ let package = Package(
         .target(
             name: "S3Sync",
             dependencies: [
-                "AWSCore", "AWSSigning",
+                "AWSCore", "AWSSigning", "CCRC32C",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -60,6 +60,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "CCRC32C"),
         .target(
             name: "StackDeploy",
             dependencies: [

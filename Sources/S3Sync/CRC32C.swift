@@ -1,8 +1,10 @@
+import CCRC32C
 import Foundation
 
 /// CRC-32C (Castagnoli), the checksum S3 computes for `x-amz-checksum-crc32c`.
 ///
-/// Slicing-by-8 over a table built once; incremental, so a stream is checksummed as it passes.
+/// The CPU's CRC-32C instructions where it has them (SSE 4.2, ARMv8 CRC), otherwise slicing-by-8
+/// over a table built once; incremental, so a stream is checksummed as it passes.
 public struct CRC32C: Sendable, Equatable {
     /// The running value (finalised).
     public private(set) var value: UInt32 = 0
@@ -59,7 +61,16 @@ public struct CRC32C: Sendable, Equatable {
         return tables
     }()
 
+    /// Whether the CPU's instructions are used.
+    static let hardware = ccrc32c_hardware_available() == 1
+
     static func update(_ start: UInt32, _ buffer: UnsafeRawBufferPointer) -> UInt32 {
+        guard hardware, let base = buffer.baseAddress else { return tableUpdate(start, buffer) }
+        return ccrc32c_hardware_update(start, base, buffer.count)
+    }
+
+    /// The portable path (also the reference the hardware path is tested against).
+    static func tableUpdate(_ start: UInt32, _ buffer: UnsafeRawBufferPointer) -> UInt32 {
         var crc = start
         var offset = 0
         let count = buffer.count

@@ -24,4 +24,18 @@ struct CRC32CTests {
         #expect(check.hex == "e3069283")
         #expect(check.base64 == "4waSgw==")
     }
+
+    @Test func hardwareAndTablePathsAgree() {
+        // Lengths and offsets around the 8-byte steps, so every head and tail path runs.
+        let data = (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 7) }
+        data.withUnsafeBytes { all in
+            for (start, length) in [(0, 0), (0, 1), (1, 7), (3, 8), (5, 9), (7, 63), (0, 65_536), (13, 69_987)] {
+                let slice = UnsafeRawBufferPointer(rebasing: all[start..<start + length])
+                #expect(CRC32C.update(~0, slice) == CRC32C.tableUpdate(~0, slice), "\(start)+\(length)")
+            }
+        }
+        #if arch(x86_64) || arch(arm64)
+            #expect(CRC32C.hardware, "this CPU should have CRC-32C instructions")
+        #endif
+    }
 }
