@@ -52,7 +52,9 @@ BUCKET="bench-$(date +%s)"
 aws --endpoint-url "$EP" s3 mb "s3://$BUCKET" >/dev/null
 # The marker files would be synced too; keep them out of every tool's view.
 mv "$WORK/small/.done" "$WORK/small.done"; mv "$WORK/large/.done" "$WORK/large.done"
-trap 'mv "$WORK/small.done" "$WORK/small/.done" 2>/dev/null; mv "$WORK/large.done" "$WORK/large/.done" 2>/dev/null; true' EXIT
+# On exit: put the markers back and delete the run's bucket (about 10 GB per run of 3 tools).
+trap 'mv "$WORK/small.done" "$WORK/small/.done" 2>/dev/null; mv "$WORK/large.done" "$WORK/large/.done" 2>/dev/null;
+      aws --endpoint-url "$EP" s3 rb "s3://$BUCKET" --force >/dev/null 2>&1; true' EXIT
 
 # Seed one copy of each set in S3 for the download cases.
 "$S3SYNC" "$WORK/small" "s3://$BUCKET/seed/small" --endpoint-url "$EP" >/dev/null
