@@ -70,7 +70,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "AtlassianAdmin", dependencies: ["AWSCore"], swiftSettings: swiftSettings),
+        .target(
+            name: "AtlassianAdmin",
+            dependencies: [
+                "AWSCore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "DataRefresh",
             dependencies: ["S3Sync", "AtlassianAdmin"],
@@ -124,6 +132,12 @@ let package = Package(
         .testTarget(
             name: "S3SyncTests",
             dependencies: ["S3Sync", "AWSCore", "AWSSigning", "AtlasRelayTestSupport", "s3sync"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AtlassianAdminTests",
+            dependencies: ["AtlassianAdmin", "AtlasRelayTestSupport"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

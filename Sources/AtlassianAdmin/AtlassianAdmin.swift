@@ -1,5 +1,7 @@
-/// Administers Jira and Confluence Data Center over REST and, while they are down, in their databases.
+/// Administers Jira and Confluence Data Center over REST: ``JiraClient``, ``ConfluenceClient``
+/// and what they share (``AtlassianProduct``: status, application links, health checks).
 ///
-/// The front door of the module. Planned (issue #5): `JiraClient`, `ConfluenceClient`,
-/// `SettingsStore` and `EnvironmentSettings` with `plan()` and `apply()`.
+/// Still to come (issue #5): `SettingsStore` (the settings in the product databases, for when
+/// the application is down), `EnvironmentSettings` with `plan()` and `apply()`, the simulator
+/// and the `atlassian-admin` tool.
 public enum AtlassianAdmin {}

@@ -1,0 +1,215 @@
+import AWSCore
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// How to sign in to Jira or Confluence.
+///
+/// `description` never shows the secret.
+public enum AtlassianCredentials: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    /// A personal access token, sent as `Authorization: Bearer` (Jira 8.14+, Confluence 7.9+).
+    case token(String)
+    /// A user name with a password or token, sent as HTTP Basic.
+    case basic(user: String, password: String)
+
+    var authorization: String {
+        switch self {
+        case .token(let token): "Bearer \(token)"
+        case .basic(let user, let password): "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .token: "personal access token (redacted)"
+        case .basic(let user, _): "user \(user) with a password (redacted)"
+        }
+    }
+
+    public var debugDescription: String { description }
+}
+
+/// A failed Jira or Confluence request: the HTTP status, what the product said (Jira's
+/// `errorMessages`/`errors`, Confluence's `message`) and what to do.
+public struct AtlassianError: Error, Sendable, CustomStringConvertible {
+    /// The HTTP status; 0 when the server could not be reached.
+    public let status: Int
+    /// The method and path that failed.
+    public let request: String
+    /// The product's messages.
+    public let messages: [String]
+    /// Field errors by field name (Jira's `errors`).
+    public let fieldErrors: [String: String]
+
+    /// Creates an error.
+    public init(status: Int, request: String, messages: [String], fieldErrors: [String: String] = [:]) {
+        self.status = status
+        self.request = request
+        self.messages = messages
+        self.fieldErrors = fieldErrors
+    }
+
+    public var description: String {
+        let said = messages + fieldErrors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+        let detail = said.isEmpty ? "" : ": " + said.joined(separator: "; ")
+        let head = status == 0 ? "\(request) failed" : "\(request) answered HTTP \(status)"
+        return head + detail + Self.advice(status)
+    }
+
+    static func advice(_ status: Int) -> String {
+        switch status {
+        case 0: "; check the URL and that the application is reachable from here"
+        case 401: "; the credentials were refused: check the user and the token or password"
+        case 403: "; the user may not do this: use an administrator account (some admin APIs also need WebSudo)"
+        case 404: "; the path does not exist on this server: check the product and its version"
+        case 503: "; the application is not serving requests (starting, stopping or in maintenance)"
+        default: ""
+        }
+    }
+
+    /// Reads either product's error body; the raw text (shortened) when it is neither.
+    static func decode(status: Int, request: String, body: Data) -> AtlassianError {
+        struct Shape: Decodable {
+            let errorMessages: [String]?
+            let errors: [String: String]?
+            let message: String?
+        }
+        if let shape = try? JSONDecoder().decode(Shape.self, from: body) {
+            return AtlassianError(
+                status: status, request: request,
+                messages: (shape.errorMessages ?? []) + (shape.message.map { [$0] } ?? []),
+                fieldErrors: shape.errors ?? [:])
+        }
+        let text = String(decoding: body.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return AtlassianError(status: status, request: request, messages: text.isEmpty ? [] : [text])
+    }
+}
+
+/// A node's state, as `GET /status` reports it. Only `RUNNING` (with HTTP 200) serves users.
+public enum NodeState: String, Sendable, Decodable {
+    case starting = "STARTING", stopping = "STOPPING", firstRun = "FIRST_RUN", running = "RUNNING"
+    case maintenance = "MAINTENANCE", error = "ERROR"
+}
+
+/// The HTTP side shared by ``JiraClient`` and ``ConfluenceClient``: base URL, authentication,
+/// JSON, and errors that carry what the product said.
+public struct AtlassianConnection: Sendable {
+    /// The application's base URL, for example `https://jira.dev.example.com`.
+    public let baseURL: String
+    /// How requests sign in.
+    public let credentials: AtlassianCredentials?
+    /// How long one request may take.
+    public let timeout: TimeAmount
+    let http: HTTPClient
+
+    /// Creates a connection. By default it shares the package's HTTP client, which does not
+    /// retry refused connections on its own, so an unreachable URL fails at once.
+    ///
+    /// - Throws: ``AtlassianError`` when `baseURL` is not an absolute http(s) URL.
+    public init(
+        baseURL: String, credentials: AtlassianCredentials?, timeout: TimeAmount = .seconds(30),
+        httpClient: HTTPClient = AWSClient.sharedHTTPClient
+    ) throws {
+        var url = baseURL
+        while url.hasSuffix("/") { url.removeLast() }
+        guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""),
+            parsed.host?.isEmpty == false
+        else {
+            throw AtlassianError(
+                status: 0, request: "connect", messages: ["'\(baseURL)' is not an absolute http(s) URL"])
+        }
+        self.baseURL = url
+        self.credentials = credentials
+        self.timeout = timeout
+        self.http = httpClient
+    }
+
+    /// Sends a request and returns the status and body, without judging the status.
+    public func raw(_ method: HTTPMethod, _ path: String, body: Data? = nil) async throws -> (status: Int, body: Data) {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.headers.add(name: "Accept", value: "application/json")
+        if let credentials { request.headers.add(name: "Authorization", value: credentials.authorization) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(data: body))
+        }
+        do {
+            let response = try await http.execute(request, timeout: timeout)
+            let data = try await response.body.collect(upTo: 16 << 20)
+            return (Int(response.status.code), Data(data.readableBytesView))
+        } catch let error as AtlassianError {
+            throw error
+        } catch {
+            throw AtlassianError(
+                status: 0, request: "\(method.rawValue) \(baseURL)\(path)", messages: ["\(error)"])
+        }
+    }
+
+    /// Sends a request and decodes a 2xx answer as `T`; anything else is an ``AtlassianError``.
+    public func call<T: Decodable>(
+        _ method: HTTPMethod, _ path: String, body: (some Encodable)? = nil as String?, as type: T.Type = T.self
+    ) async throws -> T {
+        let encoded = try body.map { try JSONEncoder().encode($0) }
+        let (status, data) = try await raw(method, path, body: encoded)
+        guard (200..<300).contains(status) else {
+            throw AtlassianError.decode(status: status, request: "\(method.rawValue) \(path)", body: data)
+        }
+        if T.self == Empty.self { return Empty() as! T }
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch {
+            throw AtlassianError(
+                status: status, request: "\(method.rawValue) \(path)",
+                messages: ["the answer is not the JSON this client expects (\(error)); is this the right product?"])
+        }
+    }
+
+    /// An empty answer.
+    public struct Empty: Decodable, Sendable { init() {} }
+
+    /// The node's state: `GET /status`, which answers without signing in.
+    public func state() async throws -> NodeState {
+        let (status, data) = try await raw(.GET, "/status")
+        struct Shape: Decodable { let state: String }
+        guard let shape = try? JSONDecoder().decode(Shape.self, from: data) else {
+            throw AtlassianError.decode(status: status, request: "GET /status", body: data)
+        }
+        guard let state = NodeState(rawValue: shape.state) else {
+            throw AtlassianError(status: status, request: "GET /status", messages: ["unknown state \(shape.state)"])
+        }
+        return state == .running && status != 200 ? .error : state
+    }
+
+    /// Polls `/status` until the node is `RUNNING`.
+    ///
+    /// Connection errors and a load balancer's 502–504 count as "not yet".
+    ///
+    /// - Throws: ``AtlassianError`` at once for `ERROR`; after `timeout` with the last state
+    ///   (or the last connection error) for anything else.
+    public func waitUntilRunning(timeout: Duration, interval: Duration = .seconds(5)) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        var last = "no answer"
+        while true {
+            do {
+                let state = try await state()
+                if state == .running { return }
+                if state == .error {
+                    throw AtlassianError(status: 500, request: "GET /status", messages: ["the node reports ERROR"])
+                }
+                last = state.rawValue
+            } catch let error as AtlassianError where error.status == 0 || (502...504).contains(error.status) {
+                last = error.description  // not listening yet, or a load balancer with no healthy node
+            }
+            guard clock.now < deadline else {
+                throw AtlassianError(
+                    status: 0, request: "GET \(baseURL)/status",
+                    messages: ["not RUNNING after \(timeout) (last: \(last))"])
+            }
+            try await Task.sleep(for: interval)
+        }
+    }
+}
