@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
@@ -76,6 +77,8 @@ let package = Package(
                 "AWSCore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -136,7 +139,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AtlassianAdminTests",
-            dependencies: ["AtlassianAdmin", "AtlasRelayTestSupport"],
+            dependencies: ["AtlassianAdmin", "AWSSigning", "AtlasRelayTestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

@@ -83,6 +83,30 @@ public enum Sandbox {
         return name
     }
 
+    /// The sandbox PostgreSQL as a `postgres://` URL, inside `schema` when given.
+    public static func postgresURL(schema: String? = nil) throws -> String {
+        "postgres://\(try value("PGUSER")):\(try value("PGPASSWORD"))@\(try value("PGHOST")):\(try value("PGPORT"))/"
+            + (try value("PGDATABASE")) + (schema.map { "?schema=\($0)" } ?? "")
+    }
+
+    /// Creates a fresh schema in the sandbox PostgreSQL and runs the SQL `scripts` (paths
+    /// relative to the repository) inside it with psql; returns the schema's name.
+    public static func makeSchema(prefix: String, scripts: [String]) async throws -> String {
+        let schema = "\(prefix)_\(UUID().uuidString.lowercased().prefix(8))"
+        var arguments = [
+            "-X", "-q", "-v", "ON_ERROR_STOP=1",
+            "postgresql://\(try value("PGUSER")):\(try value("PGPASSWORD"))@\(try value("PGHOST")):\(try value("PGPORT"))/\(try value("PGDATABASE"))",
+            "-c", "CREATE SCHEMA \(schema)",
+        ]
+        if !scripts.isEmpty {
+            arguments += ["-c", "SET search_path TO \(schema)"]
+            arguments += scripts.flatMap { ["-f", repositoryRoot.appendingPathComponent($0).path] }
+        }
+        let output = try await ProcessRunner.run("/usr/bin/psql", arguments, timeout: .seconds(60))
+        guard output.status == 0 else { throw TestSupportError("psql failed: \(output.errorText)") }
+        return schema
+    }
+
     /// A client for SeaweedFS as the admin identity, or the read-only one when `reader` is true.
     public static func s3AWSClient(reader: Bool = false, retryPolicy: RetryPolicy = .standard()) throws -> AWSClient {
         let key = try value(reader ? "ATLAS_RELAY_S3_READER_ACCESS_KEY_ID" : "AWS_ACCESS_KEY_ID")

@@ -1,0 +1,108 @@
+import AWSSigning
+import AtlasRelayTestSupport
+import Foundation
+import Testing
+
+@testable import AtlassianAdmin
+
+/// The settings stores against the sandbox PostgreSQL, each test in a schema of its own loaded
+/// with `scripts/sql/atlassian-schema.sql` and the seeded "PROD" data.
+struct SettingsStoreTests {
+    static let scripts = ["scripts/sql/atlassian-schema.sql", "scripts/sql/atlassian-seed-prod.sql"]
+
+    static func location(_ schema: String) throws -> DatabaseLocation {
+        try DatabaseLocation(url: try Sandbox.postgresURL(schema: schema))
+    }
+
+    @Test func jiraPropertiesAreRewrittenOnceAndNewOnesGetIdsJiraWillNotReuse() async throws {
+        let schema = try await Sandbox.makeSchema(prefix: "jira", scripts: Self.scripts)
+        let store = try await JiraSettingsStore.open(try Self.location(schema))
+        defer { Task { await store.close() } }
+        let before = try await store.properties()
+        #expect(before["jira.title"] == .string("Jira"))
+        #expect(before["jira.mail.send.disabled"] == .number(0))
+
+        let wanted: [String: JiraSettingsStore.Value] = [
+            "jira.title": .string("Jira (DEV)"), "jira.baseurl": .string("https://jira.dev.example.com"),
+            "jira.mail.send.disabled": .number(1), "jira.lf.top.bgcolour": .string("#0B6E4F"),
+            "jira.alertheader": .text("<b>DEV</b>: data from PROD, 2026-11-28"),
+            "jira.lf.menu.bgcolour": .string("#0B6E4F"),  // not in the seed: a new entry
+        ]
+        let changed = try await store.set(wanted)
+        #expect(Set(changed) == Set(wanted.keys))
+        let after = try await store.properties()
+        for (key, value) in wanted { #expect(after[key] == value, "\(key)") }
+        #expect(after["jira.lf.top.textcolour"] == .string("#ffffff"))  // untouched
+        #expect(try await store.set(wanted).isEmpty)  // idempotent: nothing left to change
+
+        // The new entry's id is at or above Jira's sequence, and the sequence moved past it.
+        let psql = try await Self.query(
+            schema,
+            "SELECT e.id, s.seq_id FROM propertyentry e, sequence_value_item s WHERE e.property_key = 'jira.lf.menu.bgcolour' AND s.seq_name = 'OSPropertyEntry'"
+        )
+        let numbers = psql.split(separator: "|").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        #expect(numbers.count == 2 && numbers[0] >= 10100 && numbers[1] > numbers[0])
+    }
+
+    @Test func aTypeMismatchWritesNothing() async throws {
+        let schema = try await Sandbox.makeSchema(prefix: "jira", scripts: Self.scripts)
+        let store = try await JiraSettingsStore.open(try Self.location(schema))
+        defer { Task { await store.close() } }
+        let error = try await #require(throws: SettingsStoreError.self) {
+            try await store.set(["jira.title": .string("DEV"), "jira.mail.send.disabled": .string("true")])
+        }
+        #expect(error.description.contains("jira.mail.send.disabled is stored as type 1, not 5"))
+        #expect(try await store.properties()["jira.title"] == .string("Jira"))
+    }
+
+    @Test func confluenceSettingsAreRewrittenAsXMLKeepingEverythingElse() async throws {
+        let schema = try await Sandbox.makeSchema(prefix: "conf", scripts: Self.scripts)
+        let store = try await ConfluenceSettingsStore.open(try Self.location(schema))
+        defer { Task { await store.close() } }
+        #expect(
+            try await store.settings()
+                == .init(siteTitle: "Confluence", baseURL: "https://confluence.example.com", bannerHTML: ""))
+        let wanted = ConfluenceSettingsStore.Settings(
+            siteTitle: "Confluence (DEV) & friends", baseURL: "https://confluence.dev.example.com",
+            bannerHTML: "<div class=\"banner\">DEV: data from PROD</div>")
+        let changed = try await store.set(wanted)
+        #expect(changed == ["siteTitle", "baseUrl", "customHtmlSettings/afterBodyStart"])
+        #expect(try await store.settings() == wanted)
+        #expect(try await store.set(wanted).isEmpty)
+        let xml = try await store.xml()
+        #expect(xml.contains("<maxAttachmentSize>104857600</maxAttachmentSize>"))  // the rest is kept
+        #expect(xml.contains("&amp; friends"))  // escaped as XML, not pasted in
+        #expect(xml.contains("<beforeBodyEnd"))
+    }
+
+    @Test func aDatabaseThatIsNotJiraOrConfluenceIsRefused() async throws {
+        let empty = try await Sandbox.makeSchema(prefix: "empty", scripts: [])
+        let jira = try await #require(throws: SettingsStoreError.self) {
+            try await JiraSettingsStore.open(try Self.location(empty))
+        }
+        #expect(jira.description.contains("is not a Jira database: table(s) propertyentry, propertystring"))
+        let confluence = try await #require(throws: SettingsStoreError.self) {
+            try await ConfluenceSettingsStore.open(try Self.location(empty))
+        }
+        #expect(confluence.description.contains("is not a Confluence database: table(s) bandana missing"))
+        #expect(!jira.description.contains(try Sandbox.value("PGPASSWORD")))
+        #expect(throws: SettingsStoreError.self) { try DatabaseLocation(url: "mysql://u@h/db") }
+        #expect(throws: SettingsStoreError.self) { try DatabaseLocation(url: "postgres://u:p@h/db?schema=x;drop") }
+        let wrongPassword = try await #require(throws: SettingsStoreError.self) {
+            try await JiraSettingsStore.open(
+                try DatabaseLocation(
+                    url: try Sandbox.postgresURL().replacingOccurrences(of: ":relay-sandbox@", with: ":nope@")))
+        }
+        #expect(wrongPassword.description.contains("check the host, port, user and password"))
+        #expect(!wrongPassword.description.contains("nope"))
+    }
+
+    /// One psql query's unaligned output.
+    static func query(_ schema: String, _ sql: String) async throws -> String {
+        let url = try Sandbox.postgresURL().replacingOccurrences(of: "postgres://", with: "postgresql://")
+        let output = try await ProcessRunner.run(
+            "/usr/bin/psql", ["-X", "-q", "-A", "-t", url, "-c", "SET search_path TO \(schema)", "-c", sql],
+            timeout: .seconds(30))
+        return String(decoding: output.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
