@@ -4,6 +4,7 @@
 /// The same settings in the product databases, for when the application is down:
 /// ``JiraSettingsStore`` and ``ConfluenceSettingsStore``.
 ///
-/// Still to come (issue #5): `EnvironmentSettings` with `plan()` and `apply()`, the simulator and
-/// the `atlassian-admin` tool.
+/// ``EnvironmentSettings`` is an environment's desired state, planned and applied over them.
+///
+/// Still to come (issue #5): the simulator and the `atlassian-admin` tool.
 public enum AtlassianAdmin {}

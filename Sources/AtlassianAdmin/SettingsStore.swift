@@ -293,7 +293,7 @@ public final class JiraSettingsStore: Sendable {
 /// `bandana`, read and rewritten as XML.
 public final class ConfluenceSettingsStore: Sendable {
     /// The settings this store changes.
-    public struct Settings: Sendable, Equatable {
+    public struct Settings: Sendable, Equatable, Codable {
         /// `<siteTitle>`.
         public var siteTitle: String?
         /// `<baseUrl>`.
