@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "Pipeline", targets: ["Pipeline"]),
         .executable(name: "sandbox-check", targets: ["sandbox-check"]),
         .executable(name: "s3sync", targets: ["s3sync"]),
+        .executable(name: "atlassian-admin", targets: ["atlassian-admin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
@@ -126,6 +128,15 @@ let package = Package(
             path: "Examples/s3sync",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "atlassian-admin",
+            dependencies: [
+                "AtlassianAdmin", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Examples/atlassian-admin",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "AWSSigningTests",
             dependencies: ["AWSSigning"],
@@ -139,7 +150,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AtlassianAdminTests",
-            dependencies: ["AtlassianAdmin", "AWSSigning", "AtlasRelayTestSupport"],
+            dependencies: ["AtlassianAdmin", "AWSSigning", "AtlasRelayTestSupport", "atlassian-admin"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

@@ -84,7 +84,8 @@ public final class TestHTTPServer: Sendable {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline().flatMap {
+                recorder.connections.withLock { $0.append(channel) }
+                return channel.pipeline.configureHTTPServerPipeline().flatMap {
                     channel.pipeline.addHandler(Handler(handler: handler, recorder: recorder))
                 }
             }
@@ -96,9 +97,11 @@ public final class TestHTTPServer: Sendable {
         return TestHTTPServer(port: port, channel: channel, recorder: recorder)
     }
 
-    /// Stops listening.
+    /// Stops listening and closes the connections it accepted, so a client's pool cannot keep
+    /// talking to this handler through a port a later server reuses.
     public func stop() async {
         try? await channel.close()
+        for connection in recorder.connections.withLock({ $0 }) { try? await connection.close() }
     }
 
     final class Handler: ChannelInboundHandler, @unchecked Sendable {
@@ -161,6 +164,7 @@ public final class TestHTTPServer: Sendable {
 
 final class RecorderBox: Sendable {
     let log = Mutex<[RecordedRequest]>([])
+    let connections = Mutex<[any Channel]>([])
     func append(_ request: RecordedRequest) { log.withLock { $0.append(request) } }
 }
 

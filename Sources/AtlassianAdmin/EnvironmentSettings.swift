@@ -57,6 +57,20 @@ public struct EnvironmentSettings: Sendable, Equatable, Codable {
         self.confluence = confluence
     }
 
+    enum CodingKeys: String, CodingKey {
+        case environment, isProduction, productionBaseURLs, jira, confluence
+    }
+
+    /// Reads settings; `isProduction` defaults to false and `productionBaseURLs` to none.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        environment = try container.decode(String.self, forKey: .environment)
+        isProduction = try container.decodeIfPresent(Bool.self, forKey: .isProduction) ?? false
+        productionBaseURLs = try container.decodeIfPresent([String].self, forKey: .productionBaseURLs) ?? []
+        jira = try container.decodeIfPresent(Jira.self, forKey: .jira)
+        confluence = try container.decodeIfPresent(ConfluenceSettingsStore.Settings.self, forKey: .confluence)
+    }
+
     /// Jira's colour names and their application properties.
     public static let jiraColourKeys: [String: String] = [
         "topBar": "jira.lf.top.bgcolour", "topText": "jira.lf.top.textcolour",

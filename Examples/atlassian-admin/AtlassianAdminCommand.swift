@@ -1,0 +1,254 @@
+import ArgumentParser
+import AtlassianAdmin
+import Foundation
+import Yams
+
+/// `atlassian-admin`: status, server info, application links and environment settings of a Jira
+/// or Confluence Data Center, for people and for CodeBuild steps.
+@main
+struct AtlassianAdminCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "atlassian-admin",
+        abstract: "Administer Jira and Confluence Data Center: status, server info, app links, environment settings.",
+        discussion: """
+            Credentials: --token alone sends a personal access token (Bearer); --user with --token or --password sends
+            Basic auth. The same values can come from ATLASSIAN_URL, ATLASSIAN_TOKEN, ATLASSIAN_USER, ATLASSIAN_PASSWORD
+            and ATLASSIAN_DB. Exit status: 0 success; 1 the request or database failed; 2 bad input (64 for flags the
+            parser rejects); 3 the node is not RUNNING (status); 4 settings plan found changes to make.
+            """,
+        subcommands: [Status.self, ServerInfo.self, Applinks.self, Settings.self])
+
+    /// Exit codes a CodeBuild step can gate on.
+    enum Exit {
+        static let failed: Int32 = 1
+        static let badInput: Int32 = 2
+        static let notRunning: Int32 = 3
+        static let changesPending: Int32 = 4
+    }
+}
+
+/// The options every command shares.
+struct Connection: ParsableArguments {
+    @Option(help: "jira or confluence.") var product: String
+    @Option(help: "The application's base URL (or ATLASSIAN_URL).") var url: String?
+    @Option(help: "A personal access token, or with --user a password or API token (or ATLASSIAN_TOKEN).")
+    var token: String?
+    @Option(help: "A user name for Basic auth (or ATLASSIAN_USER).") var user: String?
+    @Option(help: "A password for Basic auth (or ATLASSIAN_PASSWORD).") var password: String?
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    static let environment = ProcessInfo.processInfo.environment
+
+    func client() throws -> any AtlassianProduct {
+        guard let url = url ?? Self.environment["ATLASSIAN_URL"] else {
+            throw ValidationError("give the application's URL with --url or ATLASSIAN_URL")
+        }
+        let token = token ?? Self.environment["ATLASSIAN_TOKEN"]
+        let password = password ?? Self.environment["ATLASSIAN_PASSWORD"]
+        let credentials: AtlassianCredentials?
+        if let user = user ?? Self.environment["ATLASSIAN_USER"] {
+            guard let secret = password ?? token else {
+                throw ValidationError("--user needs --password or --token")
+            }
+            credentials = .basic(user: user, password: secret)
+        } else {
+            credentials = token.map { .token($0) }
+        }
+        switch product.lowercased() {
+        case "jira": return try JiraClient(baseURL: url, credentials: credentials)
+        case "confluence": return try ConfluenceClient(baseURL: url, credentials: credentials)
+        default: throw ValidationError("unknown product '\(product)'; use jira or confluence")
+        }
+    }
+
+    func emit(_ object: [String: Any], text: String) {
+        if json, let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(text)
+        }
+    }
+}
+
+/// Runs `body`, turning failures into a message on standard error and an exit code.
+func guarded(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as ValidationError {
+        FileHandle.standardError.write(Data("atlassian-admin: \(error.message)\n".utf8))
+        throw ExitCode(AtlassianAdminCommand.Exit.badInput)
+    } catch {
+        FileHandle.standardError.write(Data("atlassian-admin: \(error)\n".utf8))
+        throw ExitCode(AtlassianAdminCommand.Exit.failed)
+    }
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The node's state; exit 0 only when RUNNING.")
+    @OptionGroup var connection: Connection
+    @Option(help: "Wait up to this many seconds for RUNNING.") var wait: Int = 0
+
+    func run() async throws {
+        try await guarded {
+            let client = try connection.client()
+            if wait > 0 { try? await client.waitUntilRunning(timeout: .seconds(wait), interval: .seconds(2)) }
+            let state = try await client.state()
+            connection.emit(["state": state.rawValue], text: state.rawValue)
+            if state != .running { throw ExitCode(AtlassianAdminCommand.Exit.notRunning) }
+        }
+    }
+}
+
+struct ServerInfo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "server-info", abstract: "Version and base URL.")
+    @OptionGroup var connection: Connection
+
+    func run() async throws {
+        try await guarded {
+            let client = try connection.client()
+            if let jira = client as? JiraClient {
+                let info = try await jira.serverInfo()
+                connection.emit(
+                    ["baseUrl": info.baseUrl, "version": info.version, "buildNumber": info.buildNumber],
+                    text: "\(info.serverTitle ?? "Jira") \(info.version) (build \(info.buildNumber)) at \(info.baseUrl)"
+                )
+            } else if let confluence = client as? ConfluenceClient {
+                let info = try await confluence.serverInformation()
+                connection.emit(
+                    ["baseUrl": info.baseUrl, "version": info.version, "buildNumber": info.buildNumber],
+                    text: "Confluence \(info.version) (build \(info.buildNumber)) at \(info.baseUrl)")
+            }
+        }
+    }
+}
+
+struct Applinks: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Application links.", subcommands: [List.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the application links.")
+        @OptionGroup var connection: Connection
+
+        func run() async throws {
+            try await guarded {
+                let client = try connection.client()
+                let links = try await client.applicationLinks()
+                connection.emit(
+                    [
+                        "links": links.map {
+                            [
+                                "id": $0.id, "name": $0.name, "type": $0.typeId, "rpcUrl": $0.rpcUrl,
+                                "primary": $0.isPrimary,
+                            ]
+                        }
+                    ],
+                    text: links.isEmpty
+                        ? "no application links"
+                        : links.map { "\($0.id)  \($0.typeId)  \($0.name)  \($0.rpcUrl)" }.joined(separator: "\n"))
+            }
+        }
+    }
+}
+
+struct Settings: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "An environment's settings in the product database (the application stopped).",
+        subcommands: [Plan.self, Apply.self])
+
+    struct Options: ParsableArguments {
+        @Option(help: "jira or confluence.") var product: String
+        @Option(help: "The product database, postgres://user:password@host:port/db (or ATLASSIAN_DB).") var db: String?
+        @Option(help: "The environment's settings, YAML or JSON.") var settings: String
+        @Flag(help: "Print one JSON object instead of text.") var json = false
+
+        /// Reads and checks the settings file: bad input exits 2 before any database is opened.
+        func load() throws -> EnvironmentSettings {
+            guard let data = FileManager.default.contents(atPath: settings) else {
+                throw ValidationError("cannot read the settings file \(settings)")
+            }
+            let wanted: EnvironmentSettings
+            do {
+                wanted = try YAMLDecoder().decode(EnvironmentSettings.self, from: data)  // YAML includes JSON
+            } catch {
+                throw ValidationError("\(settings) is not a valid settings file: \(error)")
+            }
+            do { try wanted.validate() } catch { throw ValidationError("\(error)") }
+            return wanted
+        }
+
+        func withStores<T>(
+            _ body: (JiraSettingsStore?, ConfluenceSettingsStore?) async throws -> T
+        ) async throws -> T {
+            guard let url = db ?? Connection.environment["ATLASSIAN_DB"] else {
+                throw ValidationError("give the product database with --db or ATLASSIAN_DB")
+            }
+            let location: DatabaseLocation
+            do { location = try DatabaseLocation(url: url) } catch { throw ValidationError("\(error)") }
+            var jira: JiraSettingsStore?
+            var confluence: ConfluenceSettingsStore?
+            switch product.lowercased() {
+            case "jira": jira = try await JiraSettingsStore.open(location)
+            case "confluence": confluence = try await ConfluenceSettingsStore.open(location)
+            default: throw ValidationError("unknown product '\(product)'; use jira or confluence")
+            }
+            do {
+                let result = try await body(jira, confluence)
+                await jira?.close()
+                await confluence?.close()
+                return result
+            } catch {
+                await jira?.close()
+                await confluence?.close()
+                throw error
+            }
+        }
+
+        func emit(_ plan: EnvironmentSettings.Plan, applied: Bool) {
+            if json {
+                let changes = plan.changes.map {
+                    ["product": $0.product, "setting": $0.setting, "from": $0.from ?? NSNull(), "to": $0.to]
+                        as [String: Any]
+                }
+                let object: [String: Any] = ["applied": applied, "changes": changes]
+                if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
+                    print(String(decoding: data, as: UTF8.self))
+                }
+            } else {
+                print(plan.text)
+            }
+        }
+    }
+
+    struct Plan: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what apply would change; exit 4 when something would.")
+        @OptionGroup var options: Options
+
+        func run() async throws {
+            try await guarded {
+                let wanted = try options.load()
+                let plan = try await options.withStores { try await wanted.plan(jira: $0, confluence: $1) }
+                options.emit(plan, applied: false)
+                if !plan.changes.isEmpty { throw ExitCode(AtlassianAdminCommand.Exit.changesPending) }
+            }
+        }
+    }
+
+    struct Apply: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change what differs, then verify.")
+        @OptionGroup var options: Options
+        @Flag(help: "Allow writing when the settings say the environment is PROD.") var allowProduction = false
+
+        func run() async throws {
+            try await guarded {
+                let wanted = try options.load()
+                let plan = try await options.withStores {
+                    try await wanted.apply(jira: $0, confluence: $1, allowProduction: allowProduction)
+                }
+                options.emit(plan, applied: true)
+            }
+        }
+    }
+}

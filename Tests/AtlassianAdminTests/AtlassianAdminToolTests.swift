@@ -1,0 +1,107 @@
+import AWSSigning
+import AtlasRelayTestSupport
+import Foundation
+import Synchronization
+import Testing
+
+/// The `atlassian-admin` executable, run as a CodeBuild step would run it.
+struct AtlassianAdminToolTests {
+    static var binary: String {
+        // Test bundles live beside the built products.
+        var url = Bundle.main.bundleURL
+        if !FileManager.default.fileExists(atPath: url.appendingPathComponent("atlassian-admin").path) {
+            url.deleteLastPathComponent()
+        }
+        return url.appendingPathComponent("atlassian-admin").path
+    }
+
+    static func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let output = try await ProcessRunner.run(binary, arguments, timeout: .seconds(60))
+        return (
+            output.status, String(decoding: output.stdout, as: UTF8.self),
+            String(decoding: output.stderr, as: UTF8.self)
+        )
+    }
+
+    @Test func statusGatesOnRunningAndServerInfoPrintsJSON() async throws {
+        let starting = Mutex(true)
+        let server = try await TestHTTPServer.start { request in
+            switch request.path {
+            case "/status":
+                return .json(["state": starting.withLock { $0 } ? "STARTING" : "RUNNING"])
+            case "/rest/api/2/serverInfo":
+                guard request.header("Authorization") == "Bearer pat-1234" else {
+                    return .json(["errorMessages": ["You are not authenticated"], "errors": [:]], status: 401)
+                }
+                return .json([
+                    "baseUrl": "https://jira.dev.example.com", "version": "10.3.4", "buildNumber": 10_030_004,
+                ])
+            default: return .text("", status: 404)
+            }
+        }
+        defer { Task { await server.stop() } }
+        let common = ["--product", "jira", "--url", server.baseURL]
+
+        let notYet = try await Self.run(["status"] + common)
+        #expect(notYet.status == 3 && notYet.stdout == "STARTING\n")
+        starting.withLock { $0 = false }
+        let running = try await Self.run(["status", "--json"] + common)
+        #expect(running.status == 0 && running.stdout == "{\"state\":\"RUNNING\"}\n")
+
+        let info = try await Self.run(["server-info", "--json", "--token", "pat-1234"] + common)
+        #expect(info.status == 0)
+        let decoded = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any]
+        #expect(decoded?["version"] as? String == "10.3.4")
+
+        let refused = try await Self.run(["server-info", "--token", "wrong-secret"] + common)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("You are not authenticated"))
+        #expect(refused.stderr.contains("the credentials were refused"))
+        #expect(!refused.stderr.contains("wrong-secret") && !refused.stdout.contains("wrong-secret"))
+    }
+
+    @Test func badInputExitsTwoWithWhatToFix() async throws {
+        let unknown = try await Self.run(["status", "--product", "bamboo", "--url", "http://127.0.0.1:9"])
+        #expect(unknown.status == 2, "\(unknown)")
+        #expect(unknown.stderr.contains("unknown product 'bamboo'"))
+        let unreachable = try await Self.run(["server-info", "--product", "jira", "--url", "http://127.0.0.1:9"])
+        #expect(unreachable.status == 1)
+        #expect(unreachable.stderr.contains("check the URL"))
+    }
+
+    @Test func settingsPlanThenApplyOnTheDatabase() async throws {
+        let schema = try await Sandbox.makeSchema(
+            prefix: "tool", scripts: ["scripts/sql/atlassian-schema.sql", "scripts/sql/atlassian-seed-prod.sql"])
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("dev-\(UUID().uuidString).yml")
+        try Data(
+            """
+            environment: dev
+            isProduction: false
+            productionBaseURLs: [https://jira.example.com]
+            jira:
+              title: Jira (DEV)
+              baseURL: https://jira.dev.example.com
+              colours: {topBar: "#0B6E4F"}
+              mailDisabled: true
+            """.utf8
+        ).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let db = try Sandbox.postgresURL(schema: schema)
+        let common = ["--product", "jira", "--db", db, "--settings", file.path]
+
+        let plan = try await Self.run(["settings", "plan"] + common)
+        #expect(plan.status == 4, "\(plan)")
+        #expect(plan.stdout.contains(#"Jira jira.title: "Jira" → "Jira (DEV)""#))
+        let apply = try await Self.run(["settings", "apply", "--json"] + common)
+        #expect(apply.status == 0, "\(apply)")
+        #expect(apply.stdout.contains("\"applied\":true"))
+        let again = try await Self.run(["settings", "plan"] + common)
+        #expect(again.status == 0 && again.stdout == "no changes\n")
+
+        try Data("environment: dev\njira:\n  colours: {topBar: green}\n".utf8).write(to: file)
+        let invalid = try await Self.run(["settings", "apply"] + common)
+        #expect(invalid.status == 2, "\(invalid)")
+        #expect(invalid.stderr.contains("not #rrggbb"))
+        #expect(!invalid.stderr.contains(try Sandbox.value("PGPASSWORD")))
+    }
+}
