@@ -95,7 +95,7 @@ public enum Sandbox {
         let schema = "\(prefix)_\(UUID().uuidString.lowercased().prefix(8))"
         var arguments = [
             "-X", "-q", "-v", "ON_ERROR_STOP=1",
-            "postgresql://\(try value("PGUSER")):\(try value("PGPASSWORD"))@\(try value("PGHOST")):\(try value("PGPORT"))/\(try value("PGDATABASE"))",
+            try postgresURL(),  // libpq takes postgres:// as well as postgresql://
             "-c", "CREATE SCHEMA \(schema)",
         ]
         if !scripts.isEmpty {

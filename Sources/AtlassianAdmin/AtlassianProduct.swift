@@ -1,3 +1,4 @@
+import AWSCore
 import Foundation
 
 /// An application link, as `GET /rest/applinks/1.0/listApplicationlinks` lists it.
@@ -62,18 +63,14 @@ extension AtlassianProduct {
     /// Deletes an application link.
     public func deleteApplicationLink(id: String) async throws {
         _ = try await connection.call(
-            .DELETE, "/rest/applinks/1.0/applicationlink/\(Self.pathComponent(id))", as: AtlassianConnection.Empty.self)
+            .DELETE, "/rest/applinks/1.0/applicationlink/\(S3Path.encodeQueryComponent(id))",
+            as: AtlassianConnection.Empty.self)
     }
 
     /// The health checks (administrators only). Accepts both shapes seen in the wild: a bare
     /// list, or `{"statuses": [...]}`.
     public func healthChecks() async throws -> [HealthCheck] {
         try await connection.call(.GET, "/rest/troubleshooting/1.0/check/", as: HealthReport.self).checks
-    }
-
-    static func pathComponent(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/")))
-            ?? text
     }
 }
 

@@ -1,3 +1,4 @@
+import AWSCore
 import Foundation
 
 /// Jira Data Center's admin REST API, typed.
@@ -69,7 +70,7 @@ public struct JiraClient: AtlassianProduct {
     public func applicationProperty(_ key: String) async throws -> ApplicationProperty? {
         do {
             return try await connection.call(
-                .GET, "/rest/api/2/application-properties?key=\(Self.queryValue(key))",
+                .GET, "/rest/api/2/application-properties?key=\(S3Path.encodeQueryComponent(key))",
                 as: OneOrMany<ApplicationProperty>.self
             ).items.first { $0.key == key }
         } catch let error as AtlassianError where error.status == 404 {
@@ -84,7 +85,8 @@ public struct JiraClient: AtlassianProduct {
             let value: String
         }
         _ = try await connection.call(
-            .PUT, "/rest/api/2/application-properties/\(Self.pathComponent(key))", body: Body(id: key, value: value),
+            .PUT, "/rest/api/2/application-properties/\(S3Path.encodeQueryComponent(key))",
+            body: Body(id: key, value: value),
             as: AtlassianConnection.Empty.self)
     }
 
@@ -141,11 +143,6 @@ public struct JiraClient: AtlassianProduct {
     /// A reindex task's progress.
     public func reindexProgress(taskId: Int) async throws -> ReindexProgress {
         try await connection.call(.GET, "/rest/api/2/reindex/progress?taskId=\(taskId)")
-    }
-
-    static func queryValue(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~")))
-            ?? text
     }
 }
 

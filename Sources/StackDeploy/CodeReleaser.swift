@@ -276,16 +276,20 @@ public struct CodeReleaser: Sendable {
         commit: String, baseCommit: String?, branch: String?, jiraKeys: [String], info: GitRepository.CommitInfo,
         archive: Data
     ) throws -> ReleaseManifest {
-        let files = try TarArchive.entries(archive).map { entry in
+        ReleaseManifest(
+            commit: commit, baseCommit: baseCommit, branch: branch, jiraKeys: jiraKeys, author: info.author,
+            time: info.time, files: try files(of: archive),
+            archive: .init(key: archiveKey(commit), size: archive.count, sha256: SigV4Encoding.sha256Hex(archive)),
+            toolVersion: AtlasRelayVersion.version)
+    }
+
+    /// Every file in a tar archive with its size and SHA-256, sorted by path.
+    static func files(of archive: Data) throws -> [ReleaseManifest.File] {
+        try TarArchive.entries(archive).map { entry in
             ReleaseManifest.File(
                 path: entry.path, size: entry.content.count, sha256: SigV4Encoding.sha256Hex(entry.content),
                 symlink: entry.isSymlink ? true : nil)
         }.sorted { $0.path < $1.path }
-        return ReleaseManifest(
-            commit: commit, baseCommit: baseCommit, branch: branch, jiraKeys: jiraKeys, author: info.author,
-            time: info.time, files: files,
-            archive: .init(key: archiveKey(commit), size: archive.count, sha256: SigV4Encoding.sha256Hex(archive)),
-            toolVersion: AtlasRelayVersion.version)
     }
 
     /// Checks an archive against its manifest: its own SHA-256 and every file's.
@@ -296,12 +300,7 @@ public struct CodeReleaser: Sendable {
                 "\(location)/\(manifest.archive.key) has SHA-256 \(digest), its manifest says \(manifest.archive.sha256); "
                     + "the release was changed or damaged after it was made, so it is not promoted")
         }
-        let rebuilt = try Self.manifest(
-            commit: manifest.commit, baseCommit: manifest.baseCommit, branch: manifest.branch,
-            jiraKeys: manifest.jiraKeys,
-            info: .init(commit: manifest.commit, author: manifest.author, time: manifest.time, message: ""),
-            archive: archive)
-        guard rebuilt.files == manifest.files else {
+        guard try files(of: archive) == manifest.files else {
             throw ReleaseError("the files in \(location)/\(manifest.archive.key) do not match its manifest")
         }
     }

@@ -67,6 +67,14 @@ public struct HotDeployer: Sendable {
         }
     }
 
+    /// The node a rollout stopped at, and why.
+    public struct Failure: Sendable, Equatable {
+        /// The instance id.
+        public let instance: String
+        /// What went wrong.
+        public let reason: String
+    }
+
     /// What a rollout did.
     public struct Report: Sendable, Equatable {
         /// The application.
@@ -74,7 +82,7 @@ public struct HotDeployer: Sendable {
         /// Nodes updated and healthy, in order.
         public let updated: [String]
         /// The node that failed and why, if one did.
-        public let failure: (instance: String, reason: String)?
+        public let failure: Failure?
         /// Nodes of the failed batch that got the command but were not confirmed healthy.
         public let unconfirmed: [String]
         /// Nodes never touched because an earlier one failed.
@@ -93,17 +101,8 @@ public struct HotDeployer: Sendable {
             if !unconfirmed.isEmpty {
                 lines.append("\(application): sent but not confirmed: \(unconfirmed.joined(separator: ", "))")
             }
-            if !unconfirmed.isEmpty {
-                lines.append("\(application): sent but not confirmed: \(unconfirmed.joined(separator: ", "))")
-            }
             if !untouched.isEmpty { lines.append("\(application): untouched: \(untouched.joined(separator: ", "))") }
             return lines.joined(separator: "\n")
-        }
-
-        public static func == (a: Report, b: Report) -> Bool {
-            a.application == b.application && a.updated == b.updated && a.untouched == b.untouched
-                && a.unconfirmed == b.unconfirmed
-                && a.failure?.instance == b.failure?.instance && a.failure?.reason == b.failure?.reason
         }
     }
 
@@ -163,7 +162,7 @@ public struct HotDeployer: Sendable {
 
     /// Runs the commands on one batch and waits for every node to be healthy; the first failure.
     func update(_ batch: [EC2Instance], application: Application, version: String) async
-        -> (instance: String, reason: String)?
+        -> Failure?
     {
         let ids = batch.map(\.id)
         logger.info(
@@ -176,13 +175,17 @@ public struct HotDeployer: Sendable {
                 parameters: ["commands": ["export COMMIT_ID=\(version)"] + application.commands],
                 comment: "atlas-relay hot deploy \(application.name) \(version)")
         } catch {
-            return (ids[0], "SSM SendCommand failed: \(error)")
+            return Failure(instance: ids[0], reason: "SSM SendCommand failed: \(error)")
         }
         for node in batch {
-            if let reason = await waitForCommand(command, on: node.id) { return (node.id, reason) }
+            if let reason = await waitForCommand(command, on: node.id) {
+                return Failure(instance: node.id, reason: reason)
+            }
         }
         for node in batch {
-            if let reason = await waitForRunning(node, application: application) { return (node.id, reason) }
+            if let reason = await waitForRunning(node, application: application) {
+                return Failure(instance: node.id, reason: reason)
+            }
             logger.info("\(application.name): \(node.id) is RUNNING", metadata: ["instance": "\(node.id)"])
         }
         return nil

@@ -126,20 +126,19 @@ public struct StackGraph: Sendable {
                 startReady()
             }
         }
-        return Report(
-            entries: order.map { spec in
-                if let outcome = outcomes[spec.name] { return (spec.name, outcome) }
-                let blocked = spec.dependencies.sorted().first { name in
-                    switch outcomes[name] {
-                    case .failed, .skipped: true
-                    default: false
-                    }
+        // In dependency order, so a stack behind a skipped one names that one, not the first failure.
+        for spec in order where outcomes[spec.name] == nil {
+            let blocked = spec.dependencies.sorted().first { name in
+                switch outcomes[name] {
+                case .failed, .skipped: true
+                default: false
                 }
-                let reason =
-                    blocked.map { "needs \($0), which did not deploy" }
-                    ?? "not started after \(failedFirst ?? "another stack") failed"
-                return (spec.name, .skipped(reason))
-            })
+            }
+            outcomes[spec.name] = .skipped(
+                blocked.map { "needs \($0), which did not deploy" }
+                    ?? "not started after \(failedFirst ?? "another stack") failed")
+        }
+        return Report(entries: order.map { ($0.name, outcomes[$0.name]!) })
     }
 
     /// The plan of every stack, in dependency order. A stack whose inputs come from a stack

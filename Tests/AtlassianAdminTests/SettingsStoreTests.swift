@@ -99,7 +99,7 @@ struct SettingsStoreTests {
 
     /// One psql query's unaligned output.
     static func query(_ schema: String, _ sql: String) async throws -> String {
-        let url = try Sandbox.postgresURL().replacingOccurrences(of: "postgres://", with: "postgresql://")
+        let url = try Sandbox.postgresURL()
         let output = try await ProcessRunner.run(
             "/usr/bin/psql", ["-X", "-q", "-A", "-t", url, "-c", "SET search_path TO \(schema)", "-c", sql],
             timeout: .seconds(30))

@@ -49,6 +49,18 @@ struct HotDeployerTests {
         ) { "\(server.baseURL)/\($0.id)/status" }
     }
 
+    @Test func theSummaryHasOneLinePerGroup() {
+        let report = HotDeployer.Report(
+            application: "jira", updated: ["i-1"], failure: .init(instance: "i-2", reason: "exit code 1"),
+            unconfirmed: ["i-3"], untouched: ["i-4"])
+        #expect(
+            report.summary.split(separator: "\n") == [
+                "jira: 1 node(s) updated (i-1)", "jira: FAILED on i-2: exit code 1",
+                "jira: sent but not confirmed: i-3",
+                "jira: untouched: i-4",
+            ])
+    }
+
     @Test func theReleaseScriptFetchesUnpacksAndRestartsAndRunsInBash() async throws {
         let commands = HotDeployer.Application.releaseCommands(
             deployBucket: "dev-deploy", directory: "/opt/app", service: "jira")
