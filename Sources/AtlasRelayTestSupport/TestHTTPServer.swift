@@ -133,6 +133,7 @@ public final class TestHTTPServer: Sendable {
                     query: parts.count > 1 ? String(parts[1]) : "",
                     headers: head.headers.map { (name: $0.name, value: $0.value) }, body: Data(body.readableBytesView))
                 recorder.append(request)
+                let keepAlive = head.isKeepAlive
                 let loop = context.eventLoop
                 let bound = NIOLoopBound(context, eventLoop: loop)
                 let handler = self.handler
@@ -142,9 +143,7 @@ public final class TestHTTPServer: Sendable {
                         let context = bound.value
                         var headers = HTTPHeaders(answer.headers.map { ($0.name, $0.value) })
                         headers.replaceOrAdd(name: "Content-Length", value: String(answer.body.count))
-                        // One request per connection: no pooled connection outlives the test that
-                        // made it, so a later server on a reused port only ever sees its own clients.
-                        headers.replaceOrAdd(name: "Connection", value: "close")
+                        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
                         let responseHead = HTTPResponseHead(
                             version: .http1_1, status: HTTPResponseStatus(statusCode: answer.status), headers: headers)
                         context.write(NIOAny(HTTPServerResponsePart.head(responseHead)), promise: nil)
@@ -154,7 +153,7 @@ public final class TestHTTPServer: Sendable {
                                 promise: nil)
                         }
                         context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
-                            context.close(promise: nil)
+                            if !keepAlive { context.close(promise: nil) }
                         }
                     }
                 }
