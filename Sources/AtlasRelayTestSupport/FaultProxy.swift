@@ -50,7 +50,6 @@ public final class FaultProxy: Sendable {
         let state = State()
         let group = MultiThreadedEventLoopGroup.singleton
         let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { inbound in
                 if state.value.withLock({ $0.down }) { return inbound.close() }
                 return ClientBootstrap(group: inbound.eventLoop)

@@ -81,8 +81,10 @@ public final class TestHTTPServer: Sendable {
         _ handler: @escaping @Sendable (RecordedRequest) async -> TestResponse
     ) async throws -> TestHTTPServer {
         let recorder = RecorderBox()
+        // No SO_REUSEADDR: without it the kernel never hands out a port that an earlier server's
+        // accepted connections still hold, so a pooled keep-alive connection to a stopped server
+        // can never be mistaken for a connection to this one.
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 recorder.connections.withLock { $0.append(channel) }
                 return channel.pipeline.configureHTTPServerPipeline().flatMap {
@@ -100,6 +102,7 @@ public final class TestHTTPServer: Sendable {
     /// Stops listening and closes the connections it accepted, so a client's pool cannot keep
     /// talking to this handler through a port a later server reuses.
     public func stop() async {
+        for connection in recorder.connections.withLock({ $0 }) { try? await connection.close() }
         try? await channel.close()
         for connection in recorder.connections.withLock({ $0 }) { try? await connection.close() }
     }
