@@ -20,6 +20,8 @@ let package = Package(
         .executable(name: "sandbox-check", targets: ["sandbox-check"]),
         .executable(name: "s3sync", targets: ["s3sync"]),
         .executable(name: "atlassian-admin", targets: ["atlassian-admin"]),
+        .executable(name: "atlassian-simulator", targets: ["atlassian-simulator"]),
+        .library(name: "AtlassianSimulator", targets: ["AtlassianSimulator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -29,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         .target(
@@ -85,6 +88,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "AtlassianSimulator",
+            dependencies: [
+                "AtlassianAdmin", "AWSCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "DataRefresh",
             dependencies: ["S3Sync", "AtlassianAdmin"],
             swiftSettings: swiftSettings
@@ -137,6 +150,16 @@ let package = Package(
             path: "Examples/atlassian-admin",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "atlassian-simulator",
+            dependencies: [
+                "AtlassianSimulator", "AtlassianAdmin",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/atlassian-simulator",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "AWSSigningTests",
             dependencies: ["AWSSigning"],
@@ -150,7 +173,9 @@ let package = Package(
         ),
         .testTarget(
             name: "AtlassianAdminTests",
-            dependencies: ["AtlassianAdmin", "AWSSigning", "AtlasRelayTestSupport", "atlassian-admin"],
+            dependencies: [
+                "AtlassianAdmin", "AtlassianSimulator", "AWSSigning", "AtlasRelayTestSupport", "atlassian-admin",
+            ],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

@@ -2,7 +2,7 @@ import AWSCore
 import Foundation
 
 /// An application link, as `GET /rest/applinks/1.0/listApplicationlinks` lists it.
-public struct ApplicationLink: Sendable, Equatable, Decodable {
+public struct ApplicationLink: Sendable, Equatable, Codable {
     /// The link's id (a UUID).
     public let id: String
     /// Its name, for example `Confluence`.
@@ -15,6 +15,21 @@ public struct ApplicationLink: Sendable, Equatable, Decodable {
     public let displayUrl: String?
     /// Whether it is the primary link of its type.
     public let isPrimary: Bool
+
+    /// Creates a link description.
+    public init(id: String, name: String, typeId: String, rpcUrl: String, displayUrl: String?, isPrimary: Bool) {
+        self.id = id
+        self.name = name
+        self.typeId = typeId
+        self.rpcUrl = rpcUrl
+        self.displayUrl = displayUrl
+        self.isPrimary = isPrimary
+    }
+
+    /// The same link pointing at `url` (both the RPC and the display URL).
+    public func relocated(to url: String) -> ApplicationLink {
+        ApplicationLink(id: id, name: name, typeId: typeId, rpcUrl: url, displayUrl: url, isPrimary: isPrimary)
+    }
 }
 
 /// A health check's result (`GET /rest/troubleshooting/1.0/check/`).
@@ -36,6 +51,52 @@ public protocol AtlassianProduct: Sendable {
 
     /// Creates a client on `connection`.
     init(connection: AtlassianConnection)
+
+    /// Where the product answers with its licence details.
+    static var licencePath: String { get }
+}
+
+/// A product licence's details (Jira: the application's licence; Confluence: the licence
+/// details endpoint). Fields a product does not send are nil.
+public struct LicenceDetails: Sendable, Equatable, Codable {
+    /// Whether the licence is valid.
+    public var valid: Bool?
+    /// `Commercial`, `Evaluation`, `Developer`, …
+    public var licenseType: String?
+    /// Whether it is an evaluation licence.
+    public var evaluation: Bool?
+    /// The licence holder.
+    public var organizationName: String?
+    /// When it expires, in milliseconds since 1970 (nil for perpetual licences).
+    public var expiryDate: Int64?
+    /// Whether software maintenance has ended.
+    public var maintenanceExpired: Bool?
+    /// Whether it is a Data Center licence.
+    public var dataCenter: Bool?
+    /// The user tier.
+    public var maximumNumberOfUsers: Int?
+
+    /// Creates licence details.
+    public init(
+        valid: Bool?, licenseType: String?, evaluation: Bool? = nil, organizationName: String?, expiryDate: Int64?,
+        maintenanceExpired: Bool?, dataCenter: Bool?, maximumNumberOfUsers: Int?
+    ) {
+        self.valid = valid
+        self.licenseType = licenseType
+        self.evaluation = evaluation
+        self.organizationName = organizationName
+        self.expiryDate = expiryDate
+        self.maintenanceExpired = maintenanceExpired
+        self.dataCenter = dataCenter
+        self.maximumNumberOfUsers = maximumNumberOfUsers
+    }
+
+    /// Whether the licence is valid and not expired at `date`.
+    public func isUsable(at date: Date = Date()) -> Bool {
+        guard valid != false else { return false }
+        guard let expiryDate else { return true }
+        return Double(expiryDate) / 1000 > date.timeIntervalSince1970
+    }
 }
 
 extension AtlassianProduct {
@@ -65,6 +126,29 @@ extension AtlassianProduct {
         _ = try await connection.call(
             .DELETE, "/rest/applinks/1.0/applicationlink/\(S3Path.encodeQueryComponent(id))",
             as: AtlassianConnection.Empty.self)
+    }
+
+    /// Updates an existing link's name, URLs and primary flag (`PUT
+    /// /rest/applinks/1.0/applicationlink/{id}`). Creating a link needs the two-way trust
+    /// handshake of the admin UI; after a clone, links exist and only need relocating.
+    public func updateApplicationLink(_ link: ApplicationLink) async throws {
+        _ = try await connection.call(
+            .PUT, "/rest/applinks/1.0/applicationlink/\(S3Path.encodeQueryComponent(link.id))", body: link,
+            as: AtlassianConnection.Empty.self)
+    }
+
+    /// Points link `id` at `url` (`POST /rest/applinks/1.0/relocateApplicationlink/{id}`), without
+    /// asking the other side first (`nowarning=true`), as after a clone where it may still be down.
+    public func relocateApplicationLink(id: String, to url: String) async throws {
+        _ = try await connection.call(
+            .POST,
+            "/rest/applinks/1.0/relocateApplicationlink/\(S3Path.encodeQueryComponent(id))?newUrl=\(S3Path.encodeQueryComponent(url))&nowarning=true",
+            body: nil as String?, as: AtlassianConnection.Empty.self)
+    }
+
+    /// The licence's details (administrators only).
+    public func licenceDetails() async throws -> LicenceDetails {
+        try await connection.call(.GET, Self.licencePath)
     }
 
     /// The health checks (administrators only). Accepts both shapes seen in the wild: a bare

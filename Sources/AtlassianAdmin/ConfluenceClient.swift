@@ -8,6 +8,9 @@ public struct ConfluenceClient: AtlassianProduct {
     /// Creates a client.
     public init(connection: AtlassianConnection) { self.connection = connection }
 
+    /// Where the licence details are.
+    public static let licencePath = "/rest/license/1.0/license/details"
+
     /// `GET /rest/api/server-information`.
     public struct ServerInformation: Sendable, Equatable, Decodable {
         /// The configured base URL.

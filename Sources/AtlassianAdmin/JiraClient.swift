@@ -15,6 +15,9 @@ public struct JiraClient: AtlassianProduct {
     /// Creates a client.
     public init(connection: AtlassianConnection) { self.connection = connection }
 
+    /// Where the licence details are.
+    public static let licencePath = "/rest/plugins/applications/1.0/installed/jira-software/license"
+
     /// `GET /rest/api/2/serverInfo`.
     public struct ServerInfo: Sendable, Equatable, Decodable {
         /// The configured base URL.

@@ -223,49 +223,73 @@ public final class JiraSettingsStore: Sendable {
             changed.append(key)
         }
         guard !changed.isEmpty else { return [] }
-        let logger = database.logger
+        let wanted = values.filter { changed.contains($0.key) }
         try await database.transaction { connection in
-            for key in changed {
-                let value = values[key]!
-                var id: Int64?
-                let rows = try await connection.query(
+            try await Self.write(wanted, connection: connection, logger: database.logger)
+        }
+        return changed
+    }
+
+    /// Writes `values` (insert or update) inside the caller's transaction.
+    static func write(_ values: [String: Value], connection: PostgresConnection, logger: Logger) async throws {
+        for (key, value) in values.sorted(by: { $0.key < $1.key }) {
+            var id: Int64?
+            let rows = try await connection.query(
+                """
+                SELECT id::bigint FROM propertyentry
+                WHERE entity_name = 'jira.properties' AND entity_id = 1 AND property_key = \(key)
+                """, logger: logger)
+            for try await found in rows.decode(Int64.self) { id = found }
+            if id == nil {
+                id = try await allocateId(connection, logger: logger)
+                _ = try await connection.query(
                     """
-                    SELECT id::bigint FROM propertyentry
-                    WHERE entity_name = 'jira.properties' AND entity_id = 1 AND property_key = \(key)
+                    INSERT INTO propertyentry (id, entity_name, entity_id, property_key, propertytype)
+                    VALUES (\(id!), 'jira.properties', 1, \(key), \(value.type))
                     """, logger: logger)
-                for try await found in rows.decode(Int64.self) { id = found }
-                if id == nil {
-                    id = try await Self.allocateId(connection, logger: logger)
+            }
+            let entry = id!
+            switch value {
+            case .string(let text):
+                _ = try await connection.query(
+                    """
+                    INSERT INTO propertystring (id, propertyvalue) VALUES (\(entry), \(text))
+                    ON CONFLICT (id) DO UPDATE SET propertyvalue = EXCLUDED.propertyvalue
+                    """, logger: logger)
+            case .text(let text):
+                _ = try await connection.query(
+                    """
+                    INSERT INTO propertytext (id, propertyvalue) VALUES (\(entry), \(text))
+                    ON CONFLICT (id) DO UPDATE SET propertyvalue = EXCLUDED.propertyvalue
+                    """, logger: logger)
+            case .number(let number):
+                _ = try await connection.query(
+                    """
+                    INSERT INTO propertynumber (id, propertyvalue) VALUES (\(entry), \(number))
+                    ON CONFLICT (id) DO UPDATE SET propertyvalue = EXCLUDED.propertyvalue
+                    """, logger: logger)
+            }
+        }
+    }
+
+    /// Removes the properties `keys` (entries and values) inside the caller's transaction.
+    static func remove(_ keys: [String], connection: PostgresConnection, logger: Logger) async throws {
+        for key in keys {
+            let rows = try await connection.query(
+                """
+                DELETE FROM propertyentry
+                WHERE entity_name = 'jira.properties' AND entity_id = 1 AND property_key = \(key)
+                RETURNING id::bigint
+                """, logger: logger)
+            var ids: [Int64] = []
+            for try await id in rows.decode(Int64.self) { ids.append(id) }
+            for id in ids {
+                for table in ["propertystring", "propertynumber", "propertytext"] {
                     _ = try await connection.query(
-                        """
-                        INSERT INTO propertyentry (id, entity_name, entity_id, property_key, propertytype)
-                        VALUES (\(id!), 'jira.properties', 1, \(key), \(value.type))
-                        """, logger: logger)
-                }
-                let entry = id!
-                switch value {
-                case .string(let text):
-                    _ = try await connection.query(
-                        """
-                        INSERT INTO propertystring (id, propertyvalue) VALUES (\(entry), \(text))
-                        ON CONFLICT (id) DO UPDATE SET propertyvalue = EXCLUDED.propertyvalue
-                        """, logger: logger)
-                case .text(let text):
-                    _ = try await connection.query(
-                        """
-                        INSERT INTO propertytext (id, propertyvalue) VALUES (\(entry), \(text))
-                        ON CONFLICT (id) DO UPDATE SET propertyvalue = EXCLUDED.propertyvalue
-                        """, logger: logger)
-                case .number(let number):
-                    _ = try await connection.query(
-                        """
-                        INSERT INTO propertynumber (id, propertyvalue) VALUES (\(entry), \(number))
-                        ON CONFLICT (id) DO UPDATE SET propertyvalue = EXCLUDED.propertyvalue
-                        """, logger: logger)
+                        PostgresQuery(unsafeSQL: "DELETE FROM \(table) WHERE id = \(id)"), logger: logger)
                 }
             }
         }
-        return changed
     }
 
     /// The next free property id, with Jira's `OSPropertyEntry` sequence moved past it.
@@ -327,7 +351,7 @@ public final class ConfluenceSettingsStore: Sendable {
     {
         ConfluenceSettingsStore(
             database: try await ProductDatabase.open(
-                location, product: "Confluence", tables: ["bandana"], logger: logger))
+                location, product: "Confluence", tables: ["bandana", "hibernate_unique_key"], logger: logger))
     }
 
     /// Closes the connection.
@@ -378,6 +402,54 @@ public final class ConfluenceSettingsStore: Sendable {
             }
         }
         return changed
+    }
+
+    /// The raw `bandana` values of context `_GLOBAL` whose key starts with `prefix`, by key.
+    func bandanaValues(prefix: String) async throws -> [String: String] {
+        let rows = try await database.connection.query(
+            """
+            SELECT bandanakey, bandanavalue FROM bandana
+            WHERE bandanacontext = '_GLOBAL' AND starts_with(bandanakey, \(prefix))
+            """, logger: database.logger)
+        var values: [String: String] = [:]
+        for try await (key, value) in rows.decode((String, String?).self) { values[key] = value ?? "" }
+        return values
+    }
+
+    /// Sets (or, for nil, removes) `_GLOBAL` `bandana` values in one transaction.
+    func setBandana(_ values: [String: String?]) async throws {
+        let logger = database.logger
+        try await database.transaction { connection in
+            for (key, value) in values.sorted(by: { $0.key < $1.key }) {
+                _ = try await connection.query(
+                    "DELETE FROM bandana WHERE bandanacontext = '_GLOBAL' AND bandanakey = \(key)", logger: logger)
+                guard let value else { continue }
+                let id = try await Self.allocateId(connection, logger: logger)
+                _ = try await connection.query(
+                    """
+                    INSERT INTO bandana (bandanaid, bandanacontext, bandanakey, bandanavalue)
+                    VALUES (\(id), '_GLOBAL', \(key), \(value))
+                    """, logger: logger)
+            }
+        }
+    }
+
+    /// A free `bandana` id, with Hibernate's hi/lo counter (`hibernate_unique_key.next_hi`, blocks
+    /// of 32,768 ids) moved past it so Confluence never allocates it again.
+    static func allocateId(_ connection: PostgresConnection, logger: Logger) async throws -> Int64 {
+        var highest: Int64 = 0
+        var nextHi: Int64 = 0
+        for try await value in try await connection.query(
+            "SELECT COALESCE(MAX(bandanaid), 0)::bigint FROM bandana", logger: logger
+        ).decode(Int64.self) { highest = value }
+        for try await value in try await connection.query(
+            "SELECT COALESCE(MAX(next_hi), 0)::bigint FROM hibernate_unique_key", logger: logger
+        ).decode(Int64.self) { nextHi = value }
+        let id = max(highest + 1, nextHi * 32_768)
+        _ = try await connection.query("DELETE FROM hibernate_unique_key", logger: logger)
+        _ = try await connection.query(
+            "INSERT INTO hibernate_unique_key (next_hi) VALUES (\(id / 32_768 + 1))", logger: logger)
+        return id
     }
 
     func xml() async throws -> String {

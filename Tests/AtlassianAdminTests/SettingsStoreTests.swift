@@ -84,7 +84,9 @@ struct SettingsStoreTests {
         let confluence = try await #require(throws: SettingsStoreError.self) {
             try await ConfluenceSettingsStore.open(try Self.location(empty))
         }
-        #expect(confluence.description.contains("is not a Confluence database: table(s) bandana missing"))
+        #expect(
+            confluence.description.contains(
+                "is not a Confluence database: table(s) bandana, hibernate_unique_key missing"))
         #expect(!jira.description.contains(try Sandbox.value("PGPASSWORD")))
         #expect(throws: SettingsStoreError.self) { try DatabaseLocation(url: "mysql://u@h/db") }
         #expect(throws: SettingsStoreError.self) { try DatabaseLocation(url: "postgres://u:p@h/db?schema=x;drop") }

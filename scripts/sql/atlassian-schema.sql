@@ -42,3 +42,8 @@ CREATE TABLE IF NOT EXISTS bandana (
     bandanavalue text
 );
 CREATE INDEX IF NOT EXISTS bandana_key_idx ON bandana (bandanakey);
+
+-- Confluence: Hibernate's hi/lo id allocation; ids come in blocks of 32,768 from next_hi.
+CREATE TABLE IF NOT EXISTS hibernate_unique_key (
+    next_hi integer
+);

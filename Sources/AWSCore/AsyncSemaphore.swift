@@ -1,18 +1,18 @@
 /// A weighted semaphore for tasks: bounds requests in flight, or bytes held in buffers.
 ///
 /// Waiters are served in order, so a large request is not starved by a stream of small ones.
-actor AsyncSemaphore {
+package actor AsyncSemaphore {
     private let capacity: Int
     private var available: Int
     private var waiters: [(amount: Int, continuation: CheckedContinuation<Void, Never>)] = []
 
-    init(_ capacity: Int) {
+    package init(_ capacity: Int) {
         self.capacity = max(1, capacity)
         self.available = self.capacity
     }
 
     /// Takes `amount` (at most the capacity), waiting until it is free.
-    func acquire(_ amount: Int = 1) async {
+    package func acquire(_ amount: Int = 1) async {
         let amount = min(max(amount, 0), capacity)
         if waiters.isEmpty && available >= amount {
             available -= amount
@@ -22,7 +22,7 @@ actor AsyncSemaphore {
     }
 
     /// Returns `amount` and wakes the waiters it now satisfies, in order.
-    func release(_ amount: Int = 1) {
+    package func release(_ amount: Int = 1) {
         available += min(max(amount, 0), capacity)
         while let first = waiters.first, first.amount <= available {
             available -= first.amount
@@ -31,7 +31,8 @@ actor AsyncSemaphore {
     }
 
     /// Runs `body` holding `amount`.
-    func withPermit<T: Sendable>(_ amount: Int = 1, _ body: @Sendable () async throws -> T) async rethrows -> T {
+    package func withPermit<T: Sendable>(_ amount: Int = 1, _ body: @Sendable () async throws -> T) async rethrows -> T
+    {
         await acquire(amount)
         defer { release(amount) }
         return try await body()

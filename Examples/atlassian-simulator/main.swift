@@ -1,0 +1,47 @@
+import ArgumentParser
+import AtlassianAdmin
+import AtlassianSimulator
+import Foundation
+import Logging
+
+/// Runs a Jira or Confluence simulator on a database until it is stopped (SIGTERM or SIGINT).
+@main
+struct SimulatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "atlassian-simulator",
+        abstract: "Serve the Jira or Confluence admin REST subset from a database with the products' tables.",
+        discussion: """
+            Users: admin/admin (token simulator-admin-token) and viewer/viewer (simulator-viewer-token).
+            Prints "listening on http://HOST:PORT" once it serves.
+            """)
+
+    @Option(help: "jira or confluence.") var product: String
+    @Option(help: "postgres://user:password@host:port/database?schema=name") var db: String
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port (0: any free port).") var port = 0
+    @Option(help: "Answer /status STARTING this many times first.") var startingPolls = 0
+
+    func run() async throws {
+        guard let product = AtlassianSimulator.Product(rawValue: product) else {
+            throw ValidationError("--product must be jira or confluence, not '\(product)'")
+        }
+        let location: DatabaseLocation
+        do { location = try DatabaseLocation(url: db) } catch { throw ValidationError("\(error)") }
+        let simulator = try await AtlassianSimulator.start(
+            .init(product: product, database: location), host: host, port: port)
+        if startingPolls > 0 { simulator.setMode(.starting(polls: startingPolls)) }
+        FileHandle.standardOutput.write(Data("listening on \(simulator.baseURL)\n".utf8))
+        let (signals, continuation) = AsyncStream<Int32>.makeStream()
+        var sources: [any DispatchSourceSignal] = []
+        for signal in [SIGTERM, SIGINT] {
+            Foundation.signal(signal, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signal)
+            source.setEventHandler { continuation.yield(signal) }
+            source.resume()
+            sources.append(source)
+        }
+        for await _ in signals { break }
+        sources.forEach { $0.cancel() }
+        await simulator.stop()
+    }
+}

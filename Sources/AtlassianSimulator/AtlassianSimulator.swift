@@ -1,0 +1,217 @@
+import AtlassianAdmin
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+
+/// A small Jira or Confluence Data Center stand-in for tests and the sandbox: a real HTTP server
+/// that speaks the admin REST subset of ``AtlassianAdmin`` with the documented shapes (status
+/// codes, JSON fields, error bodies, Basic and Bearer auth) and keeps its settings in the same
+/// PostgreSQL tables as the product (through the settings stores), so a database rewrite shows
+/// through REST and a REST write lands in the database.
+///
+/// ```swift
+/// let jira = try await AtlassianSimulator.start(.init(product: .jira, database: location))
+/// jira.setMode(.starting(polls: 3))   // /status says STARTING three times, then RUNNING
+/// let client = try JiraClient(baseURL: jira.baseURL, credentials: .token(AtlassianSimulator.User.admin.token))
+/// ```
+public final class AtlassianSimulator: Sendable {
+    /// Which product it plays.
+    public enum Product: String, Sendable, CaseIterable {
+        /// Jira Software Data Center.
+        case jira
+        /// Confluence Data Center.
+        case confluence
+    }
+
+    /// A user it accepts.
+    public struct User: Sendable {
+        /// The user name.
+        public var name: String
+        /// The password for Basic auth.
+        public var password: String
+        /// The personal access token for Bearer auth.
+        public var token: String
+        /// Whether the user is a system administrator.
+        public var isAdmin: Bool
+
+        /// Creates a user.
+        public init(name: String, password: String, token: String, isAdmin: Bool) {
+            self.name = name
+            self.password = password
+            self.token = token
+            self.isAdmin = isAdmin
+        }
+
+        /// The default administrator (`admin` / `admin`, token `simulator-admin-token`).
+        public static let admin = User(name: "admin", password: "admin", token: "simulator-admin-token", isAdmin: true)
+        /// A user without admin rights (`viewer` / `viewer`, token `simulator-viewer-token`).
+        public static let viewer = User(
+            name: "viewer", password: "viewer", token: "simulator-viewer-token", isAdmin: false)
+    }
+
+    /// What it is started with.
+    public struct Configuration: Sendable {
+        /// The product.
+        public var product: Product
+        /// Its database (the tables of `scripts/sql/atlassian-schema.sql`).
+        public var database: DatabaseLocation
+        /// The accepted users.
+        public var users: [User]
+        /// The version it reports.
+        public var version: String
+        /// The licence it reports.
+        public var licence: LicenceDetails
+
+        /// Creates a configuration with Jira 10.3.4 or Confluence 10.0.3 and a valid Data Center licence.
+        public init(
+            product: Product, database: DatabaseLocation, users: [User] = [.admin, .viewer], version: String? = nil,
+            licence: LicenceDetails? = nil
+        ) {
+            self.product = product
+            self.database = database
+            self.users = users
+            self.version = version ?? (product == .jira ? "10.3.4" : "10.0.3")
+            self.licence =
+                licence
+                ?? LicenceDetails(
+                    valid: true, licenseType: "Commercial", evaluation: false, organizationName: "Atlas Relay Sandbox",
+                    expiryDate: 4_102_444_800_000, maintenanceExpired: false, dataCenter: true,
+                    maximumNumberOfUsers: 500)
+        }
+    }
+
+    /// What `/status` answers (and whether the REST API serves).
+    public enum Mode: Sendable, Equatable {
+        /// 200 RUNNING; the REST API serves.
+        case running
+        /// 200 STARTING for the next `polls` status requests, then RUNNING; REST answers 503 meanwhile.
+        case starting(polls: Int)
+        /// 503 MAINTENANCE, on REST too.
+        case maintenance
+        /// 500 ERROR.
+        case error
+    }
+
+    /// A request it received (credentials included: assert on them, never print them).
+    public struct Request: Sendable {
+        /// The method, for example `GET`.
+        public let method: String
+        /// The path.
+        public let path: String
+        /// The query, without `?`.
+        public let query: String
+        /// The `Authorization` header.
+        public let authorization: String?
+        /// The body.
+        public let body: Data
+        /// The status it answered.
+        public let status: Int
+    }
+
+    /// A scripted failure: requests whose path starts with `pathPrefix` get `status`.
+    public struct Failure: Sendable {
+        /// The path prefix, for example `/rest/api/2/serverInfo`.
+        public var pathPrefix: String
+        /// The status to answer.
+        public var status: Int
+        /// Extra delay before answering.
+        public var delay: Duration
+
+        /// Creates a failure.
+        public init(pathPrefix: String, status: Int, delay: Duration = .zero) {
+            self.pathPrefix = pathPrefix
+            self.status = status
+            self.delay = delay
+        }
+    }
+
+    struct State {
+        var mode = Mode.running
+        var failures: [Failure] = []
+        var requests: [Request] = []
+        var reindexTasks = 0
+    }
+
+    /// The configuration.
+    public let configuration: Configuration
+    /// The port it listens on.
+    public let port: Int
+    let state: Mutex<State>
+    let backend: Backend
+    private let task: Mutex<Task<Void, any Error>?>
+
+    /// `http://<host>:<port>`.
+    public let baseURL: String
+
+    /// The requests received so far, in order.
+    public var requests: [Request] { state.withLock { $0.requests } }
+
+    /// Sets what `/status` answers.
+    public func setMode(_ mode: Mode) { state.withLock { $0.mode = mode } }
+
+    /// Makes requests under `failure.pathPrefix` fail (the newest matching failure wins).
+    public func fail(_ failure: Failure) { state.withLock { $0.failures.append(failure) } }
+
+    /// Removes every scripted failure.
+    public func clearFailures() { state.withLock { $0.failures.removeAll() } }
+
+    private init(configuration: Configuration, port: Int, host: String, backend: Backend) {
+        self.configuration = configuration
+        self.port = port
+        self.baseURL = "http://\(host):\(port)"
+        self.state = Mutex(State())
+        self.backend = backend
+        self.task = Mutex(nil)
+    }
+
+    /// Opens the database and starts serving on `host:port` (0: any free port).
+    ///
+    /// - Throws: ``SettingsStoreError`` when the database is unreachable or not this product's.
+    public static func start(
+        _ configuration: Configuration, host: String = "127.0.0.1", port: Int = 0,
+        logger: Logger = Logger(label: "atlas-relay.simulator")
+    ) async throws -> AtlassianSimulator {
+        let backend = try await Backend.open(configuration, logger: logger)
+        let (bound, continuation) = AsyncStream<Int>.makeStream()
+        let box = Mutex<AtlassianSimulator?>(nil)
+        let responder = CallbackResponder<BasicRequestContext> { request, _ in
+            guard let simulator = box.withLock({ $0 }) else { return Response(status: .serviceUnavailable) }
+            return try await simulator.respond(to: request)
+        }
+        var serverLogger = logger
+        serverLogger.logLevel = .warning
+        let application = Application(
+            responder: responder,
+            configuration: .init(address: .hostname(host, port: port), reuseAddress: false),
+            onServerRunning: { channel in
+                continuation.yield(channel.localAddress?.port ?? 0)
+                continuation.finish()
+            },
+            logger: serverLogger)
+        let task = Task {
+            defer { continuation.finish() }
+            try await application.run()
+        }
+        var port = 0
+        for await value in bound { port = value }
+        guard port > 0 else {
+            task.cancel()
+            await backend.close()
+            throw SettingsStoreError("the \(configuration.product) simulator could not listen on \(host):\(port)")
+        }
+        let simulator = AtlassianSimulator(configuration: configuration, port: port, host: host, backend: backend)
+        simulator.task.withLock { $0 = task }
+        box.withLock { $0 = simulator }
+        return simulator
+    }
+
+    /// Stops serving and closes the database connection.
+    public func stop() async {
+        let task = self.task.withLock { $0 }
+        task?.cancel()
+        _ = try? await task?.value
+        await backend.close()
+    }
+}
