@@ -154,14 +154,40 @@ struct Applinks: AsyncParsableCommand {
 
 struct Settings: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "An environment's settings in the product database (the application stopped).",
+        abstract: "An environment's settings: in the product database with --db (the application stopped), "
+            + "or over REST with --url (running).",
         subcommands: [Plan.self, Apply.self])
 
     struct Options: ParsableArguments {
-        @Option(help: "jira or confluence.") var product: String
+        @OptionGroup var connection: Connection
         @Option(help: "The product database, postgres://user:password@host:port/db (or ATLASSIAN_DB).") var db: String?
         @Option(help: "The environment's settings, YAML or JSON.") var settings: String
-        @Flag(help: "Print one JSON object instead of text.") var json = false
+
+        var product: String { connection.product }
+        var json: Bool { connection.json }
+
+        /// Plans (or applies) in the database when one is given, else over REST.
+        func run(_ wanted: EnvironmentSettings, apply: Bool, allowProduction: Bool = false) async throws
+            -> EnvironmentSettings.Plan
+        {
+            if db != nil || Connection.environment["ATLASSIAN_DB"] != nil {
+                return try await withStores { jira, confluence in
+                    apply
+                        ? try await wanted.apply(jira: jira, confluence: confluence, allowProduction: allowProduction)
+                        : try await wanted.plan(jira: jira, confluence: confluence)
+                }
+            }
+            guard connection.url != nil || Connection.environment["ATLASSIAN_URL"] != nil else {
+                throw ValidationError(
+                    "give the product database with --db (application stopped) or its URL with --url (running)")
+            }
+            let client = try connection.client()
+            let jira = client as? JiraClient
+            let confluence = client as? ConfluenceClient
+            return apply
+                ? try await wanted.apply(jiraAPI: jira, confluenceAPI: confluence, allowProduction: allowProduction)
+                : try await wanted.plan(jiraAPI: jira, confluenceAPI: confluence)
+        }
 
         /// Reads and checks the settings file: bad input exits 2 before any database is opened.
         func load() throws -> EnvironmentSettings {
@@ -229,7 +255,7 @@ struct Settings: AsyncParsableCommand {
         func run() async throws {
             try await guarded {
                 let wanted = try options.load()
-                let plan = try await options.withStores { try await wanted.plan(jira: $0, confluence: $1) }
+                let plan = try await options.run(wanted, apply: false)
                 options.emit(plan, applied: false)
                 if !plan.changes.isEmpty { throw ExitCode(AtlassianAdminCommand.Exit.changesPending) }
             }
@@ -244,9 +270,7 @@ struct Settings: AsyncParsableCommand {
         func run() async throws {
             try await guarded {
                 let wanted = try options.load()
-                let plan = try await options.withStores {
-                    try await wanted.apply(jira: $0, confluence: $1, allowProduction: allowProduction)
-                }
+                let plan = try await options.run(wanted, apply: true, allowProduction: allowProduction)
                 options.emit(plan, applied: true)
             }
         }

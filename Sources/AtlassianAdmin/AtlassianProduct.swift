@@ -32,6 +32,34 @@ public struct ApplicationLink: Sendable, Equatable, Codable {
     }
 }
 
+/// An application link's status (`GET /rest/applinks/3.0/status/{id}`).
+public struct ApplicationLinkStatus: Sendable, Equatable, Codable {
+    /// Why it does not work.
+    public struct Problem: Sendable, Equatable, Codable {
+        /// For example `NETWORK_ERROR` or `AUTHENTICATION`.
+        public let category: String?
+        /// For example `UNKNOWN_HOST`.
+        public let type: String?
+
+        /// Creates a problem.
+        public init(category: String?, type: String?) {
+            self.category = category
+            self.type = type
+        }
+    }
+
+    /// Whether the link works.
+    public let working: Bool
+    /// The problem when it does not.
+    public let error: Problem?
+
+    /// Creates a status.
+    public init(working: Bool, error: Problem?) {
+        self.working = working
+        self.error = error
+    }
+}
+
 /// A health check's result (`GET /rest/troubleshooting/1.0/check/`).
 public struct HealthCheck: Sendable, Equatable, Decodable {
     /// The check's name.
@@ -119,6 +147,12 @@ extension AtlassianProduct {
     public func applicationLinks() async throws -> [ApplicationLink] {
         try await connection.call(.GET, "/rest/applinks/1.0/listApplicationlinks", as: ApplicationLinkList.self)
             .list.map(\.application)
+    }
+
+    /// Whether link `id` works (`GET /rest/applinks/3.0/status/{id}`): the remote answers and
+    /// authentication is configured.
+    public func applicationLinkStatus(id: String) async throws -> ApplicationLinkStatus {
+        try await connection.call(.GET, "/rest/applinks/3.0/status/\(S3Path.encodeQueryComponent(id))")
     }
 
     /// Deletes an application link.

@@ -200,6 +200,19 @@ extension AtlassianSimulator {
             try await backend.saveApplicationLink(link.relocated(to: url))
             return .noContent
         }
+        if let captures = Self.match(method, segments, "GET", ["rest", "applinks", "3.0", "status", "*"]) {
+            guard isAdmin else { return error(403, adminOnly) }
+            guard let link = try await backend.applicationLinks().first(where: { $0.id == captures[0] }) else {
+                return error(404, "No application link with id \(captures[0])")
+            }
+            // The simulator cannot reach real peers: a link works when it points at a loopback
+            // address or a host that resolves here.
+            let host = URL(string: link.rpcUrl)?.host ?? ""
+            let working = host == "127.0.0.1" || host == "localhost"
+            return .encoded(
+                ApplicationLinkStatus(
+                    working: working, error: working ? nil : .init(category: "NETWORK_ERROR", type: "UNKNOWN_HOST")))
+        }
         if let _ = Self.match(method, segments, "GET", ["rest", "troubleshooting", "1.0", "check"]) {
             guard isAdmin else { return error(403, adminOnly) }
             return .json([

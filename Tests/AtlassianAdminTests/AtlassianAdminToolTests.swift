@@ -1,5 +1,7 @@
 import AWSSigning
 import AtlasRelayTestSupport
+import AtlassianAdmin
+import AtlassianSimulator
 import Foundation
 import Synchronization
 import Testing
@@ -103,5 +105,46 @@ struct AtlassianAdminToolTests {
         #expect(invalid.status == 2, "\(invalid)")
         #expect(invalid.stderr.contains("not #rrggbb"))
         #expect(!invalid.stderr.contains(try Sandbox.value("PGPASSWORD")))
+    }
+
+    @Test func settingsOverRESTAgainstTheSimulatorWithAToken() async throws {
+        let schema = try await Sandbox.makeSchema(
+            prefix: "toolrest", scripts: ["scripts/sql/atlassian-schema.sql", "scripts/sql/atlassian-seed-prod.sql"])
+        let simulator = try await AtlassianSimulator.start(
+            .init(product: .confluence, database: try DatabaseLocation(url: try Sandbox.postgresURL(schema: schema))))
+        defer { Task { await simulator.stop() } }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("uat-\(UUID().uuidString).yml")
+        try Data(
+            """
+            environment: uat
+            productionBaseURLs: [https://jira.example.com]
+            confluence:
+              colours: {topBarColor: "#8B0000"}
+              applicationLinks: {jira: https://jira.uat.example.com}
+            """.utf8
+        ).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let token = AtlassianSimulator.User.admin.token
+        let common = [
+            "--product", "confluence", "--url", simulator.baseURL, "--token", token, "--settings", file.path,
+        ]
+        let plan = try await Self.run(["settings", "plan"] + common)
+        #expect(plan.status == 4, "\(plan)")
+        #expect(
+            plan.stdout.contains(
+                #"Confluence application link Jira: "https://jira.example.com" → "https://jira.uat.example.com""#))
+        let apply = try await Self.run(["settings", "apply"] + common)
+        #expect(apply.status == 0, "\(apply)")
+        #expect(try await Self.run(["settings", "plan"] + common).status == 0)
+        #expect(!(plan.stdout + plan.stderr + apply.stdout + apply.stderr).contains(token))
+        let relocations = simulator.requests.filter { $0.path.hasPrefix("/rest/applinks/1.0/relocateApplicationlink/") }
+        #expect(relocations.count == 1 && relocations.first?.authorization == "Bearer \(token)")
+
+        let viewer = try await Self.run(
+            [
+                "settings", "apply", "--product", "confluence", "--url", simulator.baseURL, "--user", "viewer",
+                "--password", "viewer", "--settings", file.path,
+            ])
+        #expect(viewer.status == 1 && viewer.stderr.contains("403"), "\(viewer)")
     }
 }

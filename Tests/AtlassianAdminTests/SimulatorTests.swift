@@ -103,6 +103,8 @@ struct SimulatorTests {
         #expect(links.map(\.name) == ["Jira"] && links.first?.typeId == "jira")
         #expect(links.first?.rpcUrl == "https://jira.example.com" && links.first?.isPrimary == true)
 
+        let status = try await confluence.applicationLinkStatus(id: links[0].id)
+        #expect(!status.working && status.error?.type == "UNKNOWN_HOST")
         try await confluence.relocateApplicationLink(id: links[0].id, to: "https://jira.dev.example.com")
         let store = try await ConfluenceSettingsStore.open(location)
         defer { Task { await store.close() } }
