@@ -99,7 +99,13 @@ let package = Package(
         ),
         .target(
             name: "DataRefresh",
-            dependencies: ["S3Sync", "AtlassianAdmin"],
+            dependencies: [
+                "S3Sync", "AtlassianAdmin", "AWSCore", "AWSSigning",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(name: "AppTesting", dependencies: ["AtlassianAdmin"], swiftSettings: swiftSettings),
@@ -184,6 +190,14 @@ let package = Package(
             dependencies: [
                 "StackDeploy", "AWSCore", "AWSSigning", "S3Sync", "AtlasRelayTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DataRefreshTests",
+            dependencies: [
+                "DataRefresh", "AtlassianAdmin", "AtlassianSimulator", "S3Sync", "AWSCore", "AWSSigning",
+                "AtlasRelayTestSupport",
             ],
             swiftSettings: swiftSettings
         ),

@@ -28,12 +28,17 @@ package enum ProcessRunner {
     }
 
     /// Runs `executable` with `arguments` (standard input empty) and waits up to `timeout`.
+    /// `environment` entries are added to this process's environment.
     package static func run(
-        _ executable: String, _ arguments: [String], directory: String? = nil, timeout: Duration
+        _ executable: String, _ arguments: [String], directory: String? = nil, environment: [String: String] = [:],
+        timeout: Duration
     ) async throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let stdout = Pipe()
         let stderr = Pipe()

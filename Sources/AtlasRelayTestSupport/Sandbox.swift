@@ -107,6 +107,26 @@ public enum Sandbox {
         return schema
     }
 
+    /// Creates a fresh database in the sandbox PostgreSQL, runs the SQL `scripts` in it, and
+    /// returns its `postgres://` URL.
+    public static func makeDatabase(prefix: String, scripts: [String]) async throws -> String {
+        let name = "\(prefix)_\(UUID().uuidString.lowercased().prefix(8))"
+        var output = try await ProcessRunner.run(
+            "/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", try postgresURL(), "-c", "CREATE DATABASE \(name)"],
+            timeout: .seconds(60))
+        guard output.status == 0 else { throw TestSupportError("psql failed: \(output.errorText)") }
+        let url =
+            "postgres://\(try value("PGUSER")):\(try value("PGPASSWORD"))@\(try value("PGHOST")):\(try value("PGPORT"))/\(name)"
+        if !scripts.isEmpty {
+            output = try await ProcessRunner.run(
+                "/usr/bin/psql",
+                ["-X", "-q", "-v", "ON_ERROR_STOP=1", url]
+                    + scripts.flatMap { ["-f", repositoryRoot.appendingPathComponent($0).path] }, timeout: .seconds(60))
+            guard output.status == 0 else { throw TestSupportError("psql failed: \(output.errorText)") }
+        }
+        return url
+    }
+
     /// A client for SeaweedFS as the admin identity, or the read-only one when `reader` is true.
     public static func s3AWSClient(reader: Bool = false, retryPolicy: RetryPolicy = .standard()) throws -> AWSClient {
         let key = try value(reader ? "ATLAS_RELAY_S3_READER_ACCESS_KEY_ID" : "AWS_ACCESS_KEY_ID")

@@ -185,7 +185,7 @@ public struct EnvironmentSettings: Sendable, Equatable, Codable {
         value.count == 7 && value.hasPrefix("#") && value.dropFirst().allSatisfy(\.isHexDigit)
     }
 
-    static func normalised(_ url: String) -> String {
+    package static func normalised(_ url: String) -> String {
         var text = url.lowercased()
         while text.hasSuffix("/") { text.removeLast() }
         return text

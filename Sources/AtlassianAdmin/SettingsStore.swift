@@ -23,6 +23,28 @@ public struct DatabaseLocation: Sendable, CustomStringConvertible {
     /// The schema to use, when not the user's default.
     public let schema: String?
 
+    /// The libpq environment (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`) for the
+    /// PostgreSQL tools, so the password never appears on a command line.
+    public var libpqEnvironment: [String: String] {
+        var environment = ["PGHOST": host, "PGPORT": String(port), "PGUSER": user, "PGDATABASE": database]
+        if let password { environment["PGPASSWORD"] = password }
+        return environment
+    }
+
+    /// The same server and user, another database (and no schema).
+    public func database(_ name: String) -> DatabaseLocation {
+        DatabaseLocation(host: host, port: port, user: user, password: password, database: name, schema: nil)
+    }
+
+    init(host: String, port: Int, user: String, password: String?, database: String, schema: String?) {
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password = password
+        self.database = database
+        self.schema = schema
+    }
+
     /// Parses a `postgres://` (or `postgresql://`) URL.
     ///
     /// - Throws: ``SettingsStoreError`` saying what is missing.

@@ -184,7 +184,9 @@ public final class AtlassianSimulator: Sendable {
         serverLogger.logLevel = .warning
         let application = Application(
             responder: responder,
-            configuration: .init(address: .hostname(host, port: port), reuseAddress: false),
+            // A fixed port is a restart (as after a refresh) and must bind while old connections
+            // linger; an ephemeral one must never collide with a stopped server's connections.
+            configuration: .init(address: .hostname(host, port: port), reuseAddress: port != 0),
             onServerRunning: { channel in
                 continuation.yield(channel.localAddress?.port ?? 0)
                 continuation.finish()

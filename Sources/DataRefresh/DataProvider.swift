@@ -1,0 +1,148 @@
+import AWSCore
+import AtlassianAdmin
+import Foundation
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import S3Sync
+
+/// Takes a snapshot of PROD's data: each product's database (`pg_dump -Fc`, streamed to S3) and
+/// shared home (synced with S3Sync), then the manifest, last. Only reads PROD.
+public struct DataProvider: Sendable {
+    /// One product's data source.
+    public struct Source: Sendable {
+        /// `jira` or `confluence`.
+        public var name: String
+        /// Its database.
+        public var database: DatabaseLocation
+        /// Its shared home (a local or mounted directory, as on EFS).
+        public var sharedHome: String
+        /// Shared-home paths that never travel (aws-cli `--exclude` patterns).
+        public var excludes: [String]
+        /// The product version, recorded in the manifest.
+        public var version: String?
+
+        /// The shared-home folders Jira and Confluence keep only locally: caches, temp, exports, logs.
+        public static let defaultExcludes = [
+            "caches/*", "tmp/*", "temp/*", "export/*", "log/*", "logs/*", "analytics-logs/*", "backups/*",
+        ]
+
+        /// Creates a source.
+        public init(
+            name: String, database: DatabaseLocation, sharedHome: String, excludes: [String] = defaultExcludes,
+            version: String? = nil
+        ) {
+            self.name = name
+            self.database = database
+            self.sharedHome = sharedHome
+            self.excludes = excludes
+            self.version = version
+        }
+    }
+
+    /// The environment the data comes from, for example `prod`.
+    public var environment: String
+    /// The products.
+    public var sources: [Source]
+    /// Where snapshots go.
+    public var location: SnapshotLocation
+    /// The client for the snapshot bucket.
+    public var s3: S3Client
+    /// How many complete snapshots to keep.
+    public var keep: Int
+    /// Written with `bucket-owner-full-control` when the bucket is another account's.
+    public var writeOptions: S3Client.WriteOptions
+    /// Where progress goes.
+    public var logger: Logger
+
+    /// Creates a provider.
+    public init(
+        environment: String, sources: [Source], location: SnapshotLocation, s3: S3Client, keep: Int = 3,
+        writeOptions: S3Client.WriteOptions = .init(), logger: Logger = Logger(label: "atlas-relay.data-provider")
+    ) {
+        self.environment = environment
+        self.sources = sources
+        self.location = location
+        self.s3 = s3
+        self.keep = max(1, keep)
+        self.writeOptions = writeOptions
+        self.logger = logger
+    }
+
+    /// Takes a snapshot and prunes old ones.
+    ///
+    /// - Returns: the manifest written.
+    /// - Throws: on any failure, before the manifest is written (the snapshot stays incomplete).
+    @discardableResult
+    public func provide(now: Date = Date()) async throws -> SnapshotManifest {
+        let id = SnapshotManifest.id(for: now)
+        let base = location.prefix(of: id)
+        var products: [SnapshotManifest.Product] = []
+        for source in sources {
+            let dumpKey = "\(source.name)/database.dump"
+            logger.info("dumping database", metadata: ["product": "\(source.name)", "database": "\(source.database)"])
+            let dump = try await PostgresTools.dump(
+                source.database, to: s3, bucket: location.bucket, key: base + dumpKey, writeOptions: writeOptions)
+            logger.info(
+                "database dumped",
+                metadata: ["product": "\(source.name)", "bytes": "\(dump.bytes)", "sha256": "\(dump.sha256)"])
+            let homePrefix = "\(source.name)/shared-home/"
+            let engine = try SyncEngine(
+                source: .local(source.sharedHome), destination: .s3(bucket: location.bucket, prefix: base + homePrefix),
+                destinationClient: s3,
+                configuration: .init(
+                    options: SyncOptions(filter: SyncFilter(source.excludes.map { .exclude($0) })),
+                    writeOptions: writeOptions))
+            let (_, summary) = try await engine.sync()
+            guard summary.succeeded else {
+                throw DataRefreshError(
+                    "the shared home of \(source.name) did not sync completely (\(summary.failures.count) failed, "
+                        + "first: \(summary.failures.first.map { "\($0.key): \($0.message)" } ?? "none")); "
+                        + "the snapshot \(id) stays incomplete")
+            }
+            let listed = try await s3.listAllObjects(bucket: location.bucket, prefix: base + homePrefix)
+            products.append(
+                .init(
+                    name: source.name, version: source.version, dumpKey: dumpKey, dumpBytes: dump.bytes,
+                    dumpSHA256: dump.sha256, sharedHomePrefix: homePrefix, sharedHomeObjects: listed.count,
+                    sharedHomeBytes: listed.reduce(0) { $0 + $1.size }))
+        }
+        let manifest = SnapshotManifest(
+            id: id, sourceEnvironment: environment, products: products, toolVersion: AtlasRelayVersion.current)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        _ = try await s3.putObject(
+            bucket: location.bucket, key: base + SnapshotManifest.fileName,
+            data: ByteBuffer(data: try encoder.encode(manifest)),
+            options: writeOptions)
+        logger.info("snapshot complete", metadata: ["snapshot": "\(id)"])
+        try await prune()
+        return manifest
+    }
+
+    /// Removes complete snapshots beyond the newest ``keep``, and incomplete ones older than the
+    /// newest complete one.
+    public func prune() async throws {
+        let (complete, incomplete) = try await location.snapshots(s3)
+        let newest = complete.last ?? ""
+        let doomed = complete.dropLast(keep) + incomplete.filter { $0 < newest }
+        for id in doomed {
+            let keys = try await s3.listAllObjects(bucket: location.bucket, prefix: location.prefix(of: id)).map(\.key)
+            // The manifest goes first, so a half-deleted snapshot is never taken for complete.
+            let manifest = keys.filter { $0.hasSuffix("/" + SnapshotManifest.fileName) }
+            for batch in [manifest, keys.filter { !manifest.contains($0) }] where !batch.isEmpty {
+                let failures = try await s3.deleteObjects(bucket: location.bucket, keys: batch)
+                guard failures.isEmpty else {
+                    throw DataRefreshError("could not remove old snapshot \(id): \(failures.first!.message)")
+                }
+            }
+            logger.info("old snapshot removed", metadata: ["snapshot": "\(id)"])
+        }
+    }
+}
+
+/// The version written into manifests and reports.
+public enum AtlasRelayVersion {
+    /// This build's version.
+    public static let current = "0.6.0"
+}

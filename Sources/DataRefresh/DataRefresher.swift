@@ -1,0 +1,327 @@
+import AWSCore
+import AtlassianAdmin
+import Foundation
+import Logging
+import S3Sync
+
+/// Restores a snapshot into a DEV or UAT environment and makes it that environment again: stop
+/// the applications, restore each database (fresh database, then swapped in), sync each shared
+/// home with delete, rewrite the settings in the databases (mail off first), start, wait for
+/// RUNNING, apply the REST-side settings, and verify nothing is left to change.
+///
+/// Every step records its completion in a run state file, so a re-run after a failure resumes
+/// at the failed step. PROD is refused as a target.
+public struct DataRefresher: Sendable {
+    /// One product in the target environment.
+    public struct Target: Sendable {
+        /// `jira` or `confluence`.
+        public var name: String
+        /// Its database (the whole database is replaced).
+        public var database: DatabaseLocation
+        /// Its shared home.
+        public var sharedHome: String
+        /// Its base URL, for `/status` and the REST-side settings.
+        public var url: String
+        /// Administrator credentials for REST.
+        public var credentials: AtlassianCredentials?
+
+        /// Creates a target.
+        public init(
+            name: String, database: DatabaseLocation, sharedHome: String, url: String,
+            credentials: AtlassianCredentials?
+        ) {
+            self.name = name
+            self.database = database
+            self.sharedHome = sharedHome
+            self.url = url
+            self.credentials = credentials
+        }
+    }
+
+    /// How applications are stopped and started (scale an ASG, an SSM command, or nothing in
+    /// the sandbox).
+    public struct ApplicationControl: Sendable {
+        /// Stops product `name`; returns when it is down.
+        public var stop: @Sendable (_ name: String) async throws -> Void
+        /// Starts product `name`.
+        public var start: @Sendable (_ name: String) async throws -> Void
+
+        /// Creates a control.
+        public init(
+            stop: @escaping @Sendable (_ name: String) async throws -> Void,
+            start: @escaping @Sendable (_ name: String) async throws -> Void
+        ) {
+            self.stop = stop
+            self.start = start
+        }
+
+        /// Does nothing (the applications are managed elsewhere).
+        public static let none = ApplicationControl(stop: { _ in }, start: { _ in })
+    }
+
+    /// What PROD is, so it can never be a target.
+    public struct ProductionGuard: Sendable {
+        /// PROD's databases (host, port and name are compared).
+        public var databases: [DatabaseLocation]
+        /// PROD's base URLs.
+        public var urls: [String]
+
+        /// Creates a guard.
+        public init(databases: [DatabaseLocation], urls: [String]) {
+            self.databases = databases
+            self.urls = urls
+        }
+    }
+
+    /// The steps, in order.
+    public enum Step: String, Sendable, CaseIterable, Codable {
+        /// Check the snapshot and the target.
+        case check
+        /// Stop the applications.
+        case stop
+        /// Restore the databases.
+        case restoreDatabases = "restore-databases"
+        /// Sync the shared homes.
+        case syncSharedHomes = "sync-shared-homes"
+        /// Rewrite the settings in the databases.
+        case rewriteSettings = "rewrite-settings"
+        /// Start the applications and wait for RUNNING.
+        case start
+        /// Apply the REST-side settings and verify the whole plan is empty.
+        case verify
+    }
+
+    /// The run state: which snapshot, and which steps are done.
+    public struct RunState: Sendable, Codable, Equatable {
+        /// The snapshot being restored.
+        public var snapshot: String
+        /// Steps finished.
+        public var done: [Step]
+    }
+
+    /// The target environment's settings (must not be PROD's).
+    public var settings: EnvironmentSettings
+    /// The products.
+    public var targets: [Target]
+    /// Where snapshots are.
+    public var location: SnapshotLocation
+    /// The client for the snapshot bucket (this account's role).
+    public var s3: S3Client
+    /// PROD, refused as a target.
+    public var production: ProductionGuard
+    /// Stops and starts the applications.
+    public var control: ApplicationControl
+    /// Where downloads and the run state go.
+    public var workDirectory: String
+    /// How long an application may take to reach RUNNING.
+    public var startTimeout: Duration
+    /// Where progress goes.
+    public var logger: Logger
+
+    /// Creates a refresher.
+    public init(
+        settings: EnvironmentSettings, targets: [Target], location: SnapshotLocation, s3: S3Client,
+        production: ProductionGuard, control: ApplicationControl = .none, workDirectory: String,
+        startTimeout: Duration = .seconds(1800), logger: Logger = Logger(label: "atlas-relay.data-refresher")
+    ) {
+        self.settings = settings
+        self.targets = targets
+        self.location = location
+        self.s3 = s3
+        self.production = production
+        self.control = control
+        self.workDirectory = workDirectory
+        self.startTimeout = startTimeout
+        self.logger = logger
+    }
+
+    var stateFile: String { workDirectory + "/refresh-state.json" }
+
+    /// The run state of an unfinished refresh, if any.
+    public func unfinished() throws -> RunState? {
+        guard let data = FileManager.default.contents(atPath: stateFile) else { return nil }
+        return try JSONDecoder().decode(RunState.self, from: data)
+    }
+
+    /// Refuses PROD and inconsistent settings before anything is read or written.
+    public func checkTarget() throws {
+        if settings.isProduction {
+            throw DataRefreshError(
+                "the target settings say \(settings.environment) is PROD; a refresh never writes to PROD")
+        }
+        try settings.validate()
+        for target in targets {
+            if let prod = production.databases.first(where: {
+                $0.host == target.database.host && $0.port == target.database.port
+                    && $0.database == target.database.database
+            }) {
+                throw DataRefreshError(
+                    "\(target.name)'s target database \(target.database) is PROD's (\(prod)); refusing to refresh it")
+            }
+            if production.urls.map(EnvironmentSettings.normalised).contains(EnvironmentSettings.normalised(target.url))
+            {
+                throw DataRefreshError("\(target.name)'s target URL \(target.url) is PROD's; refusing to refresh it")
+            }
+        }
+        let names = Set(targets.map(\.name))
+        guard names.isSubset(of: ["jira", "confluence"]), names.count == targets.count else {
+            throw DataRefreshError("targets must be at most one jira and one confluence, not \(targets.map(\.name))")
+        }
+    }
+
+    /// Chooses the snapshot: `id` when given (it must be complete), else the newest complete one.
+    public func chooseSnapshot(_ id: String? = nil) async throws -> SnapshotManifest {
+        let (complete, incomplete) = try await location.snapshots(s3)
+        if let id {
+            guard complete.contains(id) else {
+                throw DataRefreshError(
+                    incomplete.contains(id)
+                        ? "snapshot \(id) is incomplete (no manifest) and is never restored"
+                        : "there is no snapshot \(id) in s3://\(location.bucket)/\(location.prefix)")
+            }
+            return try await location.manifest(id, s3)
+        }
+        guard let newest = complete.last else {
+            throw DataRefreshError(
+                "s3://\(location.bucket)/\(location.prefix) holds no complete snapshot; run the provider first")
+        }
+        return try await location.manifest(newest, s3)
+    }
+
+    /// Refreshes the target, resuming an unfinished run of the same snapshot.
+    ///
+    /// - Parameters:
+    ///   - snapshot: a snapshot id; default: the unfinished run's, else the newest complete one.
+    ///   - from: re-run from this step even if it was done.
+    /// - Returns: the manifest restored.
+    @discardableResult
+    public func refresh(snapshot: String? = nil, from: Step? = nil) async throws -> SnapshotManifest {
+        try checkTarget()
+        try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+        let previous = try unfinished()
+        let manifest = try await chooseSnapshot(snapshot ?? previous?.snapshot)
+        var state =
+            previous?.snapshot == manifest.id ? previous! : RunState(snapshot: manifest.id, done: [])
+        if let from {
+            state.done.removeAll { Step.allCases.firstIndex(of: $0)! >= Step.allCases.firstIndex(of: from)! }
+        }
+        for step in Step.allCases where !state.done.contains(step) {
+            logger.info("step started", metadata: ["step": "\(step.rawValue)", "snapshot": "\(manifest.id)"])
+            do {
+                try await run(step, manifest)
+            } catch {
+                logger.error(
+                    "step failed; re-run to resume here", metadata: ["step": "\(step.rawValue)", "error": "\(error)"])
+                throw error
+            }
+            state.done.append(step)
+            try JSONEncoder().encode(state).write(to: URL(fileURLWithPath: stateFile), options: .atomic)
+        }
+        try? FileManager.default.removeItem(atPath: stateFile)
+        logger.info(
+            "refresh complete", metadata: ["snapshot": "\(manifest.id)", "environment": "\(settings.environment)"])
+        return manifest
+    }
+
+    func product(_ name: String, in manifest: SnapshotManifest) throws -> SnapshotManifest.Product {
+        guard let product = manifest.products.first(where: { $0.name == name }) else {
+            throw DataRefreshError(
+                "snapshot \(manifest.id) has no \(name) data (it has \(manifest.products.map(\.name)))")
+        }
+        return product
+    }
+
+    func run(_ step: Step, _ manifest: SnapshotManifest) async throws {
+        let base = location.prefix(of: manifest.id)
+        switch step {
+        case .check:
+            for target in targets { _ = try product(target.name, in: manifest) }
+        case .stop:
+            for target in targets { try await control.stop(target.name) }
+        case .restoreDatabases:
+            for target in targets {
+                let data = try product(target.name, in: manifest)
+                let file = "\(workDirectory)/\(target.name)-\(manifest.id).dump"
+                defer { try? FileManager.default.removeItem(atPath: file) }
+                try await PostgresTools.download(
+                    s3, bucket: location.bucket, key: base + data.dumpKey, to: file, bytes: data.dumpBytes,
+                    sha256: data.dumpSHA256)
+                try await PostgresTools.restore(file, into: target.database)
+                logger.info("database restored", metadata: ["product": "\(target.name)", "bytes": "\(data.dumpBytes)"])
+            }
+        case .syncSharedHomes:
+            for target in targets {
+                let data = try product(target.name, in: manifest)
+                try FileManager.default.createDirectory(atPath: target.sharedHome, withIntermediateDirectories: true)
+                let engine = try SyncEngine(
+                    source: .s3(bucket: location.bucket, prefix: base + data.sharedHomePrefix),
+                    destination: .local(target.sharedHome), sourceClient: s3,
+                    configuration: .init(options: SyncOptions(delete: true)))
+                let (_, summary) = try await engine.sync()
+                guard summary.succeeded else {
+                    throw DataRefreshError(
+                        "the shared home of \(target.name) did not sync completely (\(summary.failures.count) failed); "
+                            + "re-run to resume")
+                }
+                logger.info(
+                    "shared home synced",
+                    metadata: [
+                        "product": "\(target.name)", "transferred": "\(summary.transferred)",
+                        "deleted": "\(summary.deleted)", "bytes": "\(summary.transferredBytes)",
+                    ])
+            }
+        case .rewriteSettings:
+            var jira: JiraSettingsStore?
+            var confluence: ConfluenceSettingsStore?
+            defer {
+                let (j, c) = (jira, confluence)
+                Task {
+                    await j?.close()
+                    await c?.close()
+                }
+            }
+            for target in targets {
+                if target.name == "jira" {
+                    let store = try await JiraSettingsStore.open(target.database)
+                    jira = store
+                    // Mail off first, on its own, so nothing can mail PROD's users whatever fails next.
+                    if settings.jira?.mailDisabled == true {
+                        try await store.set(["jira.mail.send.disabled": .number(1)])
+                    }
+                } else {
+                    confluence = try await ConfluenceSettingsStore.open(target.database)
+                }
+            }
+            let plan = try await settings.apply(jira: jira, confluence: confluence)
+            logger.info("settings rewritten", metadata: ["changes": "\(plan.changes.count)"])
+        case .start:
+            for target in targets {
+                try await control.start(target.name)
+                try await client(target).waitUntilRunning(timeout: startTimeout)
+            }
+        case .verify:
+            let jiraTarget = targets.first { $0.name == "jira" }
+            let confluenceTarget = targets.first { $0.name == "confluence" }
+            let jira = try jiraTarget.map { try JiraClient(baseURL: $0.url, credentials: $0.credentials) }
+            let confluence = try confluenceTarget.map {
+                try ConfluenceClient(baseURL: $0.url, credentials: $0.credentials)
+            }
+            try await settings.apply(jiraAPI: jira, confluenceAPI: confluence)
+            var stores: (JiraSettingsStore?, ConfluenceSettingsStore?) = (nil, nil)
+            if let jiraTarget { stores.0 = try await JiraSettingsStore.open(jiraTarget.database) }
+            if let confluenceTarget { stores.1 = try await ConfluenceSettingsStore.open(confluenceTarget.database) }
+            let left = try await settings.plan(jira: stores.0, confluence: stores.1)
+            await stores.0?.close()
+            await stores.1?.close()
+            guard left.changes.isEmpty else {
+                throw DataRefreshError("after the refresh these settings still differ:\n\(left.text)")
+            }
+        }
+    }
+
+    func client(_ target: Target) throws -> any AtlassianProduct {
+        target.name == "jira"
+            ? try JiraClient(baseURL: target.url, credentials: target.credentials)
+            : try ConfluenceClient(baseURL: target.url, credentials: target.credentials)
+    }
+}

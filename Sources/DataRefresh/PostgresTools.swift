@@ -1,0 +1,181 @@
+import AWSSigning
+import AtlassianAdmin
+import Crypto
+import Foundation
+import NIOCore
+import S3Sync
+
+/// `pg_dump` and `pg_restore`, the real tools, with credentials passed through the libpq
+/// environment (never on a command line).
+enum PostgresTools {
+    /// The absolute path of `tool` on `PATH`.
+    static func path(of tool: String) throws -> String {
+        let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        for directory in directories + ["/usr/bin", "/usr/local/bin"] {
+            let candidate = "\(directory)/\(tool)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw DataRefreshError("\(tool) is not installed (apt install postgresql-client)")
+    }
+
+    /// Streams `pg_dump -Fc` of `database` into a multipart upload at `bucket/key`, one part in
+    /// memory at a time besides the one being read, never staged on disk.
+    ///
+    /// - Returns: the dump's size and SHA-256 (hex).
+    static func dump(
+        _ database: DatabaseLocation, to s3: S3Client, bucket: String, key: String, partSize: Int = 16 << 20,
+        writeOptions: S3Client.WriteOptions
+    ) async throws -> (bytes: Int64, sha256: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try path(of: "pg_dump"))
+        process.arguments = ["--format=custom", "--no-owner", "--no-privileges"]
+        process.environment = ProcessInfo.processInfo.environment.merging(database.libpqEnvironment) { $1 }
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let chunks = ChunkReader(
+            handle: stdout.fileHandleForReading, chunkSize: max(partSize, Int(S3Client.minimumPartSize)))
+        let uploadId = try await s3.createMultipartUpload(bucket: bucket, key: key, options: writeOptions)
+        var hash = SHA256()
+        var bytes: Int64 = 0
+        var parts: [S3Client.CompletedPart] = []
+        do {
+            for try await chunk in chunks.stream() {
+                defer { chunks.consumed() }
+                hash.update(data: chunk)
+                bytes += Int64(chunk.count)
+                parts.append(
+                    try await s3.uploadPart(
+                        bucket: bucket, key: key, uploadId: uploadId, partNumber: parts.count + 1,
+                        data: ByteBuffer(bytes: chunk)))
+            }
+            process.waitUntilExit()
+            let errors = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            guard process.terminationStatus == 0, !parts.isEmpty else {
+                throw DataRefreshError(
+                    "pg_dump of \(database) failed (exit \(process.terminationStatus)): \(errors.prefix(500))")
+            }
+            _ = try await s3.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: parts)
+        } catch {
+            if process.isRunning { process.terminate() }
+            chunks.consumed()  // let the reader thread reach the end of the pipe and stop
+            chunks.consumed()
+            try? await s3.abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId)
+            throw error
+        }
+        return (bytes, hash.finalize().map { String(format: "%02x", $0) }.joined())
+    }
+
+    /// Downloads `bucket/key` to `file`, checking its size and SHA-256 before anything uses it.
+    static func download(
+        _ s3: S3Client, bucket: String, key: String, to file: String, bytes: Int64, sha256: String
+    ) async throws {
+        FileManager.default.createFile(atPath: file, contents: nil)
+        guard let handle = FileHandle(forWritingAtPath: file) else {
+            throw DataRefreshError("cannot write \(file); check the work directory")
+        }
+        defer { try? handle.close() }
+        var hash = SHA256()
+        var count: Int64 = 0
+        try await s3.getObject(bucket: bucket, key: key) { _, body in
+            for try await buffer in body {
+                let data = Data(buffer.readableBytesView)
+                hash.update(data: data)
+                count += Int64(data.count)
+                try handle.write(contentsOf: data)
+            }
+        }
+        let digest = hash.finalize().map { String(format: "%02x", $0) }.joined()
+        guard count == bytes, digest == sha256 else {
+            throw DataRefreshError(
+                "the dump s3://\(bucket)/\(key) is corrupt: \(count) bytes with SHA-256 \(digest), the manifest says "
+                    + "\(bytes) bytes with \(sha256); nothing was restored. Take a new snapshot")
+        }
+    }
+
+    /// Restores the dump `file` into a fresh database next to `target`, then swaps it in: the
+    /// old database is kept as `<name>_previous` until the next refresh, so a failed restore
+    /// leaves the old one in place and usable.
+    static func restore(_ file: String, into target: DatabaseLocation, jobs: Int = 2) async throws {
+        let fresh = target.database + "_restore"
+        let previous = target.database + "_previous"
+        let admin = target.database("postgres")
+        try await sql(admin, "DROP DATABASE IF EXISTS \(quoted(fresh))")
+        try await sql(admin, "CREATE DATABASE \(quoted(fresh))")
+        let output = try await ProcessRunner.run(
+            try path(of: "pg_restore"),
+            ["--no-owner", "--no-privileges", "--exit-on-error", "--jobs=\(max(1, jobs))", "--dbname=\(fresh)", file],
+            environment: target.database(fresh).libpqEnvironment, timeout: .seconds(6 * 3600))
+        guard output.status == 0 else {
+            throw DataRefreshError(
+                "pg_restore into \(fresh) failed (exit \(output.status)): \(output.errorText.prefix(500)); "
+                    + "\(target.database) was not touched")
+        }
+        try await sql(admin, "DROP DATABASE IF EXISTS \(quoted(previous))")
+        try await sql(
+            admin,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(target.database)' AND pid <> pg_backend_pid()"
+        )
+        let exists = try await sql(admin, "SELECT 1 FROM pg_database WHERE datname = '\(target.database)'")
+        if exists == "1" {
+            try await sql(admin, "ALTER DATABASE \(quoted(target.database)) RENAME TO \(quoted(previous))")
+        }
+        try await sql(admin, "ALTER DATABASE \(quoted(fresh)) RENAME TO \(quoted(target.database))")
+    }
+
+    /// Runs one SQL statement with `psql` and returns its unaligned output.
+    @discardableResult
+    static func sql(_ location: DatabaseLocation, _ statement: String) async throws -> String {
+        let output = try await ProcessRunner.run(
+            try path(of: "psql"), ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", statement],
+            environment: location.libpqEnvironment, timeout: .seconds(600))
+        guard output.status == 0 else {
+            throw DataRefreshError("\(statement.prefix(80)) on \(location) failed: \(output.errorText.prefix(300))")
+        }
+        return String(decoding: output.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func quoted(_ identifier: String) -> String {
+        "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+/// Reads a pipe in fixed-size chunks on its own thread, at most two chunks ahead of the consumer.
+final class ChunkReader: Sendable {
+    let handle: FileHandle
+    let chunkSize: Int
+    let permits = DispatchSemaphore(value: 2)
+
+    init(handle: FileHandle, chunkSize: Int) {
+        self.handle = handle
+        self.chunkSize = chunkSize
+    }
+
+    func stream() -> AsyncThrowingStream<Data, any Error> {
+        AsyncThrowingStream { continuation in
+            let thread = Thread { [self] in
+                while true {
+                    permits.wait()
+                    var chunk = Data()
+                    while chunk.count < chunkSize {
+                        guard let data = try? handle.read(upToCount: chunkSize - chunk.count), !data.isEmpty else {
+                            break
+                        }
+                        chunk.append(data)
+                    }
+                    if chunk.isEmpty { break }
+                    continuation.yield(chunk)
+                    if chunk.count < chunkSize { break }
+                }
+                continuation.finish()
+            }
+            thread.start()
+        }
+    }
+
+    /// Lets the reader go one chunk further.
+    func consumed() { permits.signal() }
+}

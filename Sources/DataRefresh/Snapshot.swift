@@ -1,0 +1,110 @@
+import AWSCore
+import Foundation
+import S3Sync
+
+/// What a snapshot holds; written last, so a snapshot without one is incomplete and never
+/// restored.
+public struct SnapshotManifest: Sendable, Codable, Equatable {
+    /// One product's data in the snapshot.
+    public struct Product: Sendable, Codable, Equatable {
+        /// `jira` or `confluence`.
+        public var name: String
+        /// The product version, when known.
+        public var version: String?
+        /// The dump's key, relative to the snapshot.
+        public var dumpKey: String
+        /// The dump's size.
+        public var dumpBytes: Int64
+        /// The dump's SHA-256, hex.
+        public var dumpSHA256: String
+        /// The shared home's prefix, relative to the snapshot.
+        public var sharedHomePrefix: String
+        /// Objects in the shared home.
+        public var sharedHomeObjects: Int
+        /// Bytes in the shared home.
+        public var sharedHomeBytes: Int64
+    }
+
+    /// The snapshot id: its UTC time, `yyyyMMdd'T'HHmmss'Z'`, so ids sort by age.
+    public var id: String
+    /// The environment the data came from.
+    public var sourceEnvironment: String
+    /// The products.
+    public var products: [Product]
+    /// The Atlas Relay version that wrote it.
+    public var toolVersion: String
+
+    /// The manifest's key under a snapshot.
+    public static let fileName = "manifest.json"
+
+    /// A new snapshot id for `date`.
+    public static func id(for date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return formatter.string(from: date)
+    }
+}
+
+/// Where snapshots live: `s3://bucket/prefix<id>/…`.
+public struct SnapshotLocation: Sendable, Equatable {
+    /// The bucket.
+    public var bucket: String
+    /// The prefix (empty, or ending in `/`).
+    public var prefix: String
+
+    /// Creates a location; a non-empty prefix gets a trailing `/`.
+    public init(bucket: String, prefix: String = "snapshots/") {
+        self.bucket = bucket
+        self.prefix = prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"
+    }
+
+    /// The key prefix of snapshot `id`.
+    public func prefix(of id: String) -> String { "\(prefix)\(id)/" }
+
+    /// The ids of the complete snapshots (those with a manifest), oldest first, and of the
+    /// incomplete ones.
+    public func snapshots(_ s3: S3Client) async throws -> (complete: [String], incomplete: [String]) {
+        var ids = Set<String>()
+        var complete = Set<String>()
+        var token: String?
+        repeat {
+            let page = try await s3.listObjectsV2(bucket: bucket, prefix: prefix, continuationToken: token)
+            for object in page.objects {
+                let rest = object.key.dropFirst(prefix.count)
+                guard let slash = rest.firstIndex(of: "/") else { continue }
+                let id = String(rest[..<slash])
+                ids.insert(id)
+                if rest[rest.index(after: slash)...] == SnapshotManifest.fileName { complete.insert(id) }
+            }
+            token = page.nextContinuationToken
+        } while token != nil
+        return (complete.sorted(), ids.subtracting(complete).sorted())
+    }
+
+    /// The manifest of snapshot `id`.
+    ///
+    /// - Throws: ``DataRefreshError`` when it is missing or unreadable.
+    public func manifest(_ id: String, _ s3: S3Client) async throws -> SnapshotManifest {
+        guard let data = try await s3.getObjectData(bucket: bucket, key: prefix(of: id) + SnapshotManifest.fileName)
+        else {
+            throw DataRefreshError(
+                "snapshot \(id) in s3://\(bucket)/\(prefix) has no manifest: it is incomplete and is never restored")
+        }
+        do {
+            return try JSONDecoder().decode(SnapshotManifest.self, from: data)
+        } catch {
+            throw DataRefreshError("the manifest of snapshot \(id) is unreadable (\(error)); choose another snapshot")
+        }
+    }
+}
+
+/// A data refresh failure, with what to do.
+public struct DataRefreshError: Error, Sendable, CustomStringConvertible {
+    /// The message.
+    public let description: String
+
+    /// Creates an error.
+    public init(_ description: String) { self.description = description }
+}

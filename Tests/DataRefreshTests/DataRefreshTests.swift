@@ -1,0 +1,223 @@
+import AWSCore
+import AtlasRelayTestSupport
+import AtlassianAdmin
+import AtlassianSimulator
+import Foundation
+import S3Sync
+import Synchronization
+import Testing
+
+@testable import DataRefresh
+
+/// A provide → refresh cycle against the sandbox: PostgreSQL databases with the products' tables
+/// as PROD and DEV, SeaweedFS for the snapshot bucket, and the simulators as DEV's running apps.
+struct DataRefreshTests {
+    static let scripts = ["scripts/sql/atlassian-schema.sql", "scripts/sql/atlassian-seed-prod.sql"]
+
+    /// PROD and DEV for both products, shared homes, a bucket, and simulators that the
+    /// refresher's control stops and starts on fixed ports.
+    final class World: Sendable {
+        let prod: [String: DatabaseLocation]
+        let dev: [String: DatabaseLocation]
+        let prodHome: [String: String]
+        let devHome: [String: String]
+        let s3: S3Client
+        let location: SnapshotLocation
+        let ports: [String: Int]
+        let running = Mutex<[String: AtlassianSimulator]>([:])
+        let stops = Mutex(0)
+        let failStarts = Mutex(0)
+        let root: String
+
+        init() async throws {
+            var prod: [String: DatabaseLocation] = [:]
+            var dev: [String: DatabaseLocation] = [:]
+            var prodHome: [String: String] = [:]
+            var devHome: [String: String] = [:]
+            var ports: [String: Int] = [:]
+            root = FileManager.default.temporaryDirectory.appendingPathComponent("refresh-\(UUID().uuidString)").path
+            for product in ["jira", "confluence"] {
+                prod[product] = try DatabaseLocation(
+                    url: try await Sandbox.makeDatabase(prefix: "prod_\(product)", scripts: DataRefreshTests.scripts))
+                dev[product] = try DatabaseLocation(
+                    url: try await Sandbox.makeDatabase(prefix: "dev_\(product)", scripts: DataRefreshTests.scripts))
+                // PROD has content DEV lacks; DEV has a stale row and a stale file.
+                try await PostgresTools.sql(
+                    prod[product]!,
+                    "CREATE TABLE content (id int PRIMARY KEY, title text); INSERT INTO content SELECT g, 'PROD item ' || g FROM generate_series(1, 500) g"
+                )
+                try await PostgresTools.sql(
+                    dev[product]!,
+                    "CREATE TABLE content (id int PRIMARY KEY, title text); INSERT INTO content VALUES (1, 'stale DEV item')"
+                )
+                prodHome[product] = "\(root)/prod-\(product)"
+                devHome[product] = "\(root)/dev-\(product)"
+                for (path, text) in [
+                    ("data/attachments/PROJ/10000/10001", "attachment \(product)"), ("data/avatars/1.png", "avatar"),
+                    ("caches/indexes/segment", "cache: must not travel"), ("log/atlassian.log", "log: must not travel"),
+                ] {
+                    let file = "\(prodHome[product]!)/\(path)"
+                    try FileManager.default.createDirectory(
+                        atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                    try Data(text.utf8).write(to: URL(fileURLWithPath: file))
+                }
+                try FileManager.default.createDirectory(
+                    atPath: "\(devHome[product]!)/data", withIntermediateDirectories: true)
+                try Data("stale".utf8).write(to: URL(fileURLWithPath: "\(devHome[product]!)/data/stale.txt"))
+                let probe = try await AtlassianSimulator.start(
+                    .init(product: .init(rawValue: product)!, database: dev[product]!))
+                ports[product] = probe.port
+                await probe.stop()
+            }
+            let aws = try Sandbox.s3AWSClient()
+            s3 = S3Client(aws)
+            location = SnapshotLocation(
+                bucket: try await Sandbox.makeBucket(aws, prefix: "snapshots"), prefix: "nightly/")
+            (self.prod, self.dev, self.prodHome, self.devHome, self.ports) = (prod, dev, prodHome, devHome, ports)
+        }
+
+        func url(_ product: String) -> String { "http://127.0.0.1:\(ports[product]!)" }
+
+        var control: DataRefresher.ApplicationControl {
+            .init(
+                stop: { name in
+                    self.stops.withLock { $0 += 1 }
+                    if let simulator = self.running.withLock({ $0.removeValue(forKey: name) }) {
+                        await simulator.stop()
+                    }
+                },
+                start: { name in
+                    if self.failStarts.withLock({ value in
+                        defer { value = max(0, value - 1) }
+                        return value > 0
+                    }) {
+                        throw DataRefreshError("the \(name) service did not start (injected)")
+                    }
+                    let simulator = try await AtlassianSimulator.start(
+                        .init(product: .init(rawValue: name)!, database: self.dev[name]!), port: self.ports[name]!)
+                    simulator.setMode(.starting(polls: 2))
+                    self.running.withLock { $0[name] = simulator }
+                })
+        }
+
+        var provider: DataProvider {
+            DataProvider(
+                environment: "prod",
+                sources: ["jira", "confluence"].map {
+                    .init(
+                        name: $0, database: prod[$0]!, sharedHome: prodHome[$0]!,
+                        version: $0 == "jira" ? "10.3.4" : "10.0.3")
+                }, location: location, s3: s3, keep: 2)
+        }
+
+        var settings: EnvironmentSettings {
+            EnvironmentSettings(
+                environment: "dev", productionBaseURLs: ["https://jira.example.com", "https://confluence.example.com"],
+                jira: .init(
+                    title: "Jira (DEV)", baseURL: "https://jira.dev.example.com", colours: ["topBar": "#0b6e4f"],
+                    banner: "DEV copy of PROD", mailDisabled: true,
+                    applicationLinks: ["confluence": "https://confluence.dev.example.com"]),
+                confluence: .init(
+                    siteTitle: "Confluence (DEV)", baseURL: "https://confluence.dev.example.com",
+                    bannerHTML: "<div>DEV</div>", colours: ["topBarColor": "#0b6e4f"],
+                    applicationLinks: ["jira": "https://jira.dev.example.com"]))
+        }
+
+        func refresher(settings: EnvironmentSettings? = nil, targetDatabase: DatabaseLocation? = nil) -> DataRefresher {
+            DataRefresher(
+                settings: settings ?? self.settings,
+                targets: ["jira", "confluence"].map {
+                    .init(
+                        name: $0, database: $0 == "jira" ? (targetDatabase ?? dev[$0]!) : dev[$0]!,
+                        sharedHome: devHome[$0]!,
+                        url: url($0), credentials: .token(AtlassianSimulator.User.admin.token))
+                }, location: location, s3: s3,
+                production: .init(
+                    databases: Array(prod.values), urls: ["https://jira.example.com", "https://confluence.example.com"]),
+                control: control, workDirectory: "\(root)/work", startTimeout: .seconds(120))
+        }
+
+        func close() async {
+            for simulator in running.withLock({ Array($0.values) }) { await simulator.stop() }
+            try? FileManager.default.removeItem(atPath: root)
+        }
+    }
+
+    @Test func aFailedStartResumesThereAndDEVEndsWithPRODDataButDEVSettings() async throws {
+        let world = try await World()
+        defer { Task { await world.close() } }
+        let manifest = try await world.provider.provide()
+        #expect(manifest.products.map(\.name) == ["jira", "confluence"])
+        #expect(
+            manifest.products.allSatisfy { $0.sharedHomeObjects == 2 && $0.dumpBytes > 0 && $0.dumpSHA256.count == 64 })
+
+        world.failStarts.withLock { $0 = 1 }
+        let refresher = world.refresher()
+        let failure = try await #require(throws: DataRefreshError.self) { try await refresher.refresh() }
+        #expect(failure.description.contains("did not start"))
+        #expect(
+            try refresher.unfinished()?.done == [.check, .stop, .restoreDatabases, .syncSharedHomes, .rewriteSettings])
+
+        let resumed = try await refresher.refresh()
+        #expect(resumed.id == manifest.id)
+        #expect(world.stops.withLock { $0 } == 2)  // one stop per product, in the first run only
+        #expect(try refresher.unfinished() == nil)
+
+        for product in ["jira", "confluence"] {
+            #expect(try await PostgresTools.sql(world.dev[product]!, "SELECT count(*) FROM content") == "500")
+            let home = world.devHome[product]!
+            #expect(FileManager.default.fileExists(atPath: "\(home)/data/attachments/PROJ/10000/10001"))
+            #expect(!FileManager.default.fileExists(atPath: "\(home)/data/stale.txt"))
+            #expect(!FileManager.default.fileExists(atPath: "\(home)/caches/indexes/segment"))
+            #expect(!FileManager.default.fileExists(atPath: "\(home)/log/atlassian.log"))
+        }
+        let jira = try JiraClient(baseURL: world.url("jira"), credentials: .token(AtlassianSimulator.User.admin.token))
+        let info = try await jira.serverInfo()
+        #expect(info.serverTitle == "Jira (DEV)" && info.baseUrl == "https://jira.dev.example.com")
+        #expect(try await jira.applicationLinks().first?.rpcUrl == "https://confluence.dev.example.com")
+        let store = try await JiraSettingsStore.open(world.dev["jira"]!)
+        #expect(try await store.properties()["jira.mail.send.disabled"] == .number(1))
+        await store.close()
+        let confluence = try ConfluenceClient(
+            baseURL: world.url("confluence"), credentials: .token(AtlassianSimulator.User.admin.token))
+        #expect(try await confluence.colorScheme().colorSchemeModelLight?["topBarColor"] == "#0b6e4f")
+        #expect(try await confluence.serverInformation().baseUrl == "https://confluence.dev.example.com")
+        // PROD was only read.
+        #expect(
+            try await PostgresTools.sql(
+                world.prod["jira"]!, "SELECT propertyvalue FROM propertystring WHERE id = 10000") == "Jira")
+    }
+
+    @Test func aCorruptedDumpIsDetectedAndTheOldDatabaseStays() async throws {
+        let world = try await World()
+        defer { Task { await world.close() } }
+        let manifest = try await world.provider.provide()
+        let key = world.location.prefix(of: manifest.id) + manifest.products[0].dumpKey
+        var bytes = try #require(try await world.s3.getObjectData(bucket: world.location.bucket, key: key))
+        bytes[bytes.count / 2] ^= 0xFF
+        _ = try await world.s3.putObject(bucket: world.location.bucket, key: key, data: .init(bytes: bytes))
+
+        let refresher = world.refresher()
+        let error = try await #require(throws: DataRefreshError.self) { try await refresher.refresh() }
+        #expect(error.description.contains("is corrupt") && error.description.contains("nothing was restored"))
+        #expect(try await PostgresTools.sql(world.dev["jira"]!, "SELECT title FROM content") == "stale DEV item")
+        #expect(try refresher.unfinished()?.done == [.check, .stop])
+    }
+
+    @Test func prodIsRefusedAsATargetBeforeAnythingRuns() async throws {
+        let world = try await World()
+        defer { Task { await world.close() } }
+        let intoProd = world.refresher(targetDatabase: world.prod["jira"]!)
+        let error = try await #require(throws: DataRefreshError.self) { try await intoProd.refresh() }
+        #expect(error.description.contains("is PROD's"))
+        var prodSettings = world.settings
+        prodSettings.isProduction = true
+        let marked = try await #require(throws: DataRefreshError.self) {
+            try await world.refresher(settings: prodSettings).refresh()
+        }
+        #expect(marked.description.contains("never writes to PROD"))
+        #expect(world.stops.withLock { $0 } == 0)
+        let noSnapshot = try await #require(throws: DataRefreshError.self) { try await world.refresher().refresh() }
+        #expect(noSnapshot.description.contains("no complete snapshot"))
+    }
+}
