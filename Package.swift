@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "s3sync", targets: ["s3sync"]),
         .executable(name: "atlassian-admin", targets: ["atlassian-admin"]),
         .executable(name: "atlassian-simulator", targets: ["atlassian-simulator"]),
+        .executable(name: "data-refresh", targets: ["data-refresh"]),
         .library(name: "AtlassianSimulator", targets: ["AtlassianSimulator"]),
     ],
     dependencies: [
@@ -32,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .target(
@@ -63,6 +65,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -92,6 +95,7 @@ let package = Package(
             dependencies: [
                 "AtlassianAdmin", "AWSCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -164,6 +168,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/atlassian-simulator",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "data-refresh",
+            dependencies: [
+                "DataRefresh", "AtlassianAdmin", "S3Sync",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Examples/data-refresh",
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -106,16 +106,10 @@ struct S3SyncCommand: AsyncParsableCommand {
     }
 
     func client(profile: String?, endpoint: String?, environment: [String: String]) throws -> S3Client {
-        let credentials: any CredentialProvider =
-            profile.map { ProfileCredentialProvider(profile: $0, environment: environment) }
-            ?? CredentialProviderChain.default(environment: environment)
-        let region = self.region ?? RegionResolver.region(environment: environment, profile: profile) ?? "us-east-1"
         var logger = Logger(label: "s3sync")
         logger.logLevel = .warning
-        return S3Client(
-            AWSClient(
-                region: region, credentialProvider: credentials,
-                endpoints: EndpointResolver(explicitEndpoint: endpoint, environment: environment), logger: logger))
+        return S3Client.configured(
+            region: region, profile: profile, endpoint: endpoint, environment: environment, logger: logger)
     }
 
     func writeOptions() throws -> S3Client.WriteOptions {

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 /// A small Jira or Confluence Data Center stand-in for tests and the sandbox: a real HTTP server
@@ -140,7 +141,7 @@ public final class AtlassianSimulator: Sendable {
     public let port: Int
     let state: Mutex<State>
     let backend: Backend
-    private let task: Mutex<Task<Void, any Error>?>
+    private let task: Mutex<(Task<Void, any Error>, ServiceGroup)?>
 
     /// `http://<host>:<port>`.
     public let baseURL: String
@@ -192,9 +193,11 @@ public final class AtlassianSimulator: Sendable {
                 continuation.finish()
             },
             logger: serverLogger)
+        let group = ServiceGroup(
+            configuration: .init(services: [application], gracefulShutdownSignals: [], logger: serverLogger))
         let task = Task {
             defer { continuation.finish() }
-            try await application.run()
+            try await group.run()
         }
         var port = 0
         for await value in bound { port = value }
@@ -204,16 +207,16 @@ public final class AtlassianSimulator: Sendable {
             throw SettingsStoreError("the \(configuration.product) simulator could not listen on \(host):\(port)")
         }
         let simulator = AtlassianSimulator(configuration: configuration, port: port, host: host, backend: backend)
-        simulator.task.withLock { $0 = task }
+        simulator.task.withLock { $0 = (task, group) }
         box.withLock { $0 = simulator }
         return simulator
     }
 
     /// Stops serving and closes the database connection.
     public func stop() async {
-        let task = self.task.withLock { $0 }
-        task?.cancel()
-        _ = try? await task?.value
+        guard let (task, group) = self.task.withLock({ $0 }) else { return }
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
         await backend.close()
     }
 }

@@ -1,4 +1,5 @@
 import AWSCore
+import AWSSigning
 import AtlassianAdmin
 import Foundation
 import Logging
@@ -57,6 +58,21 @@ public struct DataRefresher: Sendable {
 
         /// Does nothing (the applications are managed elsewhere).
         public static let none = ApplicationControl(stop: { _ in }, start: { _ in })
+
+        /// Runs shell commands (`/bin/sh -c`), with `{product}` replaced by the product's name,
+        /// for example `sudo systemctl stop {product}`; a non-zero exit is a failure.
+        public static func commands(stop: String, start: String, timeout: Duration = .seconds(900))
+            -> ApplicationControl
+        {
+            @Sendable func run(_ template: String, _ name: String) async throws {
+                let command = template.replacingOccurrences(of: "{product}", with: name)
+                let output = try await ProcessRunner.run("/bin/sh", ["-c", command], timeout: timeout)
+                guard output.status == 0 else {
+                    throw DataRefreshError("'\(command)' failed (exit \(output.status)): \(output.errorText.prefix(300))")
+                }
+            }
+            return ApplicationControl(stop: { try await run(stop, $0) }, start: { try await run(start, $0) })
+        }
     }
 
     /// What PROD is, so it can never be a target.
@@ -186,6 +202,48 @@ public struct DataRefresher: Sendable {
                 "s3://\(location.bucket)/\(location.prefix) holds no complete snapshot; run the provider first")
         }
         return try await location.manifest(newest, s3)
+    }
+
+    /// What ``refresh(snapshot:from:)`` would do, touching nothing: the dry run.
+    public struct Plan: Sendable, Equatable {
+        /// The snapshot it would restore.
+        public let manifest: SnapshotManifest
+        /// The steps it would run, in order.
+        public let steps: [Step]
+        /// The steps an unfinished run of this snapshot already did.
+        public let alreadyDone: [Step]
+
+        /// A readable summary.
+        public var text: String {
+            var lines = ["snapshot \(manifest.id) from \(manifest.sourceEnvironment):"]
+            for product in manifest.products {
+                lines.append(
+                    "  \(product.name): database dump \(product.dumpBytes) bytes, shared home "
+                        + "\(product.sharedHomeObjects) objects / \(product.sharedHomeBytes) bytes")
+            }
+            if !alreadyDone.isEmpty { lines.append("resuming; done: \(alreadyDone.map(\.rawValue).joined(separator: ", "))") }
+            lines.append("steps: \(steps.map(\.rawValue).joined(separator: " → "))")
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    /// Plans a refresh (the same checks and choices as ``refresh(snapshot:from:)``).
+    public func plan(snapshot: String? = nil, from: Step? = nil) async throws -> Plan {
+        try checkTarget()
+        let previous = try unfinished()
+        let manifest = try await chooseSnapshot(snapshot ?? previous?.snapshot)
+        let state = resumeState(previous, manifest: manifest, from: from)
+        for target in targets { _ = try product(target.name, in: manifest) }
+        return Plan(manifest: manifest, steps: Step.allCases.filter { !state.done.contains($0) }, alreadyDone: state.done)
+    }
+
+    func resumeState(_ previous: RunState?, manifest: SnapshotManifest, from: Step?) -> RunState {
+        var state = previous?.snapshot == manifest.id ? previous! : RunState(snapshot: manifest.id, done: [])
+        if let from {
+            let index = Step.allCases.firstIndex(of: from)!
+            state.done.removeAll { Step.allCases.firstIndex(of: $0)! >= index }
+        }
+        return state
     }
 
     /// Refreshes the target, resuming an unfinished run of the same snapshot.

@@ -3,6 +3,7 @@ import AWSSigning
 import AsyncHTTPClient
 import Crypto
 import Foundation
+import Logging
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
@@ -23,6 +24,23 @@ public struct S3Client: Sendable {
     public init(_ aws: AWSClient, expectedBucketOwner: String? = nil) {
         self.aws = aws
         self.expectedBucketOwner = expectedBucketOwner
+    }
+
+    /// A client configured the way the AWS CLI is: credentials from `profile` or the default
+    /// chain, the region from `region`, `AWS_REGION` or the profile (else us-east-1), and the
+    /// endpoint from `endpoint`, `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`.
+    public static func configured(
+        region: String? = nil, profile: String? = nil, endpoint: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger
+    ) -> S3Client {
+        let credentials: any CredentialProvider =
+            profile.map { ProfileCredentialProvider(profile: $0, environment: environment) }
+            ?? CredentialProviderChain.default(environment: environment)
+        let region = region ?? RegionResolver.region(environment: environment, profile: profile) ?? "us-east-1"
+        return S3Client(
+            AWSClient(
+                region: region, credentialProvider: credentials,
+                endpoints: EndpointResolver(explicitEndpoint: endpoint, environment: environment), logger: logger))
     }
 
     /// Sends `request` with the bucket-owner condition when one is set.
