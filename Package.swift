@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         .target(
@@ -112,7 +113,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "AppTesting", dependencies: ["AtlassianAdmin"], swiftSettings: swiftSettings),
+        .target(
+            name: "AppTesting",
+            dependencies: [
+                "AtlassianAdmin", "AWSCore",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Pipeline",
             dependencies: ["DataRefresh", "StackDeploy", "AppTesting", "AtlassianAdmin", "S3Sync"],
@@ -205,6 +215,14 @@ let package = Package(
             dependencies: [
                 "StackDeploy", "AWSCore", "AWSSigning", "S3Sync", "AtlasRelayTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AppTestingTests",
+            dependencies: [
+                "AppTesting", "AtlassianAdmin", "AtlassianSimulator", "AtlasRelayTestSupport",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: swiftSettings
         ),

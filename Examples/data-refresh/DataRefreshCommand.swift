@@ -1,5 +1,5 @@
-import AtlassianAdmin
 import ArgumentParser
+import AtlassianAdmin
 import DataRefresh
 import Foundation
 import Logging
@@ -92,7 +92,9 @@ struct Provide: AsyncParsableCommand {
     @OptionGroup var products: Products
     @Option(help: "The source environment's name.") var environment = "prod"
     @Option(help: "Complete snapshots to keep.") var keep = 3
-    @Option(help: "More shared-home paths to leave out (aws-cli --exclude patterns), besides caches, temp, export and logs.")
+    @Option(
+        help: "More shared-home paths to leave out (aws-cli --exclude patterns), besides caches, temp, export and logs."
+    )
     var exclude: [String] = []
     @Option(help: "Canned ACL, for example bucket-owner-full-control for another account's bucket.") var acl: String?
 
@@ -120,7 +122,9 @@ struct Refresh: AsyncParsableCommand {
     @Option(help: "The target environment's settings (YAML or JSON); required.") var settings: String
     @Option(help: "Jira's base URL in the target.") var jiraUrl: String?
     @Option(help: "Confluence's base URL in the target.") var confluenceUrl: String?
-    @Option(help: "A PROD database (repeat for each); refused as a target.") var prodDb: [String] = []
+    @Option(help: "A PROD database (repeat for each; at least one); refused as a target.") var prodDb: [String] = []
+    @Option(help: "A PROD database host (repeat for each): no database on it is ever a target.") var prodDbHost:
+        [String] = []
     @Option(help: "Shell command that stops a product ({product} is replaced).") var stopCommand: String?
     @Option(help: "Shell command that starts a product.") var startCommand: String?
     @Option(help: "Restore this snapshot id (default: resume, else the newest complete one).") var snapshot: String?
@@ -160,8 +164,13 @@ struct Refresh: AsyncParsableCommand {
                 return DataRefresher.Target(
                     name: pair.name, database: pair.database, sharedHome: pair.home, url: url, credentials: credentials)
             }
+            guard !prodDb.isEmpty || !prodDbHost.isEmpty else {
+                throw ValidationError(
+                    "name PROD's databases with --prod-db or --prod-db-host, so they are never a target")
+            }
             let production = try DataRefresher.ProductionGuard(
-                databases: prodDb.map { try DatabaseLocation(url: $0) }, urls: wanted.productionBaseURLs)
+                databases: prodDb.map { try DatabaseLocation(url: $0) }, hosts: prodDbHost,
+                urls: wanted.productionBaseURLs)
             let control: DataRefresher.ApplicationControl
             switch (stopCommand, startCommand) {
             case (nil, nil): control = .none

@@ -70,7 +70,7 @@ public struct AtlassianError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Reads either product's error body; the raw text (shortened) when it is neither.
-    static func decode(status: Int, request: String, body: Data) -> AtlassianError {
+    package static func decode(status: Int, request: String, body: Data) -> AtlassianError {
         struct Shape: Decodable {
             let errorMessages: [String]?
             let errors: [String: String]?
@@ -127,13 +127,18 @@ public struct AtlassianConnection: Sendable {
     }
 
     /// Sends a request and returns the status and body, without judging the status.
-    public func raw(_ method: HTTPMethod, _ path: String, body: Data? = nil) async throws -> (status: Int, body: Data) {
+    /// `headers` are added as given (for example `X-Atlassian-Token: no-check` for uploads).
+    public func raw(
+        _ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String = "application/json",
+        headers: [(name: String, value: String)] = []
+    ) async throws -> (status: Int, body: Data) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         request.headers.add(name: "Accept", value: "application/json")
         if let credentials { request.headers.add(name: "Authorization", value: credentials.authorization) }
+        for header in headers { request.headers.add(name: header.name, value: header.value) }
         if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(data: body))
         }
         do {

@@ -140,6 +140,7 @@ public final class AtlassianSimulator: Sendable {
     /// The port it listens on.
     public let port: Int
     let state: Mutex<State>
+    let content = Mutex(Content.seeded())
     let backend: Backend
     private let task: Mutex<(Task<Void, any Error>, ServiceGroup)?>
 

@@ -30,7 +30,9 @@ extension AtlassianSimulator {
         let path = request.uri.path
         let query = request.uri.query ?? ""
         let authorization = request.headers[.authorization]
-        let answer = await answer(method: method, path: path, query: query, authorization: authorization, body: body)
+        let answer = await answer(
+            method: method, path: path, query: query, authorization: authorization, body: body,
+            contentType: request.headers[.contentType])
         state.withLock {
             $0.requests.append(
                 Request(
@@ -43,7 +45,9 @@ extension AtlassianSimulator {
         return response
     }
 
-    func answer(method: String, path: String, query: String, authorization: String?, body: Data) async -> Answer {
+    func answer(
+        method: String, path: String, query: String, authorization: String?, body: Data, contentType: String? = nil
+    ) async -> Answer {
         let (mode, failure) = state.withLock { state -> (Mode, Failure?) in
             let mode = state.mode
             if path == "/status", case .starting(let polls) = mode {
@@ -79,7 +83,8 @@ extension AtlassianSimulator {
             return error(401, "The credentials are not valid (wrong user name, password or token).")
         }
         do {
-            return try await route(method: method, path: path, query: query, user: user, body: body)
+            return try await route(
+                method: method, path: path, query: query, user: user, body: body, contentType: contentType)
         } catch let failure as SettingsStoreError {
             return error(500, failure.description)
         } catch {
@@ -136,7 +141,9 @@ extension AtlassianSimulator {
         return items
     }
 
-    func route(method: String, path: String, query: String, user: User?, body: Data) async throws -> Answer {
+    func route(method: String, path: String, query: String, user: User?, body: Data, contentType: String?)
+        async throws -> Answer
+    {
         let items = Self.queryItems(query)
         let adminOnly = "You are not authorized to perform this operation. Please log in as an administrator."
         let isAdmin = user?.isAdmin == true
@@ -239,6 +246,17 @@ extension AtlassianSimulator {
         {
             guard isAdmin else { return error(403, adminOnly) }
             return .encoded(configuration.licence)
+        }
+        switch configuration.product {
+        case .jira:
+            if let answer = jiraContent(method: method, segments: segments, items: items, body: body) { return answer }
+        case .confluence:
+            if method == "GET", let data = download(segments: segments) { return Answer(status: 200, body: data) }
+            if let answer = confluenceContent(
+                method: method, segments: segments, items: items, body: body, contentType: contentType)
+            {
+                return answer
+            }
         }
         switch configuration.product {
         case .jira: return try await jira(method: method, segments: segments, items: items, user: user, body: body)

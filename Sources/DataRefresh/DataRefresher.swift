@@ -68,7 +68,8 @@ public struct DataRefresher: Sendable {
                 let command = template.replacingOccurrences(of: "{product}", with: name)
                 let output = try await ProcessRunner.run("/bin/sh", ["-c", command], timeout: timeout)
                 guard output.status == 0 else {
-                    throw DataRefreshError("'\(command)' failed (exit \(output.status)): \(output.errorText.prefix(300))")
+                    throw DataRefreshError(
+                        "'\(command)' failed (exit \(output.status)): \(output.errorText.prefix(300))")
                 }
             }
             return ApplicationControl(stop: { try await run(stop, $0) }, start: { try await run(start, $0) })
@@ -79,12 +80,15 @@ public struct DataRefresher: Sendable {
     public struct ProductionGuard: Sendable {
         /// PROD's databases (host, port and name are compared).
         public var databases: [DatabaseLocation]
+        /// PROD's database hosts: no database on them is ever a target.
+        public var hosts: [String]
         /// PROD's base URLs.
         public var urls: [String]
 
         /// Creates a guard.
-        public init(databases: [DatabaseLocation], urls: [String]) {
+        public init(databases: [DatabaseLocation], hosts: [String] = [], urls: [String]) {
             self.databases = databases
+            self.hosts = hosts
             self.urls = urls
         }
     }
@@ -174,6 +178,11 @@ public struct DataRefresher: Sendable {
                 throw DataRefreshError(
                     "\(target.name)'s target database \(target.database) is PROD's (\(prod)); refusing to refresh it")
             }
+            if production.hosts.map({ $0.lowercased() }).contains(target.database.host.lowercased()) {
+                throw DataRefreshError(
+                    "\(target.name)'s target database host \(target.database.host) is a PROD host; refusing to refresh it"
+                )
+            }
             if production.urls.map(EnvironmentSettings.normalised).contains(EnvironmentSettings.normalised(target.url))
             {
                 throw DataRefreshError("\(target.name)'s target URL \(target.url) is PROD's; refusing to refresh it")
@@ -221,7 +230,9 @@ public struct DataRefresher: Sendable {
                     "  \(product.name): database dump \(product.dumpBytes) bytes, shared home "
                         + "\(product.sharedHomeObjects) objects / \(product.sharedHomeBytes) bytes")
             }
-            if !alreadyDone.isEmpty { lines.append("resuming; done: \(alreadyDone.map(\.rawValue).joined(separator: ", "))") }
+            if !alreadyDone.isEmpty {
+                lines.append("resuming; done: \(alreadyDone.map(\.rawValue).joined(separator: ", "))")
+            }
             lines.append("steps: \(steps.map(\.rawValue).joined(separator: " → "))")
             return lines.joined(separator: "\n")
         }
@@ -234,7 +245,8 @@ public struct DataRefresher: Sendable {
         let manifest = try await chooseSnapshot(snapshot ?? previous?.snapshot)
         let state = resumeState(previous, manifest: manifest, from: from)
         for target in targets { _ = try product(target.name, in: manifest) }
-        return Plan(manifest: manifest, steps: Step.allCases.filter { !state.done.contains($0) }, alreadyDone: state.done)
+        return Plan(
+            manifest: manifest, steps: Step.allCases.filter { !state.done.contains($0) }, alreadyDone: state.done)
     }
 
     func resumeState(_ previous: RunState?, manifest: SnapshotManifest, from: Step?) -> RunState {

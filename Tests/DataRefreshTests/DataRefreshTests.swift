@@ -222,6 +222,10 @@ struct DataRefreshTests {
             try await world.refresher(settings: prodSettings).refresh()
         }
         #expect(marked.description.contains("never writes to PROD"))
+        var onProdHost = world.refresher()
+        onProdHost.production.hosts = [world.prod["jira"]!.host]
+        let host = try await #require(throws: DataRefreshError.self) { try await onProdHost.refresh() }
+        #expect(host.description.contains("is a PROD host"))
         #expect(world.stops.withLock { $0 } == 0)
         let noSnapshot = try await #require(throws: DataRefreshError.self) { try await world.refresher().refresh() }
         #expect(noSnapshot.description.contains("no complete snapshot"))

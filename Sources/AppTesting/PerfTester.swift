@@ -1,0 +1,360 @@
+import AWSCore
+import AtlassianAdmin
+import Foundation
+import Histogram
+import Logging
+import Synchronization
+
+/// One action of a load mix: a name (DCAPT's, for comparable reports), a weight, and what it does.
+public struct PerfAction: Sendable {
+    /// The name, for example `jmeter_view_issue`.
+    public var name: String
+    /// The relative weight in the mix.
+    public var weight: Int
+    /// The action; throwing counts as an error.
+    public var run: @Sendable (TestContext) async throws -> Void
+
+    /// Creates an action.
+    public init(_ name: String, weight: Int, _ run: @escaping @Sendable (TestContext) async throws -> Void) {
+        self.name = name
+        self.weight = weight
+        self.run = run
+    }
+}
+
+/// How the load is shaped.
+public struct LoadProfile: Sendable, Codable, Equatable {
+    /// Concurrent virtual users (the closed model), or the cap on requests in flight (open model).
+    public var virtualUsers: Int
+    /// Time to bring all users in, evenly.
+    public var rampUp: Duration
+    /// Time at full load.
+    public var hold: Duration
+    /// Time to take them out again, evenly.
+    public var rampDown: Duration
+    /// Pause between one user's actions (closed model).
+    public var thinkTime: Duration
+    /// Requests per second at full load (open model); nil for the closed model.
+    public var arrivalRate: Double?
+
+    /// Creates a profile.
+    public init(
+        virtualUsers: Int, rampUp: Duration = .zero, hold: Duration, rampDown: Duration = .zero,
+        thinkTime: Duration = .zero, arrivalRate: Double? = nil
+    ) {
+        self.virtualUsers = max(1, virtualUsers)
+        self.rampUp = rampUp
+        self.hold = hold
+        self.rampDown = rampDown
+        self.thinkTime = thinkTime
+        self.arrivalRate = arrivalRate
+    }
+}
+
+/// One action's measurements: a latency histogram in microseconds and the error count.
+public struct ActionStats: Sendable, Codable {
+    /// Latencies in microseconds (3 significant digits), successes and errors alike.
+    public var histogram = Histogram<UInt64>(
+        highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+    /// Samples that succeeded.
+    public var successes = 0
+    /// Samples that failed.
+    public var errors = 0
+    /// The first error, as a hint.
+    public var firstError: String?
+
+    /// All samples.
+    public var samples: Int { successes + errors }
+    /// Errors as a fraction of the samples.
+    public var errorRate: Double { samples == 0 ? 0 : Double(errors) / Double(samples) }
+    /// Successes as a fraction of the samples.
+    public var successRate: Double { samples == 0 ? 0 : Double(successes) / Double(samples) }
+
+    /// The latency at `percentile` (0–100), in milliseconds.
+    public func milliseconds(at percentile: Double) -> Double {
+        Double(histogram.valueAtPercentile(percentile)) / 1000
+    }
+
+    mutating func add(_ other: ActionStats) {
+        histogram.add(other.histogram)
+        successes += other.successes
+        errors += other.errors
+        firstError = firstError ?? other.firstError
+    }
+}
+
+/// The outcome of a load run (or several merged): per-action statistics and a per-second timeline.
+public struct PerfResult: Sendable, Codable {
+    /// One second of the run.
+    public struct Second: Sendable, Codable, Equatable {
+        /// Requests that finished in it.
+        public var requests: Int
+        /// Of which failed.
+        public var errors: Int
+    }
+
+    /// The run's name.
+    public var name: String
+    /// When it started.
+    public var started: Date
+    /// How long it ran.
+    public var seconds: Double
+    /// Load generators whose results are in here.
+    public var generators: Int
+    /// The statistics per action.
+    public var actions: [String: ActionStats]
+    /// Requests and errors per second since the start.
+    public var timeline: [Second]
+
+    /// Creates an empty result.
+    public init(name: String, started: Date = Date()) {
+        self.name = name
+        self.started = started
+        self.seconds = 0
+        self.generators = 1
+        self.actions = [:]
+        self.timeline = []
+    }
+
+    mutating func record(_ action: String, microseconds: UInt64, error: String?, second: Int) {
+        var stats = actions[action] ?? ActionStats()
+        _ = stats.histogram.record(max(1, microseconds))
+        if let error {
+            stats.errors += 1
+            if stats.firstError == nil { stats.firstError = error }
+        } else {
+            stats.successes += 1
+        }
+        actions[action] = stats
+        while timeline.count <= second { timeline.append(Second(requests: 0, errors: 0)) }
+        timeline[second].requests += 1
+        if error != nil { timeline[second].errors += 1 }
+    }
+
+    /// Results of several load generators as one: histograms added, timelines added second by
+    /// second (runs are aligned at their start).
+    public static func merged(_ results: [PerfResult]) -> PerfResult? {
+        guard var merged = results.first else { return nil }
+        for other in results.dropFirst() {
+            merged.generators += other.generators
+            merged.seconds = max(merged.seconds, other.seconds)
+            merged.started = min(merged.started, other.started)
+            for (name, stats) in other.actions { merged.actions[name, default: ActionStats()].add(stats) }
+            for (second, value) in other.timeline.enumerated() {
+                while merged.timeline.count <= second { merged.timeline.append(Second(requests: 0, errors: 0)) }
+                merged.timeline[second].requests += value.requests
+                merged.timeline[second].errors += value.errors
+            }
+        }
+        return merged
+    }
+
+    /// All requests per second over the run.
+    public var throughput: Double { seconds > 0 ? Double(actions.values.reduce(0) { $0 + $1.samples }) / seconds : 0 }
+}
+
+/// Limits that decide a load run's exit code.
+public struct SLA: Sendable, Codable, Equatable {
+    /// The 90th-percentile limit per action, in milliseconds.
+    public var p90Milliseconds: [String: Double]
+    /// The limit for actions not named in ``p90Milliseconds``; nil: none.
+    public var defaultP90Milliseconds: Double?
+    /// The least share of successful samples (DCAPT: 95 %).
+    public var minimumSuccess: Double
+
+    /// Creates an SLA.
+    public init(
+        p90Milliseconds: [String: Double] = [:], defaultP90Milliseconds: Double? = nil, minimumSuccess: Double = 0.95
+    ) {
+        self.p90Milliseconds = p90Milliseconds
+        self.defaultP90Milliseconds = defaultP90Milliseconds
+        self.minimumSuccess = minimumSuccess
+    }
+
+    /// One action's verdict.
+    public struct Gate: Sendable, Codable, Equatable {
+        /// The action.
+        public var action: String
+        /// Whether it met the SLA.
+        public var passed: Bool
+        /// Why not (or the figures when it did).
+        public var message: String
+    }
+
+    /// Each action's verdict, by name.
+    public func evaluate(_ result: PerfResult) -> [Gate] {
+        result.actions.keys.sorted().map { name in
+            let stats = result.actions[name]!
+            var problems: [String] = []
+            if stats.successRate < minimumSuccess {
+                problems.append(
+                    String(format: "%.1f %% succeeded, below %.1f %%", stats.successRate * 100, minimumSuccess * 100)
+                        + (stats.firstError.map { " (first error: \($0))" } ?? ""))
+            }
+            let p90 = stats.milliseconds(at: 90)
+            if let limit = p90Milliseconds[name] ?? defaultP90Milliseconds, p90 > limit {
+                problems.append(String(format: "p90 %.1f ms over the %.1f ms limit", p90, limit))
+            }
+            let figures = String(
+                format: "p90 %.1f ms, %.1f %% succeeded, %d samples", p90, stats.successRate * 100, stats.samples)
+            return Gate(
+                action: name, passed: problems.isEmpty,
+                message: problems.isEmpty ? figures : problems.joined(separator: "; "))
+        }
+    }
+}
+
+/// The 90th percentile of each action against a baseline run.
+public struct Comparison: Sendable, Codable, Equatable {
+    /// The action.
+    public var action: String
+    /// The baseline's p90 (ms); nil when the baseline lacks the action.
+    public var baselineP90: Double?
+    /// This run's p90 (ms).
+    public var p90: Double
+    /// The change in percent; nil without a baseline value.
+    public var changePercent: Double?
+
+    /// This run against `baseline`, by action name.
+    public static func compare(_ result: PerfResult, to baseline: PerfResult) -> [Comparison] {
+        result.actions.keys.sorted().map { name in
+            let p90 = result.actions[name]!.milliseconds(at: 90)
+            let base = baseline.actions[name].map { $0.milliseconds(at: 90) }
+            return Comparison(
+                action: name, baselineP90: base, p90: p90,
+                changePercent: base.flatMap { $0 > 0 ? (p90 - $0) / $0 * 100 : nil })
+        }
+    }
+}
+
+/// Drives virtual users through a weighted action mix and measures every action.
+public struct PerfTester: Sendable {
+    /// The mix.
+    public var actions: [PerfAction]
+    /// The load's shape.
+    public var profile: LoadProfile
+    /// Runs once before the load, for example to look up existing issues to view.
+    public var prepare: @Sendable (TestContext) async throws -> Void
+    /// Where progress goes.
+    public var logger: Logger
+
+    /// Creates a tester.
+    public init(
+        actions: [PerfAction], profile: LoadProfile,
+        prepare: @escaping @Sendable (TestContext) async throws -> Void = { _ in },
+        logger: Logger = Logger(label: "atlas-relay.perf-tester")
+    ) {
+        self.actions = actions.filter { $0.weight > 0 }
+        self.profile = profile
+        self.prepare = prepare
+        self.logger = logger
+    }
+
+    /// Picks actions by weight.
+    struct Mix: Sendable {
+        let cumulative: [Int]
+        let total: Int
+
+        init(_ actions: [PerfAction]) {
+            var sum = 0
+            cumulative = actions.map {
+                sum += $0.weight
+                return sum
+            }
+            total = max(1, sum)
+        }
+
+        func pick(_ random: inout some RandomNumberGenerator) -> Int {
+            let value = Int.random(in: 0..<total, using: &random)
+            return cumulative.firstIndex { value < $0 } ?? 0
+        }
+    }
+
+    /// Runs the load and returns the measurements.
+    ///
+    /// - Throws: only when `prepare` fails (then no load was sent).
+    public func run(_ name: String, context: TestContext) async throws -> PerfResult {
+        try await prepare(context)
+        let recorder = Recorder(PerfResult(name: name))
+        let clock = ContinuousClock()
+        let start = clock.now
+        let mix = Mix(actions)
+        let actions = self.actions
+        let profile = self.profile
+        let users = profile.virtualUsers
+        let end = start + profile.rampUp + profile.hold + profile.rampDown
+
+        @Sendable func perform(_ index: Int) async {
+            let action = actions[index]
+            let begin = clock.now
+            var failure: String?
+            do { try await action.run(context) } catch { failure = "\(error)".prefix(300).description }
+            let finished = clock.now
+            let micros = UInt64(max(0, (finished - begin) / .microseconds(1)))
+            let second = Int((finished - start) / .seconds(1))
+            recorder.state.withLock { $0.record(action.name, microseconds: micros, error: failure, second: second) }
+        }
+
+        if let rate = profile.arrivalRate, rate > 0 {
+            // Open model: arrivals on a schedule, whatever the answers' speed, capped in flight.
+            let permits = AsyncSemaphore(users)
+            await withTaskGroup(of: Void.self) { group in
+                var random = SystemRandomNumberGenerator()
+                var next = start
+                while next < end {
+                    try? await Task.sleep(until: next, clock: clock)
+                    let index = mix.pick(&random)
+                    await permits.acquire()
+                    group.addTask {
+                        await perform(index)
+                        await permits.release()
+                    }
+                    let elapsed = next - start
+                    let scale = Self.rampFactor(elapsed, profile)
+                    next = next + .nanoseconds(Int64(1e9 / (rate * max(scale, 0.05))))
+                }
+            }
+        } else {
+            await withTaskGroup(of: Void.self) { group in
+                for user in 0..<users {
+                    let joins = start + profile.rampUp * (Double(user) / Double(users))
+                    let leaves =
+                        start + profile.rampUp + profile.hold + profile.rampDown
+                        * (Double(users - user) / Double(users))
+                    group.addTask {
+                        try? await Task.sleep(until: joins, clock: clock)
+                        var random = SystemRandomNumberGenerator()
+                        while clock.now < leaves && !Task.isCancelled {
+                            await perform(mix.pick(&random))
+                            if profile.thinkTime > .zero { try? await Task.sleep(for: profile.thinkTime) }
+                        }
+                    }
+                }
+            }
+        }
+        var result = recorder.state.withLock { $0 }
+        result.seconds = AppTester.seconds(clock.now - start)
+        logger.info(
+            "load finished",
+            metadata: [
+                "run": "\(name)", "requests": "\(result.actions.values.reduce(0) { $0 + $1.samples })",
+                "seconds": "\(result.seconds)",
+            ])
+        return result
+    }
+
+    /// The share of full load at `elapsed` into the run.
+    static func rampFactor(_ elapsed: Duration, _ profile: LoadProfile) -> Double {
+        if elapsed < profile.rampUp { return elapsed / profile.rampUp }
+        let holdEnd = profile.rampUp + profile.hold
+        if elapsed < holdEnd || profile.rampDown == .zero { return 1 }
+        return max(0, 1 - (elapsed - holdEnd) / profile.rampDown)
+    }
+}
+
+/// The shared measurements of a load run.
+final class Recorder: Sendable {
+    let state: Mutex<PerfResult>
+
+    init(_ result: PerfResult) { state = Mutex(result) }
+}

@@ -1,0 +1,194 @@
+import Foundation
+
+/// Reports CodeBuild and people read: JUnit XML, JSON, DCAPT-style CSV and one offline HTML page.
+public enum Reports {
+    /// JUnit XML that CodeBuild test reports accept: one `testsuite` per functional run (a
+    /// `testcase` per step) and one per load run (a `testcase` per action's SLA gate).
+    public static func junit(runs: [TestRun], load: [(result: PerfResult, gates: [SLA.Gate])] = []) -> String {
+        var suites: [String] = []
+        var total = (tests: 0, failures: 0, skipped: 0, time: 0.0)
+        for run in runs {
+            let failures = run.results.filter { $0.outcome == .failed }.count
+            let skipped = run.results.filter { $0.outcome == .skipped }.count
+            total.tests += run.results.count
+            total.failures += failures
+            total.skipped += skipped
+            total.time += run.seconds
+            var cases: [String] = []
+            for result in run.results {
+                let open =
+                    #"    <testcase classname="\#(xml(run.name + "." + result.scenario))" name="\#(xml(result.step))" time="\#(String(format: "%.3f", result.seconds))""#
+                switch result.outcome {
+                case .passed: cases.append(open + "/>")
+                case .failed:
+                    cases.append(
+                        open
+                            + ">\n      <failure message=\"\(xml(result.message ?? "failed"))\" type=\"AssertionError\">"
+                            + xml(result.message ?? "") + "</failure>\n    </testcase>")
+                case .skipped:
+                    cases.append(open + ">\n      <skipped message=\"\(xml(result.message ?? ""))\"/>\n    </testcase>")
+                }
+            }
+            suites.append(
+                #"  <testsuite name="\#(xml(run.name))" tests="\#(run.results.count)" failures="\#(failures)" errors="0" skipped="\#(skipped)" time="\#(String(format: "%.3f", run.seconds))" timestamp="\#(timestamp(run.started))">"#
+                    + "\n" + cases.joined(separator: "\n") + (cases.isEmpty ? "" : "\n") + "  </testsuite>")
+        }
+        for (result, gates) in load {
+            let failures = gates.filter { !$0.passed }.count
+            total.tests += gates.count
+            total.failures += failures
+            total.time += result.seconds
+            let cases = gates.map { gate -> String in
+                let seconds = (result.actions[gate.action]?.milliseconds(at: 90) ?? 0) / 1000
+                let open =
+                    #"    <testcase classname="\#(xml(result.name)).sla" name="\#(xml(gate.action))" time="\#(String(format: "%.3f", seconds))""#
+                return gate.passed
+                    ? open + "/>"
+                    : open
+                        + ">\n      <failure message=\"\(xml(gate.message))\" type=\"SLA\">\(xml(gate.message))</failure>\n    </testcase>"
+            }
+            suites.append(
+                #"  <testsuite name="\#(xml(result.name))" tests="\#(gates.count)" failures="\#(failures)" errors="0" skipped="0" time="\#(String(format: "%.3f", result.seconds))" timestamp="\#(timestamp(result.started))">"#
+                    + "\n" + cases.joined(separator: "\n") + (cases.isEmpty ? "" : "\n") + "  </testsuite>")
+        }
+        return #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
+            + #"<testsuites name="atlas-relay" tests="\#(total.tests)" failures="\#(total.failures)" errors="0" skipped="\#(total.skipped)" time="\#(String(format: "%.3f", total.time))">"#
+            + "\n" + suites.joined(separator: "\n") + (suites.isEmpty ? "" : "\n") + "</testsuites>\n"
+    }
+
+    /// The DCAPT aggregate columns (its reports index by `Action` and compare `90% Line`), times
+    /// in milliseconds.
+    public static func csv(_ result: PerfResult) -> String {
+        var lines = ["Action,Samples,Average,Median,90% Line,95% Line,99% Line,Min,Max,Error %"]
+        for name in result.actions.keys.sorted() {
+            let stats = result.actions[name]!
+            let ms = { (value: Double) in String(format: "%.1f", value) }
+            lines.append(
+                [
+                    name, String(stats.samples), ms(stats.histogram.mean / 1000), ms(stats.milliseconds(at: 50)),
+                    ms(stats.milliseconds(at: 90)), ms(stats.milliseconds(at: 95)), ms(stats.milliseconds(at: 99)),
+                    ms(Double(stats.histogram.min) / 1000), ms(Double(stats.histogram.max) / 1000),
+                    String(format: "%.2f", stats.errorRate * 100),
+                ].joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A JSON document of any report value (sorted keys, ISO 8601 dates).
+    public static func json(_ value: some Encodable) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return try encoder.encode(value)
+    }
+
+    /// One self-contained HTML page (inline CSS and SVG, no scripts or downloads): the SLA
+    /// verdicts, a table and a chart of latency percentiles per action, throughput and errors
+    /// over time, and the comparison with a baseline when given.
+    public static func html(
+        _ result: PerfResult, gates: [SLA.Gate], comparison: [Comparison] = [], functional: [TestRun] = []
+    ) -> String {
+        let names = result.actions.keys.sorted()
+        let percentiles: [(String, Double)] = [("p50", 50), ("p90", 90), ("p95", 95), ("p99", 99)]
+        let colours = ["#4c78a8", "#f58518", "#e45756", "#72b7b2"]
+        // Latency chart: grouped bars per action.
+        let maxLatency = max(1, names.map { result.actions[$0]!.milliseconds(at: 99) }.max() ?? 1)
+        let rowHeight = 34.0
+        var bars: [String] = []
+        for (row, name) in names.enumerated() {
+            let y = 30 + Double(row) * rowHeight
+            bars.append(#"<text x="0" y="\#(y + 14)" class="label">\#(xml(name))</text>"#)
+            for (index, (label, percentile)) in percentiles.enumerated() {
+                let value = result.actions[name]!.milliseconds(at: percentile)
+                let width = 520 * value / maxLatency
+                bars.append(
+                    #"<rect x="220" y="\#(y + Double(index) * 7)" width="\#(String(format: "%.1f", width))" height="6" fill="\#(colours[index])"><title>\#(xml(name)) \#(label): \#(String(format: "%.1f", value)) ms</title></rect>"#
+                )
+            }
+        }
+        let legend = percentiles.enumerated().map { index, entry in
+            #"<rect x="\#(220 + index * 90)" y="4" width="10" height="10" fill="\#(colours[index])"/><text x="\#(234 + index * 90)" y="13" class="label">\#(entry.0)</text>"#
+        }.joined()
+        let latencySVG =
+            #"<svg role="img" aria-label="latency percentiles per action" width="800" height="\#(Int(40 + Double(names.count) * rowHeight))" xmlns="http://www.w3.org/2000/svg">\#(legend)\#(bars.joined())<text x="220" y="\#(Int(36 + Double(names.count) * rowHeight))" class="label">0</text><text x="700" y="\#(Int(36 + Double(names.count) * rowHeight))" class="label">\#(String(format: "%.0f ms", maxLatency))</text></svg>"#
+        // Timeline chart: requests and errors per second.
+        let peak = max(1, result.timeline.map(\.requests).max() ?? 1)
+        let step = result.timeline.count > 1 ? 740.0 / Double(result.timeline.count - 1) : 0
+        func points(_ values: [Int]) -> String {
+            values.enumerated().map {
+                String(format: "%.1f,%.1f", 40 + Double($0) * step, 190 - 170 * Double($1) / Double(peak))
+            }
+            .joined(separator: " ")
+        }
+        let timelineSVG =
+            ##"<svg role="img" aria-label="throughput and errors over time" width="800" height="210" xmlns="http://www.w3.org/2000/svg"><line x1="40" y1="190" x2="780" y2="190" stroke="#999"/><polyline fill="none" stroke="#4c78a8" stroke-width="2" points="\##(points(result.timeline.map(\.requests)))"/><polyline fill="none" stroke="#e45756" stroke-width="2" points="\##(points(result.timeline.map(\.errors)))"/><text x="0" y="24" class="label">\##(peak)/s</text><text x="0" y="190" class="label">0</text><text x="600" y="14" class="label" fill="#4c78a8">requests/s</text><text x="700" y="14" class="label" fill="#e45756">errors/s</text></svg>"##
+        let rows = names.map { name -> String in
+            let stats = result.actions[name]!
+            let gate = gates.first { $0.action == name }
+            let cells = [50.0, 90, 95, 99].map { String(format: "%.1f", stats.milliseconds(at: $0)) }
+            return
+                "<tr class=\"\(gate?.passed == false ? "fail" : "pass")\"><td>\(xml(name))</td><td>\(stats.samples)</td>"
+                + cells.map { "<td>\($0)</td>" }.joined()
+                + "<td>\(String(format: "%.1f", Double(stats.histogram.max) / 1000))</td><td>\(String(format: "%.2f", stats.errorRate * 100))</td>"
+                + "<td>\(gate.map { ($0.passed ? "pass: " : "FAIL: ") + xml($0.message) } ?? "")</td></tr>"
+        }
+        let comparisonRows = comparison.map {
+            "<tr><td>\(xml($0.action))</td><td>\($0.baselineP90.map { String(format: "%.1f", $0) } ?? "–")</td>"
+                + "<td>\(String(format: "%.1f", $0.p90))</td><td>\($0.changePercent.map { String(format: "%+.1f %%", $0) } ?? "–")</td></tr>"
+        }
+        let functionalRows = functional.flatMap { run in
+            run.results.map {
+                "<tr class=\"\($0.outcome == .failed ? "fail" : "pass")\"><td>\(xml(run.name))</td><td>\(xml($0.scenario))</td><td>\(xml($0.step))</td><td>\($0.outcome.rawValue)</td><td>\(String(format: "%.3f", $0.seconds))</td><td>\(xml($0.message ?? ""))</td></tr>"
+            }
+        }
+        let verdict = gates.allSatisfy(\.passed) && functional.allSatisfy(\.passed)
+        return """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>\(xml(result.name)) — Atlas Relay report</title>
+            <style>
+            body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; }
+            table { border-collapse: collapse; margin: 12px 0 24px; } td, th { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
+            td:first-child, th:first-child { text-align: left; } tr.fail td { background: #fde2e1; }
+            .label { font: 11px system-ui, sans-serif; fill: #333; } .verdict { font-size: 20px; font-weight: 600; }
+            .ok { color: #1a7f37; } .bad { color: #cf222e; }
+            </style></head><body>
+            <h1>\(xml(result.name))</h1>
+            <p class="verdict \(verdict ? "ok" : "bad")">\(verdict ? "PASSED" : "FAILED")</p>
+            <p>Started \(timestamp(result.started)) UTC, \(String(format: "%.1f", result.seconds)) s, \(result.generators) load generator(s), \(String(format: "%.1f", result.throughput)) requests/s.</p>
+            <h2>Latency per action (ms)</h2>
+            <table><tr><th>Action</th><th>Samples</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>Max</th><th>Error %</th><th>SLA</th></tr>
+            \(rows.joined(separator: "\n"))
+            </table>
+            \(latencySVG)
+            <h2>Throughput and errors over time</h2>
+            \(timelineSVG)
+            \(comparison.isEmpty ? "" : "<h2>p90 against the baseline (ms)</h2><table><tr><th>Action</th><th>Baseline</th><th>This run</th><th>Change</th></tr>\n" + comparisonRows.joined(separator: "\n") + "</table>")
+            \(functional.isEmpty ? "" : "<h2>Functional steps</h2><table><tr><th>Suite</th><th>Scenario</th><th>Step</th><th>Outcome</th><th>s</th><th>Message</th></tr>\n" + functionalRows.joined(separator: "\n") + "</table>")
+            </body></html>
+
+            """
+    }
+
+    static func xml(_ text: String) -> String {
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "\"": escaped += "&quot;"
+            case "'": escaped += "&apos;"
+            case _ where scalar.value < 0x20 && scalar != "\n" && scalar != "\t": escaped += " "
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return String(formatter.string(from: date).dropLast())  // JUnit's timestamp has no zone
+    }
+}

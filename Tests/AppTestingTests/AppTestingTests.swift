@@ -1,0 +1,208 @@
+import AtlasRelayTestSupport
+import AtlassianAdmin
+import AtlassianSimulator
+import Foundation
+import Histogram
+import Testing
+
+@testable import AppTesting
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
+
+/// The suites, smoke tests, load runs and reports against the simulators on real sockets.
+struct AppTestingTests {
+    static let token = AtlassianCredentials.token(AtlassianSimulator.User.admin.token)
+
+    static func simulator(_ product: AtlassianSimulator.Product) async throws -> AtlassianSimulator {
+        let schema = try await Sandbox.makeSchema(
+            prefix: "apptest", scripts: ["scripts/sql/atlassian-schema.sql", "scripts/sql/atlassian-seed-prod.sql"])
+        return try await AtlassianSimulator.start(
+            .init(product: product, database: try DatabaseLocation(url: try Sandbox.postgresURL(schema: schema))))
+    }
+
+    @Test func defaultSuitesPassOnAHealthyAppAndCleanUp() async throws {
+        let jiraSimulator = try await Self.simulator(.jira)
+        let confluenceSimulator = try await Self.simulator(.confluence)
+        defer {
+            Task {
+                await jiraSimulator.stop()
+                await confluenceSimulator.stop()
+            }
+        }
+        let jira = try JiraClient(baseURL: jiraSimulator.baseURL, credentials: Self.token)
+        let confluence = try ConfluenceClient(baseURL: confluenceSimulator.baseURL, credentials: Self.token)
+        let before = try await jira.search(jql: "project = DEMO")
+        let run = await AppTester().run("functional", Suites.jira() + Suites.confluence()) {
+            TestContext(jira: jira, confluence: confluence)
+        }
+        #expect(run.passed, "\(run.summary)")
+        #expect(run.results.count == 7 + 7)
+        #expect(try await jira.search(jql: "project = DEMO") == before)  // the created issue was deleted
+        #expect(
+            jiraSimulator.requests.contains { $0.method == "DELETE" && $0.path.hasPrefix("/rest/api/2/issue/DEMO-") })
+        #expect(
+            confluenceSimulator.requests.contains { $0.method == "POST" && $0.path.hasSuffix("/child/attachment") })
+    }
+
+    @Test func aBrokenEndpointFailsItsStepWithTheProductsMessageAndSkipsTheRest() async throws {
+        let simulator = try await Self.simulator(.jira)
+        defer { Task { await simulator.stop() } }
+        simulator.fail(.init(pathPrefix: "/rest/api/2/issue/DEMO", status: 500))
+        let jira = try JiraClient(baseURL: simulator.baseURL, credentials: Self.token)
+        let run = await AppTester().run("functional", Suites.jira()) { TestContext(jira: jira) }
+        #expect(!run.passed)
+        let view = try #require(run.results.first { $0.step == "view issue" })
+        #expect(view.outcome == .failed)
+        #expect(view.message?.contains("500") == true && view.message?.contains("told to fail") == true)
+        #expect(run.results.first { $0.step == "edit issue" }?.outcome == .skipped)
+        // The cleanup ran and failed against the broken endpoint, and says so.
+        #expect(run.results.contains { $0.step.hasPrefix("cleanup: delete issue") && $0.outcome == .failed })
+        #expect(run.summary.contains("FAILED jira: issue lifecycle / view issue"))
+
+        let slow = await AppTester().run(
+            "limits",
+            [
+                Scenario(
+                    "timing",
+                    steps: [Step("slow", limit: .milliseconds(1)) { _ in try await Task.sleep(for: .milliseconds(30)) }]
+                )
+            ]
+        ) { TestContext() }
+        #expect(slow.results.first?.message?.contains("more than the 0.001 s allowed") == true)
+    }
+
+    @Test func smokeTestsAreReadOnlyAndCatchAWrongVersionOrANodeDown() async throws {
+        let simulator = try await Self.simulator(.confluence)
+        defer { Task { await simulator.stop() } }
+        let confluence = try ConfluenceClient(baseURL: simulator.baseURL, credentials: Self.token)
+        let healthy = SmokeTester(targets: [.init(client: confluence, expectedVersion: "10.0.3", knownContent: "65537")]
+        )
+        let run = await healthy.run()
+        #expect(run.passed, "\(run.summary)")
+        #expect(simulator.requests.allSatisfy { $0.method == "GET" })
+
+        let down = try await Self.simulator(.confluence)
+        down.setMode(.maintenance)
+        defer { Task { await down.stop() } }
+        let wrong = SmokeTester(
+            targets: [
+                .init(client: confluence, nodeURLs: [simulator.baseURL, down.baseURL], expectedVersion: "10.0.4")
+            ])
+        let failed = await wrong.run()
+        #expect(
+            failed.results.filter { $0.outcome == .failed }.map(\.step) == ["status of \(down.baseURL)", "version"])
+        #expect(failed.summary.contains("answered MAINTENANCE, not RUNNING"))
+        #expect(failed.summary.contains("runs 10.0.3, expected 10.0.4"))
+    }
+
+    @Test func percentilesMatchAKnownDistributionAndMergedHistogramsEqualTheCombinedSamples() throws {
+        // 1..1000 ms, once each: p50 = 500 ms, p90 = 900 ms, p99 = 990 ms within 3 significant digits.
+        var all = PerfResult(name: "all")
+        var first = PerfResult(name: "gen-1")
+        var second = PerfResult(name: "gen-2")
+        for ms in 1...1000 {
+            all.record("view", microseconds: UInt64(ms * 1000), error: nil, second: ms / 100)
+            if ms % 2 == 0 {
+                first.record("view", microseconds: UInt64(ms * 1000), error: nil, second: ms / 100)
+            } else {
+                second.record("view", microseconds: UInt64(ms * 1000), error: nil, second: ms / 100)
+            }
+        }
+        let stats = try #require(all.actions["view"])
+        for (percentile, expected) in [(50.0, 500.0), (90, 900), (99, 990)] {
+            let value = stats.milliseconds(at: percentile)
+            #expect(abs(value - expected) <= expected * 0.001 + 0.001, "p\(percentile) = \(value)")
+        }
+        let merged = try #require(PerfResult.merged([first, second]))
+        #expect(merged.generators == 2)
+        #expect(merged.actions["view"]?.histogram == all.actions["view"]?.histogram)
+        #expect(merged.timeline == all.timeline)
+
+        // JSON round trip keeps the histogram, so results from other machines merge the same.
+        let decoded = try JSONDecoder().decode(PerfResult.self, from: try JSONEncoder().encode(first))
+        #expect(decoded.actions["view"]?.histogram == first.actions["view"]?.histogram)
+    }
+
+    @Test func slaGatesFailWhenTheyShouldAndBaselinesCompare() throws {
+        var result = PerfResult(name: "uat")
+        for index in 0..<100 {
+            result.record("fast", microseconds: 10_000, error: nil, second: 0)
+            result.record("slow", microseconds: 800_000, error: nil, second: 0)
+            result.record("flaky", microseconds: 10_000, error: index < 6 ? "HTTP 500" : nil, second: 0)
+        }
+        let gates = SLA(p90Milliseconds: ["slow": 500], defaultP90Milliseconds: 1000).evaluate(result)
+        #expect(gates.map(\.action) == ["fast", "flaky", "slow"])
+        #expect(gates.map(\.passed) == [true, false, false])
+        #expect(gates[1].message.contains("94.0 % succeeded, below 95.0 %") && gates[1].message.contains("HTTP 500"))
+        #expect(gates[2].message.contains("over the 500.0 ms limit"))
+
+        var baseline = PerfResult(name: "last week")
+        for _ in 0..<100 { baseline.record("slow", microseconds: 400_000, error: nil, second: 0) }
+        let comparison = Comparison.compare(result, to: baseline)
+        #expect(comparison.first { $0.action == "slow" }.map { abs(($0.changePercent ?? 0) - 100) < 1 } == true)
+        #expect(comparison.first { $0.action == "fast" }?.baselineP90 == nil)
+    }
+
+    @Test func aLoadRunAgainstTheSimulatorMeasuresTheInjectedDelay() async throws {
+        let simulator = try await Self.simulator(.jira)
+        defer { Task { await simulator.stop() } }
+        // Every issue view waits 40 ms in the simulator before answering.
+        simulator.fail(.init(pathPrefix: "/rest/api/2/issue/", status: 200, delay: .milliseconds(40)))
+        let jira = try JiraClient(baseURL: simulator.baseURL, credentials: Self.token)
+        let mix = Mixes.jira()
+        let tester = PerfTester(
+            actions: mix.actions, profile: LoadProfile(virtualUsers: 4, rampUp: .milliseconds(200), hold: .seconds(2)),
+            prepare: mix.prepare)
+        let result = try await tester.run("uat-perf", context: TestContext(jira: jira))
+        let view = try #require(result.actions["jmeter_view_issue"])
+        #expect(view.samples > 20 && view.errors == 0)
+        #expect(view.milliseconds(at: 50) >= 40 && view.milliseconds(at: 50) < 400)
+        #expect(result.actions["jmeter_view_dashboard"].map { $0.milliseconds(at: 50) < 40 } == true)
+        #expect(result.timeline.reduce(0) { $0 + $1.requests } == result.actions.values.reduce(0) { $0 + $1.samples })
+        let gates = SLA(defaultP90Milliseconds: 5000).evaluate(result)
+        #expect(gates.allSatisfy { $0.passed }, "\(gates)")
+    }
+
+    @Test func reportsAreWellFormedJUnitCSVAndSelfContainedHTML() async throws {
+        let run = TestRun(
+            name: "functional", started: Date(timeIntervalSince1970: 1_800_000_000), seconds: 1.5,
+            results: [
+                StepResult(scenario: "jira", step: "view <issue>", outcome: .passed, message: nil, seconds: 0.2),
+                StepResult(
+                    scenario: "jira", step: "edit & save", outcome: .failed, message: "HTTP 500 \"boom\"", seconds: 0.3),
+                StepResult(
+                    scenario: "jira", step: "comment", outcome: .skipped, message: "an earlier step failed", seconds: 0),
+            ])
+        var result = PerfResult(name: "uat-perf", started: Date(timeIntervalSince1970: 1_800_000_000))
+        result.seconds = 2
+        for ms in 1...10 {
+            result.record("jmeter_view_issue", microseconds: UInt64(ms * 1000), error: nil, second: ms / 6)
+        }
+        let gates = SLA(defaultP90Milliseconds: 5).evaluate(result)
+        let junit = Reports.junit(runs: [run], load: [(result, gates)])
+        let document = try XMLDocument(xmlString: junit)
+        let root = try #require(document.rootElement())
+        #expect(root.name == "testsuites")
+        #expect(root.attribute(forName: "tests")?.stringValue == "4")
+        #expect(root.attribute(forName: "failures")?.stringValue == "2")
+        let cases = try document.nodes(forXPath: "//testcase")
+        #expect(cases.count == 4)
+        let failure = try #require(
+            try document.nodes(forXPath: "//testcase[@name='edit & save']/failure").first as? XMLElement)
+        #expect(failure.attribute(forName: "message")?.stringValue == "HTTP 500 \"boom\"")
+        #expect(try document.nodes(forXPath: "//testcase[@name='comment']/skipped").count == 1)
+        #expect(
+            try document.nodes(forXPath: "//testsuite[@name='uat-perf']/testcase[@name='jmeter_view_issue']/failure")
+                .count == 1)
+
+        let csv = Reports.csv(result).split(separator: "\n")
+        #expect(csv.first == "Action,Samples,Average,Median,90% Line,95% Line,99% Line,Min,Max,Error %")
+        #expect(csv.last?.hasPrefix("jmeter_view_issue,10,5.5,5.0,9.0,") == true)
+
+        let html = Reports.html(result, gates: gates, functional: [run])
+        #expect(html.contains("<svg") && html.contains("FAILED") && html.contains("view &lt;issue&gt;"))
+        #expect(!html.contains("<script") && !html.contains("src=\"http") && !html.contains("href=\"http"))
+    }
+}
