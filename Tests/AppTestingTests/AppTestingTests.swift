@@ -149,21 +149,32 @@ struct AppTestingTests {
     @Test func aLoadRunAgainstTheSimulatorMeasuresTheInjectedDelay() async throws {
         let simulator = try await Self.simulator(.jira)
         defer { Task { await simulator.stop() } }
-        // Every issue view waits 40 ms in the simulator before answering.
-        simulator.fail(.init(pathPrefix: "/rest/api/2/issue/", status: 200, delay: .milliseconds(40)))
+        // Every issue view waits 250 ms in the simulator before answering: a floor no machine load can lower.
+        let delay = 250.0
+        simulator.fail(.init(pathPrefix: "/rest/api/2/issue/", status: 200, delay: .milliseconds(Int(delay))))
         let jira = try JiraClient(baseURL: simulator.baseURL, credentials: Self.token)
         let mix = Mixes.jira()
-        let tester = PerfTester(
-            actions: mix.actions, profile: LoadProfile(virtualUsers: 4, rampUp: .milliseconds(200), hold: .seconds(2)),
-            prepare: mix.prepare)
-        let result = try await tester.run("uat-perf", context: TestContext(jira: jira))
-        let view = try #require(result.actions["jmeter_view_issue"])
-        #expect(view.samples > 20 && view.errors == 0)
-        #expect(view.milliseconds(at: 50) >= 40 && view.milliseconds(at: 50) < 400)
-        #expect(result.actions["jmeter_view_dashboard"].map { $0.milliseconds(at: 50) < 40 } == true)
-        #expect(result.timeline.reduce(0) { $0 + $1.requests } == result.actions.values.reduce(0) { $0 + $1.samples })
-        let gates = SLA(defaultP90Milliseconds: 5000).evaluate(result)
+        let profile = LoadProfile(virtualUsers: 4, rampUp: .milliseconds(200), hold: .seconds(2))
+
+        // The whole DCAPT mix runs against the simulator without errors.
+        let full = try await PerfTester(actions: mix.actions, profile: profile, prepare: mix.prepare)
+            .run("uat-perf", context: TestContext(jira: jira))
+        #expect(full.actions.values.reduce(0) { $0 + $1.samples } > 0)
+        for (name, stats) in full.actions { #expect(stats.errors == 0, "\(name): \(stats.firstError ?? "")") }
+        #expect(full.timeline.reduce(0) { $0 + $1.requests } == full.actions.values.reduce(0) { $0 + $1.samples })
+        let gates = SLA(defaultP90Milliseconds: 30_000).evaluate(full)
         #expect(gates.allSatisfy { $0.passed }, "\(gates)")
+
+        // Issue views against dashboards, equally weighted so both are sampled: only the views carry the delay.
+        let pair = mix.actions.filter { ["jmeter_view_issue", "jmeter_view_dashboard"].contains($0.name) }
+            .map { PerfAction($0.name, weight: 1, $0.run) }
+        let result = try await PerfTester(actions: pair, profile: profile, prepare: mix.prepare)
+            .run("uat-perf", context: TestContext(jira: jira))
+        let view = try #require(result.actions["jmeter_view_issue"])
+        let dashboard = try #require(result.actions["jmeter_view_dashboard"])
+        #expect(view.errors == 0 && dashboard.errors == 0)
+        #expect(Double(view.histogram.min) / 1000 >= delay * 0.99)
+        #expect(Double(dashboard.histogram.min) / 1000 < delay)
     }
 
     @Test func reportsAreWellFormedJUnitCSVAndSelfContainedHTML() async throws {
