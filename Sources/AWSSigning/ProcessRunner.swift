@@ -61,6 +61,28 @@ package enum ProcessRunner {
         }
     }
 
+    /// Blocks the calling thread until `process` has exited and returns its exit status (128 + the
+    /// signal's number when a signal ended it).
+    ///
+    /// Reaps the child itself with `waitpid` instead of `Process.waitUntilExit()`: on Linux,
+    /// Foundation sometimes never reaps a child whose own child lives on (`sh -c 'server &'`) and
+    /// `waitUntilExit()` then spins at full CPU for ever, with the shell a zombie.
+    package static func waitForExit(_ process: Process) -> Int32 {
+        let pid = process.processIdentifier
+        var status: Int32 = 0
+        while true {
+            let result = waitpid(pid, &status, 0)
+            if result == pid {
+                let signal = status & 0x7f
+                return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+            }
+            if result == -1 && errno == EINTR { continue }
+            break  // ECHILD: Foundation reaped it first and records the status.
+        }
+        while process.isRunning { usleep(1000) }
+        return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+    }
+
     /// One running program: drains both pipes off the cooperative pool (so a chatty program cannot
     /// block on a full pipe) and resumes its caller exactly once, on exit or on timeout.
     private final class Run: @unchecked Sendable {
@@ -89,9 +111,8 @@ package enum ProcessRunner {
                 }
                 let outputData = self.stdout.fileHandleForReading.readDataToEndOfFile()
                 group.wait()
-                self.process.waitUntilExit()
-                self.resume(
-                    .success(Output(status: self.process.terminationStatus, stdout: outputData, stderr: errorData)))
+                let status = ProcessRunner.waitForExit(self.process)
+                self.resume(.success(Output(status: status, stdout: outputData, stderr: errorData)))
             }
         }
 

@@ -52,11 +52,10 @@ enum PostgresTools {
                         bucket: bucket, key: key, uploadId: uploadId, partNumber: parts.count + 1,
                         data: ByteBuffer(bytes: chunk)))
             }
-            process.waitUntilExit()
             let errors = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            guard process.terminationStatus == 0, !parts.isEmpty else {
-                throw DataRefreshError(
-                    "pg_dump of \(database) failed (exit \(process.terminationStatus)): \(errors.prefix(500))")
+            let status = ProcessRunner.waitForExit(process)
+            guard status == 0, !parts.isEmpty else {
+                throw DataRefreshError("pg_dump of \(database) failed (exit \(status)): \(errors.prefix(500))")
             }
             _ = try await s3.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: parts)
         } catch {

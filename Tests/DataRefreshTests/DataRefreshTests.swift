@@ -230,4 +230,24 @@ struct DataRefreshTests {
         let noSnapshot = try await #require(throws: DataRefreshError.self) { try await world.refresher().refresh() }
         #expect(noSnapshot.description.contains("no complete snapshot"))
     }
+
+    @Test func aStartCommandThatLeavesAServerRunningReturns() async throws {
+        // As an operator's start command does: launch the server in the background and return.
+        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("relay-\(UUID()).pid").path
+        defer { try? FileManager.default.removeItem(atPath: pidFile) }
+        let control = DataRefresher.ApplicationControl.commands(
+            stop: "kill $(cat \(pidFile))", start: "sleep 120 >/dev/null 2>&1 & echo $! > \(pidFile)",
+            timeout: .seconds(60))
+        let clock = ContinuousClock()
+        let started = clock.now
+        try await control.start("jira")
+        #expect(clock.now - started < .seconds(30), "the start command returned only at its timeout")
+        let pid = try #require(Int32(String(decoding: try Data(contentsOf: URL(fileURLWithPath: pidFile)), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(kill(pid, 0) == 0, "the server should still run")
+        try await control.stop("jira")
+        let failing = DataRefresher.ApplicationControl.commands(stop: "exit 3", start: "true")
+        let error = try await #require(throws: DataRefreshError.self) { try await failing.stop("jira") }
+        #expect(error.description.contains("exit 3"))
+    }
 }
