@@ -23,6 +23,10 @@ let package = Package(
         .executable(name: "atlassian-simulator", targets: ["atlassian-simulator"]),
         .executable(name: "data-refresh", targets: ["data-refresh"]),
         .executable(name: "app-tester", targets: ["app-tester"]),
+        .executable(name: "dev-release", targets: ["dev-release"]),
+        .executable(name: "nightly", targets: ["nightly"]),
+        .executable(name: "uat", targets: ["uat"]),
+        .executable(name: "go-live", targets: ["go-live"]),
         .library(name: "AtlassianSimulator", targets: ["AtlassianSimulator"]),
     ],
     dependencies: [
@@ -126,7 +130,14 @@ let package = Package(
         ),
         .target(
             name: "Pipeline",
-            dependencies: ["DataRefresh", "StackDeploy", "AppTesting", "AtlassianAdmin", "S3Sync"],
+            dependencies: [
+                "DataRefresh", "StackDeploy", "AppTesting", "AtlassianAdmin", "S3Sync", "AWSCore", "AWSSigning",
+                .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -193,6 +204,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "dev-release", dependencies: ["Pipeline"], path: "Examples/dev-release", swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "nightly", dependencies: ["Pipeline"], path: "Examples/nightly", swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "uat", dependencies: ["Pipeline"], path: "Examples/uat", swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "go-live", dependencies: ["Pipeline"], path: "Examples/go-live", swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "app-tester",
             dependencies: [
                 "AppTesting", "AtlassianAdmin",
@@ -243,6 +266,14 @@ let package = Package(
             dependencies: [
                 "DataRefresh", "AtlassianAdmin", "AtlassianSimulator", "S3Sync", "AWSCore", "AWSSigning",
                 "AtlasRelayTestSupport",
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: [
+                "Pipeline", "DataRefresh", "StackDeploy", "AppTesting", "AtlassianAdmin", "AtlassianSimulator", "S3Sync",
+                "AWSCore", "AWSSigning", "AtlasRelayTestSupport",
             ],
             swiftSettings: swiftSettings
         ),

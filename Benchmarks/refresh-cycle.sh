@@ -13,8 +13,8 @@ cd "$ROOT"
 "$ROOT/scripts/services.sh" start >/dev/null
 # shellcheck disable=SC1091
 source "$ROOT/.sandbox/env"
-swift build -c release --product data-refresh >/dev/null
-swift build -c release --product atlassian-simulator >/dev/null
+[ -n "${SKIP_BUILD:-}" ] || swift build -c release --product data-refresh >/dev/null
+[ -n "${SKIP_BUILD:-}" ] || swift build -c release --product atlassian-simulator >/dev/null
 TOOL="$ROOT/.build/release/data-refresh"
 SIM="$ROOT/.build/release/atlassian-simulator"
 EP="$AWS_ENDPOINT_URL_S3"

@@ -78,4 +78,22 @@ public struct SSMClient: Sendable {
             .ssm, operation: "GetCommandInvocation",
             input: GetCommandInvocationInput(CommandId: command, InstanceId: instance), as: CommandInvocation.self)
     }
+
+    struct GetParameterInput: Encodable, Sendable {
+        let Name: String
+        let WithDecryption: Bool
+    }
+
+    struct GetParameterOutput: Decodable, Sendable {
+        struct Parameter: Decodable, Sendable { let Value: String }
+        let Parameter: Parameter
+    }
+
+    /// The value of parameter `name`, decrypted when `decrypt` (SecureString).
+    public func parameter(_ name: String, decrypt: Bool = true) async throws -> String {
+        try await aws.json(
+            .ssm, operation: "GetParameter", input: GetParameterInput(Name: name, WithDecryption: decrypt),
+            as: GetParameterOutput.self
+        ).Parameter.Value
+    }
 }

@@ -24,6 +24,15 @@ public struct StepResult: Sendable, Codable, Equatable {
     public var message: String?
     /// How long it took.
     public var seconds: Double
+
+    /// Creates a result.
+    public init(scenario: String, step: String, outcome: Outcome, message: String?, seconds: Double) {
+        self.scenario = scenario
+        self.step = step
+        self.outcome = outcome
+        self.message = message
+        self.seconds = seconds
+    }
 }
 
 /// A suite run: every step's result.
@@ -36,6 +45,14 @@ public struct TestRun: Sendable, Codable, Equatable {
     public var seconds: Double
     /// The results, in order.
     public var results: [StepResult]
+
+    /// Creates a run.
+    public init(name: String, started: Date, seconds: Double, results: [StepResult]) {
+        self.name = name
+        self.started = started
+        self.seconds = seconds
+        self.results = results
+    }
 
     /// Whether nothing failed or was skipped.
     public var passed: Bool { results.allSatisfy { $0.outcome == .passed } }

@@ -36,6 +36,11 @@ public struct DatabaseLocation: Sendable, CustomStringConvertible {
         DatabaseLocation(host: host, port: port, user: user, password: password, database: name, schema: nil)
     }
 
+    /// The same database reached with `password` (resolved from a secret reference).
+    public func with(password: String) -> DatabaseLocation {
+        DatabaseLocation(host: host, port: port, user: user, password: password, database: database, schema: schema)
+    }
+
     init(host: String, port: Int, user: String, password: String?, database: String, schema: String?) {
         self.host = host
         self.port = port

@@ -90,7 +90,8 @@ public struct DeployBucket: Sendable {
         self.expectedAccount = expectedAccount
     }
 
-    var location: String { "s3://\(bucket)" }
+    /// The bucket as an S3 URL, for messages.
+    public var location: String { "s3://\(bucket)" }
 }
 
 /// Puts a commit's code into a deploy bucket as a reproducible archive with a manifest, moves the

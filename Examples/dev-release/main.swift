@@ -1,0 +1,17 @@
+import ArgumentParser
+import Pipeline
+
+/// `dev-release`: the checked-out ticket branch's code into DEV's deploy bucket, from a laptop.
+@main
+struct DevRelease: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dev-release",
+        abstract: "Release the current feature/<jira-key>-… branch's committed code to DEV's deploy bucket.",
+        discussion: "Exit codes: 0 released, 1 failed, 2 bad input or refused (for example a branch not named for a ticket).")
+    @Flag(help: "Include uncommitted changes to tracked files.") var allowUncommitted = false
+    @OptionGroup var options: PhaseOptions
+
+    func run() async throws {
+        try await options.run(.devRelease, component: nil, commit: "HEAD", allowUncommitted: allowUncommitted)
+    }
+}

@@ -1,0 +1,21 @@
+import ArgumentParser
+import Pipeline
+
+/// `go-live --commit SHA --confirm-prod`: promote the commit that passed UAT into PROD, deploy, smoke-test.
+@main
+struct GoLive: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "go-live",
+        abstract: "Go live: promote a commit that passed UAT into PROD, deploy it and smoke-test PROD.",
+        discussion: "Exit codes: 0 passed, 1 a step failed, 2 bad input or refused (for example without --confirm-prod).")
+    @Argument(help: "Run only this step: code-releaser, deployer, smoke-tester.") var component: String?
+    @Option(help: "The COMMIT_ID that passed UAT.") var commit: String
+    @Option(help: "cold or hot.") var deployer: Pipeline.Deployer = .cold
+    @Flag(help: "Confirm that this run writes to PROD.") var confirmProd = false
+    @OptionGroup var options: PhaseOptions
+
+    func run() async throws {
+        try await options.run(
+            .goLive, component: component, commit: commit, deployer: deployer, confirmProduction: confirmProd)
+    }
+}

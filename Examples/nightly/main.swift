@@ -1,0 +1,19 @@
+import ArgumentParser
+import Pipeline
+
+/// `nightly`: Data-Provider → Data-Refresher → Code-Releaser → Cold-Deployer → App-Tester in DEV.
+@main
+struct Nightly: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nightly",
+        abstract: "Nightly integration in DEV: PROD data in, master's code released, deployed and tested.",
+        discussion: "Exit codes: 0 passed (recorded as passed nightly), 1 a step failed, 2 bad input or refused.")
+    @Argument(help: "Run only this step: data-provider, data-refresher, code-releaser, cold-deployer, app-tester.")
+    var component: String?
+    @Option(help: "The commit to release (default: the base branch's head).") var commit: String?
+    @OptionGroup var options: PhaseOptions
+
+    func run() async throws {
+        try await options.run(.nightly, component: component, commit: commit ?? "master")
+    }
+}

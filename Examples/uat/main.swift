@@ -1,0 +1,20 @@
+import ArgumentParser
+import Pipeline
+
+/// `uat --commit SHA`: promote the commit that passed nightly into UAT, deploy, test, invite.
+@main
+struct UAT: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "uat",
+        abstract: "UAT: promote a commit that passed nightly, deploy it, run App- and Perf-Tester, invite users.",
+        discussion: "Exit codes: 0 passed (recorded as passed uat), 1 a step failed, 2 bad input or refused.")
+    @Argument(help: "Run only this step: code-releaser, deployer, app-tester, perf-tester, invite.") var component:
+        String?
+    @Option(help: "The COMMIT_ID that passed nightly.") var commit: String
+    @Option(help: "cold or hot.") var deployer: Pipeline.Deployer = .cold
+    @OptionGroup var options: PhaseOptions
+
+    func run() async throws {
+        try await options.run(.uat, component: component, commit: commit, deployer: deployer)
+    }
+}

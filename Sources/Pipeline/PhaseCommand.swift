@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+/// The options every phase executable shares; the executables in `Examples/` are thin mains
+/// around ``run(_:component:commit:deployer:confirmProduction:allowUncommitted:)``.
+public struct PhaseOptions: ParsableArguments {
+    @Option(help: "The pipeline config.") public var config = "pipeline.yml"
+    @Option(help: "Run only these steps (comma-separated).") public var only: String?
+    @Option(help: "Leave out these steps (comma-separated).") public var skip: String?
+    @Flag(help: "Print what each step would do and change nothing.") public var dryRun = false
+    @Flag(help: "Print the run report as JSON instead of text.") public var json = false
+    @Option(help: "Write <phase>-<commit>.json and .xml (JUnit) and the testers' reports here.") public var reportDir:
+        String?
+    @Option(help: "Where run state (the refresh's) and downloads go.") public var work = ".atlas-relay"
+    @Option(help: "Seconds between stack polls.") public var pollSeconds = 5.0
+
+    public init() {}
+
+    /// Loads the config, runs `phase` and exits: 0 passed, 1 a step failed, 2 bad input or refused.
+    public func run(
+        _ phase: Phase, component: String?, commit: String, deployer: Pipeline.Deployer = .cold,
+        confirmProduction: Bool = false, allowUncommitted: Bool = false
+    ) async throws {
+        var logger = Logger(label: "atlas-relay.pipeline")
+        logger.logLevel =
+            ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+        let report: RunReport
+        do {
+            let pipeline = Pipeline(config: try PipelineConfig.load(config), logger: logger)
+            var selection = PhaseRunner.Selection(
+                only: Self.list(only), skip: Self.list(skip))
+            if let component { selection.only.append(component) }
+            report = try await pipeline.run(
+                phase, commit: commit, selection: selection, dryRun: dryRun,
+                options: .init(
+                    deployer: deployer, confirmProduction: confirmProduction, reportDirectory: reportDir,
+                    workDirectory: work, pollInterval: .milliseconds(Int(pollSeconds * 1000)),
+                    allowUncommitted: allowUncommitted))
+        } catch let error as PipelineConfigError {
+            FileHandle.standardError.write(Data("\(phase.rawValue): \(error)\n".utf8))
+            throw ExitCode(2)
+        } catch let error as PipelineError {
+            FileHandle.standardError.write(Data("\(phase.rawValue): \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.dateEncodingStrategy = .iso8601
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print(report.text)
+        }
+        if !report.passed { throw ExitCode(1) }
+    }
+
+    static func list(_ text: String?) -> [String] {
+        (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+}
+
+extension Pipeline.Deployer: ExpressibleByArgument {}

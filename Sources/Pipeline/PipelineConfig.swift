@@ -1,0 +1,552 @@
+import AtlassianAdmin
+import Foundation
+import StackDeploy
+import Yams
+
+/// One pipeline's configuration, read from a YAML file (`pipeline.yml`): the accounts, the
+/// environments with their deploy buckets, stacks, applications and settings, and which
+/// environment is PROD.
+///
+/// ```swift
+/// let config = try PipelineConfig.load("pipeline.yml")
+/// let dev = try config.environment("dev")
+/// ```
+///
+/// Loading checks everything it can without the network: unknown keys, missing keys, inline
+/// secrets, references to unknown accounts or stacks, template files, colours, and PROD base
+/// URLs in other environments. A ``PipelineConfigError`` names each problem with its line,
+/// column and key path.
+public struct PipelineConfig: Sendable {
+    /// An AWS account.
+    public struct Account: Sendable, Decodable, Equatable {
+        /// The 12-digit account id; writes check the credentials belong to it.
+        public var id: String
+        /// The region.
+        public var region: String
+        /// A role to assume in the account (from the pipeline's own credentials), if any.
+        public var role: String?
+    }
+
+    /// Where PROD snapshots are kept.
+    public struct Snapshots: Sendable, Decodable, Equatable {
+        /// The account that owns the bucket.
+        public var account: String
+        /// The bucket.
+        public var bucket: String
+        /// The key prefix.
+        public var prefix: String?
+        /// Complete snapshots to keep.
+        public var keep: Int?
+    }
+
+    /// A stack of an environment.
+    public struct Stack: Sendable, Decodable, Equatable {
+        /// A parameter value: text, or another stack's output (`{ output: stack.Key }`).
+        public enum Value: Sendable, Decodable, Equatable {
+            /// This text.
+            case text(String)
+            /// The output `key` of `stack`.
+            case output(stack: String, key: String)
+
+            public init(from decoder: any Decoder) throws {
+                if let text = try? decoder.singleValueContainer().decode(String.self) {
+                    self = .text(text)
+                    return
+                }
+                let object = try decoder.container(keyedBy: OutputKey.self)
+                let reference = try object.decode(String.self, forKey: .output)
+                guard let dot = reference.firstIndex(of: "."), dot != reference.startIndex,
+                    reference.index(after: dot) != reference.endIndex
+                else {
+                    throw DecodingError.dataCorruptedError(
+                        forKey: .output, in: object, debugDescription: "write the output as stack-name.OutputKey")
+                }
+                self = .output(stack: String(reference[..<dot]), key: String(reference[reference.index(after: dot)...]))
+            }
+
+            enum OutputKey: String, CodingKey { case output }
+        }
+
+        /// The stack's name.
+        public var name: String
+        /// The template file, relative to the config file's folder (the repository).
+        public var template: String
+        /// Parameters (the deployers add `CodeVersion`).
+        public var parameters: [String: Value]?
+        /// Stacks deployed first, besides those whose outputs are used.
+        public var dependsOn: [String]?
+        /// Capabilities to acknowledge.
+        public var capabilities: [String]?
+        /// Tags.
+        public var tags: [String: String]?
+    }
+
+    /// How an application is reached and where its data is.
+    public struct Application: Sendable, Decodable, Equatable {
+        /// REST credentials, by reference.
+        public struct Credentials: Sendable, Decodable, Equatable {
+            /// A personal access token (Bearer).
+            public var token: SecretReference?
+            /// A user for Basic auth, with `password`.
+            public var user: String?
+            /// The user's password or API token.
+            public var password: SecretReference?
+        }
+
+        /// A PostgreSQL database.
+        public struct Database: Sendable, Decodable, Equatable {
+            /// `postgres://user@host:port/name`, without a password.
+            public var url: String
+            /// The password, by reference.
+            public var password: SecretReference?
+        }
+
+        /// The base URL (through the load balancer).
+        public var url: String
+        /// Administrator credentials.
+        public var credentials: Credentials?
+        /// The database (needed where data is provided or refreshed).
+        public var database: Database?
+        /// The shared home (relative paths are resolved against the config file's folder).
+        public var sharedHome: String?
+        /// The product version smoke tests expect.
+        public var version: String?
+    }
+
+    /// Shell commands that stop and start an application (`{product}` is replaced).
+    public struct Control: Sendable, Decodable, Equatable {
+        /// Stops a product and returns when it is down.
+        public var stop: String
+        /// Starts a product.
+        public var start: String
+    }
+
+    /// How an environment must look.
+    public struct Settings: Sendable, Decodable, Equatable {
+        /// Jira's settings.
+        public var jira: EnvironmentSettings.Jira?
+        /// Confluence's settings.
+        public var confluence: EnvironmentSettings.Confluence?
+    }
+
+    /// Which tests run in an environment.
+    public struct Tests: Sendable, Decodable, Equatable {
+        /// A load test.
+        public struct Perf: Sendable, Decodable, Equatable {
+            /// `jira` or `confluence` (DCAPT's mix).
+            public var mix: String
+            /// Virtual users.
+            public var users: Int
+            /// Ramp-up seconds.
+            public var rampUp: Double?
+            /// Hold seconds.
+            public var hold: Double
+            /// The default 90th-percentile limit per action, in milliseconds.
+            public var p90: Double?
+        }
+
+        /// Known content the smoke tests read.
+        public struct Smoke: Sendable, Decodable, Equatable {
+            /// What to read in one product.
+            public struct Known: Sendable, Decodable, Equatable {
+                /// A Jira issue key.
+                public var issue: String?
+                /// A Confluence page id.
+                public var page: String?
+            }
+
+            /// Jira's.
+            public var jira: Known?
+            /// Confluence's.
+            public var confluence: Known?
+        }
+
+        /// Products whose default functional suite runs.
+        public var functional: [String]?
+        /// The load test.
+        public var perf: Perf?
+        /// The smoke tests (go-live).
+        public var smoke: Smoke?
+    }
+
+    /// One environment.
+    public struct Environment: Sendable, Decodable, Equatable {
+        /// Its name (`dev`, `uat`, `prod`), from the key.
+        public internal(set) var name = ""
+        /// The account it lives in (a key of `accounts`).
+        public var account: String
+        /// The deploy bucket.
+        public var deployBucket: String
+        /// Its stacks.
+        public var stacks: [Stack]?
+        /// Its applications by product (`jira`, `confluence`).
+        public var applications: [String: Application]?
+        /// How to stop and start its applications (none: they are managed elsewhere).
+        public var control: Control?
+        /// How it must look.
+        public var settings: Settings?
+        /// Its tests.
+        public var tests: Tests?
+
+        enum CodingKeys: String, CodingKey {
+            case account, deployBucket, stacks, applications, control, settings, tests
+        }
+    }
+
+    /// Bitbucket Server, for build statuses on commits.
+    public struct Bitbucket: Sendable, Decodable, Equatable {
+        /// The server's base URL.
+        public var url: String
+        /// A personal access token (HTTP access token), by reference.
+        public var token: SecretReference
+    }
+
+    /// The pipeline's name.
+    public var name: String
+    /// The name of the environment that is PROD.
+    public var production: String
+    /// The main branch.
+    public var baseBranch: String
+    /// Accounts by name.
+    public var accounts: [String: Account]
+    /// Where snapshots are kept.
+    public var snapshots: Snapshots?
+    /// Environments by name.
+    public var environments: [String: Environment]
+    /// Bitbucket Server, if build statuses are posted.
+    public var bitbucket: Bitbucket?
+    /// The config file's folder: the repository, and the base of relative paths.
+    public var directory: String
+
+    struct File: Decodable {
+        var name: String
+        var production: String
+        var baseBranch: String?
+        var accounts: [String: Account]
+        var snapshots: Snapshots?
+        var environments: [String: Environment]
+        var bitbucket: Bitbucket?
+    }
+
+    /// The environment called `name`.
+    ///
+    /// - Throws: ``PipelineConfigError`` for an unknown name.
+    public func environment(_ name: String) throws -> Environment {
+        guard let environment = environments[name] else {
+            throw PipelineConfigError(
+                problems: ["no environment '\(name)' (the config has \(environments.keys.sorted().joined(separator: ", ")))"])
+        }
+        return environment
+    }
+
+    /// The PROD environment.
+    public var productionEnvironment: Environment { environments[production]! }
+
+    /// Whether `environment` is PROD.
+    public func isProduction(_ environment: Environment) -> Bool { environment.name == production }
+
+    /// The account of `environment`.
+    public func account(of environment: Environment) -> Account { accounts[environment.account]! }
+
+    /// A path from the config, resolved against its folder.
+    public func path(_ relative: String) -> String {
+        relative.hasPrefix("/") ? relative : URL(fileURLWithPath: directory).appendingPathComponent(relative).standardized.path
+    }
+
+    /// PROD's application URLs, which no other environment may take over.
+    public var productionURLs: [String] {
+        (productionEnvironment.applications ?? [:]).values.map(\.url).sorted()
+    }
+
+    /// The desired settings of `environment`, as AtlassianAdmin plans and applies them.
+    public func settings(of environment: Environment) -> EnvironmentSettings {
+        EnvironmentSettings(
+            environment: environment.name, isProduction: isProduction(environment),
+            productionBaseURLs: isProduction(environment) ? [] : productionURLs,
+            jira: environment.settings?.jira, confluence: environment.settings?.confluence)
+    }
+
+    /// The stacks of `environment` as StackDeploy specs, templates resolved against the repository.
+    public func stackSpecs(of environment: Environment) -> [StackSpec] {
+        (environment.stacks ?? []).map { stack in
+            StackSpec(
+                name: stack.name, template: .file(path(stack.template)),
+                parameters: (stack.parameters ?? [:]).mapValues {
+                    switch $0 {
+                    case .text(let text): .value(text)
+                    case .output(let other, let key): .output(stack: other, key: key)
+                    }
+                },
+                tags: (stack.tags ?? [:]).merging(["atlas-relay:environment": environment.name]) { old, _ in old },
+                capabilities: stack.capabilities ?? [], dependsOn: stack.dependsOn ?? [])
+        }
+    }
+
+    // MARK: - Loading
+
+    /// Reads and checks the config at `path`.
+    ///
+    /// - Throws: ``PipelineConfigError`` naming every problem with its place in the file.
+    public static func load(_ path: String) throws -> PipelineConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PipelineConfigError(problems: ["cannot read the pipeline config \(path)"])
+        }
+        let directory = URL(fileURLWithPath: path).standardized.deletingLastPathComponent().path
+        return try parse(String(decoding: data, as: UTF8.self), file: path, directory: directory)
+    }
+
+    /// Parses and checks config text; `file` names it in messages.
+    public static func parse(_ text: String, file: String, directory: String) throws -> PipelineConfig {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                throw PipelineConfigError(problems: ["\(file) is empty"])
+            }
+            root = node
+        } catch let error as PipelineConfigError {
+            throw error
+        } catch {
+            throw PipelineConfigError(problems: ["\(file) is not valid YAML: \(error)"])
+        }
+        let locate = Locator(file: file, root: root)
+        var problems = locate.unknownKeys()
+        guard problems.isEmpty else { throw PipelineConfigError(problems: problems) }
+        let raw: File
+        do {
+            raw = try YAMLDecoder().decode(File.self, from: root)
+        } catch let error as DecodingError {
+            throw PipelineConfigError(problems: [locate.describe(error)])
+        }
+        var config = PipelineConfig(
+            name: raw.name, production: raw.production, baseBranch: raw.baseBranch ?? "master", accounts: raw.accounts,
+            snapshots: raw.snapshots, environments: raw.environments, bitbucket: raw.bitbucket, directory: directory)
+        for name in config.environments.keys { config.environments[name]?.name = name }
+        problems = config.problems(locate)
+        guard problems.isEmpty else { throw PipelineConfigError(problems: problems) }
+        return config
+    }
+
+    /// Everything wrong with a decoded config, each with its place.
+    func problems(_ locate: Locator) -> [String] {
+        var problems: [String] = []
+        func add(_ path: [String], _ message: String) { problems.append(locate.at(path, message)) }
+
+        if environments[production] == nil {
+            add(["production"], "'\(production)' is not one of the environments (\(environments.keys.sorted().joined(separator: ", ")))")
+        }
+        for (name, account) in accounts.sorted(by: { $0.key < $1.key }) {
+            if account.id.count != 12 || !account.id.allSatisfy(\.isNumber) {
+                add(["accounts", name, "id"], "'\(account.id)' is not a 12-digit AWS account id (quote it in YAML)")
+            }
+        }
+        if let snapshots, accounts[snapshots.account] == nil {
+            add(["snapshots", "account"], "unknown account '\(snapshots.account)'")
+        }
+        let prodURLs = environments[production].map { Set(($0.applications ?? [:]).values.map { Self.normalised($0.url) }) } ?? []
+        var stackNames: [String: String] = [:]
+        for (name, environment) in environments.sorted(by: { $0.key < $1.key }) {
+            let here = ["environments", name]
+            if accounts[environment.account] == nil {
+                add(here + ["account"], "unknown account '\(environment.account)' (accounts: \(accounts.keys.sorted().joined(separator: ", ")))")
+            }
+            let stacks = environment.stacks ?? []
+            let local = Set(stacks.map(\.name))
+            for (index, stack) in stacks.enumerated() {
+                let at = here + ["stacks", "\(index)"]
+                if let other = stackNames[stack.name] {
+                    add(at + ["name"], "stack '\(stack.name)' is also in \(other); stack names must be unique")
+                }
+                stackNames[stack.name] = name
+                if !FileManager.default.fileExists(atPath: path(stack.template)) {
+                    add(at + ["template"], "no template at \(path(stack.template))")
+                }
+                for dependency in stack.dependsOn ?? [] where !local.contains(dependency) {
+                    add(at + ["dependsOn"], "'\(dependency)' is not a stack of \(name)")
+                }
+                for (key, value) in (stack.parameters ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    if case .output(let other, _) = value, !local.contains(other) {
+                        add(at + ["parameters", key], "'\(other)' is not a stack of \(name)")
+                    }
+                }
+            }
+            for (product, application) in (environment.applications ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let at = here + ["applications", product]
+                if !["jira", "confluence"].contains(product) {
+                    add(at, "unknown application '\(product)' (jira or confluence)")
+                }
+                if URL(string: application.url)?.host == nil {
+                    add(at + ["url"], "'\(application.url)' is not a URL")
+                }
+                if name != production && prodURLs.contains(Self.normalised(application.url)) {
+                    add(at + ["url"], "\(application.url) is PROD's; a \(name) application must have its own URL")
+                }
+                if let credentials = application.credentials {
+                    switch (credentials.token, credentials.user, credentials.password) {
+                    case (_?, nil, nil), (nil, _?, _?): break
+                    default: add(at + ["credentials"], "give either token, or user with password")
+                    }
+                }
+                if let database = application.database {
+                    if let url = URL(string: database.url), url.password != nil {
+                        add(at + ["database", "url"], "the URL holds a password; give it as password: env:NAME (or ssm:, secretsmanager:)")
+                    } else if (try? DatabaseLocation(url: database.url)) == nil {
+                        add(at + ["database", "url"], "'\(database.url)' is not postgres://user@host:port/database")
+                    }
+                }
+            }
+            if let tests = environment.tests {
+                for (index, product) in (tests.functional ?? []).enumerated() where environment.applications?[product] == nil {
+                    add(here + ["tests", "functional", "\(index)"], "\(name) has no application '\(product)' to test")
+                }
+                if let perf = tests.perf {
+                    if !["jira", "confluence"].contains(perf.mix) { add(here + ["tests", "perf", "mix"], "mix is jira or confluence") }
+                    if environment.applications?[perf.mix] == nil { add(here + ["tests", "perf", "mix"], "\(name) has no \(perf.mix)") }
+                }
+            }
+            do { try settings(of: environment).validate() } catch { add(here + ["settings"], "\(error)") }
+        }
+        return problems
+    }
+
+    static func normalised(_ url: String) -> String {
+        var text = url.lowercased()
+        while text.hasSuffix("/") { text.removeLast() }
+        return text
+    }
+}
+
+/// What is wrong with a pipeline config: one line per problem, each with `file:line:column`
+/// and the key path.
+public struct PipelineConfigError: Error, Sendable, CustomStringConvertible {
+    /// The problems.
+    public let problems: [String]
+
+    public var description: String {
+        problems.count == 1 ? problems[0] : "the pipeline config has \(problems.count) problems:\n" + problems.joined(separator: "\n")
+    }
+}
+
+/// Finds where keys are in the YAML, for messages, and checks for keys nobody reads.
+struct Locator {
+    let file: String
+    let root: Node
+
+    /// The keys each kind of mapping may have; `*` stands for a name (environment, account,
+    /// product) or a list index.
+    static let allowed: [String: Set<String>] = [
+        "": ["name", "production", "baseBranch", "accounts", "snapshots", "environments", "bitbucket"],
+        "accounts.*": ["id", "region", "role"],
+        "snapshots": ["account", "bucket", "prefix", "keep"],
+        "bitbucket": ["url", "token"],
+        "environments.*": ["account", "deployBucket", "stacks", "applications", "control", "settings", "tests"],
+        "environments.*.stacks.*": ["name", "template", "parameters", "dependsOn", "capabilities", "tags"],
+        "environments.*.applications.*": ["url", "credentials", "database", "sharedHome", "version"],
+        "environments.*.applications.*.credentials": ["token", "user", "password"],
+        "environments.*.applications.*.database": ["url", "password"],
+        "environments.*.control": ["stop", "start"],
+        "environments.*.settings": ["jira", "confluence"],
+        "environments.*.settings.jira": ["title", "baseURL", "colours", "banner", "mailDisabled", "applicationLinks"],
+        "environments.*.settings.confluence": ["siteTitle", "baseURL", "bannerHTML", "colours", "applicationLinks"],
+        "environments.*.tests": ["functional", "perf", "smoke"],
+        "environments.*.tests.perf": ["mix", "users", "rampUp", "hold", "p90"],
+        "environments.*.tests.smoke": ["jira", "confluence"],
+        "environments.*.tests.smoke.*": ["issue", "page"],
+    ]
+    /// Mappings whose keys are names.
+    static let named: Set<String> = [
+        "accounts", "environments", "environments.*.applications", "environments.*.tests.smoke",
+    ]
+
+    func unknownKeys() -> [String] {
+        var problems: [String] = []
+        func walk(_ node: Node, path: [String], pattern: String) {
+            switch node {
+            case .mapping(let mapping):
+                let allowed = Self.allowed[pattern]
+                for (key, value) in mapping {
+                    let name = key.string ?? ""
+                    if let allowed, !allowed.contains(name) {
+                        let suggestion = allowed.min { distance($0, name) < distance($1, name) }.map { " (did you mean '\($0)'?)" } ?? ""
+                        problems.append(place(key.mark, path + [name], "unknown key '\(name)'\(suggestion)"))
+                    }
+                    let child = Self.named.contains(pattern) ? "*" : name
+                    walk(value, path: path + [name], pattern: pattern.isEmpty ? child : pattern + "." + child)
+                }
+            case .sequence(let sequence):
+                for (index, item) in sequence.enumerated() {
+                    walk(item, path: path + ["\(index)"], pattern: pattern + ".*")
+                }
+            default: break
+            }
+        }
+        walk(root, path: [], pattern: "")
+        return problems
+    }
+
+    /// `message` at the node of `path` (or its nearest existing parent).
+    func at(_ path: [String], _ message: String) -> String {
+        var node: Node? = root
+        var mark = root.mark
+        for component in path {
+            guard let current = node else { break }
+            switch current {
+            case .mapping(let mapping):
+                node = mapping[component]
+            case .sequence(let sequence):
+                node = Int(component).flatMap { $0 < sequence.count ? sequence[$0] : nil }
+            default: node = nil
+            }
+            if let found = node?.mark { mark = found }
+        }
+        return place(mark, path, message)
+    }
+
+    func describe(_ error: DecodingError) -> String {
+        func keys(_ path: [any CodingKey]) -> [String] { path.map { $0.intValue.map(String.init) ?? $0.stringValue } }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return at(keys(context.codingPath), "missing key '\(key.stringValue)'")
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            let found = ["Sequence": "a list", "Mapping": "a mapping", "Scalar": "a single value", "Alias": "an alias"]
+                .first { context.debugDescription.contains("found \($0.key)") }.map { ", found \($0.value)" } ?? ""
+            return at(keys(context.codingPath), "expected \(Self.describe(type))\(found)")
+        case .dataCorrupted(let context):
+            return at(keys(context.codingPath), context.debugDescription)
+        @unknown default:
+            return "\(file): \(error)"
+        }
+    }
+
+    static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "text"
+        case is Int.Type: "a whole number"
+        case is Double.Type: "a number"
+        case is Bool.Type: "true or false"
+        default:
+            "\(type)".contains("Scalar") ? "a single value"
+                : "\(type)".contains("Mapping") || "\(type)".hasPrefix("Dictionary") ? "a mapping (key: value)"
+                : "\(type)".contains("Sequence") || "\(type)".hasPrefix("Array") ? "a list" : "\(type)"
+        }
+    }
+
+    func place(_ mark: Mark?, _ path: [String], _ message: String) -> String {
+        let where_ = mark.map { "\(file):\($0.line):\($0.column)" } ?? file
+        return path.isEmpty ? "\(where_): \(message)" : "\(where_): \(path.joined(separator: ".")): \(message)"
+    }
+
+    func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.lowercased()), b = Array(b.lowercased())
+        var row = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var previous = row[0]
+            row[0] = i
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                let current = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                previous = current
+            }
+        }
+        return row[b.count]
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+
+@testable import Pipeline
+
+@Suite struct PipelineConfigTests {
+    static let sandboxConfig = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../Examples/sandbox/pipeline.yml").standardized.path
+
+    static func parse(_ text: String) throws -> PipelineConfig {
+        try PipelineConfig.parse(text, file: "pipeline.yml", directory: "/nonexistent")
+    }
+
+    static let minimal = """
+        name: t
+        production: prod
+        accounts:
+          dev: { id: "111111111111", region: eu-west-1 }
+          prod: { id: "222222222222", region: eu-west-1, role: "arn:aws:iam::222222222222:role/deployer" }
+        environments:
+          dev:
+            account: dev
+            deployBucket: dev-deploy
+            applications:
+              jira: { url: "https://jira.dev.example.com", credentials: { token: "env:DEV_TOKEN" } }
+          prod:
+            account: prod
+            deployBucket: prod-deploy
+            applications:
+              jira: { url: "https://jira.example.com", credentials: { user: admin, password: "ssm:/prod/jira/admin" } }
+        """
+
+    @Test func theSandboxConfigLoadsAndMapsToTheModules() throws {
+        let config = try PipelineConfig.load(Self.sandboxConfig)
+        #expect(config.production == "prod")
+        let dev = try config.environment("dev")
+        #expect(config.account(of: dev).region == "us-east-1")
+        let specs = config.stackSpecs(of: dev)
+        #expect(specs.map(\.name) == ["dev-network", "dev-database", "dev-jira", "dev-confluence"])
+        #expect(specs[2].parameters["VpcId"] == .output(stack: "dev-network", key: "VpcId"))
+        #expect(specs[2].dependsOn == ["dev-database"])
+        guard case .file(let template) = specs[0].template else { Issue.record("not a file"); return }
+        #expect(FileManager.default.fileExists(atPath: template))
+        let settings = config.settings(of: dev)
+        #expect(settings.environment == "dev" && !settings.isProduction)
+        #expect(settings.productionBaseURLs == ["http://127.0.0.1:18083", "http://127.0.0.1:18093"])
+        #expect(settings.jira?.mailDisabled == true)
+        #expect(dev.applications?["jira"]?.database?.password == SecretReference("env:PGPASSWORD"))
+        #expect(config.settings(of: config.productionEnvironment).isProduction)
+    }
+
+    @Test func problemsPointAtTheLineAndTheKey() throws {
+        // A typo in a key, with a suggestion.
+        let typo = Self.minimal.replacingOccurrences(of: "deployBucket: dev-deploy", with: "deployBuckt: dev-deploy")
+        let error = try #require(throws: PipelineConfigError.self) { try Self.parse(typo) }
+        #expect(error.description == "pipeline.yml:9:5: environments.dev.deployBuckt: unknown key 'deployBuckt' (did you mean 'deployBucket'?)")
+
+        // A missing key names the mapping it is missing from.
+        let missing = Self.minimal.replacingOccurrences(of: "    deployBucket: prod-deploy\n", with: "")
+        let missingError = try #require(throws: PipelineConfigError.self) { try Self.parse(missing) }
+        #expect(missingError.description.hasPrefix("pipeline.yml:13:5: environments.prod: missing key 'deployBucket'"))
+
+        // A wrong type.
+        let wrongType = Self.minimal.replacingOccurrences(of: "name: t", with: "name: [t]")
+        let typeError = try #require(throws: PipelineConfigError.self) { try Self.parse(wrongType) }
+        #expect(typeError.description == "pipeline.yml:1:7: name: expected a single value, found a list")
+    }
+
+    @Test func inlineSecretsAreRefusedWithoutBeingRepeated() throws {
+        let inline = Self.minimal.replacingOccurrences(of: "\"env:DEV_TOKEN\"", with: "s3cr3t-t0ken")
+        let error = try #require(throws: PipelineConfigError.self) { try Self.parse(inline) }
+        #expect(error.description.contains("environments.dev.applications.jira.credentials.token"))
+        #expect(error.description.contains("inline secrets are refused"))
+        #expect(!error.description.contains("s3cr3t"))
+
+        let inURL = Self.minimal.replacingOccurrences(
+            of: "credentials: { token: \"env:DEV_TOKEN\" } }",
+            with: "credentials: { token: \"env:DEV_TOKEN\" }, database: { url: \"postgres://jira:hunter2@db:5432/jira\" } }")
+        let urlError = try #require(throws: PipelineConfigError.self) { try Self.parse(inURL) }
+        #expect(urlError.description.contains("the URL holds a password"))
+        #expect(!urlError.description.contains("hunter2"))
+    }
+
+    @Test func crossReferencesAndPRODURLsAreChecked() throws {
+        let bad = Self.minimal
+            .replacingOccurrences(of: "production: prod", with: "production: live")
+            .replacingOccurrences(of: "account: dev\n", with: "account: staging\n")
+            .replacingOccurrences(of: "https://jira.dev.example.com", with: "https://jira.example.com/")
+        let error = try #require(throws: PipelineConfigError.self) { try Self.parse(bad) }
+        #expect(error.problems.count == 2, "\(error)")
+        #expect(error.problems.contains { $0.contains("production: 'live' is not one of the environments (dev, prod)") })
+        #expect(error.problems.contains { $0.contains("environments.dev.account: unknown account 'staging'") })
+
+        let prodURL = Self.minimal.replacingOccurrences(of: "https://jira.dev.example.com", with: "https://JIRA.example.com/")
+        let urlError = try #require(throws: PipelineConfigError.self) { try Self.parse(prodURL) }
+        #expect(urlError.description.contains("environments.dev.applications.jira.url: https://JIRA.example.com/ is PROD's"))
+    }
+
+    @Test func secretsResolveFromTheEnvironmentAndNeverShowTheirValue() async throws {
+        let resolver = SecretResolver(environment: ["DEV_TOKEN": "abc"])
+        #expect(try await resolver.resolve(#require(SecretReference("env:DEV_TOKEN"))) == "abc")
+        let missing = try #require(SecretReference("env:NOPE"))
+        let error = try await #require(throws: PipelineError.self) { try await resolver.resolve(missing) }
+        #expect(error.description.contains("env:NOPE is not set"))
+        #expect(SecretReference("plain") == nil && SecretReference("vault:x") == nil && SecretReference("env:") == nil)
+    }
+
+    @Test func theGuardLetsOnlyAConfirmedGoLiveWriteToPROD() throws {
+        let unconfirmed = ProductionGuard(production: "prod", confirmed: false)
+        #expect(throws: PipelineError.self) { try unconfirmed.check(phase: .goLive, writingTo: "prod", step: "deployer") }
+        let confirmed = ProductionGuard(production: "prod", confirmed: true)
+        try confirmed.check(phase: .goLive, writingTo: "prod", step: "deployer")
+        let error = try #require(throws: PipelineError.self) {
+            try confirmed.check(phase: .nightly, writingTo: "prod", step: "cold-deployer")
+        }
+        #expect(error.description.contains("only go-live writes to PROD"))
+        try unconfirmed.check(phase: .uat, writingTo: "uat", step: "deployer")
+    }
+}
