@@ -12,7 +12,7 @@ SWIFT_TEST_FLAGS ?=
 SERVICES := $(ROOT)/scripts/services.sh
 ENV_FILE := $(ROOT)/.sandbox/env
 
-.PHONY: setup services services-stop services-status build test demo clean-sandbox
+.PHONY: setup services services-stop services-status build test demo stop clean-sandbox
 
 setup:
 	@"$(ROOT)/scripts/setup.sh"
@@ -40,14 +40,15 @@ test: setup
 	cd "$(ROOT)"; \
 	$(SWIFT) test $(SWIFT_TEST_FLAGS)
 
-# Starts the services, builds and runs sandbox-check against them, and leaves them running.
+# The sandbox demo: services, six Atlassian simulators, a sample infrastructure repository, and
+# nightly, uat and go-live end to end (scripts/demo.sh). Everything stays up until `make stop`.
 demo: setup
-	@trap 'echo "services left running; stop them with: make services-stop  (or $(SERVICES) stop)"' EXIT; \
-	"$(SERVICES)" start; \
-	cd "$(ROOT)"; \
-	$(SWIFT) build --product sandbox-check; \
-	source "$(ENV_FILE)"; \
-	"$(ROOT)/.build/debug/sandbox-check"
+	@"$(ROOT)/scripts/demo.sh"
+
+# Stops the demo's simulators and the services.
+stop:
+	@for pid in "$(ROOT)"/.sandbox/demo/run/*.pid; do [ -f "$$pid" ] && kill "$$(cat "$$pid")" 2>/dev/null; rm -f "$$pid"; done; true
+	@"$(SERVICES)" stop
 
 clean-sandbox:
 	@"$(SERVICES)" clean

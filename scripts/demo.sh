@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# The sandbox demo (`make demo`): the whole pipeline on this machine.
+#
+# Starts (via scripts/services.sh) SeaweedFS, moto and PostgreSQL, then six Atlassian simulators
+# (Jira and Confluence for DEV, UAT and PROD), seeds PROD's databases and shared homes, creates the
+# buckets and a sample infrastructure git repository from Examples/sandbox/, and runs nightly, uat
+# and go-live for the commit that passed. Re-running it works without cleanup: the databases are
+# re-seeded, the repository gets a new commit, and the stacks are updated to it.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+"$ROOT/scripts/services.sh" start >/dev/null
+# shellcheck disable=SC1091
+source "$ROOT/.sandbox/env"
+
+DEMO="$ROOT/.sandbox/demo"
+BIN="$ROOT/.build/debug"
+mkdir -p "$DEMO/run" "$DEMO/reports"
+
+echo "==> building the tools (the first build takes about 12 minutes on 2 cores)"
+for product in atlassian-simulator nightly uat go-live; do
+  swift build --product "$product" 2>&1 | grep -E "error|warning: unre" || true
+  [ -x "$BIN/$product" ] || { echo "build of $product failed" >&2; exit 1; }
+done
+
+# The simulators' control script: Data-Refresher stops and starts DEV's through it.
+cat > "$DEMO/control.sh" <<EOF
+#!/usr/bin/env bash
+# control.sh start|stop ENV PRODUCT: one sandbox simulator (ports: jira 1808N, confluence 1809N).
+set -euo pipefail
+action="\$1"; env="\$2"; product="\$3"
+case "\$env" in dev) n=1 ;; uat) n=2 ;; prod) n=3 ;; *) echo "unknown environment \$env" >&2; exit 2 ;; esac
+case "\$product" in jira) port=1808\$n ;; confluence) port=1809\$n ;; *) echo "unknown product \$product" >&2; exit 2 ;; esac
+pidfile="$DEMO/run/\$env-\$product.pid"
+case "\$action" in
+  start)
+    "$BIN/atlassian-simulator" --product "\$product" --port "\$port" \\
+      --db "postgres://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/\${env}_\${product}" \\
+      > "$DEMO/run/\$env-\$product.log" 2>&1 < /dev/null &
+    echo \$! > "\$pidfile"
+    for _ in \$(seq 1 100); do
+      curl -fsS "http://127.0.0.1:\$port/status" >/dev/null 2>&1 && exit 0
+      sleep 0.1
+    done
+    echo "\$env \$product did not start; see $DEMO/run/\$env-\$product.log" >&2; exit 1 ;;
+  stop)
+    if [ -f "\$pidfile" ]; then
+      pid="\$(cat "\$pidfile")"
+      kill "\$pid" 2>/dev/null || true
+      for _ in \$(seq 1 100); do kill -0 "\$pid" 2>/dev/null || break; sleep 0.1; done
+      rm -f "\$pidfile"
+    fi ;;
+  *) echo "usage: control.sh start|stop ENV PRODUCT" >&2; exit 2 ;;
+esac
+EOF
+chmod +x "$DEMO/control.sh"
+
+echo "==> databases and shared homes (PROD seeded; DEV and UAT get their own copies)"
+for env in dev uat prod; do
+  for product in jira confluence; do
+    "$DEMO/control.sh" stop "$env" "$product"
+    db="${env}_${product}"
+    psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" \
+      -c "DROP DATABASE IF EXISTS ${db}_previous WITH (FORCE)" -c "DROP DATABASE IF EXISTS ${db}_restore WITH (FORCE)"
+    psql -X -q -d postgres -c "CREATE DATABASE $db"
+    psql -X -q -v ON_ERROR_STOP=1 -d "$db" -f scripts/sql/atlassian-schema.sql -f scripts/sql/atlassian-seed-prod.sql >/dev/null
+    mkdir -p "$DEMO/homes/$env/$product"
+  done
+done
+for product in jira confluence; do
+  home="$DEMO/homes/prod/$product"
+  mkdir -p "$home/data/attachments/DEMO" "$home/caches" "$home/plugins/installed-plugins"
+  for i in $(seq 1 50); do head -c $((i * 1024)) /dev/urandom > "$home/data/attachments/DEMO/$i"; done
+  echo "cache" > "$home/caches/not-travelling"
+  echo "plugin" > "$home/plugins/installed-plugins/relay-demo.jar"
+done
+rm -rf "$ROOT/.atlas-relay-demo"
+for env in dev uat prod; do for product in jira confluence; do "$DEMO/control.sh" start "$env" "$product"; done; done
+
+echo "==> buckets"
+for bucket in atlas-sandbox-dev-deploy atlas-sandbox-uat-deploy atlas-sandbox-prod-deploy atlas-sandbox-snapshots; do
+  aws s3 mb "s3://$bucket" >/dev/null 2>&1 || true
+done
+
+echo "==> the infrastructure repository ($DEMO/infra)"
+INFRA="$DEMO/infra"
+mkdir -p "$INFRA"
+cp -R Examples/sandbox/. "$INFRA/"
+cd "$INFRA"
+if [ ! -d .git ]; then
+  git init -q -b master
+  git config user.email "demo@atlas-relay.invalid"
+  git config user.name "Atlas Relay demo"
+fi
+date -u +"demo run %Y-%m-%dT%H:%M:%SZ" > RELEASE_NOTES
+git add -A
+git commit -q -m "DEMO-1: sandbox infrastructure, $(date -u +%H:%M:%S)"
+COMMIT="$(git rev-parse HEAD)"
+
+export ATLAS_SANDBOX_TOKEN=simulator-admin-token
+COMMON=(--config pipeline.yml --report-dir "$DEMO/reports" --work "$DEMO/work" --poll-seconds 1)
+echo
+echo "==> nightly (DEV) for $COMMIT"
+"$BIN/nightly" --commit "$COMMIT" "${COMMON[@]}"
+echo
+echo "==> uat --commit $COMMIT"
+"$BIN/uat" --commit "$COMMIT" "${COMMON[@]}"
+echo
+echo "==> go-live --commit $COMMIT --confirm-prod"
+"$BIN/go-live" --commit "$COMMIT" --confirm-prod "${COMMON[@]}"
+echo
+echo "Done. Reports (JSON, JUnit XML, the perf HTML): $DEMO/reports"
+echo "The infrastructure repository: $INFRA (edit, commit, run the phases again)"
+echo "Look around with: source .sandbox/env; aws s3 ls s3://atlas-sandbox-uat-deploy/passed/ --recursive"
+echo "The services and simulators stay up; stop them with: make stop"
