@@ -265,7 +265,8 @@ public struct PhaseRunner: Sendable {
                     metadata: [
                         "phase": "\(phase.rawValue)", "step": "\(step.name)",
                         "seconds": "\(String(format: "%.1f", record.seconds))",
-                    ].merging(record.figures.mapValues { .string($0) }) { old, _ in old })
+                    ].merging(record.figures.mapValues { .string($0) }) { old, _ in old }
+                        .merging(record.outcome == .failed ? ["error": "\(record.message ?? "")"] : [:]) { old, _ in old })
             }
             report.steps.append(record)
         }

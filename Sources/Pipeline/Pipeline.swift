@@ -97,6 +97,9 @@ public struct Pipeline: Sendable {
     public let environment: [String: String]
     /// Where progress goes.
     public let logger: Logger
+    /// How Data-Refresher stops and starts applications, by environment, when Swift code knows
+    /// better than the config's `control` commands (an ASG scaled from Swift, a test's simulators).
+    public var applicationControl: [String: DataRefresher.ApplicationControl] = [:]
 
     /// Creates a pipeline for `config`.
     public init(
@@ -319,7 +322,7 @@ public struct Pipeline: Sendable {
                 databases: try (prod.applications ?? [:]).sorted { $0.key < $1.key }.map { try Self.database($1, $0, in: prod) },
                 urls: config.productionURLs)
             let control: DataRefresher.ApplicationControl =
-                dev.control.map { .commands(stop: $0.stop, start: $0.start) } ?? .none
+                self.applicationControl[dev.name] ?? dev.control.map { .commands(stop: $0.stop, start: $0.start) } ?? .none
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             return DataRefresher(
                 settings: settings, targets: targets, location: location, s3: s3, production: production,
@@ -327,7 +330,14 @@ public struct Pipeline: Sendable {
         }
         return PhaseStep(
             "data-refresher", writesTo: dev.name,
-            plan: { try await refresher().plan().text },
+            plan: {
+                let refresher = try await refresher()
+                guard try await location.snapshots(s3).complete.isEmpty else { return try await refresher.plan().text }
+                try refresher.checkTarget()
+                return "would restore the snapshot data-provider takes into "
+                    + refresher.targets.map { "\($0.name) (\($0.database), \($0.sharedHome))" }.joined(separator: ", ")
+                    + ", then rewrite \(dev.name)'s settings (mail off first) and verify them"
+            },
             run: {
                 let manifest = try await refresher().refresh()
                 return ["snapshot": manifest.id, "products": manifest.products.map(\.name).joined(separator: ",")]
@@ -339,19 +349,22 @@ public struct Pipeline: Sendable {
         let bucket = deployBucket(target)
         if let source = try source(of: phase), let required = phase.requires {
             let from = deployBucket(source)
+            @Sendable func checkPassed() async throws {
+                guard try await from.s3.headObject(bucket: from.bucket, key: "passed/\(required.rawValue)/\(commit).json") != nil
+                else {
+                    throw PipelineError(
+                        "\(commit.prefix(12)) has not passed \(required.rawValue) (no record in \(from.location)/passed/); "
+                            + "only a commit that passed \(required.rawValue) can go to \(target.name)")
+                }
+            }
             return PhaseStep(
                 "code-releaser", writesTo: target.name,
                 plan: {
-                    let passed = try await from.s3.headObject(
-                        bucket: from.bucket, key: "passed/\(required.rawValue)/\(commit).json") != nil
-                    guard passed else {
-                        throw PipelineError(
-                            "\(commit.prefix(12)) has not passed \(required.rawValue) (no record in \(from.location)); "
-                                + "only a commit that passed \(required.rawValue) can go to \(target.name)")
-                    }
+                    try await checkPassed()
                     return "would promote \(commit.prefix(12)) (passed \(required.rawValue)) from \(from.location) to \(bucket.location)"
                 },
                 run: {
+                    try await checkPassed()
                     let manifest = try await CodeReleaser.promote(
                         commit: commit, from: from, passed: required.rawValue, to: bucket,
                         allowProduction: options.confirmProduction)
@@ -396,10 +409,15 @@ public struct Pipeline: Sendable {
                 },
                 run: {
                     let report = try await cold.deploy(stacks, version: commit)
-                    let figures = [
-                        "stacks": "\(report.entries.count)",
-                        "updated": "\(report.entries.filter { "\($0.outcome)".contains("updated") || "\($0.outcome)".contains("created") }.count)",
-                    ]
+                    var counts: [String: Int] = [:]
+                    for entry in report.entries {
+                        switch entry.outcome {
+                        case .deployed(let result): counts["\(result.outcome)", default: 0] += 1
+                        case .failed: counts["failed", default: 0] += 1
+                        case .skipped: counts["skipped", default: 0] += 1
+                        }
+                    }
+                    let figures = counts.mapValues(String.init).merging(["stacks": "\(report.entries.count)"]) { $1 }
                     guard report.succeeded else { throw StepFailed(report.summary, figures: figures) }
                     return figures
                 })

@@ -239,7 +239,7 @@ public struct PipelineConfig: Sendable {
         return environment
     }
 
-    /// The PROD environment.
+    /// The PROD environment (a loaded config always has it).
     public var productionEnvironment: Environment { environments[production]! }
 
     /// Whether `environment` is PROD.
@@ -255,7 +255,7 @@ public struct PipelineConfig: Sendable {
 
     /// PROD's application URLs, which no other environment may take over.
     public var productionURLs: [String] {
-        (productionEnvironment.applications ?? [:]).values.map(\.url).sorted()
+        (environments[production]?.applications ?? [:]).values.map(\.url).sorted()
     }
 
     /// The desired settings of `environment`, as AtlassianAdmin plans and applies them.

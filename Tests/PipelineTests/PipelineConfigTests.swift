@@ -37,7 +37,8 @@ import Testing
         #expect(config.account(of: dev).region == "us-east-1")
         let specs = config.stackSpecs(of: dev)
         #expect(specs.map(\.name) == ["dev-network", "dev-database", "dev-jira", "dev-confluence"])
-        #expect(specs[2].parameters["VpcId"] == .output(stack: "dev-network", key: "VpcId"))
+        #expect(specs[1].dependsOn == ["dev-network"])
+        #expect(specs[2].parameters["EnvironmentName"] == .value("dev"))
         #expect(specs[2].dependsOn == ["dev-database"])
         guard case .file(let template) = specs[0].template else { Issue.record("not a file"); return }
         #expect(FileManager.default.fileExists(atPath: template))
@@ -115,5 +116,31 @@ import Testing
         }
         #expect(error.description.contains("only go-live writes to PROD"))
         try unconfirmed.check(phase: .uat, writingTo: "uat", step: "deployer")
+    }
+
+    @Test func stackOutputsFeedParametersAndUnknownStacksAreNamed() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: "\(directory)/cf", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Data("Resources: {}".utf8).write(to: URL(fileURLWithPath: "\(directory)/cf/t.yaml"))
+        let stacks = """
+                stacks:
+                  - { name: dev-net, template: cf/t.yaml }
+                  - { name: dev-app, template: cf/t.yaml, parameters: { VpcId: { output: dev-net.VpcId } } }
+                  - { name: dev-bad, template: cf/missing.yaml, parameters: { X: { output: dev-nett.Y } }, dependsOn: [dev-db] }
+            """
+        let text = Self.minimal.replacingOccurrences(of: "    deployBucket: dev-deploy\n", with: "    deployBucket: dev-deploy\n\(stacks)\n")
+        let error = try #require(throws: PipelineConfigError.self) {
+            try PipelineConfig.parse(text, file: "p.yml", directory: directory)
+        }
+        #expect(error.problems.count == 3, "\(error)")
+        #expect(error.problems.contains { $0.contains("environments.dev.stacks.2.template: no template at \(directory)/cf/missing.yaml") })
+        #expect(error.problems.contains { $0.contains("environments.dev.stacks.2.parameters.X: 'dev-nett' is not a stack of dev") })
+        #expect(error.problems.contains { $0.contains("environments.dev.stacks.2.dependsOn: 'dev-db' is not a stack of dev") })
+        let good = text.components(separatedBy: "\n").filter { !$0.contains("dev-bad") }.joined(separator: "\n")
+        let config = try PipelineConfig.parse(good, file: "p.yml", directory: directory)
+        let specs = config.stackSpecs(of: try config.environment("dev"))
+        #expect(specs[1].parameters["VpcId"] == .output(stack: "dev-net", key: "VpcId"))
+        #expect(specs[1].tags["atlas-relay:environment"] == "dev")
     }
 }
