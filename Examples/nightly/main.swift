@@ -10,10 +10,10 @@ struct Nightly: AsyncParsableCommand {
         discussion: "Exit codes: 0 passed (recorded as passed nightly), 1 a step failed, 2 bad input or refused.")
     @Argument(help: "Run only this step: data-provider, data-refresher, code-releaser, cold-deployer, app-tester.")
     var component: String?
-    @Option(help: "The commit to release (default: the base branch's head).") var commit: String?
+    @Option(help: "The commit to release (default: the head of the config's baseBranch).") var commit: String?
     @OptionGroup var options: PhaseOptions
 
     func run() async throws {
-        try await options.run(.nightly, component: component, commit: commit ?? "master")
+        try await options.run(.nightly, component: component, commit: commit)
     }
 }

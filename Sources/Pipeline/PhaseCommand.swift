@@ -17,9 +17,10 @@ public struct PhaseOptions: ParsableArguments {
 
     public init() {}
 
-    /// Loads the config, runs `phase` and exits: 0 passed, 1 a step failed, 2 bad input or refused.
+    /// Loads the config, runs `phase` for `commit` (nil: the head of the config's base branch)
+    /// and exits: 0 passed, 1 a step failed, 2 bad input or refused.
     public func run(
-        _ phase: Phase, component: String?, commit: String, deployer: Pipeline.Deployer = .cold,
+        _ phase: Phase, component: String?, commit: String?, deployer: Pipeline.Deployer = .cold,
         confirmProduction: Bool = false, allowUncommitted: Bool = false
     ) async throws {
         var logger = Logger(label: "atlas-relay.pipeline")
@@ -27,12 +28,13 @@ public struct PhaseOptions: ParsableArguments {
             ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
         let report: RunReport
         do {
-            let pipeline = Pipeline(config: try PipelineConfig.load(config), logger: logger)
+            let loaded = try PipelineConfig.load(config)
+            let pipeline = Pipeline(config: loaded, logger: logger)
             var selection = PhaseRunner.Selection(
                 only: Self.list(only), skip: Self.list(skip))
             if let component { selection.only.append(component) }
             report = try await pipeline.run(
-                phase, commit: commit, selection: selection, dryRun: dryRun,
+                phase, commit: commit ?? loaded.baseBranch, selection: selection, dryRun: dryRun,
                 options: .init(
                     deployer: deployer, confirmProduction: confirmProduction, reportDirectory: reportDir,
                     workDirectory: work, pollInterval: .milliseconds(Int(pollSeconds * 1000)),

@@ -227,6 +227,9 @@ import Testing
         #expect(try await world.devTitle()?.contains("Jira DEV") == true)
         #expect(FileManager.default.fileExists(atPath: "\(world.root)/dev-home/data/attachments/1"))
         #expect(FileManager.default.fileExists(atPath: "\(world.root)/reports/nightly-\(commit.prefix(12)).xml"))
+        // The cold deployer gave every stack the commit as its CodeVersion.
+        let ssm = SSMClient(try Sandbox.motoAWSClient())
+        #expect(try await ssm.parameter("/\(world.tag)-dev/code-version") == commit)
 
         // UAT: promoted, deployed, tested, loaded, and the release's Jira issue told.
         let uat = try await pipeline.run(.uat, commit: commit, options: world.options)
@@ -252,6 +255,7 @@ import Testing
         #expect(try await world.objects().filter { $0.key == "dev" || $0.key == "uat" } == devAndUAT)
         #expect(try await world.objects()["prod"]?.contains("releases/\(commit)/code.tar") == true)
         #expect(try await world.stack("prod")?.contains("COMPLETE") == true)
+        #expect(try await ssm.parameter("/\(world.tag)-prod/code-version") == commit)
 
         // Nightly can never write to PROD, even when asked to.
         #expect(throws: PipelineError.self) {

@@ -1,0 +1,103 @@
+import AWSCore
+import AWSSigning
+import AtlasRelayTestSupport
+import Foundation
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
+import Testing
+
+@testable import Pipeline
+
+/// The pipeline's edges over real sockets: secrets from moto's SSM and Secrets Manager, build
+/// statuses to a Bitbucket stand-in, and dev-release's branch rule in a real git repository.
+struct PipelineServicesTests {
+    struct Empty: Decodable, Sendable {}
+    struct PutParameter: Encodable, Sendable {
+        let Name: String
+        let Value: String
+        let `Type`: String
+        let Overwrite: Bool
+    }
+    struct CreateSecret: Encodable, Sendable {
+        let Name: String
+        let SecretString: String
+    }
+
+    @Test func secretsResolveFromSSMAndSecretsManager() async throws {
+        let aws = try Sandbox.motoAWSClient()
+        let name = "/relay-test/\(UUID().uuidString)/jira-token"
+        let _: Empty = try await aws.json(
+            .ssm, operation: "PutParameter",
+            input: PutParameter(Name: name, Value: "from-ssm", Type: "SecureString", Overwrite: true), as: Empty.self)
+        let secret = "relay-test-\(UUID().uuidString)"
+        let _: Empty = try await aws.json(
+            .secretsManager, operation: "CreateSecret",
+            input: CreateSecret(Name: secret, SecretString: #"{"password":"from-secrets-manager"}"#), as: Empty.self)
+        let resolver = SecretResolver(environment: [:], ssm: SSMClient(aws), secretsManager: SecretsManagerClient(aws))
+        #expect(try await resolver.resolve(#require(SecretReference("ssm:\(name)"))) == "from-ssm")
+        #expect(try await resolver.resolve(#require(SecretReference("secretsmanager:\(secret)#password"))) == "from-secrets-manager")
+        #expect(try await resolver.resolve(#require(SecretReference("secretsmanager:\(secret)"))).contains("from-secrets-manager"))
+        let missing = try #require(SecretReference("ssm:/relay-test/none-\(UUID().uuidString)"))
+        let error = try await #require(throws: PipelineError.self) { try await resolver.resolve(missing) }
+        #expect(error.description.contains("cannot read ssm:/relay-test/none-"))
+        let noField = try #require(SecretReference("secretsmanager:\(secret)#user"))
+        let fieldError = try await #require(throws: PipelineError.self) { try await resolver.resolve(noField) }
+        #expect(fieldError.description.contains("no string field 'user'") && !fieldError.description.contains("from-secrets"))
+    }
+
+    @Test func buildStatusesReachBitbucketAndRefusalsAreReported() async throws {
+        let server = try await TestHTTPServer.start { request in
+            request.header("authorization") == "Bearer bb-token" ? TestResponse(status: 204) : .json(["errors": [["message": "Authentication failed"]]], status: 401)
+        }
+        defer { Task { await server.stop() } }
+        let report = RunReport(
+            phase: .uat, commit: String(repeating: "ab", count: 20), environment: "uat", started: Date(), seconds: 12,
+            dryRun: false,
+            steps: [
+                .init(name: "deployer", outcome: .passed, seconds: 3, figures: [:]),
+                .init(name: "app-tester", outcome: .failed, seconds: 1, figures: [:], message: "boom"),
+            ])
+        try await BuildStatus(url: server.baseURL + "/", token: "bb-token").post(report)
+        let request = try #require(server.requests.first)
+        #expect(request.method == "POST" && request.path == "/rest/build-status/1.0/commits/\(report.commit)")
+        let body = try #require(try JSONSerialization.jsonObject(with: request.body) as? [String: String])
+        #expect(body["state"] == "FAILED" && body["key"] == "atlas-relay-uat" && body["description"] == "failed: app-tester")
+        let error = await #expect(throws: PipelineError.self) {
+            try await BuildStatus(url: server.baseURL, token: "wrong").post(report)
+        }
+        #expect(error?.description.contains("HTTP 401") == true && error?.description.contains("wrong") == false)
+    }
+
+    @Test func ticketBranchesOnly() {
+        #expect(Pipeline.isTicketBranch("feature/jira-1234-raise-heap"))
+        #expect(Pipeline.isTicketBranch("feature/DEMO-7"))
+        #expect(!Pipeline.isTicketBranch("master"))
+        #expect(!Pipeline.isTicketBranch("feature/raise-heap"))
+        #expect(!Pipeline.isTicketBranch("bugfix/jira-12-x"))
+    }
+
+    @Test func runReportsReadForPeopleAndCodeBuild() throws {
+        let report = RunReport(
+            phase: .nightly, commit: "0123456789abcdef", environment: "dev", started: Date(), seconds: 4, dryRun: false,
+            steps: [
+                .init(name: "data-provider", outcome: .passed, seconds: 2, figures: ["snapshot": "20261128T000000Z"]),
+                .init(name: "cold-deployer", outcome: .failed, seconds: 1, figures: [:], message: "dev-app: FAILED"),
+                .init(name: "app-tester", outcome: .skipped, seconds: 0, figures: [:], message: "cold-deployer failed"),
+            ])
+        #expect(report.text.contains("snapshot=20261128T000000Z"))
+        #expect(report.text.hasSuffix("nightly FAILED in 4.0 s"))
+        let document = try XMLDocument(xmlString: report.junit)
+        #expect(try document.nodes(forXPath: "//testcase").count == 3)
+        #expect(try document.nodes(forXPath: "//testcase[@name='cold-deployer']/failure").count == 1)
+        #expect(try document.nodes(forXPath: "//testcase[@name='app-tester']/skipped").count == 1)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let paths = try report.write(to: directory)
+        #expect(paths.map { ($0 as NSString).lastPathComponent } == ["nightly-0123456789ab.json", "nightly-0123456789ab.xml"])
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        #expect(try decoder.decode(RunReport.self, from: Data(contentsOf: URL(fileURLWithPath: paths[0]))).steps == report.steps)
+    }
+}
