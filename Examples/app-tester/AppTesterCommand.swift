@@ -171,6 +171,12 @@ struct Perf: AsyncParsableCommand {
         try apps.write(Reports.junit(runs: [], load: [(result, gates)]), to: apps.junit)
         print(Reports.csv(result), terminator: "")
         print(String(format: "%.1f requests/s over %.1f s", result.throughput, result.seconds))
+        if let lag = result.dispatchLag {
+            print(
+                String(
+                    format: "dispatch lag (late against the schedule): p50 %.2f ms, p99 %.2f ms, max %.2f ms",
+                    lag.milliseconds(at: 50), lag.milliseconds(at: 99), lag.milliseconds(at: 100)))
+        }
         for gate in gates where !gate.passed { print("SLA FAILED \(gate.action): \(gate.message)") }
         for entry in comparison {
             print(

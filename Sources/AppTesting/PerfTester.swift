@@ -75,6 +75,12 @@ public struct ActionStats: Sendable, Codable {
         Double(histogram.valueAtPercentile(percentile)) / 1000
     }
 
+    func adding(_ other: ActionStats) -> ActionStats {
+        var sum = self
+        sum.add(other)
+        return sum
+    }
+
     mutating func add(_ other: ActionStats) {
         histogram.add(other.histogram)
         successes += other.successes
@@ -105,6 +111,9 @@ public struct PerfResult: Sendable, Codable {
     public var actions: [String: ActionStats]
     /// Requests and errors per second since the start.
     public var timeline: [Second]
+    /// Open model only: how late each request left against its schedule (the load generator's
+    /// own overhead and its in-flight cap); nil for the closed model.
+    public var dispatchLag: ActionStats?
 
     /// Creates an empty result.
     public init(name: String, started: Date = Date()) {
@@ -140,6 +149,7 @@ public struct PerfResult: Sendable, Codable {
             merged.seconds = max(merged.seconds, other.seconds)
             merged.started = min(merged.started, other.started)
             for (name, stats) in other.actions { merged.actions[name, default: ActionStats()].add(stats) }
+            if let lag = other.dispatchLag { merged.dispatchLag = (merged.dispatchLag ?? ActionStats()).adding(lag) }
             for (second, value) in other.timeline.enumerated() {
                 while merged.timeline.count <= second { merged.timeline.append(Second(requests: 0, errors: 0)) }
                 merged.timeline[second].requests += value.requests
@@ -284,9 +294,18 @@ public struct PerfTester: Sendable {
         let users = profile.virtualUsers
         let end = start + profile.rampUp + profile.hold + profile.rampDown
 
-        @Sendable func perform(_ index: Int) async {
+        @Sendable func perform(_ index: Int, scheduled: ContinuousClock.Instant? = nil) async {
             let action = actions[index]
             let begin = clock.now
+            if let scheduled {
+                let lag = UInt64(max(0, (begin - scheduled) / .microseconds(1)))
+                recorder.state.withLock { result in
+                    var stats = result.dispatchLag ?? ActionStats()
+                    _ = stats.histogram.record(max(1, lag))
+                    stats.successes += 1
+                    result.dispatchLag = stats
+                }
+            }
             var failure: String?
             do { try await action.run(context) } catch { failure = "\(error)".prefix(300).description }
             let finished = clock.now
@@ -295,18 +314,21 @@ public struct PerfTester: Sendable {
             recorder.state.withLock { $0.record(action.name, microseconds: micros, error: failure, second: second) }
         }
 
+        // Discarding groups free each finished request at once (a plain task group keeps every
+        // child until it is awaited: memory grew with the request count).
         if let rate = profile.arrivalRate, rate > 0 {
             // Open model: arrivals on a schedule, whatever the answers' speed, capped in flight.
             let permits = AsyncSemaphore(users)
-            await withTaskGroup(of: Void.self) { group in
+            await withDiscardingTaskGroup { group in
                 var random = SystemRandomNumberGenerator()
                 var next = start
                 while next < end {
                     try? await Task.sleep(until: next, clock: clock)
                     let index = mix.pick(&random)
                     await permits.acquire()
+                    let scheduled = next
                     group.addTask {
-                        await perform(index)
+                        await perform(index, scheduled: scheduled)
                         await permits.release()
                     }
                     let elapsed = next - start
@@ -315,7 +337,7 @@ public struct PerfTester: Sendable {
                 }
             }
         } else {
-            await withTaskGroup(of: Void.self) { group in
+            await withDiscardingTaskGroup { group in
                 for user in 0..<users {
                     let joins = start + profile.rampUp * (Double(user) / Double(users))
                     let leaves =

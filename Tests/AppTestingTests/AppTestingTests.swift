@@ -177,6 +177,27 @@ struct AppTestingTests {
         #expect(Double(dashboard.histogram.min) / 1000 < delay)
     }
 
+    @Test func theOpenModelKeepsItsScheduleAndReportsItsOwnLag() async throws {
+        // 50 arrivals a second for one second: exactly 50 requests, however loaded the machine.
+        let noop = PerfAction("noop", weight: 1) { _ in }
+        let open = try await PerfTester(
+            actions: [noop], profile: LoadProfile(virtualUsers: 8, hold: .seconds(1), arrivalRate: 50)
+        ).run("open", context: TestContext())
+        #expect(open.actions["noop"]?.samples == 50)
+        #expect(open.dispatchLag?.samples == 50)
+        // Two in flight at most, 100 ms each: 20 a second can leave, so the schedule slips and the
+        // lag shows the generator (its cap) as the bottleneck.
+        let slow = PerfAction("slow", weight: 1) { _ in try await Task.sleep(for: .milliseconds(100)) }
+        let capped = try await PerfTester(
+            actions: [slow], profile: LoadProfile(virtualUsers: 2, hold: .seconds(1), arrivalRate: 50)
+        ).run("capped", context: TestContext())
+        #expect(capped.actions["slow"]?.samples == 50)
+        #expect((capped.dispatchLag?.milliseconds(at: 100) ?? 0) > 500)
+        let closed = try await PerfTester(actions: [noop], profile: LoadProfile(virtualUsers: 1, hold: .milliseconds(50)))
+            .run("closed", context: TestContext())
+        #expect(closed.dispatchLag == nil)
+    }
+
     @Test func reportsAreWellFormedJUnitCSVAndSelfContainedHTML() async throws {
         let run = TestRun(
             name: "functional", started: Date(timeIntervalSince1970: 1_800_000_000), seconds: 1.5,
