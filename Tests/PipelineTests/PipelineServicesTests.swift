@@ -6,6 +6,7 @@ import Foundation
 #if canImport(FoundationXML)
     import FoundationXML
 #endif
+import S3Sync
 import Testing
 
 @testable import Pipeline
@@ -99,5 +100,52 @@ struct PipelineServicesTests {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         #expect(try decoder.decode(RunReport.self, from: Data(contentsOf: URL(fileURLWithPath: paths[0]))).steps == report.steps)
+    }
+
+    @Test func devReleaseTakesOnlyATicketBranchsCommittedCode() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("dev-release-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try Data("Resources: {}\n".utf8).write(to: URL(fileURLWithPath: "\(root)/app.yaml"))
+        func git(_ arguments: String...) async throws {
+            let output = try await ProcessRunner.run(
+                "/usr/bin/git", ["-C", root, "-c", "user.name=t", "-c", "user.email=t@example.com"] + arguments,
+                timeout: .seconds(30))
+            #expect(output.status == 0, "git \(arguments): \(output.errorText)")
+        }
+        try await git("init", "-q", "-b", "master")
+        try await git("add", "-A")
+        try await git("commit", "-q", "-m", "first")
+        let aws = try Sandbox.s3AWSClient()
+        let bucket = try await Sandbox.makeBucket(aws, prefix: "dev-release")
+        let config = try PipelineConfig.parse(
+            """
+            name: t
+            production: prod
+            accounts: { main: { id: "123456789012", region: us-east-1 } }
+            environments:
+              dev: { account: main, deployBucket: \(bucket) }
+              prod: { account: main, deployBucket: \(bucket)-prod }
+            """, file: "pipeline.yml", directory: root)
+        let pipeline = Pipeline(config: config, environment: Sandbox.environment)
+        let s3 = S3Client(aws)
+
+        let onMaster = try await pipeline.run(.devRelease, commit: "HEAD")
+        #expect(!onMaster.passed)
+        #expect(onMaster.steps[0].message?.contains("branch 'master' is not a ticket branch") == true, "\(onMaster.text)")
+
+        try await git("checkout", "-q", "-b", "feature/demo-7-raise-heap")
+        try Data("Resources: { X: { Type: AWS::SNS::Topic } }\n".utf8).write(to: URL(fileURLWithPath: "\(root)/app.yaml"))
+        let dirty = try await pipeline.run(.devRelease, commit: "HEAD")
+        #expect(dirty.steps[0].message?.contains("uncommitted changes (app.yaml)") == true, "\(dirty.text)")
+        #expect(try await s3.listAllObjects(bucket: bucket).isEmpty)
+
+        try await git("commit", "-q", "-am", "raise the heap")
+        let released = try await pipeline.run(.devRelease, commit: "HEAD")
+        #expect(released.passed, "\(released.text)")
+        #expect(released.steps[0].figures["jira"] == "DEMO-7")
+        let keys = try await s3.listAllObjects(bucket: bucket).map(\.key)
+        #expect(keys.contains("releases/current.json") && keys.contains { $0.hasSuffix("/code.tar") })
+        #expect(!keys.contains { $0.hasPrefix("passed/") }, "a developer's release passes nothing")
     }
 }

@@ -1,0 +1,51 @@
+import AWSSigning
+import AtlasRelayTestSupport
+import Foundation
+import StackDeploy
+import Testing
+
+/// The shipped CloudFormation templates: valid against the resource schemas (cfn-lint), and the
+/// CodeBuild stack plans through StackDeploy in moto.
+struct TemplateTests {
+    static let root = Sandbox.repositoryRoot.path
+    static let templates = [
+        "Examples/sandbox/cloudformation/network.yaml", "Examples/sandbox/cloudformation/database.yaml",
+        "Examples/sandbox/cloudformation/jira.yaml", "Examples/sandbox/cloudformation/confluence.yaml",
+        "Examples/codebuild/pipeline-codebuild.yaml",
+    ]
+
+    @Test func templatesPassCfnLint() async throws {
+        let python = ProcessInfo.processInfo.environment["PYTHON"] ?? "/usr/bin/env"
+        let arguments =
+            (python == "/usr/bin/env" ? ["python3"] : [])
+            + ["-c", "import sys; from cfnlint.runner import main; sys.argv = ['cfn-lint'] + sys.argv[1:]; sys.exit(main())"]
+            + Self.templates.map { "\(Self.root)/\($0)" }
+        let output = try await ProcessRunner.run(python, arguments, timeout: .seconds(300))
+        #expect(output.status == 0, "\(String(decoding: output.stdout, as: UTF8.self)) \(output.errorText)")
+    }
+
+    @Test func theCodeBuildStackPlansInMoto() async throws {
+        let deployer = StackDeployer(cloudFormation: CloudFormationClient(try Sandbox.motoAWSClient()))
+        let name = "relay-codebuild-\(UUID().uuidString.lowercased().prefix(8))"
+        let spec = StackSpec(
+            name: name, template: .file("\(Self.root)/Examples/codebuild/pipeline-codebuild.yaml"),
+            parameters: [
+                "InfraRepositoryUrl": .value("https://bitbucket.example.com/scm/ops/infra.git"),
+                "ToolsRepositoryUrl": .value("https://github.com/example/atlas-relay.git"),
+                "ToolsVersion": .value("v1.0.0"), "ArtifactsBucket": .value("atlas-artifacts"),
+                "DevDeployBucket": .value("atlas-dev-deploy"), "UatDeployBucket": .value("atlas-uat-deploy"),
+                "SnapshotBucket": .value("atlas-snapshots"),
+                "ProdDeployRoleArn": .value("arn:aws:iam::333333333333:role/atlas-relay-deployer"),
+            ],
+            capabilities: ["CAPABILITY_NAMED_IAM"])
+        let plan = try await deployer.plan(spec)
+        #expect(plan.isNew)
+        // Every project, role and the nightly schedule would be added. (moto creates the change
+        // set but cannot execute it: it has no CodeBuild resources in CloudFormation, and a
+        // GetAtt to one fails the whole stack.)
+        let added = Dictionary(grouping: plan.changes.filter { $0.action == "Add" }, by: \.resourceType).mapValues(\.count)
+        #expect(added["AWS::CodeBuild::Project"] == 4, "\(plan.text)")
+        #expect(added["AWS::IAM::Role"] == 5, "\(plan.text)")
+        #expect(added["AWS::Events::Rule"] == 1, "\(plan.text)")
+    }
+}
