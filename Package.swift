@@ -272,7 +272,8 @@ let package = Package(
         .testTarget(
             name: "PipelineTests",
             dependencies: [
-                "Pipeline", "DataRefresh", "StackDeploy", "AppTesting", "AtlassianAdmin", "AtlassianSimulator", "S3Sync",
+                "Pipeline", "DataRefresh", "StackDeploy", "AppTesting", "AtlassianAdmin", "AtlassianSimulator",
+                "S3Sync",
                 "AWSCore", "AWSSigning", "AtlasRelayTestSupport",
             ],
             swiftSettings: swiftSettings

@@ -7,7 +7,8 @@ struct DevRelease: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev-release",
         abstract: "Release the current feature/<jira-key>-… branch's committed code to DEV's deploy bucket.",
-        discussion: "Exit codes: 0 released, 1 failed, 2 bad input or refused (for example a branch not named for a ticket).")
+        discussion:
+            "Exit codes: 0 released, 1 failed, 2 bad input or refused (for example a branch not named for a ticket).")
     @Flag(help: "Include uncommitted changes to tracked files.") var allowUncommitted = false
     @OptionGroup var options: PhaseOptions
 

@@ -7,7 +7,8 @@ struct GoLive: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "go-live",
         abstract: "Go live: promote a commit that passed UAT into PROD, deploy it and smoke-test PROD.",
-        discussion: "Exit codes: 0 passed, 1 a step failed, 2 bad input or refused (for example without --confirm-prod).")
+        discussion:
+            "Exit codes: 0 passed, 1 a step failed, 2 bad input or refused (for example without --confirm-prod).")
     @Argument(help: "Run only this step: code-releaser, deployer, smoke-tester.") var component: String?
     @Option(help: "The COMMIT_ID that passed UAT.") var commit: String
     @Option(help: "cold or hot.") var deployer: Pipeline.Deployer = .cold

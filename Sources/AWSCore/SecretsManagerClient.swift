@@ -19,7 +19,8 @@ public struct SecretsManagerClient: Sendable {
             .secretsManager, operation: "GetSecretValue", input: GetSecretValueInput(SecretId: id),
             as: GetSecretValueOutput.self)
         guard let value = output.SecretString else {
-            throw AWSClientError(.malformedResponse, "secret \(id) has no string value (binary secrets are not supported)")
+            throw AWSClientError(
+                .malformedResponse, "secret \(id) has no string value (binary secrets are not supported)")
         }
         return value
     }

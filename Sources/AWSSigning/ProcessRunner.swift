@@ -80,7 +80,8 @@ package enum ProcessRunner {
             break  // ECHILD: Foundation reaped it first and records the status.
         }
         while process.isRunning { usleep(1000) }
-        return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        return process.terminationReason == .uncaughtSignal
+            ? 128 + process.terminationStatus : process.terminationStatus
     }
 
     /// One running program: drains both pipes off the cooperative pool (so a chatty program cannot

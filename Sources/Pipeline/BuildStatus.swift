@@ -47,7 +47,8 @@ public struct BuildStatus: Sendable {
         let text = String(buffer: try await response.body.collect(upTo: 64 << 10))
         guard (200..<300).contains(Int(response.status.code)) else {
             throw PipelineError(
-                "Bitbucket refused the build status for \(report.commit.prefix(12)): HTTP \(response.status.code) \(text.prefix(300))")
+                "Bitbucket refused the build status for \(report.commit.prefix(12)): HTTP \(response.status.code) \(text.prefix(300))"
+            )
         }
     }
 }

@@ -127,17 +127,22 @@ public struct RunReport: Sendable, Codable, Equatable {
         var lines = ["\(phase.rawValue) \(commit.prefix(12)) in \(environment)\(dryRun ? " (dry run)" : "")"]
         for step in steps {
             let figures = step.figures.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            var line = "  \(step.outcome.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)) "
+            var line =
+                "  \(step.outcome.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)) "
                 + step.name.padding(toLength: 16, withPad: " ", startingAt: 0)
             if step.outcome == .passed || step.outcome == .failed { line += String(format: " %7.1f s", step.seconds) }
             if !figures.isEmpty { line += "  " + figures }
             lines.append(line)
             if let message = step.message {
-                lines.append(contentsOf: message.split(separator: "\n", omittingEmptySubsequences: false).map { "           \($0)" })
+                lines.append(
+                    contentsOf: message.split(separator: "\n", omittingEmptySubsequences: false).map {
+                        "           \($0)"
+                    })
             }
         }
         lines.append(
-            dryRun ? "dry run: nothing was changed"
+            dryRun
+                ? "dry run: nothing was changed"
                 : "\(phase.rawValue) \(passed ? "PASSED" : "FAILED") in \(String(format: "%.1f", seconds)) s")
         return lines.joined(separator: "\n")
     }
@@ -152,9 +157,11 @@ public struct RunReport: Sendable, Codable, Equatable {
                 case .skipped: .skipped
                 }
             return StepResult(
-                scenario: phase.rawValue, step: step.name, outcome: outcome, message: step.message, seconds: step.seconds)
+                scenario: phase.rawValue, step: step.name, outcome: outcome, message: step.message,
+                seconds: step.seconds)
         }
-        return Reports.junit(runs: [TestRun(name: phase.rawValue, started: started, seconds: seconds, results: results)])
+        return Reports.junit(runs: [TestRun(name: phase.rawValue, started: started, seconds: seconds, results: results)]
+        )
     }
 
     /// Writes `<phase>-<commit>.json` and `.xml` into `directory`; returns their paths.
@@ -226,7 +233,9 @@ public struct PhaseRunner: Sendable {
             (selection.only.isEmpty || selection.only.contains($0.name)) && !selection.skip.contains($0.name)
         }
         if !dryRun {
-            for step in chosen { if let target = step.writesTo { try guard_.check(phase: phase, writingTo: target, step: step.name) } }
+            for step in chosen {
+                if let target = step.writesTo { try guard_.check(phase: phase, writingTo: target, step: step.name) }
+            }
         }
         let started = Date()
         var report = RunReport(
@@ -266,7 +275,8 @@ public struct PhaseRunner: Sendable {
                         "phase": "\(phase.rawValue)", "step": "\(step.name)",
                         "seconds": "\(String(format: "%.1f", record.seconds))",
                     ].merging(record.figures.mapValues { .string($0) }) { old, _ in old }
-                        .merging(record.outcome == .failed ? ["error": "\(record.message ?? "")"] : [:]) { old, _ in old })
+                        .merging(record.outcome == .failed ? ["error": "\(record.message ?? "")"] : [:]) { old, _ in old
+                        })
             }
             report.steps.append(record)
         }

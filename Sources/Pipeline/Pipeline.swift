@@ -80,7 +80,8 @@ public struct Pipeline: Sendable {
                         AssumeRoleSettings(roleArn: $0, sessionName: "atlas-relay"), source: base,
                         region: account.region, endpoints: endpoints)
                 } ?? base
-            aws = AWSClient(region: account.region, credentialProvider: credentials, endpoints: endpoints, logger: logger)
+            aws = AWSClient(
+                region: account.region, credentialProvider: credentials, endpoints: endpoints, logger: logger)
             s3 = S3Client(aws)
             cloudFormation = CloudFormationClient(aws)
             ssm = SSMClient(aws)
@@ -202,16 +203,21 @@ public struct Pipeline: Sendable {
         case .devRelease: try [devRelease(options)]
         case .nightly:
             try [dataProvider(), dataRefresher(options), codeReleaser(phase, commit: commit, options: options)]
-                + [deployer(phase, commit: commit, options: options), appTester(phase, commit: commit, options: options)]
+                + [
+                    deployer(phase, commit: commit, options: options),
+                    appTester(phase, commit: commit, options: options),
+                ]
         case .uat:
             try [
-                codeReleaser(phase, commit: commit, options: options), deployer(phase, commit: commit, options: options),
+                codeReleaser(phase, commit: commit, options: options),
+                deployer(phase, commit: commit, options: options),
                 appTester(phase, commit: commit, options: options), perfTester(commit: commit, options: options),
                 invite(commit: commit),
             ]
         case .goLive:
             try [
-                codeReleaser(phase, commit: commit, options: options), deployer(phase, commit: commit, options: options),
+                codeReleaser(phase, commit: commit, options: options),
+                deployer(phase, commit: commit, options: options),
                 smokeTester(),
             ]
         }
@@ -242,7 +248,8 @@ public struct Pipeline: Sendable {
             plan: {
                 let branch = try await checkBranch()
                 let changes = try await repository.uncommittedChanges()
-                return "would release \(branch) (HEAD\(changes.isEmpty ? "" : " + \(changes.count) uncommitted change(s)")) "
+                return
+                    "would release \(branch) (HEAD\(changes.isEmpty ? "" : " + \(changes.count) uncommitted change(s)")) "
                     + "to \(bucket.location)"
             },
             run: {
@@ -275,7 +282,10 @@ public struct Pipeline: Sendable {
                 let lines = try applications.map { name, app in
                     "would dump \(try Self.database(app, name, in: prod)) and sync \(self.config.path(try Self.home(app, name, in: prod)))"
                 }
-                return (lines + ["into s3://\(location.bucket)/\(location.prefix)<new id>/, keeping \(snapshots.keep ?? 3)"])
+                return
+                    (lines + [
+                        "into s3://\(location.bucket)/\(location.prefix)<new id>/, keeping \(snapshots.keep ?? 3)"
+                    ])
                     .joined(separator: "\n")
             },
             run: {
@@ -319,10 +329,13 @@ public struct Pipeline: Sendable {
                         credentials: try await self.credentials(app, secrets: secrets)))
             }
             let production = DataRefresher.ProductionGuard(
-                databases: try (prod.applications ?? [:]).sorted { $0.key < $1.key }.map { try Self.database($1, $0, in: prod) },
+                databases: try (prod.applications ?? [:]).sorted { $0.key < $1.key }.map {
+                    try Self.database($1, $0, in: prod)
+                },
                 urls: config.productionURLs)
             let control: DataRefresher.ApplicationControl =
-                self.applicationControl[dev.name] ?? dev.control.map { .commands(stop: $0.stop, start: $0.start) } ?? .none
+                self.applicationControl[dev.name] ?? dev.control.map { .commands(stop: $0.stop, start: $0.start) }
+                ?? .none
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             return DataRefresher(
                 settings: settings, targets: targets, location: location, s3: s3, production: production,
@@ -350,7 +363,9 @@ public struct Pipeline: Sendable {
         if let source = try source(of: phase), let required = phase.requires {
             let from = deployBucket(source)
             @Sendable func checkPassed() async throws {
-                guard try await from.s3.headObject(bucket: from.bucket, key: "passed/\(required.rawValue)/\(commit).json") != nil
+                guard
+                    try await from.s3.headObject(bucket: from.bucket, key: "passed/\(required.rawValue)/\(commit).json")
+                        != nil
                 else {
                     throw PipelineError(
                         "\(commit.prefix(12)) has not passed \(required.rawValue) (no record in \(from.location)/passed/); "
@@ -361,14 +376,18 @@ public struct Pipeline: Sendable {
                 "code-releaser", writesTo: target.name,
                 plan: {
                     try await checkPassed()
-                    return "would promote \(commit.prefix(12)) (passed \(required.rawValue)) from \(from.location) to \(bucket.location)"
+                    return
+                        "would promote \(commit.prefix(12)) (passed \(required.rawValue)) from \(from.location) to \(bucket.location)"
                 },
                 run: {
                     try await checkPassed()
                     let manifest = try await CodeReleaser.promote(
                         commit: commit, from: from, passed: required.rawValue, to: bucket,
                         allowProduction: options.confirmProduction)
-                    return ["files": "\(manifest.files.count)", "bytes": "\(manifest.archive.size)", "jira": manifest.jiraKeys.joined(separator: ",")]
+                    return [
+                        "files": "\(manifest.files.count)", "bytes": "\(manifest.archive.size)",
+                        "jira": manifest.jiraKeys.joined(separator: ","),
+                    ]
                 })
         }
         let repository = GitRepository(path: config.directory)
@@ -435,15 +454,19 @@ public struct Pipeline: Sendable {
             return PhaseStep(
                 name, writesTo: target.name,
                 plan: {
-                    applications.map { "would replace the code of \($0.name) on the instances of stack \($0.stack), a batch at a time" }
-                        .joined(separator: "\n")
+                    applications.map {
+                        "would replace the code of \($0.name) on the instances of stack \($0.stack), a batch at a time"
+                    }
+                    .joined(separator: "\n")
                 },
                 run: {
                     var updated = 0
                     for application in applications {
                         let report = try await hot.deploy(application, version: commit)
                         updated += report.updated.count
-                        guard report.succeeded else { throw StepFailed(report.summary, figures: ["instances": "\(updated)"]) }
+                        guard report.succeeded else {
+                            throw StepFailed(report.summary, figures: ["instances": "\(updated)"])
+                        }
                     }
                     return ["instances": "\(updated)"]
                 })
@@ -455,7 +478,9 @@ public struct Pipeline: Sendable {
         let secrets = secrets(environment)
         let apps = environment.applications ?? [:]
         return TestContext(
-            jira: try await apps["jira"].asyncMap { try JiraClient(baseURL: $0.url, credentials: try await credentials($0, secrets: secrets)) },
+            jira: try await apps["jira"].asyncMap {
+                try JiraClient(baseURL: $0.url, credentials: try await credentials($0, secrets: secrets))
+            },
             confluence: try await apps["confluence"].asyncMap {
                 try ConfluenceClient(baseURL: $0.url, credentials: try await credentials($0, secrets: secrets))
             })
@@ -474,7 +499,8 @@ public struct Pipeline: Sendable {
                 if let directory = options.reportDirectory {
                     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                     try Data(Reports.junit(runs: [run]).utf8).write(
-                        to: URL(fileURLWithPath: directory).appendingPathComponent("app-tester-\(commit.prefix(12)).xml"))
+                        to: URL(fileURLWithPath: directory).appendingPathComponent(
+                            "app-tester-\(commit.prefix(12)).xml"))
                 }
                 let figures = [
                     "passed": "\(run.results.filter { $0.outcome == .passed }.count)",
@@ -492,7 +518,8 @@ public struct Pipeline: Sendable {
             "perf-tester",
             plan: {
                 guard let perf else { return "no perf test configured" }
-                return "would load \(uat.name)'s \(perf.mix) with \(perf.users) users for \(perf.hold) s (p90 ≤ \(perf.p90 ?? 5000) ms)"
+                return
+                    "would load \(uat.name)'s \(perf.mix) with \(perf.users) users for \(perf.hold) s (p90 ≤ \(perf.p90 ?? 5000) ms)"
             },
             run: {
                 guard let perf else { return ["skipped": "no perf test configured"] }
@@ -515,7 +542,9 @@ public struct Pipeline: Sendable {
                     "gatesFailed": "\(gates.filter { !$0.passed }.count)",
                 ]
                 let failed = gates.filter { !$0.passed }
-                guard failed.isEmpty else { throw StepFailed(failed.map(\.message).joined(separator: "\n"), figures: figures) }
+                guard failed.isEmpty else {
+                    throw StepFailed(failed.map(\.message).joined(separator: "\n"), figures: figures)
+                }
                 return figures
             })
     }
@@ -526,7 +555,9 @@ public struct Pipeline: Sendable {
         let url = uat.applications?["jira"]?.url ?? uat.applications?["confluence"]?.url ?? uat.name
         let tracker = config.productionEnvironment.applications?["jira"]
         @Sendable func keys() async throws -> [String] {
-            guard let data = try await bucket.s3.getObjectData(bucket: bucket.bucket, key: "releases/\(commit)/manifest.json")
+            guard
+                let data = try await bucket.s3.getObjectData(
+                    bucket: bucket.bucket, key: "releases/\(commit)/manifest.json")
             else { return [] }
             let decoder = JSONDecoder()
             decoder.dateDecodingStrategy = .iso8601
@@ -534,11 +565,15 @@ public struct Pipeline: Sendable {
         }
         return PhaseStep(
             "invite",
-            plan: { "would comment \"ready for UAT at \(url)\" on each Jira issue of the release (tracker: \(tracker?.url ?? "none"))" },
+            plan: {
+                "would comment \"ready for UAT at \(url)\" on each Jira issue of the release (tracker: \(tracker?.url ?? "none"))"
+            },
             run: {
                 guard let tracker else { return ["invited": "0", "note": "no Jira to comment in"] }
                 let jira = try JiraClient(
-                    baseURL: tracker.url, credentials: try await self.credentials(tracker, secrets: self.secrets(self.config.productionEnvironment)))
+                    baseURL: tracker.url,
+                    credentials: try await self.credentials(
+                        tracker, secrets: self.secrets(self.config.productionEnvironment)))
                 let keys = try await keys()
                 var failures: [String] = []
                 for key in keys {
@@ -556,17 +591,24 @@ public struct Pipeline: Sendable {
         let prod = config.productionEnvironment
         return PhaseStep(
             "smoke-tester",
-            plan: { "would run read-only smoke checks against \(prod.name)'s \((prod.applications ?? [:]).keys.sorted().joined(separator: " and "))" },
+            plan: {
+                "would run read-only smoke checks against \(prod.name)'s \((prod.applications ?? [:]).keys.sorted().joined(separator: " and "))"
+            },
             run: {
                 let context = try await self.context(prod)
                 let smoke = prod.tests?.smoke
                 var targets: [SmokeTester.Target] = []
                 if let jira = context.jira {
-                    targets.append(.init(client: jira, expectedVersion: prod.applications?["jira"]?.version, knownContent: smoke?.jira?.issue))
+                    targets.append(
+                        .init(
+                            client: jira, expectedVersion: prod.applications?["jira"]?.version,
+                            knownContent: smoke?.jira?.issue))
                 }
                 if let confluence = context.confluence {
                     targets.append(
-                        .init(client: confluence, expectedVersion: prod.applications?["confluence"]?.version, knownContent: smoke?.confluence?.page))
+                        .init(
+                            client: confluence, expectedVersion: prod.applications?["confluence"]?.version,
+                            knownContent: smoke?.confluence?.page))
                 }
                 let run = await SmokeTester(targets: targets).run()
                 let figures = [
@@ -580,7 +622,8 @@ public struct Pipeline: Sendable {
 
     // MARK: - Pieces
 
-    static func database(_ app: PipelineConfig.Application, _ name: String, in environment: PipelineConfig.Environment) throws
+    static func database(_ app: PipelineConfig.Application, _ name: String, in environment: PipelineConfig.Environment)
+        throws
         -> DatabaseLocation
     {
         guard let database = app.database else {
@@ -598,7 +641,9 @@ public struct Pipeline: Sendable {
         return location.with(password: try await secrets.resolve(reference))
     }
 
-    static func home(_ app: PipelineConfig.Application, _ name: String, in environment: PipelineConfig.Environment) throws -> String {
+    static func home(_ app: PipelineConfig.Application, _ name: String, in environment: PipelineConfig.Environment)
+        throws -> String
+    {
         guard let home = app.sharedHome else {
             throw PipelineError("environments.\(environment.name).applications.\(name) has no sharedHome")
         }

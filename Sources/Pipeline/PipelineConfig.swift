@@ -234,7 +234,9 @@ public struct PipelineConfig: Sendable {
     public func environment(_ name: String) throws -> Environment {
         guard let environment = environments[name] else {
             throw PipelineConfigError(
-                problems: ["no environment '\(name)' (the config has \(environments.keys.sorted().joined(separator: ", ")))"])
+                problems: [
+                    "no environment '\(name)' (the config has \(environments.keys.sorted().joined(separator: ", ")))"
+                ])
         }
         return environment
     }
@@ -250,7 +252,8 @@ public struct PipelineConfig: Sendable {
 
     /// A path from the config, resolved against its folder.
     public func path(_ relative: String) -> String {
-        relative.hasPrefix("/") ? relative : URL(fileURLWithPath: directory).appendingPathComponent(relative).standardized.path
+        relative.hasPrefix("/")
+            ? relative : URL(fileURLWithPath: directory).appendingPathComponent(relative).standardized.path
     }
 
     /// PROD's application URLs, which no other environment may take over.
@@ -346,7 +349,10 @@ public struct PipelineConfig: Sendable {
         func add(_ path: [String], _ message: String) { problems.append(locate.at(path, message)) }
 
         if environments[production] == nil {
-            add(["production"], "'\(production)' is not one of the environments (\(environments.keys.sorted().joined(separator: ", ")))")
+            add(
+                ["production"],
+                "'\(production)' is not one of the environments (\(environments.keys.sorted().joined(separator: ", ")))"
+            )
         }
         for (name, account) in accounts.sorted(by: { $0.key < $1.key }) {
             if account.id.count != 12 || !account.id.allSatisfy(\.isNumber) {
@@ -356,12 +362,16 @@ public struct PipelineConfig: Sendable {
         if let snapshots, accounts[snapshots.account] == nil {
             add(["snapshots", "account"], "unknown account '\(snapshots.account)'")
         }
-        let prodURLs = environments[production].map { Set(($0.applications ?? [:]).values.map { Self.normalised($0.url) }) } ?? []
+        let prodURLs =
+            environments[production].map { Set(($0.applications ?? [:]).values.map { Self.normalised($0.url) }) } ?? []
         var stackNames: [String: String] = [:]
         for (name, environment) in environments.sorted(by: { $0.key < $1.key }) {
             let here = ["environments", name]
             if accounts[environment.account] == nil {
-                add(here + ["account"], "unknown account '\(environment.account)' (accounts: \(accounts.keys.sorted().joined(separator: ", ")))")
+                add(
+                    here + ["account"],
+                    "unknown account '\(environment.account)' (accounts: \(accounts.keys.sorted().joined(separator: ", ")))"
+                )
             }
             let stacks = environment.stacks ?? []
             let local = Set(stacks.map(\.name))
@@ -402,19 +412,26 @@ public struct PipelineConfig: Sendable {
                 }
                 if let database = application.database {
                     if let url = URL(string: database.url), url.password != nil {
-                        add(at + ["database", "url"], "the URL holds a password; give it as password: env:NAME (or ssm:, secretsmanager:)")
+                        add(
+                            at + ["database", "url"],
+                            "the URL holds a password; give it as password: env:NAME (or ssm:, secretsmanager:)")
                     } else if (try? DatabaseLocation(url: database.url)) == nil {
                         add(at + ["database", "url"], "'\(database.url)' is not postgres://user@host:port/database")
                     }
                 }
             }
             if let tests = environment.tests {
-                for (index, product) in (tests.functional ?? []).enumerated() where environment.applications?[product] == nil {
+                for (index, product) in (tests.functional ?? []).enumerated()
+                where environment.applications?[product] == nil {
                     add(here + ["tests", "functional", "\(index)"], "\(name) has no application '\(product)' to test")
                 }
                 if let perf = tests.perf {
-                    if !["jira", "confluence"].contains(perf.mix) { add(here + ["tests", "perf", "mix"], "mix is jira or confluence") }
-                    if environment.applications?[perf.mix] == nil { add(here + ["tests", "perf", "mix"], "\(name) has no \(perf.mix)") }
+                    if !["jira", "confluence"].contains(perf.mix) {
+                        add(here + ["tests", "perf", "mix"], "mix is jira or confluence")
+                    }
+                    if environment.applications?[perf.mix] == nil {
+                        add(here + ["tests", "perf", "mix"], "\(name) has no \(perf.mix)")
+                    }
                 }
             }
             do { try settings(of: environment).validate() } catch { add(here + ["settings"], "\(error)") }
@@ -436,7 +453,8 @@ public struct PipelineConfigError: Error, Sendable, CustomStringConvertible {
     public let problems: [String]
 
     public var description: String {
-        problems.count == 1 ? problems[0] : "the pipeline config has \(problems.count) problems:\n" + problems.joined(separator: "\n")
+        problems.count == 1
+            ? problems[0] : "the pipeline config has \(problems.count) problems:\n" + problems.joined(separator: "\n")
     }
 }
 
@@ -480,7 +498,9 @@ struct Locator {
                 for (key, value) in mapping {
                     let name = key.string ?? ""
                     if let allowed, !allowed.contains(name) {
-                        let suggestion = allowed.min { distance($0, name) < distance($1, name) }.map { " (did you mean '\($0)'?)" } ?? ""
+                        let suggestion =
+                            allowed.min { distance($0, name) < distance($1, name) }.map { " (did you mean '\($0)'?)" }
+                            ?? ""
                         problems.append(place(key.mark, path + [name], "unknown key '\(name)'\(suggestion)"))
                     }
                     let child = Self.named.contains(pattern) ? "*" : name
@@ -521,7 +541,8 @@ struct Locator {
         case .keyNotFound(let key, let context):
             return at(keys(context.codingPath), "missing key '\(key.stringValue)'")
         case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
-            let found = ["Sequence": "a list", "Mapping": "a mapping", "Scalar": "a single value", "Alias": "an alias"]
+            let found =
+                ["Sequence": "a list", "Mapping": "a mapping", "Scalar": "a single value", "Alias": "an alias"]
                 .first { context.debugDescription.contains("found \($0.key)") }.map { ", found \($0.value)" } ?? ""
             return at(keys(context.codingPath), "expected \(Self.describe(type))\(found)")
         case .dataCorrupted(let context):
@@ -538,9 +559,11 @@ struct Locator {
         case is Double.Type: "a number"
         case is Bool.Type: "true or false"
         default:
-            "\(type)".contains("Scalar") ? "a single value"
-                : "\(type)".contains("Mapping") || "\(type)".hasPrefix("Dictionary") ? "a mapping (key: value)"
-                : "\(type)".contains("Sequence") || "\(type)".hasPrefix("Array") ? "a list" : "\(type)"
+            "\(type)".contains("Scalar")
+                ? "a single value"
+                : "\(type)".contains("Mapping") || "\(type)".hasPrefix("Dictionary")
+                    ? "a mapping (key: value)"
+                    : "\(type)".contains("Sequence") || "\(type)".hasPrefix("Array") ? "a list" : "\(type)"
         }
     }
 

@@ -41,7 +41,8 @@ public struct SecretReference: Sendable, Decodable, Equatable, CustomStringConve
             throw DecodingError.dataCorruptedError(
                 in: container,
                 debugDescription:
-                    "inline secrets are refused; write a reference: env:NAME, ssm:/parameter/name or secretsmanager:secret-id")
+                    "inline secrets are refused; write a reference: env:NAME, ssm:/parameter/name or secretsmanager:secret-id"
+            )
         }
         self = reference
     }
@@ -76,7 +77,9 @@ public struct SecretResolver: Sendable {
         switch reference.source {
         case .env:
             guard let value = environment[reference.name], !value.isEmpty else {
-                throw PipelineError("\(reference) is not set; export \(reference.name) (in CodeBuild: env secrets-manager or parameter-store)")
+                throw PipelineError(
+                    "\(reference) is not set; export \(reference.name) (in CodeBuild: env secrets-manager or parameter-store)"
+                )
             }
             return value
         case .ssm:

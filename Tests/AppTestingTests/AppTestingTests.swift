@@ -193,8 +193,10 @@ struct AppTestingTests {
         ).run("capped", context: TestContext())
         #expect(capped.actions["slow"]?.samples == 50)
         #expect((capped.dispatchLag?.milliseconds(at: 100) ?? 0) > 500)
-        let closed = try await PerfTester(actions: [noop], profile: LoadProfile(virtualUsers: 1, hold: .milliseconds(50)))
-            .run("closed", context: TestContext())
+        let closed = try await PerfTester(
+            actions: [noop], profile: LoadProfile(virtualUsers: 1, hold: .milliseconds(50))
+        )
+        .run("closed", context: TestContext())
         #expect(closed.dispatchLag == nil)
     }
 

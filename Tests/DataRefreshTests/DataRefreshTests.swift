@@ -242,8 +242,10 @@ struct DataRefreshTests {
         let started = clock.now
         try await control.start("jira")
         #expect(clock.now - started < .seconds(30), "the start command returned only at its timeout")
-        let pid = try #require(Int32(String(decoding: try Data(contentsOf: URL(fileURLWithPath: pidFile)), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        let pid = try #require(
+            Int32(
+                String(decoding: try Data(contentsOf: URL(fileURLWithPath: pidFile)), as: UTF8.self)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(kill(pid, 0) == 0, "the server should still run")
         try await control.stop("jira")
         let failing = DataRefresher.ApplicationControl.commands(stop: "exit 3", start: "true")

@@ -3,13 +3,13 @@ import AWSSigning
 import AtlasRelayTestSupport
 import AtlassianAdmin
 import AtlassianSimulator
-@testable import DataRefresh
 import Foundation
 import S3Sync
 import StackDeploy
 import Synchronization
 import Testing
 
+@testable import DataRefresh
 @testable import Pipeline
 
 /// The phases end to end against the sandbox: PostgreSQL (PROD and DEV Jira databases),
@@ -39,32 +39,45 @@ import Testing
             let aws = try Sandbox.s3AWSClient()
             s3 = S3Client(aws)
             var buckets: [String: String] = [:]
-            for name in ["snapshots", "dev", "uat", "prod"] { buckets[name] = try await Sandbox.makeBucket(aws, prefix: name) }
+            for name in ["snapshots", "dev", "uat", "prod"] {
+                buckets[name] = try await Sandbox.makeBucket(aws, prefix: name)
+            }
             self.buckets = buckets
             cloudFormation = CloudFormationClient(try Sandbox.motoAWSClient())
             let devSimulator = try await AtlassianSimulator.start(.init(product: .jira, database: devDB))
             devPort = devSimulator.port
             dev.withLock { $0 = devSimulator }
             uat = try await AtlassianSimulator.start(
-                .init(product: .jira, database: try DatabaseLocation(url: try await Sandbox.makeDatabase(prefix: "uat_jira", scripts: scripts))))
+                .init(
+                    product: .jira,
+                    database: try DatabaseLocation(
+                        url: try await Sandbox.makeDatabase(prefix: "uat_jira", scripts: scripts))))
             prod = try await AtlassianSimulator.start(.init(product: .jira, database: prodDB))
 
             // The infrastructure repository: one template, one commit naming a Jira issue.
             let repository = "\(root)/infra"
-            try FileManager.default.createDirectory(atPath: "\(repository)/cloudformation", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: "\(repository)/cloudformation", withIntermediateDirectories: true)
             try Data(Self.template.utf8).write(to: URL(fileURLWithPath: "\(repository)/cloudformation/app.yaml"))
-            try FileManager.default.createDirectory(atPath: "\(root)/prod-home/data/attachments", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: "\(root)/prod-home/data/attachments", withIntermediateDirectories: true)
             try Data("PROD attachment".utf8).write(to: URL(fileURLWithPath: "\(root)/prod-home/data/attachments/1"))
             try FileManager.default.createDirectory(atPath: "\(root)/dev-home", withIntermediateDirectories: true)
             for arguments in [
                 ["init", "-q", "-b", "master"], ["add", "-A"],
-                ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "DEMO-1: raise the heap"],
+                [
+                    "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m",
+                    "DEMO-1: raise the heap",
+                ],
             ] {
-                let output = try await ProcessRunner.run("/usr/bin/git", ["-C", repository] + arguments, timeout: .seconds(30))
+                let output = try await ProcessRunner.run(
+                    "/usr/bin/git", ["-C", repository] + arguments, timeout: .seconds(30))
                 #expect(output.status == 0, "git \(arguments): \(output.errorText)")
             }
             config = try PipelineConfig.parse(
-                Self.yaml(tag: tag, buckets: buckets, prodDB: prodDB, devDB: devDB, devPort: devPort, uat: uat.baseURL, prod: prod.baseURL),
+                Self.yaml(
+                    tag: tag, buckets: buckets, prodDB: prodDB, devDB: devDB, devPort: devPort, uat: uat.baseURL,
+                    prod: prod.baseURL),
                 file: "pipeline.yml", directory: repository)
         }
 
@@ -137,10 +150,15 @@ import Testing
             var pipeline = Pipeline(config: config, environment: environment)
             pipeline.applicationControl["dev"] = .init(
                 stop: { _ in
-                    if let simulator = self.dev.withLock({ value in defer { value = nil }; return value }) { await simulator.stop() }
+                    if let simulator = self.dev.withLock({ value in
+                        defer { value = nil }; return value
+                    }) {
+                        await simulator.stop()
+                    }
                 },
                 start: { _ in
-                    let simulator = try await AtlassianSimulator.start(.init(product: .jira, database: self.devDB), port: self.devPort)
+                    let simulator = try await AtlassianSimulator.start(
+                        .init(product: .jira, database: self.devDB), port: self.devPort)
                     self.dev.withLock { $0 = simulator }
                 })
             return pipeline
@@ -153,7 +171,9 @@ import Testing
         /// Every key in the four buckets.
         func objects() async throws -> [String: [String]] {
             var result: [String: [String]] = [:]
-            for (name, bucket) in buckets { result[name] = try await s3.listAllObjects(bucket: bucket).map(\.key).sorted() }
+            for (name, bucket) in buckets {
+                result[name] = try await s3.listAllObjects(bucket: bucket).map(\.key).sorted()
+            }
             return result
         }
 
@@ -169,10 +189,13 @@ import Testing
 
         func close() async {
             for simulator in [dev.withLock { $0 }, uat, prod].compactMap({ $0 }) { await simulator.stop() }
-            for environment in ["dev", "uat", "prod"] { try? await cloudFormation.deleteStack("\(tag)-\(environment)-app") }
+            for environment in ["dev", "uat", "prod"] {
+                try? await cloudFormation.deleteStack("\(tag)-\(environment)-app")
+            }
             for database in [prodDB, devDB] {
                 for name in [database.database, database.database + "_previous", database.database + "_restore"] {
-                    _ = try? await PostgresTools.sql(database.database("postgres"), "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+                    _ = try? await PostgresTools.sql(
+                        database.database("postgres"), "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
                 }
             }
             try? FileManager.default.removeItem(atPath: root)
@@ -214,7 +237,9 @@ import Testing
             })
         let failed: RunReport? = try await broken.run(.nightly, commit: commit, options: world.options)
         let failedNightly = try #require(failed)
-        #expect(failedNightly.steps.map(\.outcome) == [.passed, .passed, .passed, .passed, .failed], "\(failedNightly.text)")
+        #expect(
+            failedNightly.steps.map(\.outcome) == [.passed, .passed, .passed, .passed, .failed], "\(failedNightly.text)"
+        )
         #expect(failedNightly.steps[4].message?.contains("HTTP 500") == true, "\(failedNightly.text)")
         #expect(try await world.objects()["dev"]?.contains("passed/nightly/\(commit).json") == false)
         #expect(try await world.stack("dev") != nil)
@@ -259,7 +284,8 @@ import Testing
 
         // Nightly can never write to PROD, even when asked to.
         #expect(throws: PipelineError.self) {
-            try ProductionGuard(production: "prod", confirmed: true).check(phase: .nightly, writingTo: "prod", step: "x")
+            try ProductionGuard(production: "prod", confirmed: true).check(
+                phase: .nightly, writingTo: "prod", step: "x")
         }
     }
 }

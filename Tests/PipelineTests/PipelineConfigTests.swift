@@ -54,7 +54,10 @@ import Testing
         // A typo in a key, with a suggestion.
         let typo = Self.minimal.replacingOccurrences(of: "deployBucket: dev-deploy", with: "deployBuckt: dev-deploy")
         let error = try #require(throws: PipelineConfigError.self) { try Self.parse(typo) }
-        #expect(error.description == "pipeline.yml:9:5: environments.dev.deployBuckt: unknown key 'deployBuckt' (did you mean 'deployBucket'?)")
+        #expect(
+            error.description
+                == "pipeline.yml:9:5: environments.dev.deployBuckt: unknown key 'deployBuckt' (did you mean 'deployBucket'?)"
+        )
 
         // A missing key names the mapping it is missing from.
         let missing = Self.minimal.replacingOccurrences(of: "    deployBucket: prod-deploy\n", with: "")
@@ -76,7 +79,9 @@ import Testing
 
         let inURL = Self.minimal.replacingOccurrences(
             of: "credentials: { token: \"env:DEV_TOKEN\" } }",
-            with: "credentials: { token: \"env:DEV_TOKEN\" }, database: { url: \"postgres://jira:hunter2@db:5432/jira\" } }")
+            with:
+                "credentials: { token: \"env:DEV_TOKEN\" }, database: { url: \"postgres://jira:hunter2@db:5432/jira\" } }"
+        )
         let urlError = try #require(throws: PipelineConfigError.self) { try Self.parse(inURL) }
         #expect(urlError.description.contains("the URL holds a password"))
         #expect(!urlError.description.contains("hunter2"))
@@ -89,12 +94,16 @@ import Testing
             .replacingOccurrences(of: "https://jira.dev.example.com", with: "https://jira.example.com/")
         let error = try #require(throws: PipelineConfigError.self) { try Self.parse(bad) }
         #expect(error.problems.count == 2, "\(error)")
-        #expect(error.problems.contains { $0.contains("production: 'live' is not one of the environments (dev, prod)") })
+        #expect(
+            error.problems.contains { $0.contains("production: 'live' is not one of the environments (dev, prod)") })
         #expect(error.problems.contains { $0.contains("environments.dev.account: unknown account 'staging'") })
 
-        let prodURL = Self.minimal.replacingOccurrences(of: "https://jira.dev.example.com", with: "https://JIRA.example.com/")
+        let prodURL = Self.minimal.replacingOccurrences(
+            of: "https://jira.dev.example.com", with: "https://JIRA.example.com/")
         let urlError = try #require(throws: PipelineConfigError.self) { try Self.parse(prodURL) }
-        #expect(urlError.description.contains("environments.dev.applications.jira.url: https://JIRA.example.com/ is PROD's"))
+        #expect(
+            urlError.description.contains("environments.dev.applications.jira.url: https://JIRA.example.com/ is PROD's")
+        )
     }
 
     @Test func secretsResolveFromTheEnvironmentAndNeverShowTheirValue() async throws {
@@ -108,7 +117,9 @@ import Testing
 
     @Test func theGuardLetsOnlyAConfirmedGoLiveWriteToPROD() throws {
         let unconfirmed = ProductionGuard(production: "prod", confirmed: false)
-        #expect(throws: PipelineError.self) { try unconfirmed.check(phase: .goLive, writingTo: "prod", step: "deployer") }
+        #expect(throws: PipelineError.self) {
+            try unconfirmed.check(phase: .goLive, writingTo: "prod", step: "deployer")
+        }
         let confirmed = ProductionGuard(production: "prod", confirmed: true)
         try confirmed.check(phase: .goLive, writingTo: "prod", step: "deployer")
         let error = try #require(throws: PipelineError.self) {
@@ -129,14 +140,24 @@ import Testing
                   - { name: dev-app, template: cf/t.yaml, parameters: { VpcId: { output: dev-net.VpcId } } }
                   - { name: dev-bad, template: cf/missing.yaml, parameters: { X: { output: dev-nett.Y } }, dependsOn: [dev-db] }
             """
-        let text = Self.minimal.replacingOccurrences(of: "    deployBucket: dev-deploy\n", with: "    deployBucket: dev-deploy\n\(stacks)\n")
+        let text = Self.minimal.replacingOccurrences(
+            of: "    deployBucket: dev-deploy\n", with: "    deployBucket: dev-deploy\n\(stacks)\n")
         let error = try #require(throws: PipelineConfigError.self) {
             try PipelineConfig.parse(text, file: "p.yml", directory: directory)
         }
         #expect(error.problems.count == 3, "\(error)")
-        #expect(error.problems.contains { $0.contains("environments.dev.stacks.2.template: no template at \(directory)/cf/missing.yaml") })
-        #expect(error.problems.contains { $0.contains("environments.dev.stacks.2.parameters.X: 'dev-nett' is not a stack of dev") })
-        #expect(error.problems.contains { $0.contains("environments.dev.stacks.2.dependsOn: 'dev-db' is not a stack of dev") })
+        #expect(
+            error.problems.contains {
+                $0.contains("environments.dev.stacks.2.template: no template at \(directory)/cf/missing.yaml")
+            })
+        #expect(
+            error.problems.contains {
+                $0.contains("environments.dev.stacks.2.parameters.X: 'dev-nett' is not a stack of dev")
+            })
+        #expect(
+            error.problems.contains {
+                $0.contains("environments.dev.stacks.2.dependsOn: 'dev-db' is not a stack of dev")
+            })
         let good = text.components(separatedBy: "\n").filter { !$0.contains("dev-bad") }.joined(separator: "\n")
         let config = try PipelineConfig.parse(good, file: "p.yml", directory: directory)
         let specs = config.stackSpecs(of: try config.environment("dev"))

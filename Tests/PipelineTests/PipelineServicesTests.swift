@@ -2,14 +2,14 @@ import AWSCore
 import AWSSigning
 import AtlasRelayTestSupport
 import Foundation
-
-#if canImport(FoundationXML)
-    import FoundationXML
-#endif
 import S3Sync
 import Testing
 
 @testable import Pipeline
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 /// The pipeline's edges over real sockets: secrets from moto's SSM and Secrets Manager, build
 /// statuses to a Bitbucket stand-in, and dev-release's branch rule in a real git repository.
@@ -38,19 +38,26 @@ struct PipelineServicesTests {
             input: CreateSecret(Name: secret, SecretString: #"{"password":"from-secrets-manager"}"#), as: Empty.self)
         let resolver = SecretResolver(environment: [:], ssm: SSMClient(aws), secretsManager: SecretsManagerClient(aws))
         #expect(try await resolver.resolve(#require(SecretReference("ssm:\(name)"))) == "from-ssm")
-        #expect(try await resolver.resolve(#require(SecretReference("secretsmanager:\(secret)#password"))) == "from-secrets-manager")
-        #expect(try await resolver.resolve(#require(SecretReference("secretsmanager:\(secret)"))).contains("from-secrets-manager"))
+        #expect(
+            try await resolver.resolve(#require(SecretReference("secretsmanager:\(secret)#password")))
+                == "from-secrets-manager")
+        #expect(
+            try await resolver.resolve(#require(SecretReference("secretsmanager:\(secret)"))).contains(
+                "from-secrets-manager"))
         let missing = try #require(SecretReference("ssm:/relay-test/none-\(UUID().uuidString)"))
         let error = try await #require(throws: PipelineError.self) { try await resolver.resolve(missing) }
         #expect(error.description.contains("cannot read ssm:/relay-test/none-"))
         let noField = try #require(SecretReference("secretsmanager:\(secret)#user"))
         let fieldError = try await #require(throws: PipelineError.self) { try await resolver.resolve(noField) }
-        #expect(fieldError.description.contains("no string field 'user'") && !fieldError.description.contains("from-secrets"))
+        #expect(
+            fieldError.description.contains("no string field 'user'")
+                && !fieldError.description.contains("from-secrets"))
     }
 
     @Test func buildStatusesReachBitbucketAndRefusalsAreReported() async throws {
         let server = try await TestHTTPServer.start { request in
-            request.header("authorization") == "Bearer bb-token" ? TestResponse(status: 204) : .json(["errors": [["message": "Authentication failed"]]], status: 401)
+            request.header("authorization") == "Bearer bb-token"
+                ? TestResponse(status: 204) : .json(["errors": [["message": "Authentication failed"]]], status: 401)
         }
         defer { Task { await server.stop() } }
         let report = RunReport(
@@ -64,7 +71,9 @@ struct PipelineServicesTests {
         let request = try #require(server.requests.first)
         #expect(request.method == "POST" && request.path == "/rest/build-status/1.0/commits/\(report.commit)")
         let body = try #require(try JSONSerialization.jsonObject(with: request.body) as? [String: String])
-        #expect(body["state"] == "FAILED" && body["key"] == "atlas-relay-uat" && body["description"] == "failed: app-tester")
+        #expect(
+            body["state"] == "FAILED" && body["key"] == "atlas-relay-uat" && body["description"] == "failed: app-tester"
+        )
         let error = await #expect(throws: PipelineError.self) {
             try await BuildStatus(url: server.baseURL, token: "wrong").post(report)
         }
@@ -96,10 +105,15 @@ struct PipelineServicesTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let paths = try report.write(to: directory)
-        #expect(paths.map { ($0 as NSString).lastPathComponent } == ["nightly-0123456789ab.json", "nightly-0123456789ab.xml"])
+        #expect(
+            paths.map { ($0 as NSString).lastPathComponent } == [
+                "nightly-0123456789ab.json", "nightly-0123456789ab.xml",
+            ])
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        #expect(try decoder.decode(RunReport.self, from: Data(contentsOf: URL(fileURLWithPath: paths[0]))).steps == report.steps)
+        #expect(
+            try decoder.decode(RunReport.self, from: Data(contentsOf: URL(fileURLWithPath: paths[0]))).steps
+                == report.steps)
     }
 
     @Test func devReleaseTakesOnlyATicketBranchsCommittedCode() async throws {
@@ -132,10 +146,12 @@ struct PipelineServicesTests {
 
         let onMaster = try await pipeline.run(.devRelease, commit: "HEAD")
         #expect(!onMaster.passed)
-        #expect(onMaster.steps[0].message?.contains("branch 'master' is not a ticket branch") == true, "\(onMaster.text)")
+        #expect(
+            onMaster.steps[0].message?.contains("branch 'master' is not a ticket branch") == true, "\(onMaster.text)")
 
         try await git("checkout", "-q", "-b", "feature/demo-7-raise-heap")
-        try Data("Resources: { X: { Type: AWS::SNS::Topic } }\n".utf8).write(to: URL(fileURLWithPath: "\(root)/app.yaml"))
+        try Data("Resources: { X: { Type: AWS::SNS::Topic } }\n".utf8).write(
+            to: URL(fileURLWithPath: "\(root)/app.yaml"))
         let dirty = try await pipeline.run(.devRelease, commit: "HEAD")
         #expect(dirty.steps[0].message?.contains("uncommitted changes (app.yaml)") == true, "\(dirty.text)")
         #expect(try await s3.listAllObjects(bucket: bucket).isEmpty)

@@ -18,7 +18,10 @@ struct TemplateTests {
         let python = ProcessInfo.processInfo.environment["PYTHON"] ?? "/usr/bin/env"
         let arguments =
             (python == "/usr/bin/env" ? ["python3"] : [])
-            + ["-c", "import sys; from cfnlint.runner import main; sys.argv = ['cfn-lint'] + sys.argv[1:]; sys.exit(main())"]
+            + [
+                "-c",
+                "import sys; from cfnlint.runner import main; sys.argv = ['cfn-lint'] + sys.argv[1:]; sys.exit(main())",
+            ]
             + Self.templates.map { "\(Self.root)/\($0)" }
         let output = try await ProcessRunner.run(python, arguments, timeout: .seconds(300))
         #expect(output.status == 0, "\(String(decoding: output.stdout, as: UTF8.self)) \(output.errorText)")
@@ -43,7 +46,8 @@ struct TemplateTests {
         // Every project, role and the nightly schedule would be added. (moto creates the change
         // set but cannot execute it: it has no CodeBuild resources in CloudFormation, and a
         // GetAtt to one fails the whole stack.)
-        let added = Dictionary(grouping: plan.changes.filter { $0.action == "Add" }, by: \.resourceType).mapValues(\.count)
+        let added = Dictionary(grouping: plan.changes.filter { $0.action == "Add" }, by: \.resourceType).mapValues(
+            \.count)
         #expect(added["AWS::CodeBuild::Project"] == 4, "\(plan.text)")
         #expect(added["AWS::IAM::Role"] == 5, "\(plan.text)")
         #expect(added["AWS::Events::Rule"] == 1, "\(plan.text)")
