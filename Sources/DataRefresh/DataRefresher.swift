@@ -39,8 +39,8 @@ public struct DataRefresher: Sendable {
         }
     }
 
-    /// How applications are stopped and started (scale an ASG, an SSM command, or nothing in
-    /// the sandbox).
+    /// How applications are stopped and started: scale an Auto Scaling group, shell commands
+    /// (which may call SSM or systemctl), Swift closures, or nothing in the sandbox.
     public struct ApplicationControl: Sendable {
         /// Stops product `name`; returns when it is down.
         public var stop: @Sendable (_ name: String) async throws -> Void
@@ -73,6 +73,55 @@ public struct DataRefresher: Sendable {
                 }
             }
             return ApplicationControl(stop: { try await run(stop, $0) }, start: { try await run(start, $0) })
+        }
+
+        /// Scales each product's Auto Scaling group (`group` with `{product}` replaced) to zero
+        /// and waits until its instances are gone; starts by scaling it to `capacity` and waiting
+        /// until that many are in service and healthy (the refresher then waits for RUNNING).
+        public static func autoScaling(
+            _ client: AutoScalingClient, group: String, capacity: Int, pollInterval: Duration = .seconds(10),
+            timeout: Duration = .seconds(1800)
+        ) -> ApplicationControl {
+            @Sendable func wait(_ name: String, until done: @Sendable (AutoScalingGroup) -> Bool, what: String)
+                async throws
+            {
+                let deadline = ContinuousClock.now + timeout
+                while true {
+                    guard let current = try await client.group(name) else {
+                        throw DataRefreshError(
+                            "Auto Scaling group \(name) does not exist; check control.autoScalingGroup")
+                    }
+                    if done(current) { return }
+                    guard ContinuousClock.now < deadline else {
+                        throw DataRefreshError(
+                            "Auto Scaling group \(name) did not \(what) within \(timeout) "
+                                + "(\(current.instances.count) instance(s), \(current.inService) in service); check its activity history"
+                        )
+                    }
+                    try await Task.sleep(for: pollInterval)
+                }
+            }
+            return ApplicationControl(
+                stop: { product in
+                    let name = group.replacingOccurrences(of: "{product}", with: product)
+                    guard try await client.group(name) != nil else {
+                        throw DataRefreshError(
+                            "Auto Scaling group \(name) does not exist; check control.autoScalingGroup")
+                    }
+                    try await client.resize(name, minSize: 0, desiredCapacity: 0)
+                    try await wait(name, until: { $0.instances.isEmpty }, what: "scale in to zero")
+                },
+                start: { product in
+                    let name = group.replacingOccurrences(of: "{product}", with: product)
+                    guard let current = try await client.group(name) else {
+                        throw DataRefreshError(
+                            "Auto Scaling group \(name) does not exist; check control.autoScalingGroup")
+                    }
+                    try await client.resize(
+                        name, minSize: capacity, desiredCapacity: capacity, maxSize: max(current.maxSize, capacity))
+                    try await wait(
+                        name, until: { $0.inService >= capacity }, what: "reach \(capacity) healthy instance(s)")
+                })
         }
     }
 

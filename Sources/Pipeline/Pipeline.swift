@@ -333,9 +333,7 @@ public struct Pipeline: Sendable {
                     try Self.database($1, $0, in: prod)
                 },
                 urls: config.productionURLs)
-            let control: DataRefresher.ApplicationControl =
-                self.applicationControl[dev.name] ?? dev.control.map { .commands(stop: $0.stop, start: $0.start) }
-                ?? .none
+            let control = self.applicationControl[dev.name] ?? self.control(of: dev)
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             return DataRefresher(
                 settings: settings, targets: targets, location: location, s3: s3, production: production,
@@ -621,6 +619,16 @@ public struct Pipeline: Sendable {
     }
 
     // MARK: - Pieces
+
+    /// The config's way of stopping and starting `environment`'s applications.
+    func control(of environment: PipelineConfig.Environment) -> DataRefresher.ApplicationControl {
+        guard let control = environment.control else { return .none }
+        if let group = control.autoScalingGroup, let capacity = control.capacity {
+            return .autoScaling(AutoScalingClient(clients(of: environment).aws), group: group, capacity: capacity)
+        }
+        if let stop = control.stop, let start = control.start { return .commands(stop: stop, start: start) }
+        return .none
+    }
 
     static func database(_ app: PipelineConfig.Application, _ name: String, in environment: PipelineConfig.Environment)
         throws

@@ -113,12 +113,17 @@ public struct PipelineConfig: Sendable {
         public var version: String?
     }
 
-    /// Shell commands that stop and start an application (`{product}` is replaced).
+    /// How Data-Refresher stops and starts an environment's applications: shell commands, or
+    /// each product's Auto Scaling group scaled to zero and back (`{product}` is replaced).
     public struct Control: Sendable, Decodable, Equatable {
-        /// Stops a product and returns when it is down.
-        public var stop: String
-        /// Starts a product.
-        public var start: String
+        /// A command that stops a product and returns when it is down.
+        public var stop: String?
+        /// A command that starts a product.
+        public var start: String?
+        /// The product's Auto Scaling group, for example `dev-{product}-nodes`.
+        public var autoScalingGroup: String?
+        /// How many nodes the group runs when started.
+        public var capacity: Int?
     }
 
     /// How an environment must look.
@@ -420,6 +425,16 @@ public struct PipelineConfig: Sendable {
                     }
                 }
             }
+            if let control = environment.control {
+                switch (control.stop, control.start, control.autoScalingGroup, control.capacity) {
+                case (_?, _?, nil, nil): break
+                case (nil, nil, _?, let capacity?) where capacity > 0: break
+                default:
+                    add(
+                        here + ["control"],
+                        "give stop and start commands, or autoScalingGroup with a capacity of at least 1")
+                }
+            }
             if let tests = environment.tests {
                 for (index, product) in (tests.functional ?? []).enumerated()
                 where environment.applications?[product] == nil {
@@ -475,7 +490,7 @@ struct Locator {
         "environments.*.applications.*": ["url", "credentials", "database", "sharedHome", "version"],
         "environments.*.applications.*.credentials": ["token", "user", "password"],
         "environments.*.applications.*.database": ["url", "password"],
-        "environments.*.control": ["stop", "start"],
+        "environments.*.control": ["stop", "start", "autoScalingGroup", "capacity"],
         "environments.*.settings": ["jira", "confluence"],
         "environments.*.settings.jira": ["title", "baseURL", "colours", "banner", "mailDisabled", "applicationLinks"],
         "environments.*.settings.confluence": ["siteTitle", "baseURL", "bannerHTML", "colours", "applicationLinks"],

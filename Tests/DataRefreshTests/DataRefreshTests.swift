@@ -252,4 +252,39 @@ struct DataRefreshTests {
         let error = try await #require(throws: DataRefreshError.self) { try await failing.stop("jira") }
         #expect(error.description.contains("exit 3"))
     }
+
+    @Test func anAutoScalingGroupIsScaledToZeroAndBackInMoto() async throws {
+        struct Empty: Decodable {}
+        let aws = try Sandbox.motoAWSClient()
+        let tag = UUID().uuidString.lowercased().prefix(8)
+        let group = "relay-\(tag)-jira-nodes"
+        var launch = QueryParameters()
+        launch.set("LaunchConfigurationName", "relay-\(tag)")
+        launch.set("ImageId", "ami-12c6146b")
+        launch.set("InstanceType", "t3.micro")
+        _ = try await aws.query(.autoScaling, action: "CreateLaunchConfiguration", parameters: launch)
+        var create = QueryParameters()
+        create.set("AutoScalingGroupName", group)
+        create.set("LaunchConfigurationName", "relay-\(tag)")
+        create.set("MinSize", 2)
+        create.set("MaxSize", 2)
+        create.set("DesiredCapacity", 2)
+        create.setList("AvailabilityZones", ["us-east-1a"])
+        _ = try await aws.query(.autoScaling, action: "CreateAutoScalingGroup", parameters: create)
+        let client = AutoScalingClient(aws)
+        #expect(try await client.group(group)?.inService == 2)
+
+        let control = DataRefresher.ApplicationControl.autoScaling(
+            client, group: "relay-\(tag)-{product}-nodes", capacity: 3, pollInterval: .milliseconds(100),
+            timeout: .seconds(60))
+        try await control.stop("jira")
+        let stopped = try #require(try await client.group(group))
+        #expect(stopped.instances.isEmpty && stopped.desiredCapacity == 0 && stopped.minSize == 0)
+        try await control.start("jira")
+        let started = try #require(try await client.group(group))
+        #expect(started.inService == 3 && started.maxSize == 3)
+
+        let missing = try await #require(throws: DataRefreshError.self) { try await control.stop("confluence") }
+        #expect(missing.description.contains("relay-\(tag)-confluence-nodes does not exist"))
+    }
 }

@@ -98,6 +98,14 @@ import Testing
             error.problems.contains { $0.contains("production: 'live' is not one of the environments (dev, prod)") })
         #expect(error.problems.contains { $0.contains("environments.dev.account: unknown account 'staging'") })
 
+        let control = Self.minimal.replacingOccurrences(
+            of: "    deployBucket: dev-deploy\n",
+            with: "    deployBucket: dev-deploy\n    control: { stop: \"x\", autoScalingGroup: g }\n")
+        let controlError = try #require(throws: PipelineConfigError.self) { try Self.parse(control) }
+        #expect(
+            controlError.description.contains(
+                "environments.dev.control: give stop and start commands, or autoScalingGroup"))
+
         let prodURL = Self.minimal.replacingOccurrences(
             of: "https://jira.dev.example.com", with: "https://JIRA.example.com/")
         let urlError = try #require(throws: PipelineConfigError.self) { try Self.parse(prodURL) }
