@@ -126,7 +126,20 @@ public struct PerfResult: Sendable, Codable {
     }
 
     mutating func record(_ action: String, microseconds: UInt64, error: String?, second: Int) {
-        var stats = actions[action] ?? ActionStats()
+        // In place: a copy of the stats would copy the histogram's counts on every request.
+        Self.record(&actions[action, default: ActionStats()], microseconds: microseconds, error: error)
+        while timeline.count <= second { timeline.append(Second(requests: 0, errors: 0)) }
+        timeline[second].requests += 1
+        if error != nil { timeline[second].errors += 1 }
+    }
+
+    /// How late a request left against its schedule.
+    mutating func recordLag(microseconds: UInt64) {
+        if dispatchLag == nil { dispatchLag = ActionStats() }
+        Self.record(&dispatchLag!, microseconds: microseconds, error: nil)
+    }
+
+    static func record(_ stats: inout ActionStats, microseconds: UInt64, error: String?) {
         _ = stats.histogram.record(max(1, microseconds))
         if let error {
             stats.errors += 1
@@ -134,10 +147,6 @@ public struct PerfResult: Sendable, Codable {
         } else {
             stats.successes += 1
         }
-        actions[action] = stats
-        while timeline.count <= second { timeline.append(Second(requests: 0, errors: 0)) }
-        timeline[second].requests += 1
-        if error != nil { timeline[second].errors += 1 }
     }
 
     /// Results of several load generators as one: histograms added, timelines added second by
@@ -299,12 +308,7 @@ public struct PerfTester: Sendable {
             let begin = clock.now
             if let scheduled {
                 let lag = UInt64(max(0, (begin - scheduled) / .microseconds(1)))
-                recorder.state.withLock { result in
-                    var stats = result.dispatchLag ?? ActionStats()
-                    _ = stats.histogram.record(max(1, lag))
-                    stats.successes += 1
-                    result.dispatchLag = stats
-                }
+                recorder.state.withLock { $0.recordLag(microseconds: lag) }
             }
             var failure: String?
             do { try await action.run(context) } catch { failure = "\(error)".prefix(300).description }
