@@ -70,12 +70,16 @@ public struct Pipeline: Sendable {
         /// EC2.
         public let ec2: EC2Client
 
-        /// Clients for `account`: the default credential chain, or `account.role` assumed with it.
-        public init(_ account: PipelineConfig.Account, environment: [String: String], logger: Logger) {
+        /// The role assumed, nil for the pipeline's own credentials.
+        public let role: String?
+
+        /// Clients for `account` with the default credential chain, or `role` assumed with it.
+        public init(_ account: PipelineConfig.Account, role: String?, environment: [String: String], logger: Logger) {
+            self.role = role
             let endpoints = EndpointResolver(environment: environment)
             let base = CredentialProviderChain.default(environment: environment)
             let credentials: any CredentialProvider =
-                account.role.map {
+                role.map {
                     .assumeRole(
                         AssumeRoleSettings(roleArn: $0, sessionName: "atlas-relay"), source: base,
                         region: account.region, endpoints: endpoints)
@@ -92,8 +96,12 @@ public struct Pipeline: Sendable {
 
     /// The config.
     public let config: PipelineConfig
-    /// Clients by account name.
+    /// Clients by account name, with the account's `role`: deploys and releases.
     public let clients: [String: AccountClients]
+    /// Clients by account name, with the account's `readRole` (else its `role`): secrets.
+    public let readers: [String: AccountClients]
+    /// The snapshot bucket's clients, with `snapshots.role` (else its account's `role`).
+    public let snapshotClients: AccountClients?
     /// The process environment (for `env:` secrets and endpoints).
     public let environment: [String: String]
     /// Where progress goes.
@@ -112,7 +120,17 @@ public struct Pipeline: Sendable {
         self.logger = logger
         var awsLogger = logger
         awsLogger.logLevel = min(.warning, max(logger.logLevel, .warning))
-        clients = config.accounts.mapValues { AccountClients($0, environment: environment, logger: awsLogger) }
+        clients = config.accounts.mapValues {
+            AccountClients($0, role: $0.role, environment: environment, logger: awsLogger)
+        }
+        readers = config.accounts.mapValues {
+            AccountClients($0, role: $0.readRole ?? $0.role, environment: environment, logger: awsLogger)
+        }
+        snapshotClients = config.snapshots.flatMap { snapshots in
+            config.accounts[snapshots.account].map {
+                AccountClients($0, role: snapshots.role ?? $0.role, environment: environment, logger: awsLogger)
+            }
+        }
     }
 
     /// The environment a phase works on: `dev` for dev-release and nightly, `uat`, and PROD.
@@ -147,7 +165,7 @@ public struct Pipeline: Sendable {
 
     /// Resolves secrets with `environment`'s account's SSM and Secrets Manager.
     func secrets(_ environment: PipelineConfig.Environment) -> SecretResolver {
-        let clients = clients(of: environment)
+        let clients = readers[environment.account]!
         return SecretResolver(environment: self.environment, ssm: clients.ssm, secretsManager: clients.secretsManager)
     }
 
@@ -267,7 +285,7 @@ public struct Pipeline: Sendable {
         guard let snapshots = config.snapshots else {
             throw PipelineError("the config has no snapshots section (account, bucket) for the data steps")
         }
-        return (snapshots, clients[snapshots.account]!.s3)
+        return (snapshots, snapshotClients!.s3)
     }
 
     func dataProvider() throws -> PhaseStep {

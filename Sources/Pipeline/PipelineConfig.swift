@@ -23,8 +23,12 @@ public struct PipelineConfig: Sendable {
         public var id: String
         /// The region.
         public var region: String
-        /// A role to assume in the account (from the pipeline's own credentials), if any.
+        /// A role to assume in the account (from the pipeline's own credentials) for releases
+        /// and deploys, if any.
         public var role: String?
+        /// A role for reading only (secrets), for example PROD's read role in the nightly build;
+        /// defaults to `role`.
+        public var readRole: String?
     }
 
     /// Where PROD snapshots are kept.
@@ -37,6 +41,9 @@ public struct PipelineConfig: Sendable {
         public var prefix: String?
         /// Complete snapshots to keep.
         public var keep: Int?
+        /// The role for the snapshot bucket (the provider writes, the refresher reads); defaults
+        /// to the account's `role`.
+        public var role: String?
     }
 
     /// A stack of an environment.
@@ -482,8 +489,8 @@ struct Locator {
     /// product) or a list index.
     static let allowed: [String: Set<String>] = [
         "": ["name", "production", "baseBranch", "accounts", "snapshots", "environments", "bitbucket"],
-        "accounts.*": ["id", "region", "role"],
-        "snapshots": ["account", "bucket", "prefix", "keep"],
+        "accounts.*": ["id", "region", "role", "readRole"],
+        "snapshots": ["account", "bucket", "prefix", "keep", "role"],
         "bitbucket": ["url", "token"],
         "environments.*": ["account", "deployBucket", "stacks", "applications", "control", "settings", "tests"],
         "environments.*.stacks.*": ["name", "template", "parameters", "dependsOn", "capabilities", "tags"],

@@ -50,6 +50,27 @@ import Testing
         #expect(config.settings(of: config.productionEnvironment).isProduction)
     }
 
+    @Test func eachPurposeUsesItsOwnRole() throws {
+        let text = Self.minimal
+            .replacingOccurrences(
+                of: "role: \"arn:aws:iam::222222222222:role/deployer\" }",
+                with:
+                    "role: \"arn:aws:iam::222222222222:role/deployer\", readRole: \"arn:aws:iam::222222222222:role/reader\" }"
+            )
+            .replacingOccurrences(
+                of: "environments:\n",
+                with:
+                    "snapshots: { account: prod, bucket: snaps, role: \"arn:aws:iam::222222222222:role/data\" }\nenvironments:\n"
+            )
+        let pipeline = Pipeline(config: try Self.parse(text), environment: [:])
+        #expect(pipeline.clients["prod"]?.role == "arn:aws:iam::222222222222:role/deployer")
+        #expect(pipeline.readers["prod"]?.role == "arn:aws:iam::222222222222:role/reader")
+        #expect(pipeline.clients["dev"]?.role == nil && pipeline.readers["dev"]?.role == nil)
+        #expect(pipeline.snapshotClients?.role == "arn:aws:iam::222222222222:role/data")
+        let noSnapshots = Pipeline(config: try Self.parse(Self.minimal), environment: [:])
+        #expect(noSnapshots.snapshotClients == nil)
+    }
+
     @Test func problemsPointAtTheLineAndTheKey() throws {
         // A typo in a key, with a suggestion.
         let typo = Self.minimal.replacingOccurrences(of: "deployBucket: dev-deploy", with: "deployBuckt: dev-deploy")
