@@ -111,9 +111,11 @@ public enum Reports {
         }.joined()
         let latencySVG =
             #"<svg role="img" aria-label="latency percentiles per action" width="800" height="\#(Int(40 + Double(names.count) * rowHeight))" xmlns="http://www.w3.org/2000/svg">\#(legend)\#(bars.joined())<text x="220" y="\#(Int(36 + Double(names.count) * rowHeight))" class="label">0</text><text x="700" y="\#(Int(36 + Double(names.count) * rowHeight))" class="label">\#(String(format: "%.0f ms", maxLatency))</text></svg>"#
-        // Timeline chart: requests and errors per second.
-        let peak = max(1, result.timeline.map(\.requests).max() ?? 1)
-        let step = result.timeline.count > 1 ? 740.0 / Double(result.timeline.count - 1) : 0
+        // Timeline chart: requests and errors per second, whole seconds only (a last, partial
+        // second would look like a drop in throughput).
+        let seconds = result.timeline.prefix(max(1, min(result.timeline.count, Int(result.seconds))))
+        let peak = max(1, seconds.map(\.requests).max() ?? 1)
+        let step = seconds.count > 1 ? 740.0 / Double(seconds.count - 1) : 0
         func points(_ values: [Int]) -> String {
             values.enumerated().map {
                 String(format: "%.1f,%.1f", 40 + Double($0) * step, 190 - 170 * Double($1) / Double(peak))
@@ -121,7 +123,7 @@ public enum Reports {
             .joined(separator: " ")
         }
         let timelineSVG =
-            ##"<svg role="img" aria-label="throughput and errors over time" width="800" height="210" xmlns="http://www.w3.org/2000/svg"><line x1="40" y1="190" x2="780" y2="190" stroke="#999"/><polyline fill="none" stroke="#4c78a8" stroke-width="2" points="\##(points(result.timeline.map(\.requests)))"/><polyline fill="none" stroke="#e45756" stroke-width="2" points="\##(points(result.timeline.map(\.errors)))"/><text x="0" y="24" class="label">\##(peak)/s</text><text x="0" y="190" class="label">0</text><text x="600" y="14" class="label" fill="#4c78a8">requests/s</text><text x="700" y="14" class="label" fill="#e45756">errors/s</text></svg>"##
+            ##"<svg role="img" aria-label="throughput and errors over time" width="800" height="215" xmlns="http://www.w3.org/2000/svg"><line x1="40" y1="190" x2="780" y2="190" stroke="#999"/><polyline fill="none" stroke="#4c78a8" stroke-width="2" points="\##(points(seconds.map(\.requests)))"/><polyline fill="none" stroke="#e45756" stroke-width="2" points="\##(points(seconds.map(\.errors)))"/><text x="0" y="24" class="label">\##(peak)/s</text><text x="0" y="190" class="label">0</text><text x="40" y="205" class="label">0 s</text><text x="745" y="205" class="label">\##(seconds.count - 1) s</text><rect x="580" y="4" width="10" height="10" fill="#4c78a8"/><text x="594" y="13" class="label">requests/s</text><rect x="680" y="4" width="10" height="10" fill="#e45756"/><text x="694" y="13" class="label">errors/s</text></svg>"##
         let rows = names.map { name -> String in
             let stats = result.actions[name]!
             let gate = gates.first { $0.action == name }
