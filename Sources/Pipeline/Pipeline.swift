@@ -119,17 +119,24 @@ public struct Pipeline: Sendable {
         self.environment = environment
         self.logger = logger
         var awsLogger = logger
-        awsLogger.logLevel = min(.warning, max(logger.logLevel, .warning))
-        clients = config.accounts.mapValues {
+        awsLogger.logLevel = .warning
+        let clients = config.accounts.mapValues {
             AccountClients($0, role: $0.role, environment: environment, logger: awsLogger)
         }
-        readers = config.accounts.mapValues {
-            AccountClients($0, role: $0.readRole ?? $0.role, environment: environment, logger: awsLogger)
+        // Another purpose's clients: the deploy clients when the role is the same, so each role
+        // is assumed (and its credentials cached) once.
+        func withRole(_ name: String, _ role: String?) -> AccountClients? {
+            guard let account = config.accounts[name] else { return nil }
+            return role == account.role
+                ? clients[name] : AccountClients(account, role: role, environment: environment, logger: awsLogger)
         }
+        self.clients = clients
+        readers = Dictionary(
+            uniqueKeysWithValues: config.accounts.compactMap { name, account in
+                withRole(name, account.readRole ?? account.role).map { (name, $0) }
+            })
         snapshotClients = config.snapshots.flatMap { snapshots in
-            config.accounts[snapshots.account].map {
-                AccountClients($0, role: snapshots.role ?? $0.role, environment: environment, logger: awsLogger)
-            }
+            withRole(snapshots.account, snapshots.role ?? config.accounts[snapshots.account]?.role)
         }
     }
 
@@ -220,11 +227,10 @@ public struct Pipeline: Sendable {
         switch phase {
         case .devRelease: try [devRelease(options)]
         case .nightly:
-            try [dataProvider(), dataRefresher(options), codeReleaser(phase, commit: commit, options: options)]
-                + [
-                    deployer(phase, commit: commit, options: options),
-                    appTester(phase, commit: commit, options: options),
-                ]
+            try [
+                dataProvider(), dataRefresher(options), codeReleaser(phase, commit: commit, options: options),
+                deployer(phase, commit: commit, options: options), appTester(phase, commit: commit, options: options),
+            ]
         case .uat:
             try [
                 codeReleaser(phase, commit: commit, options: options),
@@ -379,10 +385,7 @@ public struct Pipeline: Sendable {
         if let source = try source(of: phase), let required = phase.requires {
             let from = deployBucket(source)
             @Sendable func checkPassed() async throws {
-                guard
-                    try await from.s3.headObject(bucket: from.bucket, key: "passed/\(required.rawValue)/\(commit).json")
-                        != nil
-                else {
+                guard try await CodeReleaser.hasPassed(commit: commit, phase: required.rawValue, in: from) else {
                     throw PipelineError(
                         "\(commit.prefix(12)) has not passed \(required.rawValue) (no record in \(from.location)/passed/); "
                             + "only a commit that passed \(required.rawValue) can go to \(target.name)")
@@ -570,15 +573,6 @@ public struct Pipeline: Sendable {
         let bucket = deployBucket(uat)
         let url = uat.applications?["jira"]?.url ?? uat.applications?["confluence"]?.url ?? uat.name
         let tracker = config.productionEnvironment.applications?["jira"]
-        @Sendable func keys() async throws -> [String] {
-            guard
-                let data = try await bucket.s3.getObjectData(
-                    bucket: bucket.bucket, key: "releases/\(commit)/manifest.json")
-            else { return [] }
-            let decoder = JSONDecoder()
-            decoder.dateDecodingStrategy = .iso8601
-            return try decoder.decode(ReleaseManifest.self, from: data).jiraKeys
-        }
         return PhaseStep(
             "invite",
             plan: {
@@ -590,7 +584,7 @@ public struct Pipeline: Sendable {
                     baseURL: tracker.url,
                     credentials: try await self.credentials(
                         tracker, secrets: self.secrets(self.config.productionEnvironment)))
-                let keys = try await keys()
+                let keys = try await CodeReleaser.manifest(of: commit, in: bucket)?.jiraKeys ?? []
                 var failures: [String] = []
                 for key in keys {
                     do { try await jira.addComment(key, "\(commit.prefix(12)) is ready for UAT at \(url)") } catch {

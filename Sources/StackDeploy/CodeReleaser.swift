@@ -180,7 +180,7 @@ public struct CodeReleaser: Sendable {
             throw ReleaseError(
                 "\(commit) was never released to \(source.location) (no \(manifestKey(commit))); check the COMMIT_ID")
         }
-        guard try await source.s3.headObject(bucket: source.bucket, key: passKey(commit, phase: phase)) != nil else {
+        guard try await hasPassed(commit: commit, phase: phase, in: source) else {
             throw ReleaseError(
                 "\(commit) has no record of passing \(phase) (\(source.location)/\(passKey(commit, phase: phase))); "
                     + "only a commit that passed \(phase) can be promoted")
@@ -199,6 +199,25 @@ public struct CodeReleaser: Sendable {
         try verify(archive, against: manifest, at: source.location)
         try await store(manifest, archive: archive, in: target)
         return manifest
+    }
+
+    /// Whether `bucket` holds the evidence that `commit` passed `phase`.
+    public static func hasPassed(commit: String, phase: String, in bucket: DeployBucket) async throws -> Bool {
+        try await bucket.s3.headObject(bucket: bucket.bucket, key: passKey(commit, phase: phase)) != nil
+    }
+
+    /// The manifest of `commit`'s release in `bucket`, or nil when it was never released there.
+    ///
+    /// - Throws: ``ReleaseError`` when the object is not a release manifest.
+    public static func manifest(of commit: String, in bucket: DeployBucket) async throws -> ReleaseManifest? {
+        guard let data = try await bucket.s3.getObjectData(bucket: bucket.bucket, key: manifestKey(commit)) else {
+            return nil
+        }
+        do {
+            return try decoder.decode(ReleaseManifest.self, from: data)
+        } catch {
+            throw ReleaseError("\(bucket.location)/\(manifestKey(commit)) is not a release manifest: \(error)")
+        }
     }
 
     /// Writes the evidence that `commit` passed `phase` into `bucket`.
