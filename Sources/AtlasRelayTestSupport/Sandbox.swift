@@ -127,6 +127,17 @@ public enum Sandbox {
         return url
     }
 
+    /// Drops database `name` from the sandbox PostgreSQL, with the `_previous` and `_restore`
+    /// copies a refresh leaves beside it; what does not exist is skipped.
+    public static func dropDatabase(_ name: String) async {
+        for database in [name, name + "_previous", name + "_restore"] {
+            _ = try? await ProcessRunner.run(
+                "/usr/bin/psql",
+                ["-X", "-q", try postgresURL(), "-c", "DROP DATABASE IF EXISTS \(database) WITH (FORCE)"],
+                timeout: .seconds(60))
+        }
+    }
+
     /// A client for SeaweedFS as the admin identity, or the read-only one when `reader` is true.
     public static func s3AWSClient(reader: Bool = false, retryPolicy: RetryPolicy = .standard()) throws -> AWSClient {
         let key = try value(reader ? "ATLAS_RELAY_S3_READER_ACCESS_KEY_ID" : "AWS_ACCESS_KEY_ID")

@@ -139,12 +139,7 @@ struct DataRefreshTests {
 
         func close() async {
             for simulator in running.withLock({ Array($0.values) }) { await simulator.stop() }
-            for database in Array(prod.values) + Array(dev.values) {
-                for name in [database.database, database.database + "_previous", database.database + "_restore"] {
-                    _ = try? await PostgresTools.sql(
-                        database.database("postgres"), "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
-                }
-            }
+            for database in Array(prod.values) + Array(dev.values) { await Sandbox.dropDatabase(database.database) }
             try? FileManager.default.removeItem(atPath: root)
         }
     }

@@ -3,13 +3,13 @@ import AWSSigning
 import AtlasRelayTestSupport
 import AtlassianAdmin
 import AtlassianSimulator
+import DataRefresh
 import Foundation
 import S3Sync
 import StackDeploy
 import Synchronization
 import Testing
 
-@testable import DataRefresh
 @testable import Pipeline
 
 /// The phases end to end against the sandbox: PostgreSQL (PROD and DEV Jira databases),
@@ -21,6 +21,7 @@ import Testing
         let tag: String
         let prodDB: DatabaseLocation
         let devDB: DatabaseLocation
+        let uatDB: DatabaseLocation
         let buckets: [String: String]
         let devPort: Int
         let dev = Mutex<AtlassianSimulator?>(nil)
@@ -47,11 +48,8 @@ import Testing
             let devSimulator = try await AtlassianSimulator.start(.init(product: .jira, database: devDB))
             devPort = devSimulator.port
             dev.withLock { $0 = devSimulator }
-            uat = try await AtlassianSimulator.start(
-                .init(
-                    product: .jira,
-                    database: try DatabaseLocation(
-                        url: try await Sandbox.makeDatabase(prefix: "uat_jira", scripts: scripts))))
+            uatDB = try DatabaseLocation(url: try await Sandbox.makeDatabase(prefix: "uat_jira", scripts: scripts))
+            uat = try await AtlassianSimulator.start(.init(product: .jira, database: uatDB))
             prod = try await AtlassianSimulator.start(.init(product: .jira, database: prodDB))
 
             // The infrastructure repository: one template, one commit naming a Jira issue.
@@ -192,12 +190,7 @@ import Testing
             for environment in ["dev", "uat", "prod"] {
                 try? await cloudFormation.deleteStack("\(tag)-\(environment)-app")
             }
-            for database in [prodDB, devDB] {
-                for name in [database.database, database.database + "_previous", database.database + "_restore"] {
-                    _ = try? await PostgresTools.sql(
-                        database.database("postgres"), "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
-                }
-            }
+            for database in [prodDB, devDB, uatDB] { await Sandbox.dropDatabase(database.database) }
             try? FileManager.default.removeItem(atPath: root)
         }
     }
