@@ -82,19 +82,24 @@ public struct DataRefresher: Sendable {
             _ client: AutoScalingClient, group: String, capacity: Int, pollInterval: Duration = .seconds(10),
             timeout: Duration = .seconds(1800)
         ) -> ApplicationControl {
-            @Sendable func wait(_ name: String, until done: @Sendable (AutoScalingGroup) -> Bool, what: String)
+            /// The product's group, which must exist.
+            @Sendable func lookup(_ product: String) async throws -> AutoScalingGroup {
+                let name = group.replacingOccurrences(of: "{product}", with: product)
+                guard let current = try await client.group(name) else {
+                    throw DataRefreshError("Auto Scaling group \(name) does not exist; check control.autoScalingGroup")
+                }
+                return current
+            }
+            @Sendable func wait(_ product: String, until done: @Sendable (AutoScalingGroup) -> Bool, what: String)
                 async throws
             {
                 let deadline = ContinuousClock.now + timeout
                 while true {
-                    guard let current = try await client.group(name) else {
-                        throw DataRefreshError(
-                            "Auto Scaling group \(name) does not exist; check control.autoScalingGroup")
-                    }
+                    let current = try await lookup(product)
                     if done(current) { return }
                     guard ContinuousClock.now < deadline else {
                         throw DataRefreshError(
-                            "Auto Scaling group \(name) did not \(what) within \(timeout) "
+                            "Auto Scaling group \(current.name) did not \(what) within \(timeout) "
                                 + "(\(current.instances.count) instance(s), \(current.inService) in service); check its activity history"
                         )
                     }
@@ -103,24 +108,17 @@ public struct DataRefresher: Sendable {
             }
             return ApplicationControl(
                 stop: { product in
-                    let name = group.replacingOccurrences(of: "{product}", with: product)
-                    guard try await client.group(name) != nil else {
-                        throw DataRefreshError(
-                            "Auto Scaling group \(name) does not exist; check control.autoScalingGroup")
-                    }
-                    try await client.resize(name, minSize: 0, desiredCapacity: 0)
-                    try await wait(name, until: { $0.instances.isEmpty }, what: "scale in to zero")
+                    let current = try await lookup(product)
+                    try await client.resize(current.name, minSize: 0, desiredCapacity: 0)
+                    try await wait(product, until: { $0.instances.isEmpty }, what: "scale in to zero")
                 },
                 start: { product in
-                    let name = group.replacingOccurrences(of: "{product}", with: product)
-                    guard let current = try await client.group(name) else {
-                        throw DataRefreshError(
-                            "Auto Scaling group \(name) does not exist; check control.autoScalingGroup")
-                    }
+                    let current = try await lookup(product)
                     try await client.resize(
-                        name, minSize: capacity, desiredCapacity: capacity, maxSize: max(current.maxSize, capacity))
+                        current.name, minSize: capacity, desiredCapacity: capacity,
+                        maxSize: max(current.maxSize, capacity))
                     try await wait(
-                        name, until: { $0.inService >= capacity }, what: "reach \(capacity) healthy instance(s)")
+                        product, until: { $0.inService >= capacity }, what: "reach \(capacity) healthy instance(s)")
                 })
         }
     }

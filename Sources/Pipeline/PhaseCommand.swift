@@ -39,10 +39,8 @@ public struct PhaseOptions: ParsableArguments {
                     deployer: deployer, confirmProduction: confirmProduction, reportDirectory: reportDir,
                     workDirectory: work, pollInterval: .milliseconds(Int(pollSeconds * 1000)),
                     allowUncommitted: allowUncommitted))
-        } catch let error as PipelineConfigError {
-            FileHandle.standardError.write(Data("\(phase.rawValue): \(error)\n".utf8))
-            throw ExitCode(2)
-        } catch let error as PipelineError {
+        } catch  where error is PipelineConfigError || error is PipelineError {
+            // Bad input or refused before any step ran.
             FileHandle.standardError.write(Data("\(phase.rawValue): \(error)\n".utf8))
             throw ExitCode(2)
         }
