@@ -2,6 +2,7 @@
 # Side-by-side sync benchmark: s3sync vs s5cmd vs aws s3 sync, same data, same SeaweedFS, one run.
 #
 #   Benchmarks/compare.sh [RUNS]        (default 3 measured runs after one warm-up, per tool and case)
+#   SETS=large DIRECTIONS=up Benchmarks/compare.sh 5      (only some of the cases)
 #
 # Cases: 2000 x 16 KiB ("small") and 8 x 64 MiB ("large"), each uploaded (local -> S3) and
 # downloaded (S3 -> local) into a fresh prefix or folder every run, so every run is a full sync.
@@ -12,6 +13,8 @@
 # then run 1, 2, ...), so a slow patch of the machine hits them all alike.
 set -euo pipefail
 RUNS="${1:-3}"
+SETS="${SETS:-small large}"
+DIRECTIONS="${DIRECTIONS:-up down}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${BENCH_WORK:-/tmp/atlas-relay-bench}"
 cd "$ROOT"
@@ -93,8 +96,8 @@ measure() { # tool direction set n -> "wall cpu rss_kb"
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 printf '\n%-6s %-5s %-15s %9s %9s %9s %9s %9s\n' set dir tool "wall s" "cpu s" "rss MB" "vs s5cmd" "vs aws"
-for set in small large; do
-  for direction in up down; do
+for set in $SETS; do
+  for direction in $DIRECTIONS; do
     declare -A WALL CPU RSS
     tools="s3sync s5cmd aws"
     [ "$direction" = down ] && tools="s3sync s3sync-fsync s5cmd aws"

@@ -98,56 +98,162 @@ public final class AWSClient: Sendable {
     public func execute<T: Sendable>(
         _ request: AWSRequest, handle: (HTTPClientResponse) async throws -> T
     ) async throws -> T {
-        var attempt = 1
+        let response = try await withRetries(request) { attempt in
+            let response = try await send(request, attempt: attempt)
+            if Self.isSuccess(response.status) { return .answered(response) }
+            return .failed(response.headers, try await AWSErrorParser.parse(response, request: request))
+        }
+        do {
+            return try await handle(response)
+        } catch {
+            throw unretried(error, request: request)
+        }
+    }
+
+    /// Sends a request without a body (a `GET`, say) and streams a successful answer's body into
+    /// `receiver` on the connection's event loop: no task switch per network read, which is what
+    /// bulk downloads need. Failed attempts are retried before any byte reaches `receiver`; a
+    /// failure once the body has started is not retried.
+    ///
+    /// - Returns: what ``AWSBodyReceiver/finish()`` returns once the whole body arrived.
+    public func execute<Receiver: AWSBodyReceiver>(_ request: AWSRequest, receiver: Receiver) async throws
+        -> Receiver.Result
+    {
+        guard request.body.length == 0 else {
+            throw AWSClientError(
+                .invalidConfiguration, "\(request.operation): a request streamed to a receiver cannot have a body")
+        }
+        do {
+            try await receiveWithRetries(request, receiver: receiver).get()
+            return try await receiver.finish()
+        } catch {
+            await receiver.abandon()
+            throw unretried(error, request: request)
+        }
+    }
+
+    private func receiveWithRetries<Receiver: AWSBodyReceiver>(_ request: AWSRequest, receiver: Receiver)
+        async throws -> Result<Void, any Error>
+    {
+        try await withRetries(request) { attempt in
+            let prepared = try await prepare(request, attempt: attempt)
+            let httpRequest = try HTTPClient.Request(
+                url: prepared.url, method: request.method, headers: prepared.headers)
+            let delegate = ReceivingDelegate(receiver: receiver)
+            let task = httpClient.execute(
+                request: httpRequest, delegate: delegate, eventLoop: .indifferent,
+                deadline: .now() + TimeAmount(request.timeout), logger: nil)
+            let answer: ReceivingDelegate<Receiver>.Answer
+            do {
+                answer = try await withTaskCancellationHandler {
+                    try await task.futureResult.get()
+                } onCancel: {
+                    task.cancel()
+                }
+            } catch  where delegate.bodyStarted {
+                return .answered(.failure(error))
+            }
+            switch answer {
+            case .received:
+                return .answered(.success(()))
+            case .failed(let status, let headers, let body):
+                return .failed(
+                    headers,
+                    AWSErrorParser.parse(
+                        status: Int(status.code), headers: headers, body: Data(body.readableBytesView),
+                        request: request))
+            }
+        }
+    }
+
+    /// One attempt's outcome: an answer to hand on, or an error answer to classify.
+    enum AttemptOutcome<T: Sendable>: Sendable {
+        case answered(T)
+        case failed(HTTPHeaders, AWSServiceError)
+    }
+
+    /// Runs `attempt` until it answers, an error is not worth retrying, or the policy's attempts
+    /// or retry quota run out; learns clock skew from error answers on the way.
+    func withRetries<T: Sendable>(
+        _ request: AWSRequest, _ attempt: (Int) async throws -> AttemptOutcome<T>
+    ) async throws -> T {
+        var number = 1
         var spent = 0
         while true {
             let started = ContinuousClock.now
             let retryKind: RetryPolicy.RetryKind
             let failure: any Error
             do {
-                let response = try await send(request, attempt: attempt)
-                let elapsed = ContinuousClock.now - started
-                if response.status.code < 300 || response.status == .notModified {
+                switch try await attempt(number) {
+                case .answered(let answer):
                     quota.release(spent)
                     logger.debug(
                         "aws request",
                         metadata: [
                             "service": "\(request.service)", "operation": "\(request.operation)",
-                            "status": "\(response.status.code)", "attempt": "\(attempt)", "elapsed": "\(elapsed)",
+                            "attempt": "\(number)", "elapsed": "\(ContinuousClock.now - started)",
                         ])
-                    return try await handle(response)
+                    return answer
+                case .failed(let headers, let error):
+                    let skewCorrected = learnClockSkew(from: headers)
+                    guard let kind = RetryPolicy.classify(error, skewCorrected: skewCorrected) else { throw error }
+                    (retryKind, failure) = (kind, error)
                 }
-                let skewCorrected = learnClockSkew(from: response.headers)
-                let error = try await AWSErrorParser.parse(response, request: request)
-                guard let kind = RetryPolicy.classify(error, skewCorrected: skewCorrected) else { throw error }
-                (retryKind, failure) = (kind, error)
             } catch let error
                 where !(error is AWSServiceError) && !(error is CredentialError) && !(error is AWSClientError)
             {
                 guard let kind = RetryPolicy.classify(transport: error, idempotent: request.isIdempotent) else {
-                    throw transportError(error, request: request, attempts: attempt)
+                    throw transportError(error, request: request, attempts: number)
                 }
                 (retryKind, failure) = (kind, error)
             }
-            guard attempt < retryPolicy.maxAttempts, let cost = quota.acquire(retryKind) else {
+            guard number < retryPolicy.maxAttempts, let cost = quota.acquire(retryKind) else {
                 if let failure = failure as? AWSServiceError { throw failure }
-                throw transportError(failure, request: request, attempts: attempt)
+                throw transportError(failure, request: request, attempts: number)
             }
             spent += cost
-            let delay = retryKind == .clockSkew ? .zero : retryPolicy.delay(afterAttempt: attempt)
+            let delay = retryKind == .clockSkew ? .zero : retryPolicy.delay(afterAttempt: number)
             logger.info(
                 "aws request retry",
                 metadata: [
-                    "service": "\(request.service)", "operation": "\(request.operation)", "attempt": "\(attempt)",
+                    "service": "\(request.service)", "operation": "\(request.operation)", "attempt": "\(number)",
                     "reason": "\(retryKind)", "error": "\(Self.summary(failure))", "delay": "\(delay)",
                 ])
             try await Task.sleep(for: delay)
-            attempt += 1
+            number += 1
         }
+    }
+
+    static func isSuccess(_ status: HTTPResponseStatus) -> Bool {
+        status.code < 300 || status == .notModified
+    }
+
+    /// A failure after the answer started: a network failure is described as one (after a single
+    /// attempt); anything else (the caller's own errors, say) passes through unchanged.
+    func unretried(_ error: any Error, request: AWSRequest) -> any Error {
+        guard RetryPolicy.isTransport(error) else { return error }
+        return transportError(error, request: request, attempts: 1)
+    }
+
+    /// A request ready to go on the wire: resolved, signed, with its body.
+    struct PreparedRequest {
+        let url: String
+        let headers: HTTPHeaders
+        let body: HTTPClientRequest.Body?
     }
 
     /// Resolves, signs and sends one attempt.
     func send(_ request: AWSRequest, attempt: Int) async throws -> HTTPClientResponse {
+        let prepared = try await prepare(request, attempt: attempt)
+        var httpRequest = HTTPClientRequest(url: prepared.url)
+        httpRequest.method = request.method
+        httpRequest.headers = prepared.headers
+        httpRequest.body = prepared.body
+        return try await httpClient.execute(httpRequest, timeout: TimeAmount(request.timeout), logger: nil)
+    }
+
+    /// Resolves the endpoint and signs one attempt.
+    func prepare(_ request: AWSRequest, attempt: Int) async throws -> PreparedRequest {
         var endpoint = try endpoints.endpoint(for: request.service, region: region)
         var path = request.path
         if let bucket = request.bucket {
@@ -205,11 +311,7 @@ public final class AWSClient: Sendable {
             throw AWSClientError(.invalidConfiguration, "an unsigned request cannot use aws-chunked signing")
         }
 
-        var httpRequest = HTTPClientRequest(url: endpoint.url(path: path, query: query))
-        httpRequest.method = request.method
-        httpRequest.headers = headers
-        httpRequest.body = body
-        return try await httpClient.execute(httpRequest, timeout: TimeAmount(request.timeout), logger: nil)
+        return PreparedRequest(url: endpoint.url(path: path, query: query), headers: headers, body: body)
     }
 
     /// Learns the offset between the server's `Date` and the local clock when it is over four

@@ -73,6 +73,11 @@ public struct RetryPolicy: Sendable {
 
     /// Classifies a transport error. Errors that happen before the request can have reached the
     /// server are always retryable; the rest only for idempotent requests.
+    /// Whether `error` is the network's (the HTTP client's, a connection's or a socket's).
+    static func isTransport(_ error: any Error) -> Bool {
+        error is HTTPClientError || error is NIOConnectionError || error is ChannelError || error is IOError
+    }
+
     static func classify(transport error: any Error, idempotent: Bool) -> RetryKind? {
         if let error = error as? HTTPClientError {
             switch error {

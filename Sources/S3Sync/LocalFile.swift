@@ -99,30 +99,26 @@ struct LocalFile: Sendable {
     }
 
     /// Writes `buffers`, one after another, at `offset`: one `pwritev` call, without copying them
-    /// together first.
-    func write(_ buffers: [ByteBuffer], at offset: Int64) async throws {
-        let descriptor = self.descriptor
-        let path = self.path
-        try await Self.run {
-            var pending = buffers.filter { $0.readableBytes > 0 }
-            var position = off_t(offset)
-            while !pending.isEmpty {
-                let batch = pending.prefix(1024)  // IOV_MAX on Linux and macOS
-                let result = Self.withIOVectors(Array(batch)) { pwritev(descriptor, $0, Int32($1), position) }
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    throw Self.failure("write", path)
-                }
-                position += off_t(result)
-                var left = result
-                while left > 0, let first = pending.first {  // drop what was written, keep the rest
-                    let taken = min(left, first.readableBytes)
-                    left -= taken
-                    if taken == first.readableBytes {
-                        pending.removeFirst()
-                    } else {
-                        pending[0].moveReaderIndex(forwardBy: taken)
-                    }
+    /// together first. Blocks: call it on a thread pool.
+    func write(_ buffers: [ByteBuffer], at offset: Int64) throws {
+        var pending = buffers.filter { $0.readableBytes > 0 }
+        var position = off_t(offset)
+        while !pending.isEmpty {
+            let batch = pending.prefix(1024)  // IOV_MAX on Linux and macOS
+            let result = Self.withIOVectors(Array(batch)) { pwritev(descriptor, $0, Int32($1), position) }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw Self.failure("write", path)
+            }
+            position += off_t(result)
+            var left = result
+            while left > 0, let first = pending.first {  // drop what was written, keep the rest
+                let taken = min(left, first.readableBytes)
+                left -= taken
+                if taken == first.readableBytes {
+                    pending.removeFirst()
+                } else {
+                    pending[0].moveReaderIndex(forwardBy: taken)
                 }
             }
         }

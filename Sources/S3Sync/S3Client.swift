@@ -48,11 +48,6 @@ public struct S3Client: Sendable {
         try await aws.execute(owned(request))
     }
 
-    /// Sends `request` with the bucket-owner condition when one is set, streaming the response.
-    func send<T: Sendable>(_ request: AWSRequest, handle: (HTTPClientResponse) async throws -> T) async throws -> T {
-        try await aws.execute(owned(request), handle: handle)
-    }
-
     private func owned(_ request: AWSRequest) -> AWSRequest {
         guard let owner = expectedBucketOwner else { return request }
         var request = request
@@ -258,16 +253,29 @@ public struct S3Client: Sendable {
         bucket: String, key: String, range: ClosedRange<Int64>? = nil,
         body: (ObjectHead, HTTPClientResponse.Body) async throws -> T
     ) async throws -> T {
+        try await aws.execute(getObjectRequest(bucket: bucket, key: key, range: range)) { response in
+            try await body(ObjectHead(headers: response.headers), response.body)
+        }
+    }
+
+    /// Reads an object (or a byte range of it) into `receiver`, which takes the body on the
+    /// connection's event loop: the bulk-download path, without a task switch per network read.
+    ///
+    /// - Returns: what the receiver made of the body.
+    public func getObject<Receiver: AWSBodyReceiver>(
+        bucket: String, key: String, range: ClosedRange<Int64>? = nil, receiver: Receiver
+    ) async throws -> Receiver.Result {
+        try await aws.execute(getObjectRequest(bucket: bucket, key: key, range: range), receiver: receiver)
+    }
+
+    private func getObjectRequest(bucket: String, key: String, range: ClosedRange<Int64>?) -> AWSRequest {
         var headers = HTTPHeaders()
         headers.add(name: "x-amz-checksum-mode", value: "ENABLED")
         if let range { headers.add(name: "Range", value: "bytes=\(range.lowerBound)-\(range.upperBound)") }
-        return try await send(
+        return owned(
             AWSRequest(
                 service: .s3, operation: "GetObject", path: "/" + S3Path.encodeKey(key), headers: headers,
-                bucket: bucket)
-        ) { response in
-            try await body(ObjectHead(headers: response.headers), response.body)
-        }
+                bucket: bucket))
     }
 
     /// A whole (small) object in memory, or `nil` when there is no such key.

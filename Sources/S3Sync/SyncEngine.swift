@@ -4,6 +4,9 @@ import Crypto
 import Foundation
 import NIOCore
 import NIOFoundationCompat
+import NIOHTTP1
+import NIOPosix
+import Synchronization
 
 /// Where a running sync stands.
 public struct SyncProgress: Sendable, Equatable {
@@ -393,32 +396,23 @@ public struct SyncEngine: Sendable {
         let file = try await LocalFile.createPartial(for: path)
         do {
             if entry.size < configuration.multipartThreshold {
-                try await limits.run {
-                    try await s3.getObject(bucket: bucket, key: key) { head, body in
-                        var check = DownloadCheck(key: key, head: head)
-                        var writer = CoalescingWriter(file: file, offset: 0)
-                        for try await buffer in body {
-                            check.update(buffer)
-                            try await writer.append(buffer)
-                        }
-                        try check.verify(received: try await writer.finish())
-                    }
+                try await limits.run(buffering: min(entry.size, DownloadReceiver.bufferLimit)) {
+                    _ = try await s3.getObject(
+                        bucket: bucket, key: key, receiver: DownloadReceiver(file: file, offset: 0, checking: key))
                 }
                 await state.moved(entry.size)
             } else {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for range in parts(of: entry.size) {
                         group.addTask {
-                            try await limits.run {
-                                try await s3.getObject(bucket: bucket, key: key, range: range) { head, body in
-                                    var writer = CoalescingWriter(file: file, offset: range.lowerBound)
-                                    for try await buffer in body { try await writer.append(buffer) }
-                                    let offset = try await writer.finish()
-                                    guard offset == range.upperBound + 1, head.size == entry.size else {
-                                        throw SyncError.checksumMismatch(
-                                            "s3://\(bucket)/\(key) changed or was cut short while downloading (range \(range), got \(offset - range.lowerBound) bytes of an object now \(head.size) bytes); sync again"
-                                        )
-                                    }
+                            try await limits.run(buffering: DownloadReceiver.bufferLimit) {
+                                let received = try await s3.getObject(
+                                    bucket: bucket, key: key, range: range,
+                                    receiver: DownloadReceiver(file: file, offset: range.lowerBound))
+                                guard received.end == range.upperBound + 1, received.head.size == entry.size else {
+                                    throw SyncError.checksumMismatch(
+                                        "s3://\(bucket)/\(key) changed or was cut short while downloading (range \(range), got \(received.end - range.lowerBound) bytes of an object now \(received.head.size) bytes); sync again"
+                                    )
                                 }
                             }
                             await state.moved(Int64(range.count))
@@ -591,38 +585,97 @@ struct Limits: Sendable {
     }
 }
 
-/// Gathers a response's small buffers into writes of about 1 MiB (one `pwritev` each, no copy), so
-/// a download costs a system call per megabyte instead of one per network read.
-struct CoalescingWriter {
-    let file: LocalFile
-    private(set) var offset: Int64
-    private var pending: [ByteBuffer] = []
-    private var pendingBytes = 0
+/// Writes a download's body into a local file from an offset, as it arrives on the connection's
+/// event loop: the network's reads are gathered into `pwritev` calls of about 1 MiB (no copy) on
+/// NIO's thread pool, with one write in flight while the next megabyte gathers; beyond that,
+/// reading pauses. So a download holds at most ``bufferLimit`` bytes and costs a task switch per
+/// megabyte instead of one per network read. Given a key, it checks a whole object's body against
+/// its head (``DownloadCheck``).
+final class DownloadReceiver: AWSBodyReceiver {
+    /// What arrived: the object's head and the file offset after the last byte written.
+    struct Received: Sendable {
+        let head: S3Client.ObjectHead
+        let end: Int64
+    }
+
+    private struct State {
+        var head: S3Client.ObjectHead?
+        var check: DownloadCheck?
+        var offset: Int64
+        var pending: [ByteBuffer] = []
+        var pendingBytes = 0
+        var lastWrite: EventLoopFuture<Void>?
+    }
+
     static let chunk = 1 << 20
+    /// The most bytes one download holds: a megabyte being written and one gathered.
+    static let bufferLimit = Int64(2 * chunk)
 
-    init(file: LocalFile, offset: Int64) {
+    let file: LocalFile
+    private let start: Int64
+    private let checkedKey: String?
+    private let state: Mutex<State>
+
+    /// - Parameters:
+    ///   - offset: where the body's first byte goes.
+    ///   - checkedKey: the key, to check a whole object's body; `nil` for a byte range.
+    init(file: LocalFile, offset: Int64, checking checkedKey: String? = nil) {
         self.file = file
-        self.offset = offset
+        start = offset
+        self.checkedKey = checkedKey
+        state = Mutex(State(offset: offset))
     }
 
-    mutating func append(_ buffer: ByteBuffer) async throws {
-        pending.append(buffer)
-        pendingBytes += buffer.readableBytes
-        if pendingBytes >= Self.chunk { try await flush() }
+    func receiveHead(_ head: HTTPResponseHead, on eventLoop: any EventLoop) throws {
+        let objectHead = S3Client.ObjectHead(headers: head.headers)
+        let check = checkedKey.map { DownloadCheck(key: $0, head: objectHead) }
+        state.withLock { state in
+            state.head = objectHead
+            state.check = check
+        }
     }
 
-    private mutating func flush() async throws {
-        guard pendingBytes > 0 else { return }
-        try await file.write(pending, at: offset)
-        offset += Int64(pendingBytes)
-        pending.removeAll(keepingCapacity: true)
-        pendingBytes = 0
+    func receive(_ buffer: ByteBuffer, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        let file = self.file
+        return state.withLock { state in
+            state.check?.update(buffer)
+            state.pending.append(buffer)
+            state.pendingBytes += buffer.readableBytes
+            guard state.pendingBytes >= Self.chunk else { return eventLoop.makeSucceededVoidFuture() }
+            let (batch, offset) = (state.pending, state.offset)
+            state.offset += Int64(state.pendingBytes)
+            state.pending.removeAll(keepingCapacity: true)
+            state.pendingBytes = 0
+            let previous = state.lastWrite ?? eventLoop.makeSucceededVoidFuture()
+            state.lastWrite = previous.flatMap {
+                NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) { try file.write(batch, at: offset) }
+            }
+            return previous
+        }
     }
 
-    /// Writes what is left and returns the offset after the last byte.
-    mutating func finish() async throws -> Int64 {
-        try await flush()
-        return offset
+    func finish() async throws -> Received {
+        let (batch, offset, lastWrite, check, head) = state.withLock { state in
+            defer {
+                state.offset += Int64(state.pendingBytes)
+                state.pending = []
+                state.pendingBytes = 0
+                state.lastWrite = nil
+            }
+            return (state.pending, state.offset, state.lastWrite, state.check, state.head)
+        }
+        try await lastWrite?.get()
+        let file = self.file
+        try await LocalFile.run { try file.write(batch, at: offset) }
+        guard let head else { throw SyncError.localIO("\(file.path): the download ended without an answer") }
+        let end = offset + Int64(batch.reduce(0) { $0 + $1.readableBytes })
+        try check?.verify(received: end - start)
+        return Received(head: head, end: end)
+    }
+
+    func abandon() async {
+        let lastWrite = state.withLock { $0.lastWrite }
+        _ = try? await lastWrite?.get()
     }
 }
 
