@@ -72,12 +72,15 @@ struct LocalFile: Sendable {
             .appendingPathComponent(partialPrefix + String(FNV1a.hash(name.utf8), radix: 16))
     }
 
-    /// Reads `count` bytes at `offset`.
-    func read(offset: Int64, count: Int) async throws -> ByteBuffer {
+    /// Reads `count` bytes at `offset`, into `recycled` when given (its storage is reused when
+    /// nothing else holds it).
+    func read(offset: Int64, count: Int, reusing recycled: consuming ByteBuffer? = nil) async throws -> ByteBuffer {
         let descriptor = self.descriptor
         let path = self.path
+        let slot = BufferSlot(consume recycled)
         return try await Self.run {
-            var buffer = ByteBufferAllocator().buffer(capacity: count)
+            var buffer = slot.take() ?? ByteBufferAllocator().buffer(capacity: count)
+            buffer.clear(minimumCapacity: count)
             var done = 0
             while done < count {
                 let result = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count - done) { pointer in
@@ -245,5 +248,21 @@ enum LocalLister {
                     SyncEntry(key: SyncKey(key), size: 0, lastModified: Date(timeIntervalSince1970: 0), kind: .special))
             }
         }
+    }
+}
+
+/// Hands a buffer to the thread pool without keeping a reference behind, so the pool thread holds
+/// the only one and can write into the storage in place.
+private final class BufferSlot: @unchecked Sendable {
+    private var buffer: ByteBuffer?
+
+    init(_ buffer: consuming ByteBuffer?) {
+        self.buffer = buffer
+    }
+
+    /// The buffer, leaving the slot empty; called once, by the one thread that uses it.
+    func take() -> ByteBuffer? {
+        defer { buffer = nil }
+        return buffer
     }
 }
