@@ -93,12 +93,27 @@ measure() { # tool direction set n -> "wall cpu rss_kb"
   tail -n 1 "$out" | awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }'
 }
 
+# Waits (up to 30 s) until SeaweedFS is idle: deleting an earlier run's bucket or a pile of test
+# buckets keeps it busy in the background, which would slow whichever tool runs then.
+wait_quiet() {
+  local pid ticks hz; pid="$(cat "$ROOT/.sandbox/seaweedfs/pid" 2>/dev/null)" || return 0
+  hz="$(getconf CLK_TCK)"
+  for _ in $(seq 1 15); do
+    ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+    sleep 2
+    ticks=$(( $(awk '{ print $14 + $15 }' "/proc/$pid/stat") - ticks ))
+    [ $((ticks * 100 / (2 * hz))) -lt 10 ] && return 0
+  done
+  echo "note: SeaweedFS stays busy ($((ticks * 100 / (2 * hz))) % of a core while idle); figures may be noisy" >&2
+}
+
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 printf '\n%-6s %-5s %-15s %9s %9s %9s %9s %9s\n' set dir tool "wall s" "cpu s" "rss MB" "vs s5cmd" "vs aws"
 for set in $SETS; do
   for direction in $DIRECTIONS; do
     declare -A WALL CPU RSS
+    wait_quiet
     tools="s3sync s5cmd aws"
     [ "$direction" = down ] && tools="s3sync s3sync-fsync s5cmd aws"
     declare -A WALLS CPUS
