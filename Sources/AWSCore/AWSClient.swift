@@ -101,7 +101,9 @@ public final class AWSClient: Sendable {
         let response = try await withRetries(request) { attempt in
             let response = try await send(request, attempt: attempt)
             if Self.isSuccess(response.status) { return .answered(response) }
-            return .failed(response.headers, try await AWSErrorParser.parse(response, request: request))
+            // The skew is learnt from the head at once, before the error body is read.
+            let skewCorrected = learnClockSkew(from: response.headers)
+            return .failed(skewCorrected: skewCorrected, try await AWSErrorParser.parse(response, request: request))
         }
         do {
             return try await handle(response)
@@ -158,7 +160,7 @@ public final class AWSClient: Sendable {
                 return .answered(.success(()))
             case .failed(let status, let headers, let body):
                 return .failed(
-                    headers,
+                    skewCorrected: learnClockSkew(from: headers),
                     AWSErrorParser.parse(
                         status: Int(status.code), headers: headers, body: Data(body.readableBytesView),
                         request: request))
@@ -166,14 +168,15 @@ public final class AWSClient: Sendable {
         }
     }
 
-    /// One attempt's outcome: an answer to hand on, or an error answer to classify.
+    /// One attempt's outcome: an answer to hand on, or an error answer to classify (with whether
+    /// its `Date` corrected the clock skew, see ``learnClockSkew(from:)``).
     enum AttemptOutcome<T: Sendable>: Sendable {
         case answered(T)
-        case failed(HTTPHeaders, AWSServiceError)
+        case failed(skewCorrected: Bool, AWSServiceError)
     }
 
     /// Runs `attempt` until it answers, an error is not worth retrying, or the policy's attempts
-    /// or retry quota run out; learns clock skew from error answers on the way.
+    /// or retry quota run out.
     func withRetries<T: Sendable>(
         _ request: AWSRequest, _ attempt: (Int) async throws -> AttemptOutcome<T>
     ) async throws -> T {
@@ -194,8 +197,7 @@ public final class AWSClient: Sendable {
                             "attempt": "\(number)", "elapsed": "\(ContinuousClock.now - started)",
                         ])
                     return answer
-                case .failed(let headers, let error):
-                    let skewCorrected = learnClockSkew(from: headers)
+                case .failed(let skewCorrected, let error):
                     guard let kind = RetryPolicy.classify(error, skewCorrected: skewCorrected) else { throw error }
                     (retryKind, failure) = (kind, error)
                 }
