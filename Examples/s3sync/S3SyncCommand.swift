@@ -43,7 +43,10 @@ struct S3SyncCommand: AsyncParsableCommand {
 
     @Option(help: "Requests in flight.") var concurrency = 64
     @Option(help: "Bytes held in transfer buffers at once, e.g. 64MiB (at least one part).") var memoryLimit = "64MiB"
-    @Option(help: "Part size, e.g. 8MB or 16MiB (also the multipart threshold).") var partSize = "16MiB"
+    @Option(help: "Upload and copy part size, e.g. 8MB or 16MiB (also the multipart threshold).") var partSize =
+        "16MiB"
+    @Option(help: "Download range size: larger objects download in parallel ranges of this size.") var rangeSize =
+        "64MiB"
     @Option(help: "Only this shard of the key space, i/n (e.g. 0/4), for splitting a sync over machines.") var shard:
         String?
     @Option(help: "Server-side encryption: AES256 or aws:kms.") var sse: String?
@@ -78,7 +81,7 @@ struct S3SyncCommand: AsyncParsableCommand {
         let configuration = SyncEngine.Configuration(
             options: options, concurrency: concurrency, memoryLimit: try Self.bytes(memoryLimit),
             multipartThreshold: try Self.bytes(partSize),
-            partSize: try Self.bytes(partSize), writeOptions: try writeOptions(),
+            partSize: try Self.bytes(partSize), rangeSize: try Self.bytes(rangeSize), writeOptions: try writeOptions(),
             symlinks: noFollowSymlinks ? .skip : .follow,
             giveUpAfter: .seconds(giveUpAfter), durableDownloads: fsync)
 

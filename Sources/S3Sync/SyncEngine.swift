@@ -86,12 +86,17 @@ public struct SyncEngine: Sendable {
         /// Bytes held in part and small-object buffers at once (at least one part); this bounds
         /// memory whatever the file sizes.
         public var memoryLimit: Int64
-        /// Objects of at least this size use parts (16 MiB by default).
+        /// Uploads and copies of at least this size use parts (16 MiB by default).
         public var multipartThreshold: Int64
-        /// The size of upload parts and download ranges: 16 MiB by default, within AWS's 8–16 MB
-        /// guidance, and measured cheaper than 8 MiB for client and server alike (fewer requests;
-        /// see `Benchmarks/README.md`). Raised for huge objects to stay within 10,000 parts.
+        /// The size of upload and copy parts: 16 MiB by default, within AWS's 8–16 MB guidance,
+        /// and measured cheaper than 8 MiB for client and server alike (fewer requests; see
+        /// `Benchmarks/README.md`). Raised for huge objects to stay within 10,000 parts.
         public var partSize: Int64
+        /// Objects up to this size download in one request, checked whole against their CRC32C or
+        /// MD5; larger ones in ranges of this size, in parallel (64 MiB by default, at least
+        /// 1 MiB). A download streams to disk, so its memory does not grow with the range; fewer
+        /// ranges cost client and server less CPU (measured in `Benchmarks/README.md`).
+        public var rangeSize: Int64
         /// Settings for written objects (encryption, storage class, ACL).
         public var writeOptions: S3Client.WriteOptions
         /// What the local lister does with symbolic links.
@@ -111,8 +116,9 @@ public struct SyncEngine: Sendable {
         public init(
             options: SyncOptions = SyncOptions(), concurrency: Int = 64, memoryLimit: Int64 = 64 << 20,
             multipartThreshold: Int64 = 16 << 20,
-            partSize: Int64 = 16 << 20, writeOptions: S3Client.WriteOptions = S3Client.WriteOptions(),
-            symlinks: SymlinkPolicy = .follow, giveUpAfter: Duration = .seconds(120), durableDownloads: Bool = false
+            partSize: Int64 = 16 << 20, rangeSize: Int64 = 64 << 20,
+            writeOptions: S3Client.WriteOptions = S3Client.WriteOptions(), symlinks: SymlinkPolicy = .follow,
+            giveUpAfter: Duration = .seconds(120), durableDownloads: Bool = false
         ) {
             self.durableDownloads = durableDownloads
             self.options = options
@@ -120,6 +126,7 @@ public struct SyncEngine: Sendable {
             self.memoryLimit = max(memoryLimit, max(partSize, S3Client.minimumPartSize), multipartThreshold)
             self.multipartThreshold = max(multipartThreshold, S3Client.minimumPartSize)
             self.partSize = max(partSize, S3Client.minimumPartSize)
+            self.rangeSize = max(rangeSize, 1 << 20)
             self.writeOptions = writeOptions
             self.symlinks = symlinks
             self.giveUpAfter = giveUpAfter
@@ -328,8 +335,9 @@ public struct SyncEngine: Sendable {
     }
 
     /// The part ranges of an object of `size` bytes.
-    func parts(of size: Int64) -> [ClosedRange<Int64>] {
-        let part = S3Client.partSize(for: size, preferred: configuration.partSize)
+    /// The byte ranges of an object of `size` in parts of about `preferred` bytes (at most 10,000).
+    func parts(of size: Int64, preferred: Int64) -> [ClosedRange<Int64>] {
+        let part = S3Client.partSize(for: size, preferred: preferred)
         return stride(from: Int64(0), to: size, by: Int(part)).map { $0...min($0 + part, size) - 1 }
     }
 
@@ -376,7 +384,7 @@ public struct SyncEngine: Sendable {
         let uploadId = try await s3.createMultipartUpload(bucket: bucket, key: key, options: configuration.writeOptions)
         do {
             let completed = try await withThrowingTaskGroup(of: S3Client.CompletedPart.self) { group in
-                for (index, range) in parts(of: size).enumerated() {
+                for (index, range) in parts(of: size, preferred: configuration.partSize).enumerated() {
                     group.addTask {
                         let made = try await limits.run(buffering: buffered ? Int64(range.count) : 0) {
                             try await part(uploadId, index + 1, range)
@@ -400,7 +408,7 @@ public struct SyncEngine: Sendable {
         let s3 = sourceClient!
         let file = try await LocalFile.createPartial(for: path)
         do {
-            if entry.size < configuration.multipartThreshold {
+            if entry.size <= configuration.rangeSize {
                 try await limits.run(buffering: min(entry.size, DownloadReceiver.bufferLimit)) {
                     _ = try await s3.getObject(
                         bucket: bucket, key: key, receiver: DownloadReceiver(file: file, offset: 0, checking: key))
@@ -408,7 +416,7 @@ public struct SyncEngine: Sendable {
                 await state.moved(entry.size)
             } else {
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    for range in parts(of: entry.size) {
+                    for range in parts(of: entry.size, preferred: configuration.rangeSize) {
                         group.addTask {
                             try await limits.run(buffering: DownloadReceiver.bufferLimit) {
                                 let received = try await s3.getObject(

@@ -30,7 +30,7 @@ struct FaultInjectionTests {
     static var configuration: SyncEngine.Configuration {
         .init(
             concurrency: 6, multipartThreshold: SyncEngineTests.threshold, partSize: SyncEngineTests.threshold,
-            giveUpAfter: .milliseconds(500), durableDownloads: true)  // the flushing path, under faults
+            rangeSize: SyncEngineTests.threshold, giveUpAfter: .milliseconds(500), durableDownloads: true)  // the flushing path, under faults
     }
 
     @Test func interruptedSyncsResumeToACompleteCopy() async throws {

@@ -28,7 +28,8 @@ struct SyncEngineTests {
     }
 
     static func configuration(_ options: SyncOptions = SyncOptions()) -> SyncEngine.Configuration {
-        .init(options: options, concurrency: 8, multipartThreshold: threshold, partSize: threshold)
+        .init(
+            options: options, concurrency: 8, multipartThreshold: threshold, partSize: threshold, rangeSize: threshold)
     }
 
     static func temporaryDirectory() throws -> String {
@@ -118,6 +119,19 @@ struct SyncEngineTests {
         #expect(try Self.files(under: restored) == Self.expected)
         #expect(try await down.plan().isEmpty, "downloads take LastModified as their time, so a re-sync is a no-op")
         #expect(try await down.plan().unchanged == Self.tree.count)
+
+        // S3 → local with the default range size: every object, multipart ones too, in one request.
+        let wholeRestored = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: wholeRestored) }
+        var whole = Self.configuration()
+        whole.rangeSize = SyncEngine.Configuration().rangeSize
+        #expect(whole.rangeSize > Int64(Self.tree.map(\.1).max()!))
+        let wholeDown = try SyncEngine(
+            source: .s3(bucket: bucket, prefix: "snapshot/"), destination: .local(wholeRestored), sourceClient: s3,
+            configuration: whole)
+        let wholeSummary = try await wholeDown.sync().1
+        #expect(wholeSummary.succeeded, "\(wholeSummary.failures)")
+        #expect(try Self.files(under: wholeRestored) == Self.expected)
     }
 
     @Test func changesDeletesFiltersAndDryRun() async throws {
