@@ -6,8 +6,11 @@
 #
 # Cases: 2000 x 16 KiB ("small") and 8 x 64 MiB ("large"), each uploaded (local -> S3) and
 # downloaded (S3 -> local) into a fresh prefix or folder every run, so every run is a full sync.
-# Prints wall time, CPU time (user+sys) and peak RSS per tool (medians; RSS the maximum), and the
-# ratios of s3sync to each anchor. Builds s3sync in release mode; starts the sandbox services.
+# Prints wall time, CPU time (user+sys), peak RSS and SeaweedFS's CPU time per tool (medians; RSS
+# the maximum), and each tool's wall time over each anchor's. For the large set, "floor" is
+# curl with one request per file, all at once: no listing, parts or checksums, so the leanest
+# client there is; what it takes is the server's and the kernel's share on this machine.
+# Builds s3sync in release mode; starts the sandbox services.
 # Like the anchors, s3sync does not fsync downloaded files by default; s3sync-fsync (--fsync)
 # shows what flushing every file to disk costs. Tools take turns within each round (warm-up,
 # then run 1, 2, ...), so a slow patch of the machine hits them all alike.
@@ -77,13 +80,27 @@ run_tool() { # tool direction set target
     s5cmd/down)  "$S5CMD" --endpoint-url "$EP" sync "s3://$BUCKET/seed/$set/*" "$target/" ;;
     aws/up)      "$AWS" --endpoint-url "$EP" s3 sync "$WORK/$set" "s3://$BUCKET/$target" --only-show-errors ;;
     aws/down)    "$AWS" --endpoint-url "$EP" s3 sync "s3://$BUCKET/seed/$set" "$target" --only-show-errors ;;
+    floor/*)     # curl, one request per file, all at once: no listing, no parts, no checksums
+      local file name; [ "$direction" = down ] && mkdir -p "$target"
+      for file in "$WORK/$set"/*; do
+        name="$(basename "$file")"
+        if [ "$direction" = up ]; then
+          curl -sf --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+            -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T "$file" -o /dev/null "$EP/$BUCKET/$target/$name" &
+        else
+          curl -sf --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+            -o "$target/$name" "$EP/$BUCKET/seed/$set/$name" &
+        fi
+      done
+      wait ;;
   esac
 }
 
-measure() { # tool direction set n -> "wall cpu rss_kb"
-  local tool="$1" direction="$2" set="$3" n="$4" target
+measure() { # tool direction set n -> "wall cpu rss_kb server_cpu"
+  local tool="$1" direction="$2" set="$3" n="$4" target server_before
   if [ "$direction" = up ]; then target="runs/$tool-$set-$n"; else target="$WORK/down-$tool-$set-$n"; rm -rf "$target"; fi
   local out="$WORK/time.out"
+  server_before=$(server_ticks)
   if ! /usr/bin/time -o "$out" -f "%e %U %S %M" \
     bash -c "$(declare -f run_tool); S3SYNC='$S3SYNC' S5CMD='$S5CMD' AWS='$AWS' WORK='$WORK' BUCKET='$BUCKET' EP='$EP'; run_tool $tool $direction $set '$target'" \
     >/dev/null 2>"$WORK/tool.err"; then
@@ -94,18 +111,21 @@ measure() { # tool direction set n -> "wall cpu rss_kb"
     [ "$count" -gt 0 ] || { echo "$tool $direction $set produced nothing" >&2; exit 1; }
     rm -rf "$target"
   fi
-  tail -n 1 "$out" | awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }'
+  tail -n 1 "$out" | awk -v s="$(( $(server_ticks) - server_before ))" -v hz="$(getconf CLK_TCK)" \
+    '{ printf "%s %.2f %s %.2f\n", $1, $2 + $3, $4, s / hz }'
 }
+
+# SeaweedFS's CPU time so far, in clock ticks (user + system).
+server_ticks() { awk '{ print $14 + $15 }' "/proc/$(cat "$ROOT/.sandbox/seaweedfs/pid")/stat"; }
 
 # Waits (up to 30 s) until SeaweedFS is idle: deleting an earlier run's bucket or a pile of test
 # buckets keeps it busy in the background, which would slow whichever tool runs then.
 wait_quiet() {
-  local pid ticks hz; pid="$(cat "$ROOT/.sandbox/seaweedfs/pid" 2>/dev/null)" || return 0
-  hz="$(getconf CLK_TCK)"
+  local ticks hz; hz="$(getconf CLK_TCK)"
   for _ in $(seq 1 15); do
-    ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+    ticks=$(server_ticks)
     sleep 2
-    ticks=$(( $(awk '{ print $14 + $15 }' "/proc/$pid/stat") - ticks ))
+    ticks=$(( $(server_ticks) - ticks ))
     [ $((ticks * 100 / (2 * hz))) -lt 10 ] && return 0
   done
   echo "note: SeaweedFS stays busy ($((ticks * 100 / (2 * hz))) % of a core while idle); figures may be noisy" >&2
@@ -113,33 +133,36 @@ wait_quiet() {
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-printf '\n%-6s %-5s %-15s %9s %9s %9s %9s %9s\n' set dir tool "wall s" "cpu s" "rss MB" "vs s5cmd" "vs aws"
+printf '\n%-6s %-5s %-15s %9s %9s %9s %9s %9s %9s\n' set dir tool "wall s" "cpu s" "rss MB" "server s" "vs s5cmd" "vs aws"
 for set in $SETS; do
   for direction in $DIRECTIONS; do
     declare -A WALL CPU RSS
     wait_quiet
     tools="s3sync s5cmd aws"
     [ "$direction" = down ] && tools="s3sync s3sync-fsync s5cmd aws"
-    declare -A WALLS CPUS
-    for tool in $tools; do measure "$tool" "$direction" "$set" warmup >/dev/null; WALLS[$tool]=""; CPUS[$tool]=""; RSS[$tool]=0; done
+    # The floor: what the server and the kernel cost with the leanest client (large set only).
+    [ "$set" = large ] && tools+=" floor"
+    declare -A WALLS CPUS SERVERS SERVER
+    for tool in $tools; do measure "$tool" "$direction" "$set" warmup >/dev/null; WALLS[$tool]=""; CPUS[$tool]=""; SERVERS[$tool]=""; RSS[$tool]=0; done
     for n in $(seq 1 "$RUNS"); do
       for tool in $tools; do
-        read -r w c r < <(measure "$tool" "$direction" "$set" "$n")
-        WALLS[$tool]+="$w "; CPUS[$tool]+="$c "; [ "$r" -gt "${RSS[$tool]}" ] && RSS[$tool]="$r"
+        read -r w c r s < <(measure "$tool" "$direction" "$set" "$n")
+        WALLS[$tool]+="$w "; CPUS[$tool]+="$c "; SERVERS[$tool]+="$s "; [ "$r" -gt "${RSS[$tool]}" ] && RSS[$tool]="$r"
       done
     done
     for tool in $tools; do
       WALL[$tool]=$(printf '%s\n' ${WALLS[$tool]} | median)
       CPU[$tool]=$(printf '%s\n' ${CPUS[$tool]} | median)
+      SERVER[$tool]=$(printf '%s\n' ${SERVERS[$tool]} | median)
       RSS[$tool]=$((RSS[$tool] / 1024))
     done
     for tool in $tools; do
       ratio_s5=$(awk -v a="${WALL[$tool]}" -v b="${WALL[s5cmd]}" 'BEGIN { printf "%.2fx", a / b }')
       ratio_aws=$(awk -v a="${WALL[$tool]}" -v b="${WALL[aws]}" 'BEGIN { printf "%.2fx", a / b }')
-      printf '%-6s %-5s %-15s %9s %9s %9s %9s %9s\n' "$set" "$direction" "$tool" "${WALL[$tool]}" "${CPU[$tool]}" "${RSS[$tool]}" "$ratio_s5" "$ratio_aws"
+      printf '%-6s %-5s %-15s %9s %9s %9s %9s %9s %9s\n' "$set" "$direction" "$tool" "${WALL[$tool]}" "${CPU[$tool]}" "${RSS[$tool]}" "${SERVER[$tool]}" "$ratio_s5" "$ratio_aws"
     done
-    unset WALL CPU RSS WALLS CPUS
+    unset WALL CPU RSS WALLS CPUS SERVERS SERVER
   done
 done
-printf '\n%d measured runs per cell after one warm-up; wall and CPU are medians, RSS the maximum. %s, %s cores.\n' \
+printf '\n%d measured runs per cell after one warm-up; wall, CPU and server (SeaweedFS) CPU are medians, RSS the maximum. %s, %s cores.\n' \
   "$RUNS" "$(date -u +%Y-%m-%dT%H:%MZ)" "$(nproc)"
