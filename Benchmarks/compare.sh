@@ -3,6 +3,7 @@
 #
 #   Benchmarks/compare.sh [RUNS]        (default 3 measured runs after one warm-up, per tool and case)
 #   SETS=large DIRECTIONS=up Benchmarks/compare.sh 5      (only some of the cases)
+#   PER_RUN=1 Benchmarks/compare.sh                        (also every run's figures, on stderr)
 #
 # Cases: 2000 x 16 KiB ("small") and 8 x 64 MiB ("large"), each uploaded (local -> S3) and
 # downloaded (S3 -> local) into a fresh prefix or folder every run, so every run is a full sync.
@@ -147,6 +148,7 @@ for set in $SETS; do
     for n in $(seq 1 "$RUNS"); do
       for tool in $tools; do
         read -r w c r s < <(measure "$tool" "$direction" "$set" "$n")
+        [ -n "${PER_RUN:-}" ] && echo "$set $direction run $n $tool: wall $w s, cpu $c s, rss $((r / 1024)) MB, server $s s" >&2
         WALLS[$tool]+="$w "; CPUS[$tool]+="$c "; SERVERS[$tool]+="$s "; [ "$r" -gt "${RSS[$tool]}" ] && RSS[$tool]="$r"
       done
     done
