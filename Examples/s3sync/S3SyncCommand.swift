@@ -78,10 +78,13 @@ struct S3SyncCommand: AsyncParsableCommand {
             compare: checksum ? .checksum : sizeOnly ? .sizeOnly : exactTimestamps ? .exactTimestamps : .sizeAndTime,
             delete: delete, filter: SyncFilter(Self.orderedRules(CommandLine.arguments)),
             shard: try shard.map { try Shard(parsing: $0) })
+        let part = try Self.bytes(
+            partSize, for: "part-size", within: S3Client.minimumPartSize...S3Client.maximumPartSize,
+            because: "S3 takes parts of 5 MiB to 5 GiB")
         let configuration = SyncEngine.Configuration(
-            options: options, concurrency: concurrency, memoryLimit: try Self.bytes(memoryLimit),
-            multipartThreshold: try Self.bytes(partSize),
-            partSize: try Self.bytes(partSize), rangeSize: try Self.bytes(rangeSize), writeOptions: try writeOptions(),
+            options: options, concurrency: concurrency, memoryLimit: try Self.bytes(memoryLimit, for: "memory-limit"),
+            multipartThreshold: part, partSize: part, rangeSize: try Self.bytes(rangeSize, for: "range-size"),
+            writeOptions: try writeOptions(),
             symlinks: noFollowSymlinks ? .skip : .follow,
             giveUpAfter: .seconds(giveUpAfter), durableDownloads: fsync)
 
@@ -146,6 +149,31 @@ struct S3SyncCommand: AsyncParsableCommand {
     }
 
     /// `8MB`, `16MiB`, `1GB`, `5242880`: binary units, as the AWS CLI reads them.
+    /// A size option's bytes, refused outside `limits` with what to write instead.
+    static func bytes(
+        _ text: String, for option: String, within limits: ClosedRange<Int64> = (1 << 20)...Int64.max,
+        because reason: String = ""
+    ) throws -> Int64 {
+        let value: Int64
+        do { value = try bytes(text) } catch let error as ValidationError {
+            throw ValidationError("--\(option): \(error.message)")
+        }
+        let why = reason.isEmpty ? "" : " (\(reason))"
+        func size(_ bytes: Int64) -> String {
+            bytes % (1 << 30) == 0
+                ? "\(bytes >> 30) GiB" : bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : "\(bytes) bytes"
+        }
+        guard value >= limits.lowerBound else {
+            let least = size(limits.lowerBound)
+            throw ValidationError("--\(option) \(text) is below \(least)\(why); use at least \(least)")
+        }
+        guard value <= limits.upperBound else {
+            let most = size(limits.upperBound)
+            throw ValidationError("--\(option) \(text) is above \(most)\(why); use at most \(most)")
+        }
+        return value
+    }
+
     static func bytes(_ text: String) throws -> Int64 {
         let units: [(String, Int64)] = [
             ("GiB", 1 << 30), ("GB", 1 << 30), ("MiB", 1 << 20), ("MB", 1 << 20), ("KiB", 1 << 10), ("KB", 1 << 10),

@@ -74,6 +74,12 @@ struct S3SyncToolTests {
         let bad = try Self.run([local, "s3://\(bucket)/home", "--shard", "4/4"])
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("shard 4/4 is impossible"))
+        let smallPart = try Self.run([local, "s3://\(bucket)/home", "--part-size", "1MiB"])
+        #expect(smallPart.status != 0)
+        #expect(smallPart.stderr.contains("--part-size 1MiB is below 5 MiB (S3 takes parts of 5 MiB to 5 GiB)"))
+        let badRange = try Self.run([local, "s3://\(bucket)/home", "--range-size", "sixteen"])
+        #expect(badRange.status != 0)
+        #expect(badRange.stderr.contains("--range-size: 'sixteen' is not a size"))
 
         let down = try Self.run([
             local, "s3://\(bucket)/home", "--endpoint-url", "http://127.0.0.1:9", "--give-up-after", "1",
