@@ -75,12 +75,47 @@ public enum Sandbox {
     }
 
     /// Creates a bucket named `prefix-<random>` (one per test: each SeaweedFS bucket is a
-    /// collection of its own) and returns its name.
+    /// collection of its own) and returns its name. The first call in a process first deletes the
+    /// SeaweedFS buckets such calls made over an hour ago (``sweepBuckets(_:prefix:createdBefore:)``).
     public static func makeBucket(_ aws: AWSClient, prefix: String) async throws -> String {
+        await sweep.value
         let name = "\(prefix)-\(UUID().uuidString.lowercased().prefix(12))"
         _ = try await aws.execute(
             AWSRequest(service: .s3, operation: "CreateBucket", method: .PUT, path: "/", bucket: name))
         return name
+    }
+
+    /// Tests leave their buckets behind for a look after a failure; hundreds of them keep
+    /// SeaweedFS busy while idle, which skews benchmarks. Swept once per process.
+    static let sweep = Task<Void, Never> {
+        guard let aws = try? s3AWSClient() else { return }
+        _ = try? await sweepBuckets(aws, createdBefore: Date(timeIntervalSinceNow: -3600))
+    }
+
+    /// Deletes, with their objects, the buckets named like ``makeBucket(_:prefix:)``'s
+    /// (`prefix-` and twelve characters of a UUID; any prefix when `nil`) that were created before `date`; returns
+    /// their names. SeaweedFS deletes a bucket with its objects (S3 would refuse a non-empty one).
+    @discardableResult
+    public static func sweepBuckets(_ aws: AWSClient, prefix: String? = nil, createdBefore date: Date) async throws
+        -> [String]
+    {
+        let listing = try XMLNode.parse(
+            try await aws.execute(AWSRequest(service: .s3, operation: "ListBuckets", path: "/")).data)
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let whole = ISO8601DateFormatter()
+        var swept: [String] = []
+        for bucket in listing.descendant("Buckets")?.children("Bucket") ?? [] {
+            guard let name = bucket.string("Name"), prefix.map({ name.hasPrefix($0 + "-") }) ?? true,
+                name.wholeMatch(of: /[a-z0-9-]+-[0-9a-f]{8}-[0-9a-f]{3}/) != nil,
+                let text = bucket.string("CreationDate"),
+                let created = fractional.date(from: text) ?? whole.date(from: text), created < date
+            else { continue }
+            _ = try await aws.execute(
+                AWSRequest(service: .s3, operation: "DeleteBucket", method: .DELETE, path: "/", bucket: name))
+            swept.append(name)
+        }
+        return swept
     }
 
     /// The sandbox PostgreSQL as a `postgres://` URL, inside `schema` when given.

@@ -67,6 +67,22 @@ struct S3ClientTests {
         #expect(after.objects.map(\.key) == ["home/sub/y", "home/ü+%~.txt", "root.txt"], "UTF-8 byte order: s < ü")
     }
 
+    @Test func sweepDeletesOnlyOldTestBucketsOfItsPrefix() async throws {
+        let s3 = try Self.client()
+        let prefix = "sweep\(UInt32.random(in: 0...UInt32.max))"
+        let old = try await Sandbox.makeBucket(s3.aws, prefix: prefix)
+        _ = try await s3.putObject(bucket: old, key: "left/behind", data: Self.bytes(10))
+        let other = try await Sandbox.makeBucket(s3.aws, prefix: prefix + "x")
+
+        #expect(try await Sandbox.sweepBuckets(s3.aws, prefix: prefix, createdBefore: Date() - 3600).isEmpty)
+        #expect(try await Sandbox.sweepBuckets(s3.aws, prefix: prefix, createdBefore: Date() + 60) == [old])
+        await #expect(throws: (any Error).self, "the swept bucket is gone") {
+            try await s3.listObjectsV2(bucket: old)
+        }
+        #expect(try await s3.listObjectsV2(bucket: other).objects.isEmpty, "another prefix's bucket stays")
+        #expect(try await Sandbox.sweepBuckets(s3.aws, prefix: prefix + "x", createdBefore: Date() + 60) == [other])
+    }
+
     @Test func putHeadGetRangeCopyDelete() async throws {
         let s3 = try Self.client()
         let bucket = try await Self.bucket(s3)
