@@ -82,15 +82,14 @@ run_tool() { # tool direction set target
     aws/up)      "$AWS" --endpoint-url "$EP" s3 sync "$WORK/$set" "s3://$BUCKET/$target" --only-show-errors ;;
     aws/down)    "$AWS" --endpoint-url "$EP" s3 sync "s3://$BUCKET/seed/$set" "$target" --only-show-errors ;;
     floor/*)     # curl, one request per file, all at once: no listing, no parts, no checksums
-      local file name; [ "$direction" = down ] && mkdir -p "$target"
+      local file name signed=(curl -sf --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY")
+      [ "$direction" = down ] && mkdir -p "$target"
       for file in "$WORK/$set"/*; do
         name="$(basename "$file")"
         if [ "$direction" = up ]; then
-          curl -sf --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
-            -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T "$file" -o /dev/null "$EP/$BUCKET/$target/$name" &
+          "${signed[@]}" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T "$file" -o /dev/null "$EP/$BUCKET/$target/$name" &
         else
-          curl -sf --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
-            -o "$target/$name" "$EP/$BUCKET/seed/$set/$name" &
+          "${signed[@]}" -o "$target/$name" "$EP/$BUCKET/seed/$set/$name" &
         fi
       done
       wait ;;

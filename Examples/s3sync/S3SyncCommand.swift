@@ -148,7 +148,6 @@ struct S3SyncCommand: AsyncParsableCommand {
         return rules
     }
 
-    /// `8MB`, `16MiB`, `1GB`, `5242880`: binary units, as the AWS CLI reads them.
     /// A size option's bytes, refused outside `limits` with what to write instead.
     static func bytes(
         _ text: String, for option: String, within limits: ClosedRange<Int64> = (1 << 20)...Int64.max,
@@ -159,21 +158,18 @@ struct S3SyncCommand: AsyncParsableCommand {
             throw ValidationError("--\(option): \(error.message)")
         }
         let why = reason.isEmpty ? "" : " (\(reason))"
-        func size(_ bytes: Int64) -> String {
-            bytes % (1 << 30) == 0
-                ? "\(bytes >> 30) GiB" : bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : "\(bytes) bytes"
-        }
         guard value >= limits.lowerBound else {
-            let least = size(limits.lowerBound)
+            let least = format(limits.lowerBound)
             throw ValidationError("--\(option) \(text) is below \(least)\(why); use at least \(least)")
         }
         guard value <= limits.upperBound else {
-            let most = size(limits.upperBound)
+            let most = format(limits.upperBound)
             throw ValidationError("--\(option) \(text) is above \(most)\(why); use at most \(most)")
         }
         return value
     }
 
+    /// `8MB`, `16MiB`, `1GB`, `5242880`: binary units, as the AWS CLI reads them.
     static func bytes(_ text: String) throws -> Int64 {
         let units: [(String, Int64)] = [
             ("GiB", 1 << 30), ("GB", 1 << 30), ("MiB", 1 << 20), ("MB", 1 << 20), ("KiB", 1 << 10), ("KB", 1 << 10),

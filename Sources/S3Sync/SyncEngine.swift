@@ -334,7 +334,6 @@ public struct SyncEngine: Sendable {
         }
     }
 
-    /// The part ranges of an object of `size` bytes.
     /// The byte ranges of an object of `size` in parts of about `preferred` bytes (at most 10,000).
     func parts(of size: Int64, preferred: Int64) -> [ClosedRange<Int64>] {
         let part = S3Client.partSize(for: size, preferred: preferred)

@@ -21,10 +21,7 @@ struct SeaweedS3WireTests {
     }
 
     static func makeBucket(_ client: AWSClient) async throws -> String {
-        let bucket = "wire-\(UUID().uuidString.lowercased().prefix(12))"
-        _ = try await client.execute(
-            AWSRequest(service: .s3, operation: "CreateBucket", method: .PUT, path: "/", bucket: bucket))
-        return bucket
+        try await Sandbox.makeBucket(client, prefix: "wire")
     }
 
     static func put(_ client: AWSClient, bucket: String, key: String, body: AWSRequestBody) async throws {

@@ -76,7 +76,9 @@ struct S3SyncToolTests {
         #expect(bad.stderr.contains("shard 4/4 is impossible"))
         let smallPart = try Self.run([local, "s3://\(bucket)/home", "--part-size", "1MiB"])
         #expect(smallPart.status != 0)
-        #expect(smallPart.stderr.contains("--part-size 1MiB is below 5 MiB (S3 takes parts of 5 MiB to 5 GiB)"))
+        #expect(
+            smallPart.stderr.contains(
+                "--part-size 1MiB is below 5.0 MiB (S3 takes parts of 5 MiB to 5 GiB); use at least 5.0 MiB"))
         let badRange = try Self.run([local, "s3://\(bucket)/home", "--range-size", "sixteen"])
         #expect(badRange.status != 0)
         #expect(badRange.stderr.contains("--range-size: 'sixteen' is not a size"))
