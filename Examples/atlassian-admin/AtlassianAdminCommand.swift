@@ -35,6 +35,7 @@ struct Connection: ParsableArguments {
     var token: String?
     @Option(help: "A user name for Basic auth (or ATLASSIAN_USER).") var user: String?
     @Option(help: "A password for Basic auth (or ATLASSIAN_PASSWORD).") var password: String?
+    @Option(help: "Seconds one request may take, the whole answer included.") var timeout = 30
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     static let environment = ProcessInfo.processInfo.environment
@@ -54,11 +55,14 @@ struct Connection: ParsableArguments {
         } else {
             credentials = token.map { .token($0) }
         }
-        switch product.lowercased() {
-        case "jira": return try JiraClient(baseURL: url, credentials: credentials)
-        case "confluence": return try ConfluenceClient(baseURL: url, credentials: credentials)
-        default: throw ValidationError("unknown product '\(product)'; use jira or confluence")
+        guard timeout > 0 else { throw ValidationError("--timeout must be at least 1 second") }
+        let product = product.lowercased()
+        guard ["jira", "confluence"].contains(product) else {
+            throw ValidationError("unknown product '\(self.product)'; use jira or confluence")
         }
+        let connection = try AtlassianConnection(
+            baseURL: url, credentials: credentials, timeout: .seconds(Int64(timeout)))
+        return product == "jira" ? JiraClient(connection: connection) : ConfluenceClient(connection: connection)
     }
 
     func emit(_ object: [String: Any], text: String) {
@@ -88,7 +92,8 @@ func guarded(_ body: () async throws -> Void) async throws {
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The node's state; exit 0 only when RUNNING.")
     @OptionGroup var connection: Connection
-    @Option(help: "Wait up to this many seconds for RUNNING.") var wait: Int = 0
+    @Option(help: "Wait up to this many seconds for RUNNING (then one last request of at most --timeout).")
+    var wait: Int = 0
 
     func run() async throws {
         try await guarded {

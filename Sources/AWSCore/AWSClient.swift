@@ -75,15 +75,21 @@ public final class AWSClient: Sendable {
 
     /// Sends `request` and reads the whole response body.
     ///
+    /// The body is read within the attempt: a body cut short or slower than the request's
+    /// ``AWSRequest/timeout`` fails the attempt, which is retried as the policy allows.
+    ///
     /// - Parameter maxResponseBytes: the largest body to buffer (64 MiB by default); stream
     ///   larger ones with ``execute(_:handle:)``.
     /// - Throws: ``AWSServiceError`` for an error answer, ``AWSClientError`` for transport or
-    ///   configuration failures, ``CredentialError`` when no credentials can be had.
+    ///   configuration failures (``AWSClientError/Kind/timedOut`` when the deadline passed),
+    ///   ``CredentialError`` when no credentials can be had.
     public func execute(_ request: AWSRequest, maxResponseBytes: Int = 64 << 20) async throws -> AWSResponse {
-        try await execute(request) { response in
+        try await withRetries(request) { attempt in
+            let response = try await send(request, attempt: attempt)
+            guard Self.isSuccess(response.status) else { return try await failed(response, request: request) }
             do {
                 let body = try await response.body.collect(upTo: maxResponseBytes)
-                return AWSResponse(status: response.status, headers: response.headers, body: body)
+                return .answered(AWSResponse(status: response.status, headers: response.headers, body: body))
             } catch is NIOTooManyBytesError {
                 throw AWSClientError(
                     .responseTooLarge,
@@ -95,21 +101,32 @@ public final class AWSClient: Sendable {
 
     /// Sends `request` (retrying as the policy allows) and hands the successful response, with
     /// its body still streaming, to `handle`. Failures inside `handle` are not retried.
+    ///
+    /// The request's ``AWSRequest/timeout`` covers `handle` too: at the deadline the request is
+    /// cancelled and ``AWSClientError/Kind/timedOut`` thrown, so give a long stream a long timeout.
     public func execute<T: Sendable>(
         _ request: AWSRequest, handle: (HTTPClientResponse) async throws -> T
     ) async throws -> T {
-        let response = try await withRetries(request) { attempt in
+        let head = try await withRetries(request) { attempt -> AttemptOutcome<StreamingHead> in
             let response = try await send(request, attempt: attempt)
-            if Self.isSuccess(response.status) { return .answered(response) }
-            // The skew is learnt from the head at once, before the error body is read.
-            let skewCorrected = learnClockSkew(from: response.headers)
-            return .failed(skewCorrected: skewCorrected, try await AWSErrorParser.parse(response, request: request))
+            guard Self.isSuccess(response.status) else { return try await failed(response, request: request) }
+            return .answered(StreamingHead(response: response, deadline: attempt.deadline))
         }
         do {
-            return try await handle(response)
+            return try await withDeadline(
+                head.deadline, orThrow: { HTTPClientError.deadlineExceeded },
+                running: { try await handle(head.response) })
         } catch {
             throw unretried(error, request: request)
         }
+    }
+
+    /// An error answer, read and classified; the clock skew is learnt from its head at once.
+    private func failed<T: Sendable>(_ response: HTTPClientResponse, request: AWSRequest) async throws
+        -> AttemptOutcome<T>
+    {
+        let skewCorrected = learnClockSkew(from: response.headers)
+        return .failed(skewCorrected: skewCorrected, try await AWSErrorParser.parse(response, request: request))
     }
 
     /// Sends a request without a body (a `GET`, say) and streams a successful answer's body into
@@ -143,8 +160,8 @@ public final class AWSClient: Sendable {
                 url: prepared.url, method: request.method, headers: prepared.headers)
             let delegate = ReceivingDelegate(receiver: receiver)
             let task = httpClient.execute(
-                request: httpRequest, delegate: delegate, eventLoop: .indifferent,
-                deadline: .now() + TimeAmount(request.timeout), logger: nil)
+                request: httpRequest, delegate: delegate, eventLoop: .indifferent, deadline: attempt.nioDeadline,
+                logger: nil)
             let answer: ReceivingDelegate<Receiver>.Answer
             do {
                 answer = try await withTaskCancellationHandler {
@@ -175,19 +192,46 @@ public final class AWSClient: Sendable {
         case failed(skewCorrected: Bool, AWSServiceError)
     }
 
-    /// Runs `attempt` until it answers, an error is not worth retrying, or the policy's attempts
-    /// or retry quota run out.
+    /// A successful answer whose body the caller streams, and when the attempt must be over.
+    struct StreamingHead: Sendable {
+        let response: HTTPClientResponse
+        let deadline: ContinuousClock.Instant
+    }
+
+    /// One attempt: its number (from 1) and when it must be over.
+    struct Attempt: Sendable {
+        let number: Int
+        let deadline: ContinuousClock.Instant
+
+        /// The deadline for AsyncHTTPClient (which covers the response head only).
+        var nioDeadline: NIODeadline {
+            .now() + TimeAmount(max(.zero, deadline - ContinuousClock.now))
+        }
+    }
+
+    /// Runs `attempt` until it answers, an error is not worth retrying, the policy's attempts or
+    /// retry quota run out, or the request's ``AWSRequest/giveUpAfter`` has passed.
+    ///
+    /// Each attempt ends at its deadline (``AWSRequest/timeout`` after it started, and never
+    /// later than the give-up point), head and body: a server that sends one byte at a time
+    /// cannot keep it alive. An attempt cut off there fails as
+    /// `HTTPClientError.deadlineExceeded`, so it is retried like any timeout.
     func withRetries<T: Sendable>(
-        _ request: AWSRequest, _ attempt: (Int) async throws -> AttemptOutcome<T>
+        _ request: AWSRequest, _ attempt: (Attempt) async throws -> AttemptOutcome<T>
     ) async throws -> T {
+        let giveUpAt = request.giveUpAfter.map { ContinuousClock.now + $0 }
         var number = 1
         var spent = 0
         while true {
             let started = ContinuousClock.now
+            let current = Attempt(
+                number: number, deadline: min(started + request.timeout, giveUpAt ?? started + request.timeout))
             let retryKind: RetryPolicy.RetryKind
             let failure: any Error
             do {
-                switch try await attempt(number) {
+                let outcome = try await withDeadline(
+                    current.deadline, orThrow: { HTTPClientError.deadlineExceeded }, running: { try await attempt(current) })
+                switch outcome {
                 case .answered(let answer):
                     quota.release(spent)
                     logger.debug(
@@ -203,18 +247,20 @@ public final class AWSClient: Sendable {
                 }
             } catch let error
                 where !(error is AWSServiceError) && !(error is CredentialError) && !(error is AWSClientError)
+                    && !(error is CancellationError)
             {
                 guard let kind = RetryPolicy.classify(transport: error, idempotent: request.isIdempotent) else {
                     throw transportError(error, request: request, attempts: number)
                 }
                 (retryKind, failure) = (kind, error)
             }
-            guard number < retryPolicy.maxAttempts, let cost = quota.acquire(retryKind) else {
+            let delay = retryKind == .clockSkew ? .zero : retryPolicy.delay(afterAttempt: number)
+            let outOfTime = giveUpAt.map { ContinuousClock.now + delay >= $0 } ?? false
+            guard number < retryPolicy.maxAttempts, !outOfTime, let cost = quota.acquire(retryKind) else {
                 if let failure = failure as? AWSServiceError { throw failure }
                 throw transportError(failure, request: request, attempts: number)
             }
             spent += cost
-            let delay = retryKind == .clockSkew ? .zero : retryPolicy.delay(afterAttempt: number)
             logger.info(
                 "aws request retry",
                 metadata: [
@@ -244,18 +290,18 @@ public final class AWSClient: Sendable {
         let body: HTTPClientRequest.Body?
     }
 
-    /// Resolves, signs and sends one attempt.
-    func send(_ request: AWSRequest, attempt: Int) async throws -> HTTPClientResponse {
+    /// Resolves, signs and sends one attempt; returns once the response head arrived.
+    func send(_ request: AWSRequest, attempt: Attempt) async throws -> HTTPClientResponse {
         let prepared = try await prepare(request, attempt: attempt)
         var httpRequest = HTTPClientRequest(url: prepared.url)
         httpRequest.method = request.method
         httpRequest.headers = prepared.headers
         httpRequest.body = prepared.body
-        return try await httpClient.execute(httpRequest, timeout: TimeAmount(request.timeout), logger: nil)
+        return try await httpClient.execute(httpRequest, deadline: attempt.nioDeadline, logger: nil)
     }
 
     /// Resolves the endpoint and signs one attempt.
-    func prepare(_ request: AWSRequest, attempt: Int) async throws -> PreparedRequest {
+    func prepare(_ request: AWSRequest, attempt: Attempt) async throws -> PreparedRequest {
         var endpoint = try endpoints.endpoint(for: request.service, region: region)
         var path = request.path
         if let bucket = request.bucket {
@@ -267,7 +313,7 @@ public final class AWSClient: Sendable {
         var headers = request.headers
         headers.replaceOrAdd(name: "Host", value: endpoint.hostHeader)
         headers.replaceOrAdd(name: "User-Agent", value: AtlasRelayVersion.userAgent)
-        headers.replaceOrAdd(name: "amz-sdk-request", value: "attempt=\(attempt); max=\(retryPolicy.maxAttempts)")
+        headers.replaceOrAdd(name: "amz-sdk-request", value: "attempt=\(attempt.number); max=\(retryPolicy.maxAttempts)")
 
         var payload = PayloadHash.empty
         var chunking: (size: Int, base: AWSByteStream)?

@@ -95,14 +95,24 @@ public struct AWSRequest: Sendable {
     public var isIdempotent: Bool
     /// Send without a signature (for example `AssumeRoleWithWebIdentity`).
     public var isUnsigned: Bool
-    /// How long one attempt may take, including reading the response head.
+    /// How long one attempt may take, from sending the request to the last byte of the answer
+    /// (a streamed body handed to a caller included): the overall deadline of the attempt. The
+    /// HTTP client's read timeout restarts with every byte; this one does not.
     public var timeout: Duration
+    /// How long the request may take over all its attempts and the waits between them; `nil`
+    /// (the default): only the retry policy's attempts and ``timeout`` bound it.
+    ///
+    /// No attempt runs past this point and no retry starts when the backoff would reach it, so a
+    /// caller that gives up on an unreachable endpoint after a while (`s3sync --give-up-after`)
+    /// sets it on the requests it makes meanwhile (listings, say).
+    public var giveUpAfter: Duration?
 
     /// Creates a request.
     public init(
         service: AWSService, operation: String, method: HTTPMethod = .GET, path: String = "/",
         query: [(name: String, value: String)] = [], headers: HTTPHeaders = [:], body: AWSRequestBody = .empty,
-        bucket: String? = nil, isIdempotent: Bool? = nil, isUnsigned: Bool = false, timeout: Duration = .seconds(300)
+        bucket: String? = nil, isIdempotent: Bool? = nil, isUnsigned: Bool = false, timeout: Duration = .seconds(300),
+        giveUpAfter: Duration? = nil
     ) {
         self.service = service
         self.operation = operation
@@ -115,6 +125,7 @@ public struct AWSRequest: Sendable {
         self.isIdempotent = isIdempotent ?? [.GET, .HEAD, .PUT, .DELETE, .OPTIONS].contains(method)
         self.isUnsigned = isUnsigned
         self.timeout = timeout
+        self.giveUpAfter = giveUpAfter
     }
 
     /// The query string with names and values percent-encoded (RFC 3986).

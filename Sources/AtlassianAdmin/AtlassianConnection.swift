@@ -34,6 +34,23 @@ public enum AtlassianCredentials: Sendable, CustomStringConvertible, CustomDebug
 /// A failed Jira or Confluence request: the HTTP status, what the product said (Jira's
 /// `errorMessages`/`errors`, Confluence's `message`) and what to do.
 public struct AtlassianError: Error, Sendable, CustomStringConvertible {
+    /// The class of failure, to switch on.
+    public enum Kind: String, Sendable {
+        /// The server answered with an error status (see ``AtlassianError/status``).
+        case answered
+        /// The server could not be reached, or the connection broke.
+        case unreachable
+        /// No complete answer within the request's timeout, or not `RUNNING` within a wait.
+        case timedOut
+        /// The input is not usable (a URL that is not absolute http(s), say): fix it, a retry
+        /// will not help.
+        case invalidInput
+        /// The answer is not what the product sends.
+        case malformedAnswer
+    }
+
+    /// The class of failure.
+    public let kind: Kind
     /// The HTTP status; 0 when the server could not be reached.
     public let status: Int
     /// The method and path that failed.
@@ -44,7 +61,13 @@ public struct AtlassianError: Error, Sendable, CustomStringConvertible {
     public let fieldErrors: [String: String]
 
     /// Creates an error.
-    public init(status: Int, request: String, messages: [String], fieldErrors: [String: String] = [:]) {
+    ///
+    /// - Parameter kind: the class of failure; by default ``Kind/unreachable`` for status 0 and
+    ///   ``Kind/answered`` for any other.
+    public init(
+        status: Int, request: String, messages: [String], fieldErrors: [String: String] = [:], kind: Kind? = nil
+    ) {
+        self.kind = kind ?? (status == 0 ? .unreachable : .answered)
         self.status = status
         self.request = request
         self.messages = messages
@@ -55,16 +78,18 @@ public struct AtlassianError: Error, Sendable, CustomStringConvertible {
         let said = messages + fieldErrors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
         let detail = said.isEmpty ? "" : ": " + said.joined(separator: "; ")
         let head = status == 0 ? "\(request) failed" : "\(request) answered HTTP \(status)"
-        return head + detail + Self.advice(status)
+        return head + detail + advice
     }
 
-    static func advice(_ status: Int) -> String {
-        switch status {
-        case 0: "; check the URL and that the application is reachable from here"
-        case 401: "; the credentials were refused: check the user and the token or password"
-        case 403: "; the user may not do this: use an administrator account (some admin APIs also need WebSudo)"
-        case 404: "; the path does not exist on this server: check the product and its version"
-        case 503: "; the application is not serving requests (starting, stopping or in maintenance)"
+    var advice: String {
+        switch (kind, status) {
+        case (.invalidInput, _): ""
+        case (.timedOut, 0): "; check that the application is up and not overloaded, or allow a longer timeout"
+        case (_, 0): "; check the URL and that the application is reachable from here"
+        case (_, 401): "; the credentials were refused: check the user and the token or password"
+        case (_, 403): "; the user may not do this: use an administrator account (some admin APIs also need WebSudo)"
+        case (_, 404): "; the path does not exist on this server: check the product and its version"
+        case (_, 503): "; the application is not serving requests (starting, stopping or in maintenance)"
         default: ""
         }
     }
@@ -100,7 +125,7 @@ public struct AtlassianConnection: Sendable {
     public let baseURL: String
     /// How requests sign in.
     public let credentials: AtlassianCredentials?
-    /// How long one request may take.
+    /// How long one request may take, from sending it to the last byte of the answer.
     public let timeout: TimeAmount
     let http: HTTPClient
 
@@ -118,7 +143,8 @@ public struct AtlassianConnection: Sendable {
             parsed.host?.isEmpty == false
         else {
             throw AtlassianError(
-                status: 0, request: "connect", messages: ["'\(baseURL)' is not an absolute http(s) URL"])
+                status: 0, request: "connect", messages: ["'\(baseURL)' is not an absolute http(s) URL"],
+                kind: .invalidInput)
         }
         self.baseURL = url
         self.credentials = credentials
@@ -128,9 +154,23 @@ public struct AtlassianConnection: Sendable {
 
     /// Sends a request and returns the status and body, without judging the status.
     /// `headers` are added as given (for example `X-Atlassian-Token: no-check` for uploads).
+    ///
+    /// The whole exchange, head and body, ends within ``timeout``: a server that sends one byte
+    /// now and then cannot keep it waiting.
+    ///
+    /// - Throws: ``AtlassianError`` of kind ``AtlassianError/Kind/timedOut`` or
+    ///   ``AtlassianError/Kind/unreachable`` when no whole answer arrived.
     public func raw(
         _ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String = "application/json",
         headers: [(name: String, value: String)] = []
+    ) async throws -> (status: Int, body: Data) {
+        try await send(method, path, body: body, contentType: contentType, headers: headers, within: timeout)
+    }
+
+    /// ``raw(_:_:body:contentType:headers:)`` within `limit` instead of ``timeout``.
+    func send(
+        _ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String = "application/json",
+        headers: [(name: String, value: String)] = [], within limit: TimeAmount
     ) async throws -> (status: Int, body: Data) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
@@ -141,15 +181,23 @@ public struct AtlassianConnection: Sendable {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(data: body))
         }
+        let name = "\(method.rawValue) \(baseURL)\(path)"
+        let (http, prepared) = (self.http, request)
+        let seconds = Double(limit.nanoseconds) / 1e9
+        let timedOut = AtlassianError(
+            status: 0, request: name, messages: ["no whole answer within \(seconds) s"], kind: .timedOut)
         do {
-            let response = try await http.execute(request, timeout: timeout)
-            let data = try await response.body.collect(upTo: 16 << 20)
-            return (Int(response.status.code), Data(data.readableBytesView))
+            return try await withDeadline(.now + .nanoseconds(limit.nanoseconds), orThrow: { timedOut }) {
+                let response = try await http.execute(prepared, timeout: limit)
+                let data = try await response.body.collect(upTo: 16 << 20)
+                return (Int(response.status.code), Data(data.readableBytesView))
+            }
         } catch let error as AtlassianError {
             throw error
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            throw timedOut
         } catch {
-            throw AtlassianError(
-                status: 0, request: "\(method.rawValue) \(baseURL)\(path)", messages: ["\(error)"])
+            throw AtlassianError(status: 0, request: name, messages: ["\(error)"])
         }
     }
 
@@ -168,7 +216,8 @@ public struct AtlassianConnection: Sendable {
         } catch {
             throw AtlassianError(
                 status: status, request: "\(method.rawValue) \(path)",
-                messages: ["the answer is not the JSON this client expects (\(error)); is this the right product?"])
+                messages: ["the answer is not the JSON this client expects (\(error)); is this the right product?"],
+                kind: .malformedAnswer)
         }
     }
 
@@ -177,44 +226,71 @@ public struct AtlassianConnection: Sendable {
 
     /// The node's state: `GET /status`, which answers without signing in.
     public func state() async throws -> NodeState {
-        let (status, data) = try await raw(.GET, "/status")
+        try await state(within: timeout)
+    }
+
+    func state(within limit: TimeAmount) async throws -> NodeState {
+        let (status, data) = try await send(.GET, "/status", within: limit)
         struct Shape: Decodable { let state: String }
         guard let shape = try? JSONDecoder().decode(Shape.self, from: data) else {
-            throw AtlassianError.decode(status: status, request: "GET /status", body: data)
+            var error = AtlassianError.decode(status: status, request: "GET /status", body: data)
+            if (200..<300).contains(status) {
+                error = AtlassianError(
+                    status: status, request: "GET /status", messages: error.messages, kind: .malformedAnswer)
+            }
+            throw error
         }
         guard let state = NodeState(rawValue: shape.state) else {
-            throw AtlassianError(status: status, request: "GET /status", messages: ["unknown state \(shape.state)"])
+            throw AtlassianError(
+                status: status, request: "GET /status", messages: ["unknown state \(shape.state)"],
+                kind: .malformedAnswer)
         }
         return state == .running && status != 200 ? .error : state
     }
 
     /// Polls `/status` until the node is `RUNNING`.
     ///
-    /// Connection errors and a load balancer's 502–504 count as "not yet".
+    /// Connection errors, timeouts and a load balancer's 502–504 count as "not yet". No poll
+    /// runs past `timeout`: each is cut to the time that is left, so the wait ends within
+    /// `timeout` (plus a few milliseconds) whatever the server does.
     ///
-    /// - Throws: ``AtlassianError`` at once for `ERROR`; after `timeout` with the last state
-    ///   (or the last connection error) for anything else.
+    /// - Throws: ``AtlassianError`` at once for `ERROR`; after `timeout`, of kind
+    ///   ``AtlassianError/Kind/timedOut``, with the last state (or the last connection error)
+    ///   for anything else.
     public func waitUntilRunning(timeout: Duration, interval: Duration = .seconds(5)) async throws {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         var last = "no answer"
         while true {
-            do {
-                let state = try await state()
-                if state == .running { return }
-                if state == .error {
-                    throw AtlassianError(status: 500, request: "GET /status", messages: ["the node reports ERROR"])
+            let left = clock.now.duration(to: deadline)
+            if left > .zero {
+                do {
+                    let poll = TimeAmount.nanoseconds(min(self.timeout.nanoseconds, Self.nanoseconds(left)))
+                    let state = try await state(within: poll)
+                    if state == .running { return }
+                    if state == .error {
+                        throw AtlassianError(
+                            status: 500, request: "GET /status", messages: ["the node reports ERROR"])
+                    }
+                    last = state.rawValue
+                } catch let error as AtlassianError
+                    where error.kind == .unreachable || error.kind == .timedOut || (502...504).contains(error.status)
+                {
+                    last = error.description  // not listening yet, or a load balancer with no healthy node
                 }
-                last = state.rawValue
-            } catch let error as AtlassianError where error.status == 0 || (502...504).contains(error.status) {
-                last = error.description  // not listening yet, or a load balancer with no healthy node
             }
-            guard clock.now < deadline else {
+            let remaining = clock.now.duration(to: deadline)
+            guard remaining > .zero else {
                 throw AtlassianError(
                     status: 0, request: "GET \(baseURL)/status",
-                    messages: ["not RUNNING after \(timeout) (last: \(last))"])
+                    messages: ["not RUNNING after \(timeout) (last: \(last))"], kind: .timedOut)
             }
-            try await Task.sleep(for: interval)
+            try await Task.sleep(for: min(interval, remaining))
         }
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

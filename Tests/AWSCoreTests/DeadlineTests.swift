@@ -1,0 +1,90 @@
+import AWSSigning
+import AsyncHTTPClient
+import AtlasRelayTestSupport
+import Foundation
+import Testing
+
+@testable import AWSCore
+
+/// Every request has an overall deadline: a server that sends a head and then one byte now and
+/// then (each read well inside the HTTP client's 60 s read timeout) or nothing at all cannot keep
+/// a request alive past ``AWSRequest/timeout`` or ``AWSRequest/giveUpAfter``.
+struct DeadlineTests {
+    static func client(_ server: StallingHTTPServer, retry: RetryPolicy = .none) -> AWSClient {
+        AWSClient(
+            region: "eu-west-1",
+            credentialProvider: StaticCredentialProvider(
+                Credentials(accessKeyId: "AKIDDEADLINE", secretAccessKey: "deadline-secret")),
+            endpoints: EndpointResolver(explicitEndpoint: server.baseURL, environment: [:]), retryPolicy: retry)
+    }
+
+    /// Runs `body` (bounded at 30 s) and returns the client error it threw and how long it took.
+    static func failure(_ body: @escaping @Sendable () async throws -> Void) async throws -> (
+        kind: AWSClientError.Kind?, elapsed: Duration
+    ) {
+        let started = ContinuousClock.now
+        do {
+            try await withTimeLimit(.seconds(30), body)
+            Issue.record("the request succeeded")
+            return (nil, ContinuousClock.now - started)
+        } catch let error as AWSClientError {
+            return (error.kind, ContinuousClock.now - started)
+        }
+    }
+
+    @Test func aDrippingBodyTimesOutAtTheRequestDeadline() async throws {
+        let server = try await StallingHTTPServer.start(.drip(every: .milliseconds(500)))
+        let aws = Self.client(server)
+        let (kind, elapsed) = try await Self.failure {
+            _ = try await aws.execute(
+                AWSRequest(service: .s3, operation: "ListObjectsV2", path: "/", bucket: "b", timeout: .seconds(2)))
+        }
+        await server.stop()
+        #expect(kind == .timedOut)
+        #expect(elapsed < .seconds(6), "took \(elapsed)")
+    }
+
+    @Test func aDrippingStreamHandedToTheCallerTimesOutToo() async throws {
+        let server = try await StallingHTTPServer.start(.drip(every: .milliseconds(500)))
+        let aws = Self.client(server)
+        let (kind, elapsed) = try await Self.failure {
+            _ = try await aws.execute(
+                AWSRequest(service: .s3, operation: "GetObject", path: "/key", bucket: "b", timeout: .seconds(2))
+            ) { response in
+                var bytes = 0
+                for try await part in response.body { bytes += part.readableBytes }
+                return bytes
+            }
+        }
+        await server.stop()
+        #expect(kind == .timedOut)
+        #expect(elapsed < .seconds(6), "took \(elapsed)")
+    }
+
+    @Test func giveUpAfterBoundsEveryAttemptAndTheRetries() async throws {
+        let server = try await StallingHTTPServer.start(.silent)
+        let aws = Self.client(server, retry: RetryPolicy(maxAttempts: 5, baseDelay: .milliseconds(200)))
+        let (kind, elapsed) = try await Self.failure {
+            _ = try await aws.execute(
+                AWSRequest(
+                    service: .s3, operation: "ListObjectsV2", path: "/", bucket: "b", giveUpAfter: .seconds(3)))
+        }
+        await server.stop()
+        #expect(kind == .timedOut)
+        #expect(elapsed >= .seconds(3) && elapsed < .seconds(7), "took \(elapsed)")
+    }
+
+    @Test func aTimedOutAttemptIsRetriedWithinTheBudget() async throws {
+        let server = try await StallingHTTPServer.start(.drip(every: .milliseconds(300)))
+        let aws = Self.client(server, retry: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(10)))
+        let (kind, elapsed) = try await Self.failure {
+            _ = try await aws.execute(
+                AWSRequest(service: .s3, operation: "ListObjectsV2", path: "/", bucket: "b", timeout: .seconds(1)))
+        }
+        let attempts = server.requestCount
+        await server.stop()
+        #expect(kind == .timedOut)
+        #expect(attempts == 3, "a listing whose body stalls is retried like any timeout")
+        #expect(elapsed < .seconds(8), "took \(elapsed)")
+    }
+}
