@@ -185,11 +185,8 @@ public struct EnvironmentSettings: Sendable, Equatable, Codable {
         value.count == 7 && value.hasPrefix("#") && value.dropFirst().allSatisfy(\.isHexDigit)
     }
 
-    package static func normalised(_ url: String) -> String {
-        var text = url.lowercased()
-        while text.hasSuffix("/") { text.removeLast() }
-        return text
-    }
+    /// `url` as ``ResourceIdentity`` compares URLs (see ``ResourceIdentity/normalisedURL(_:)``).
+    package static func normalised(_ url: String) -> String { ResourceIdentity.normalisedURL(url) }
 
     /// One setting that differs.
     public struct Change: Sendable, Equatable {

@@ -123,23 +123,6 @@ public struct DataRefresher: Sendable {
         }
     }
 
-    /// What PROD is, so it can never be a target.
-    public struct ProductionGuard: Sendable {
-        /// PROD's databases (host, port and name are compared).
-        public var databases: [DatabaseLocation]
-        /// PROD's database hosts: no database on them is ever a target.
-        public var hosts: [String]
-        /// PROD's base URLs.
-        public var urls: [String]
-
-        /// Creates a guard.
-        public init(databases: [DatabaseLocation], hosts: [String] = [], urls: [String]) {
-            self.databases = databases
-            self.hosts = hosts
-            self.urls = urls
-        }
-    }
-
     /// The steps, in order.
     public enum Step: String, Sendable, CaseIterable, Codable {
         /// Check the snapshot and the target.
@@ -210,31 +193,15 @@ public struct DataRefresher: Sendable {
         return try JSONDecoder().decode(RunState.self, from: data)
     }
 
-    /// Refuses PROD and inconsistent settings before anything is read or written.
+    /// Refuses PROD and inconsistent settings before anything is read or written: a target
+    /// whose database, base URL or shared home is PROD's by identity (see ``ProductionGuard``).
     public func checkTarget() throws {
         if settings.isProduction {
             throw DataRefreshError(
                 "the target settings say \(settings.environment) is PROD; a refresh never writes to PROD")
         }
         try settings.validate()
-        for target in targets {
-            if let prod = production.databases.first(where: {
-                $0.host == target.database.host && $0.port == target.database.port
-                    && $0.database == target.database.database
-            }) {
-                throw DataRefreshError(
-                    "\(target.name)'s target database \(target.database) is PROD's (\(prod)); refusing to refresh it")
-            }
-            if production.hosts.map({ $0.lowercased() }).contains(target.database.host.lowercased()) {
-                throw DataRefreshError(
-                    "\(target.name)'s target database host \(target.database.host) is a PROD host; refusing to refresh it"
-                )
-            }
-            if production.urls.map(EnvironmentSettings.normalised).contains(EnvironmentSettings.normalised(target.url))
-            {
-                throw DataRefreshError("\(target.name)'s target URL \(target.url) is PROD's; refusing to refresh it")
-            }
-        }
+        try production.check(targets)
         let names = Set(targets.map(\.name))
         guard names.isSubset(of: ["jira", "confluence"]), names.count == targets.count else {
             throw DataRefreshError("targets must be at most one jira and one confluence, not \(targets.map(\.name))")

@@ -1,14 +1,40 @@
 import AppTesting
+import AtlassianAdmin
 import Foundation
 import Logging
 
 /// A pipeline failure with what to do about it.
 public struct PipelineError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure it is, to switch on.
+    public enum Kind: Sendable, Hashable {
+        /// A phase other than go-live would write to PROD.
+        case productionWriteOutsideGoLive
+        /// go-live would write to PROD without `--confirm-prod`.
+        case productionWriteUnconfirmed
+        /// A step would write to an environment that names PROD's resources (see ``conflicts``).
+        case productionResourceShared
+        /// Anything else: the description says what.
+        case other
+    }
+
+    /// What kind of failure it is.
+    public let kind: Kind
     /// What went wrong and what to do.
     public let description: String
+    /// For ``Kind/productionResourceShared``: the environment's resources that are PROD's.
+    public let conflicts: [ResourceIdentity.Conflict]
 
     /// Creates an error.
-    public init(_ description: String) { self.description = description }
+    ///
+    /// - Parameters:
+    ///   - description: what went wrong and what to do.
+    ///   - kind: the kind, ``Kind/other`` by default.
+    ///   - conflicts: the PROD resources involved, if any.
+    public init(_ description: String, kind: Kind = .other, conflicts: [ResourceIdentity.Conflict] = []) {
+        self.description = description
+        self.kind = kind
+        self.conflicts = conflicts
+    }
 }
 
 /// The pipeline's phases.
@@ -282,34 +308,6 @@ public struct PhaseRunner: Sendable {
         }
         report.seconds = Date().timeIntervalSince(started)
         return report
-    }
-}
-
-/// Writes to PROD happen only in go-live, only to the config's PROD environment, and only with
-/// `--confirm-prod`.
-public struct ProductionGuard: Sendable, Equatable {
-    /// The config's PROD environment.
-    public var production: String
-    /// Whether the operator passed `--confirm-prod`.
-    public var confirmed: Bool
-
-    /// Creates a guard.
-    public init(production: String, confirmed: Bool) {
-        self.production = production
-        self.confirmed = confirmed
-    }
-
-    /// - Throws: ``PipelineError`` when `phase`'s `step` may not write to `environment`.
-    public func check(phase: Phase, writingTo environment: String, step: String) throws {
-        guard environment == production else { return }
-        guard phase == .goLive else {
-            throw PipelineError(
-                "\(phase.rawValue) would write to PROD (\(environment)) in \(step); only go-live writes to PROD")
-        }
-        guard confirmed else {
-            throw PipelineError(
-                "go-live writes to PROD (\(environment)); add --confirm-prod to confirm, after checking --dry-run")
-        }
     }
 }
 

@@ -191,7 +191,7 @@ public struct Pipeline: Sendable {
         let steps = try steps(phase, commit: resolved, options: options)
         let runner = PhaseRunner(
             phase: phase, commit: resolved, environment: target.name,
-            guard: ProductionGuard(production: config.production, confirmed: options.confirmProduction),
+            guard: config.productionGuard(confirmed: options.confirmProduction),
             logger: logger)
         let report = try await runner.run(steps, selection: selection, dryRun: dryRun)
         let complete = report.steps.allSatisfy { $0.outcome == .passed }
@@ -356,7 +356,8 @@ public struct Pipeline: Sendable {
                 databases: try (prod.applications ?? [:]).sorted { $0.key < $1.key }.map {
                     try Self.database($1, $0, in: prod)
                 },
-                urls: config.productionURLs)
+                urls: config.productionURLs,
+                sharedHomes: (prod.applications ?? [:]).values.compactMap(\.sharedHome).map(self.config.path))
             let control = self.applicationControl[dev.name] ?? self.control(of: dev)
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             return DataRefresher(

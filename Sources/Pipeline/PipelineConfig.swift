@@ -12,9 +12,11 @@ import Yams
 /// let dev = try config.environment("dev")
 /// ```
 ///
-/// Loading checks everything it can without the network: unknown keys, missing keys, inline
-/// secrets, references to unknown accounts or stacks, template files, colours, and PROD base
-/// URLs in other environments. A ``PipelineConfigError`` names each problem with its line,
+/// Loading checks everything it can before anything runs: unknown keys, missing keys, inline
+/// secrets, references to unknown accounts or stacks, template files, colours, and any resource
+/// of PROD (deploy bucket, database, shared home, URL) that another environment names too,
+/// compared by identity (``ResourceIdentity``: database hosts resolved, paths made real, URLs
+/// normalised), not by spelling. A ``PipelineConfigError`` names each problem with its line,
 /// column and key path.
 public struct PipelineConfig: Sendable {
     /// An AWS account.
@@ -116,6 +118,9 @@ public struct PipelineConfig: Sendable {
         public var database: Database?
         /// The shared home (relative paths are resolved against the config file's folder).
         public var sharedHome: String?
+        /// The EFS file system (`fs-…`) that holds the shared home, if it is on EFS: another
+        /// environment naming the same file system shares PROD's shared home.
+        public var sharedHomeEFS: String?
         /// The product version smoke tests expect.
         public var version: String?
     }
@@ -256,8 +261,60 @@ public struct PipelineConfig: Sendable {
     /// The PROD environment (a loaded config always has it).
     public var productionEnvironment: Environment { environments[production]! }
 
-    /// Whether `environment` is PROD.
-    public func isProduction(_ environment: Environment) -> Bool { environment.name == production }
+    /// Whether `environment` is PROD: the config's PROD environment, or one that names any of
+    /// PROD's resources (a loaded config has none such; one changed in code may).
+    public func isProduction(_ environment: Environment) -> Bool {
+        environment.name == production || !productionResources(namedBy: environment).isEmpty
+    }
+
+    /// The resources `environment` would write, by identity: its deploy bucket (with its
+    /// account), and each application's URL, database and shared home.
+    public func resources(of environment: Environment) -> [ResourceIdentity] {
+        namedResources(of: environment).map(\.identity)
+    }
+
+    /// PROD's resources: its own, and the snapshot bucket.
+    public var productionResources: [ResourceIdentity] {
+        var prod = environments[production].map { resources(of: $0) } ?? []
+        if let snapshots {
+            prod.append(.bucket(snapshots.bucket, account: accounts[snapshots.account]?.id))
+        }
+        return prod
+    }
+
+    /// The resources of `environment` that are PROD's, each with PROD's name for it; none for
+    /// PROD itself.
+    public func productionResources(namedBy environment: Environment) -> [ResourceIdentity.Conflict] {
+        guard environment.name != production else { return [] }
+        return ResourceIdentity.conflicts(of: resources(of: environment), with: productionResources)
+    }
+
+    /// The PROD guard for this config's phases: PROD by name, and every other environment with
+    /// its resources, so one that names PROD's is refused too.
+    public func productionGuard(confirmed: Bool) -> ProductionGuard {
+        ProductionGuard(
+            production: production, confirmed: confirmed, productionResources: productionResources,
+            environmentResources: environments.filter { $0.key != production }.mapValues { resources(of: $0) })
+    }
+
+    /// `environment`'s resources, each with its key path in the config.
+    func namedResources(of environment: Environment) -> [(path: [String], identity: ResourceIdentity)] {
+        let here = ["environments", environment.name]
+        var resources: [(path: [String], identity: ResourceIdentity)] = [
+            (here + ["deployBucket"], .bucket(environment.deployBucket, account: accounts[environment.account]?.id))
+        ]
+        for (product, application) in (environment.applications ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let at = here + ["applications", product]
+            resources.append((at + ["url"], .url(application.url)))
+            if let database = application.database, let location = try? DatabaseLocation(url: database.url) {
+                resources.append((at + ["database", "url"], .database(location)))
+            }
+            if let home = application.sharedHome {
+                resources.append((at + ["sharedHome"], .sharedHome(path(home), efs: application.sharedHomeEFS)))
+            }
+        }
+        return resources
+    }
 
     /// The account of `environment`.
     public func account(of environment: Environment) -> Account { accounts[environment.account]! }
@@ -338,8 +395,8 @@ public struct PipelineConfig: Sendable {
             throw PipelineConfigError(problems: ["\(file) is not valid YAML: \(error)"])
         }
         let locate = Locator(file: file, root: root)
-        var problems = locate.unknownKeys()
-        guard problems.isEmpty else { throw PipelineConfigError(problems: problems) }
+        let unknown = locate.unknownKeys()
+        guard unknown.isEmpty else { throw PipelineConfigError(problems: unknown) }
         let raw: File
         do {
             raw = try YAMLDecoder().decode(File.self, from: root)
@@ -350,15 +407,17 @@ public struct PipelineConfig: Sendable {
             name: raw.name, production: raw.production, baseBranch: raw.baseBranch ?? "master", accounts: raw.accounts,
             snapshots: raw.snapshots, environments: raw.environments, bitbucket: raw.bitbucket, directory: directory)
         for name in config.environments.keys { config.environments[name]?.name = name }
-        problems = config.problems(locate)
-        guard problems.isEmpty else { throw PipelineConfigError(problems: problems) }
+        let problems = config.problems(locate)
+        guard problems.isEmpty else { throw PipelineConfigError(issues: problems) }
         return config
     }
 
     /// Everything wrong with a decoded config, each with its place.
-    func problems(_ locate: Locator) -> [String] {
-        var problems: [String] = []
-        func add(_ path: [String], _ message: String) { problems.append(locate.at(path, message)) }
+    func problems(_ locate: Locator) -> [PipelineConfigError.Problem] {
+        var problems: [PipelineConfigError.Problem] = []
+        func add(_ path: [String], _ message: String, kind: PipelineConfigError.Problem.Kind = .invalid) {
+            problems.append(.init(kind: kind, keyPath: path, description: locate.at(path, message)))
+        }
 
         if environments[production] == nil {
             add(
@@ -374,8 +433,8 @@ public struct PipelineConfig: Sendable {
         if let snapshots, accounts[snapshots.account] == nil {
             add(["snapshots", "account"], "unknown account '\(snapshots.account)'")
         }
-        let prodURLs =
-            environments[production].map { Set(($0.applications ?? [:]).values.map { Self.normalised($0.url) }) } ?? []
+        // What PROD names, by identity (hosts resolved and paths made real once).
+        let prodResources = productionResources
         var stackNames: [String: String] = [:]
         for (name, environment) in environments.sorted(by: { $0.key < $1.key }) {
             let here = ["environments", name]
@@ -413,8 +472,8 @@ public struct PipelineConfig: Sendable {
                 if URL(string: application.url)?.host == nil {
                     add(at + ["url"], "'\(application.url)' is not a URL")
                 }
-                if name != production && prodURLs.contains(Self.normalised(application.url)) {
-                    add(at + ["url"], "\(application.url) is PROD's; a \(name) application must have its own URL")
+                if application.sharedHomeEFS != nil && application.sharedHome == nil {
+                    add(at + ["sharedHomeEFS"], "give the sharedHome path on the file system too")
                 }
                 if let credentials = application.credentials {
                     switch (credentials.token, credentials.user, credentials.password) {
@@ -457,155 +516,18 @@ public struct PipelineConfig: Sendable {
                 }
             }
             do { try settings(of: environment).validate() } catch { add(here + ["settings"], "\(error)") }
-        }
-        return problems
-    }
-
-    static func normalised(_ url: String) -> String {
-        var text = url.lowercased()
-        while text.hasSuffix("/") { text.removeLast() }
-        return text
-    }
-}
-
-/// What is wrong with a pipeline config: one line per problem, each with `file:line:column`
-/// and the key path.
-public struct PipelineConfigError: Error, Sendable, CustomStringConvertible {
-    /// The problems.
-    public let problems: [String]
-
-    public var description: String {
-        problems.count == 1
-            ? problems[0] : "the pipeline config has \(problems.count) problems:\n" + problems.joined(separator: "\n")
-    }
-}
-
-/// Finds where keys are in the YAML, for messages, and checks for keys nobody reads.
-struct Locator {
-    let file: String
-    let root: Node
-
-    /// The keys each kind of mapping may have; `*` stands for a name (environment, account,
-    /// product) or a list index.
-    static let allowed: [String: Set<String>] = [
-        "": ["name", "production", "baseBranch", "accounts", "snapshots", "environments", "bitbucket"],
-        "accounts.*": ["id", "region", "role", "readRole"],
-        "snapshots": ["account", "bucket", "prefix", "keep", "role"],
-        "bitbucket": ["url", "token"],
-        "environments.*": ["account", "deployBucket", "stacks", "applications", "control", "settings", "tests"],
-        "environments.*.stacks.*": ["name", "template", "parameters", "dependsOn", "capabilities", "tags"],
-        "environments.*.applications.*": ["url", "credentials", "database", "sharedHome", "version"],
-        "environments.*.applications.*.credentials": ["token", "user", "password"],
-        "environments.*.applications.*.database": ["url", "password"],
-        "environments.*.control": ["stop", "start", "autoScalingGroup", "capacity"],
-        "environments.*.settings": ["jira", "confluence"],
-        "environments.*.settings.jira": ["title", "baseURL", "colours", "banner", "mailDisabled", "applicationLinks"],
-        "environments.*.settings.confluence": ["siteTitle", "baseURL", "bannerHTML", "colours", "applicationLinks"],
-        "environments.*.tests": ["functional", "perf", "smoke"],
-        "environments.*.tests.perf": ["mix", "users", "rampUp", "hold", "p90"],
-        "environments.*.tests.smoke": ["jira", "confluence"],
-        "environments.*.tests.smoke.*": ["issue", "page"],
-    ]
-    /// Mappings whose keys are names.
-    static let named: Set<String> = [
-        "accounts", "environments", "environments.*.applications", "environments.*.tests.smoke",
-    ]
-
-    func unknownKeys() -> [String] {
-        var problems: [String] = []
-        func walk(_ node: Node, path: [String], pattern: String) {
-            switch node {
-            case .mapping(let mapping):
-                let allowed = Self.allowed[pattern]
-                for (key, value) in mapping {
-                    let name = key.string ?? ""
-                    if let allowed, !allowed.contains(name) {
-                        let suggestion =
-                            allowed.min { distance($0, name) < distance($1, name) }.map { " (did you mean '\($0)'?)" }
-                            ?? ""
-                        problems.append(place(key.mark, path + [name], "unknown key '\(name)'\(suggestion)"))
+            if name != production {
+                for (path, resource) in namedResources(of: environment) {
+                    for prod in prodResources where resource.isSame(as: prod) {
+                        add(
+                            path,
+                            "\(resource) is PROD's \(resource.kind)\(prod.spelling == resource.spelling ? "" : " (\(prod))"); "
+                                + "\(name) must have a \(resource.kind) of its own, or a refresh or release would write to PROD",
+                            kind: .productionResource(resource.kind))
                     }
-                    let child = Self.named.contains(pattern) ? "*" : name
-                    walk(value, path: path + [name], pattern: pattern.isEmpty ? child : pattern + "." + child)
                 }
-            case .sequence(let sequence):
-                for (index, item) in sequence.enumerated() {
-                    walk(item, path: path + ["\(index)"], pattern: pattern + ".*")
-                }
-            default: break
             }
         }
-        walk(root, path: [], pattern: "")
         return problems
-    }
-
-    /// `message` at the node of `path` (or its nearest existing parent).
-    func at(_ path: [String], _ message: String) -> String {
-        var node: Node? = root
-        var mark = root.mark
-        for component in path {
-            guard let current = node else { break }
-            switch current {
-            case .mapping(let mapping):
-                node = mapping[component]
-            case .sequence(let sequence):
-                node = Int(component).flatMap { $0 < sequence.count ? sequence[$0] : nil }
-            default: node = nil
-            }
-            if let found = node?.mark { mark = found }
-        }
-        return place(mark, path, message)
-    }
-
-    func describe(_ error: DecodingError) -> String {
-        func keys(_ path: [any CodingKey]) -> [String] { path.map { $0.intValue.map(String.init) ?? $0.stringValue } }
-        switch error {
-        case .keyNotFound(let key, let context):
-            return at(keys(context.codingPath), "missing key '\(key.stringValue)'")
-        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
-            let found =
-                ["Sequence": "a list", "Mapping": "a mapping", "Scalar": "a single value", "Alias": "an alias"]
-                .first { context.debugDescription.contains("found \($0.key)") }.map { ", found \($0.value)" } ?? ""
-            return at(keys(context.codingPath), "expected \(Self.describe(type))\(found)")
-        case .dataCorrupted(let context):
-            return at(keys(context.codingPath), context.debugDescription)
-        @unknown default:
-            return "\(file): \(error)"
-        }
-    }
-
-    static func describe(_ type: Any.Type) -> String {
-        switch type {
-        case is String.Type: "text"
-        case is Int.Type: "a whole number"
-        case is Double.Type: "a number"
-        case is Bool.Type: "true or false"
-        default:
-            "\(type)".contains("Scalar")
-                ? "a single value"
-                : "\(type)".contains("Mapping") || "\(type)".hasPrefix("Dictionary")
-                    ? "a mapping (key: value)"
-                    : "\(type)".contains("Sequence") || "\(type)".hasPrefix("Array") ? "a list" : "\(type)"
-        }
-    }
-
-    func place(_ mark: Mark?, _ path: [String], _ message: String) -> String {
-        let where_ = mark.map { "\(file):\($0.line):\($0.column)" } ?? file
-        return path.isEmpty ? "\(where_): \(message)" : "\(where_): \(path.joined(separator: ".")): \(message)"
-    }
-
-    func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a.lowercased()), b = Array(b.lowercased())
-        var row = Array(0...b.count)
-        for (i, x) in a.enumerated() {
-            var previous = row[0]
-            row[0] = i + 1
-            for (j, y) in b.enumerated() {
-                let current = row[j + 1]
-                row[j + 1] = min(current + 1, row[j] + 1, previous + (x == y ? 0 : 1))
-                previous = current
-            }
-        }
-        return row[b.count]
     }
 }
