@@ -18,13 +18,52 @@ struct S3SyncCommand: AsyncParsableCommand {
             "Sync a local folder and an S3 prefix, or two S3 prefixes, as `aws s3 sync` does — faster and verified.",
         discussion: """
             Each side is a local path or s3://bucket/prefix. --include and --exclude apply in the order given; the last
-            matching rule wins. Exit status 0 only when everything planned was done; 1 when something failed.
+            matching rule wins.
+
+            Safety: a source folder that does not exist is an error, never an empty source. With --delete, a source
+            that lists nothing beside a destination that has files is refused unless --allow-empty-source is given.
+            Object keys that would land outside the destination ('..', '.', '//', a leading '/') are refused and
+            reported. Source and destination may not overlap. One sync at a time writes into a local folder.
+
+            Exit status: 0 everything planned was done; 1 something failed (see the failures; deletions are
+            withheld); 2 bad input or refused before anything was changed.
             """)
+
+    /// Exit statuses, as every Atlas Relay tool uses them.
+    enum Exit {
+        static let done: Int32 = 0
+        static let failed: Int32 = 1
+        static let refused: Int32 = 2
+    }
+
+    /// Parses, runs, and exits with ``Exit``'s statuses: ArgumentParser's own usage errors (64)
+    /// and refusals become 2.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as SyncError {
+            FileHandle.standardError.write(Data("s3sync: \(error)\n".utf8))
+            Foundation.exit(error.isRefusal ? Exit.refused : Exit.failed)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }
+            if code.rawValue == Exit.failed { exit(withError: error) }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(Exit.refused)
+        }
+    }
 
     @Argument(help: "Source: a local folder or s3://bucket/prefix.") var source: String
     @Argument(help: "Destination: a local folder or s3://bucket/prefix.") var destination: String
 
     @Flag(help: "Delete destination files that the source does not have (never excluded ones).") var delete = false
+    @Flag(help: "With --delete, allow a source that lists nothing to empty the destination.") var allowEmptySource =
+        false
     @Flag(name: .customLong("dryrun"), help: "Print what would be done; change nothing.") var dryRun = false
     @Option(help: "Exclude keys matching this glob (repeatable).") var exclude: [String] = []
     @Option(help: "Include keys matching this glob again (repeatable).") var include: [String] = []
@@ -77,7 +116,7 @@ struct S3SyncCommand: AsyncParsableCommand {
         let options = SyncOptions(
             compare: checksum ? .checksum : sizeOnly ? .sizeOnly : exactTimestamps ? .exactTimestamps : .sizeAndTime,
             delete: delete, filter: SyncFilter(Self.orderedRules(CommandLine.arguments)),
-            shard: try shard.map { try Shard(parsing: $0) })
+            shard: try shard.map { try Shard(parsing: $0) }, allowEmptySource: allowEmptySource)
         let part = try Self.bytes(
             partSize, for: "part-size", within: S3Client.minimumPartSize...S3Client.maximumPartSize,
             because: "S3 takes parts of 5 MiB to 5 GiB")
@@ -105,10 +144,31 @@ struct S3SyncCommand: AsyncParsableCommand {
             return
         }
         let reporter = ProgressReporter(json: json)
-        let summary = await engine.run(plan) { reporter.show($0) }
+        let summary = try await engine.run(plan) { reporter.show($0) }
         reporter.finish()
         report(plan: plan, summary: summary)
         if !summary.succeeded { throw ExitCode(1) }
+    }
+
+    /// Refuses flags that contradict each other or values outside what works.
+    func validate() throws {
+        let modes = [("--size-only", sizeOnly), ("--checksum", checksum), ("--exact-timestamps", exactTimestamps)]
+            .filter(\.1).map(\.0)
+        guard modes.count <= 1 else {
+            throw ValidationError("\(modes.joined(separator: " and ")) exclude each other; choose one way to compare")
+        }
+        if sseKmsKeyId != nil && sse != "aws:kms" {
+            throw ValidationError("--sse-kms-key-id needs --sse aws:kms (the key is used only for KMS encryption)")
+        }
+        if allowEmptySource && !delete {
+            throw ValidationError("--allow-empty-source only means something with --delete")
+        }
+        guard (1...1024).contains(concurrency) else {
+            throw ValidationError("--concurrency \(concurrency) is outside 1 to 1024 requests in flight")
+        }
+        guard (1...86_400).contains(giveUpAfter) else {
+            throw ValidationError("--give-up-after \(giveUpAfter) is outside 1 to 86400 seconds")
+        }
     }
 
     func client(profile: String?, endpoint: String?, environment: [String: String]) throws -> S3Client {
@@ -154,8 +214,8 @@ struct S3SyncCommand: AsyncParsableCommand {
         because reason: String = ""
     ) throws -> Int64 {
         let value: Int64
-        do { value = try bytes(text) } catch let error as ValidationError {
-            throw ValidationError("--\(option): \(error.message)")
+        do { value = try ByteSize.parse(text) } catch let error as SyncError {
+            throw ValidationError("--\(option): \(error)")
         }
         let why = reason.isEmpty ? "" : " (\(reason))"
         guard value >= limits.lowerBound else {
@@ -169,26 +229,12 @@ struct S3SyncCommand: AsyncParsableCommand {
         return value
     }
 
-    /// `8MB`, `16MiB`, `1GB`, `5242880`: binary units, as the AWS CLI reads them.
-    static func bytes(_ text: String) throws -> Int64 {
-        let units: [(String, Int64)] = [
-            ("GiB", 1 << 30), ("GB", 1 << 30), ("MiB", 1 << 20), ("MB", 1 << 20), ("KiB", 1 << 10), ("KB", 1 << 10),
-            ("B", 1),
-        ]
-        for (suffix, factor) in units where text.uppercased().hasSuffix(suffix.uppercased()) {
-            if let value = Int64(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)) {
-                return value * factor
-            }
-        }
-        if let value = Int64(text) { return value }
-        throw ValidationError("'\(text)' is not a size; write e.g. 8MiB or 16MB")
-    }
-
     func report(plan: SyncPlan, summary: SyncSummary? = nil) {
         if json {
             var object: [String: Any] = [
                 "planned_transfers": plan.transfers.count, "planned_bytes": plan.transferBytes,
                 "planned_deletes": plan.deletes.count, "unchanged": plan.unchanged, "skipped": plan.skipped.count,
+                "refused": plan.refused.count,
                 "dry_run": dryRun,
             ]
             if let summary {
@@ -213,6 +259,7 @@ struct S3SyncCommand: AsyncParsableCommand {
                 )
             }
             for entry in plan.deletes { print("(dryrun) delete: \(describe(destination, entry.key))") }
+            for (_, reason) in plan.refused { print("(dryrun) \(reason)") }
         }
         for (entry, reason) in plan.skipped {
             print("warning: skipping \(describe(source, entry.key)): \(reason.rawValue)")
@@ -244,16 +291,7 @@ struct S3SyncCommand: AsyncParsableCommand {
         side.hasSuffix("/") ? side + key.string : side + "/" + key.string
     }
 
-    static func format(_ bytes: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(bytes)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
-    }
+    static func format(_ bytes: Int64) -> String { ByteSize.format(bytes) }
 }
 
 /// A progress bar on a terminal; a structured line every few seconds otherwise.

@@ -181,6 +181,23 @@ struct LocalFile: Sendable {
         }
     }
 
+    /// Whether `path` is a folder (following links). Blocks: call it on a thread pool.
+    static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+    }
+
+    /// Creates the folder `path` and its parents, as the AWS CLI does for a folder marker.
+    static func makeDirectory(_ path: String) async throws {
+        try await run {
+            do {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            } catch {
+                throw SyncError.localIO("cannot create the folder \(path): \(error.localizedDescription)")
+            }
+        }
+    }
+
     /// Removes a file, ignoring a missing one.
     static func remove(_ path: String) async throws {
         try await run {
@@ -191,12 +208,19 @@ struct LocalFile: Sendable {
 
 /// Lists a local directory tree as ``SyncEntry`` values with `/`-separated relative keys.
 enum LocalLister {
-    static func list(root: String, symlinks: SymlinkPolicy) async throws -> [SyncEntry] {
+    /// Lists `root`; a missing `root` lists as empty unless it `mustExist` (a source), when it
+    /// throws ``SyncError/sourceMissing(_:)``.
+    static func list(root: String, symlinks: SymlinkPolicy, mustExist: Bool) async throws -> [SyncEntry] {
         try await LocalFile.run {
             var entries: [SyncEntry] = []
             var rootInfo = stat()
             guard stat(root, &rootInfo) == 0 else {
-                if errno == ENOENT { return [] }
+                if errno == ENOENT {
+                    guard mustExist else { return [] }
+                    throw SyncError.sourceMissing(
+                        "the source folder \(root) does not exist; check the path (or that its file system is mounted): a missing source is never synced as an empty one"
+                    )
+                }
                 throw LocalFile.failure("read", root)
             }
             guard rootInfo.st_mode & S_IFMT == S_IFDIR else {
@@ -249,6 +273,42 @@ enum LocalLister {
             }
         }
     }
+}
+
+/// An exclusive lock on a local destination folder, held while a sync writes into it: an
+/// advisory `flock` on the folder itself, so nothing is left behind in it, released by
+/// ``release()`` or when the process ends, however it ends.
+final class DestinationLock: Sendable {
+    let descriptor: Int32
+
+    private init(descriptor: Int32) { self.descriptor = descriptor }
+
+    /// Creates `root` if needed and locks it.
+    ///
+    /// - Throws: ``SyncError/destinationBusy(_:)`` when another sync (in this or another
+    ///   process) holds it.
+    static func acquire(_ root: String) async throws -> DestinationLock {
+        try await LocalFile.run {
+            do {
+                try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            } catch {
+                throw SyncError.localIO("cannot create the destination folder \(root): \(error.localizedDescription)")
+            }
+            let descriptor = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw LocalFile.failure("open", root) }
+            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+                let code = errno
+                _ = systemClose(descriptor)
+                guard code == EWOULDBLOCK else { throw LocalFile.failure("lock", root, code) }
+                throw SyncError.destinationBusy(
+                    "another sync is writing into \(root); wait for it to finish, or sync into another folder")
+            }
+            return DestinationLock(descriptor: descriptor)
+        }
+    }
+
+    /// Releases the lock.
+    func release() { _ = systemClose(descriptor) }
 }
 
 /// Hands a buffer to the thread pool without keeping a reference behind, so the pool thread holds

@@ -161,6 +161,12 @@ public struct SyncEngine: Sendable {
             throw SyncError.invalidArgument("both sides are local folders; one side must be s3://bucket/prefix")
         case (.s3, _) where sourceClient == nil, (_, .s3) where destinationClient == nil:
             throw SyncError.invalidArgument("an S3 side needs an S3 client")
+        case (.s3(let sourceBucket, let sourcePrefix), .s3(let bucket, let prefix))
+        where sourceBucket == bucket && (sourcePrefix.hasPrefix(prefix) || prefix.hasPrefix(sourcePrefix)):
+            // Bucket names are global, so the same name is the same bucket.
+            throw SyncError.overlap(
+                "\(source) and \(destination) overlap (one is inside the other): a sync would copy into its own source and --delete would remove it; use prefixes that do not contain each other"
+            )
         default:
             break
         }
@@ -176,11 +182,25 @@ public struct SyncEngine: Sendable {
     /// With ``CompareMode/checksum``, entries present on both sides with equal sizes get their
     /// checksums first: local files are read and hashed (MD5 and CRC32C), S3 objects whose ETag
     /// is not an MD5 are asked for their stored checksums.
+    ///
+    /// Source keys that cannot be placed below the destination are refused (``SyncPlan/refused``);
+    /// a local source that does not exist throws ``SyncError/sourceMissing(_:)``; with
+    /// ``SyncOptions/delete``, a source that lists nothing beside a destination that has entries
+    /// throws ``SyncError/emptySource(_:)`` unless ``SyncOptions/allowEmptySource`` is set.
     public func plan() async throws -> SyncPlan {
-        async let sourceEntries = list(source, client: sourceClient)
-        async let destinationEntries = list(destination, client: destinationClient)
+        async let sourceEntries = list(source, client: sourceClient, isSource: true)
+        async let destinationEntries = list(destination, client: destinationClient, isSource: false)
         var sources = try await sourceEntries
         var destinations = try await destinationEntries
+        var refused: [(entry: SyncEntry, reason: String)] = []
+        sources.removeAll { entry in
+            guard let reason = refusal(of: entry) else { return false }
+            let options = configuration.options
+            if options.filter.includes(entry.key) && (options.shard?.owns(entry.key) ?? true) {
+                refused.append((entry, reason))
+            }
+            return true
+        }
         if configuration.options.compare == .checksum {
             let sizes = Dictionary(destinations.map { ($0.key, $0.size) }, uniquingKeysWith: { first, _ in first })
             let sourceSizes = Dictionary(sources.map { ($0.key, $0.size) }, uniquingKeysWith: { first, _ in first })
@@ -189,7 +209,49 @@ public struct SyncEngine: Sendable {
                 sourceSizes[$0.key] == $0.size
             }
         }
-        return SyncPlanner.plan(source: sources, destination: destinations, options: configuration.options)
+        var plan = SyncPlanner.plan(source: sources, destination: destinations, options: configuration.options)
+        plan.refused = refused
+        let options = configuration.options
+        let sourceCount = plan.transfers.count + plan.unchanged + plan.skipped.count + plan.refused.count
+        if options.delete && !options.allowEmptySource && sourceCount == 0 && !plan.deletes.isEmpty {
+            throw SyncError.emptySource(
+                "the source \(source) lists nothing, so --delete would remove all \(plan.deletes.count) entries of \(destination); check the source (a wrong path, an unmounted file system), or allow it explicitly (--allow-empty-source)"
+            )
+        }
+        if case .local(let root) = destination {
+            // A folder marker whose folder exists is in sync.
+            let folders = plan.transfers.filter { $0.entry.kind == .folder }.map { root + "/" + $0.entry.key.string }
+            if !folders.isEmpty {
+                let existing = try await LocalFile.run { Set(folders.filter(LocalFile.isDirectory)) }
+                plan.transfers.removeAll {
+                    $0.entry.kind == .folder && existing.contains(root + "/" + $0.entry.key.string)
+                }
+                plan.unchanged += existing.count
+            }
+        }
+        return plan
+    }
+
+    /// Why a source entry cannot be synced to this destination, or `nil`.
+    func refusal(of entry: SyncEntry) -> String? {
+        if let reason = entry.key.unsafeReason {
+            return "refused: the key \(describe(entry.key)) cannot be placed below \(destination): \(reason); rename the object or exclude it"
+        }
+        if case .local = destination, entry.kind == .folder, entry.size > 0 {
+            return "refused: \(describe(entry.key)) ends in '/' but holds \(entry.size) bytes, so it cannot be a local file; rename the object or exclude it"
+        }
+        return nil
+    }
+
+    /// A key as the source names it, with control characters escaped so a hostile key cannot
+    /// rewrite the terminal or the log.
+    func describe(_ key: SyncKey) -> String {
+        let full: String
+        switch source {
+        case .local(let root): full = root + "/" + key.string
+        case .s3(let bucket, let prefix): full = "s3://\(bucket)/\(prefix)\(key.string)"
+        }
+        return "'" + full.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? $0.escaped(asASCII: true) : String($0) }.joined() + "'"
     }
 
     /// Adds checksums to the entries `needed` selects, `concurrency` at a time.
@@ -247,26 +309,43 @@ public struct SyncEngine: Sendable {
         SyncPlan, SyncSummary
     ) {
         let plan = try await plan()
-        return (plan, await run(plan, progress: progress))
+        return (plan, try await run(plan, progress: progress))
     }
 
-    func list(_ location: SyncLocation, client: S3Client?) async throws -> [SyncEntry] {
+    /// Lists one side; a local source must exist, a local destination may not yet.
+    func list(_ location: SyncLocation, client: S3Client?, isSource: Bool) async throws -> [SyncEntry] {
         switch location {
         case .local(let path):
-            return try await LocalLister.list(root: path, symlinks: configuration.symlinks)
+            return try await LocalLister.list(root: path, symlinks: configuration.symlinks, mustExist: isSource)
         case .s3(let bucket, let prefix):
-            return try await client!.listAllObjects(bucket: bucket, prefix: prefix).map {
-                SyncEntry(
-                    key: SyncKey(String($0.key.utf8.dropFirst(prefix.utf8.count))!), size: $0.size,
-                    lastModified: $0.lastModified, eTag: $0.eTag)
+            guard let client else { throw SyncError.invalidArgument("an S3 side needs an S3 client") }
+            return try await client.listAllObjects(bucket: bucket, prefix: prefix).map { object in
+                guard let key = SyncKey.relative(object.key, below: prefix) else {
+                    throw SyncError.malformedListing(
+                        "listing s3://\(bucket)/\(prefix) returned the key '\(object.key)', which is outside that prefix; the server (or a proxy) is not answering the request that was made, so nothing was synced"
+                    )
+                }
+                return SyncEntry(
+                    key: key, size: object.size, lastModified: object.lastModified, eTag: object.eTag,
+                    kind: key.isFolderMarker ? .folder : .file)
             }
         }
     }
 
     /// Runs `plan`: transfers, then (if all succeeded) deletions.
-    public func run(_ plan: SyncPlan, progress: @escaping @Sendable (SyncProgress) -> Void = { _ in }) async
+    ///
+    /// A local destination is locked for the run (`.relay-lock` in it), so two syncs can never
+    /// write the same files at once. Transfers that fail, and refused keys, are reported in the
+    /// summary, never thrown.
+    ///
+    /// - Throws: ``SyncError/destinationBusy(_:)`` when another sync holds the destination, or
+    ///   ``SyncError/localIO(_:)`` when the destination folder cannot be created.
+    public func run(_ plan: SyncPlan, progress: @escaping @Sendable (SyncProgress) -> Void = { _ in }) async throws
         -> SyncSummary
     {
+        var lock: DestinationLock?
+        if case .local(let root) = destination { lock = try await DestinationLock.acquire(root) }
+        defer { lock?.release() }
         let started = ContinuousClock.now
         let state = RunState(
             total: plan.transfers.count, bytes: plan.transferBytes, giveUpAfter: configuration.giveUpAfter,
@@ -294,6 +373,7 @@ public struct SyncEngine: Sendable {
             while await group.next() != nil { _ = startNext() }
         }
         var summary = await state.summary
+        summary.failures += plan.refused.map { .init(key: $0.entry.key.string, message: $0.reason) }
         summary.unchanged = plan.unchanged
         summary.skipped = plan.skipped.count
         if !plan.deletes.isEmpty {
@@ -315,6 +395,8 @@ public struct SyncEngine: Sendable {
 
     func transfer(_ entry: SyncEntry, limits: Limits, state: RunState) async throws {
         switch (source, destination) {
+        case (.s3, .local(let root)) where entry.kind == .folder:
+            try await LocalFile.makeDirectory(root + "/" + entry.key.string)
         case (.local(let root), .s3(let bucket, let prefix)):
             try await upload(
                 path: root + "/" + entry.key.string, size: entry.size, bucket: bucket, key: prefix + entry.key.string,

@@ -10,6 +10,9 @@ public struct SyncEntry: Sendable, Equatable {
         case symlink
         /// A FIFO, socket or device: never transferred.
         case special
+        /// An S3 console "folder" marker (a key ending in `/`): a folder to create in a local
+        /// destination, an object like any other between two prefixes.
+        case folder
     }
 
     /// The key relative to the sync root, `/`-separated.
@@ -137,12 +140,17 @@ public struct SyncOptions: Sendable, Equatable {
     public var filter: SyncFilter
     /// Only this part of the key space, when set.
     public var shard: Shard?
+    /// Let `delete` empty the destination when the source lists nothing. Off by default: an
+    /// empty source beside a non-empty destination is far more often a mistyped path or a file
+    /// system that failed to mount than a wish to delete everything (``SyncError/emptySource(_:)``).
+    public var allowEmptySource: Bool
 
     /// Creates options.
     public init(
         compare: CompareMode = .sizeAndTime, delete: Bool = false, filter: SyncFilter = SyncFilter(),
-        shard: Shard? = nil
+        shard: Shard? = nil, allowEmptySource: Bool = false
     ) {
+        self.allowEmptySource = allowEmptySource
         self.compare = compare
         self.delete = delete
         self.filter = filter
@@ -182,6 +190,9 @@ public struct SyncPlan: Sendable, Equatable {
     public var deletes: [SyncEntry] = []
     /// Source entries that are not transferred because of their kind (reported, never silent).
     public var skipped: [(entry: SyncEntry, reason: SkipReason)] = []
+    /// Source entries refused because they cannot be placed below the destination (see
+    /// ``SyncKey/unsafeReason``), with why: each is reported as a failure, never written.
+    public var refused: [(entry: SyncEntry, reason: String)] = []
     /// Source entries already in sync.
     public var unchanged = 0
     /// Entries left out by the filter or the shard, on either side.
@@ -197,6 +208,7 @@ public struct SyncPlan: Sendable, Equatable {
         lhs.transfers == rhs.transfers && lhs.deletes == rhs.deletes && lhs.unchanged == rhs.unchanged
             && lhs.filteredOut == rhs.filteredOut
             && lhs.skipped.elementsEqual(rhs.skipped) { $0.entry == $1.entry && $0.reason == $1.reason }
+            && lhs.refused.elementsEqual(rhs.refused) { $0.entry == $1.entry && $0.reason == $1.reason }
     }
 }
 
@@ -231,7 +243,7 @@ public enum SyncPlanner {
             case .special:
                 plan.skipped.append((entry, .special))
                 continue
-            case .file:
+            case .file, .folder:
                 break
             }
             guard let target = existing[entry.key] else {

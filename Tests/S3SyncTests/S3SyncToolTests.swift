@@ -13,7 +13,9 @@ struct S3SyncToolTests {
         return url.appendingPathComponent("s3sync")
     }
 
-    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func run(_ arguments: [String], credentials: (String, String)? = nil) throws -> (
+        status: Int32, stdout: String, stderr: String
+    ) {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
@@ -25,6 +27,10 @@ struct S3SyncToolTests {
             environment[key] = Sandbox.environment[key]
         }
         environment["AWS_EC2_METADATA_DISABLED"] = "true"
+        if let (key, secret) = credentials {
+            environment["AWS_ACCESS_KEY_ID"] = key
+            environment["AWS_SECRET_ACCESS_KEY"] = secret
+        }
         process.environment = environment
         let out = Pipe()
         let err = Pipe()
@@ -88,5 +94,59 @@ struct S3SyncToolTests {
         ])
         #expect(down.status == 1)
         #expect(down.stderr.contains("could not reach 127.0.0.1:9"))
+    }
+
+    @Test func badInputAndRefusalsExitTwoAndTouchNothing() async throws {
+        _ = try Sandbox.s3Endpoint()
+        let s3 = try S3ClientTests.client()
+        let bucket = try await S3ClientTests.bucket(s3)
+        try await s3.putObject(bucket: bucket, key: "p/keep.txt", data: .init(string: "keep"))
+        let local = try SyncEngineTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: local) }
+        let target = "s3://\(bucket)/p"
+        let cases: [[String]] = [
+            [local + "/srcTYPO", target, "--delete"],
+            [local, target, "--delete"],
+            [local, target, "--memory-limit", "99999999999GiB"],
+            [local, target, "--part-size", "9999999999999999GB"],
+            [local, target, "--size-only", "--checksum"],
+            [local, target, "--sse-kms-key-id", "alias/k"],
+            [local, target, "--concurrency", "0"],
+            [local, "s3:/typo"],
+            [local, "s3://Bad_Bucket/p"],
+            [local, "s3://b?prefix=x"],
+            [local, target, "--no-such-flag"],
+            ["s3://\(bucket)/p", "s3://\(bucket)/p/inner"],
+        ]
+        for arguments in cases {
+            let result = try Self.run(arguments)
+            #expect(result.status == 2, "\(arguments): \(result.status) \(result.stderr)")
+            #expect(!result.stderr.isEmpty, "\(arguments) says why")
+        }
+        #expect(try await s3.listAllObjects(bucket: bucket).map(\.key) == ["p/keep.txt"])
+        #expect(!FileManager.default.fileExists(atPath: "s3:/typo"))
+
+        let allowed = try Self.run([local, target, "--delete", "--allow-empty-source"])
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        #expect(try await s3.listAllObjects(bucket: bucket).isEmpty)
+    }
+
+    @Test func aKeyThatLeavesTheDestinationFailsTheRunWithStatusOne() async throws {
+        let s3 = try SyncSafetyTests.moto()
+        let bucket = try await Sandbox.makeBucket(s3.aws, prefix: "travtool")
+        try await s3.putObject(bucket: bucket, key: "trav/../../ESCAPED.txt", data: .init(string: "x"))
+        let parent = try SyncEngineTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let result = try Self.runMoto([
+            "s3://\(bucket)/trav", parent + "/a/b", "--endpoint-url", try Sandbox.motoEndpoint(),
+        ])
+        #expect(result.status == 1, "\(result.stderr)\(result.stdout)")
+        #expect(result.stdout.contains("ESCAPED.txt"), "the refused key is reported")
+        #expect(!FileManager.default.fileExists(atPath: parent + "/ESCAPED.txt"))
+    }
+
+    /// Runs s3sync with moto's credentials.
+    static func runMoto(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        try run(arguments, credentials: ("AKIDMOTOBASE0000", "moto-secret"))
     }
 }

@@ -290,9 +290,9 @@ struct SyncEngineTests {
             source: .local(local), destination: .s3(bucket: "b", prefix: ""), destinationClient: s3,
             configuration: .init(concurrency: 4, giveUpAfter: .milliseconds(300)))
         let plan = SyncPlanner.plan(
-            source: try await engine.list(.local(local), client: nil), destination: [], options: SyncOptions())
+            source: try await engine.list(.local(local), client: nil, isSource: true), destination: [], options: SyncOptions())
         let started = ContinuousClock.now
-        let summary = await engine.run(plan)
+        let summary = try await engine.run(plan)
         #expect(ContinuousClock.now - started < .seconds(30))
         #expect(!summary.succeeded)
         #expect(summary.notAttempted > 0, "gave up instead of trying all 300")
