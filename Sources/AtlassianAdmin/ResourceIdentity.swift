@@ -33,6 +33,8 @@ import Foundation
 ///
 /// Creating a database identity resolves its host (a blocking `getaddrinfo` call); creating a
 /// shared-home identity reads the file system. Both happen once, when the identity is made.
+/// `==` compares the spelling too; compare identities with ``isSame(as:)``, which is not
+/// transitive (address sets that meet, folders that contain each other).
 public struct ResourceIdentity: Sendable, Hashable, CustomStringConvertible {
     /// The kinds of resource the guards compare.
     public enum Kind: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {

@@ -38,7 +38,7 @@ extension DataRefresher {
                 + urls.map(ResourceIdentity.url) + sharedHomes.map { ResourceIdentity.sharedHome($0) }
         }
 
-        /// The resources a refresh of `targets` would write (database, base URL, shared home).
+        /// The resources a refresh of `target` would write: its database, base URL and shared home.
         public static func resources(of target: Target) -> [ResourceIdentity] {
             [.database(target.database), .url(target.url), .sharedHome(target.sharedHome)]
         }

@@ -510,7 +510,7 @@ public struct Pipeline: Sendable {
         let target = try environment(of: phase)
         let products = target.tests?.functional ?? []
         return PhaseStep(
-            "app-tester",
+            "app-tester", writesTo: target.name,
             plan: { "would run the \(products.joined(separator: " and ")) suites against \(target.name)" },
             run: {
                 let context = try await self.context(target)
@@ -535,7 +535,7 @@ public struct Pipeline: Sendable {
         let uat = try config.environment("uat")
         let perf = uat.tests?.perf
         return PhaseStep(
-            "perf-tester",
+            "perf-tester", writesTo: uat.name,
             plan: {
                 guard let perf else { return "no perf test configured" }
                 return

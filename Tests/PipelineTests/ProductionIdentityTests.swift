@@ -166,9 +166,9 @@ import Testing
 
     // MARK: - Bypass at run time: nightly's code-releaser into PROD's bucket
 
-    @Test func nightlyRefusesADEVWhoseDeployBucketIsPRODsBeforeAnythingRuns() async throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("bucket-bypass-\(UUID())").path
-        defer { try? FileManager.default.removeItem(atPath: root) }
+    /// A git repository with one commit, in a new temporary folder.
+    static func repository(_ name: String) async throws -> String {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID())").path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         try Data("Resources: {}\n".utf8).write(to: URL(fileURLWithPath: "\(root)/app.yaml"))
         for arguments in [
@@ -179,6 +179,12 @@ import Testing
                 timeout: .seconds(30))
             #expect(output.status == 0, "git \(arguments): \(output.errorText)")
         }
+        return root
+    }
+
+    @Test func nightlyRefusesADEVWhoseDeployBucketIsPRODsBeforeAnythingRuns() async throws {
+        let root = try await Self.repository("bucket-bypass")
+        defer { try? FileManager.default.removeItem(atPath: root) }
         let aws = try Sandbox.s3AWSClient()
         let s3 = S3Client(aws)
         let devBucket = try await Sandbox.makeBucket(aws, prefix: "bypass-dev")
@@ -214,6 +220,40 @@ import Testing
         #expect(report.steps.first { $0.name == "code-releaser" }?.outcome == .passed, "\(report.text)")
         #expect(try await s3.listAllObjects(bucket: devBucket).contains { $0.key.hasSuffix("/code.tar") })
         #expect(try await s3.listAllObjects(bucket: prodBucket).isEmpty)
+    }
+
+    @Test func nightlysAppTesterNeverReachesAPRODURLSpeltAnotherWay() async throws {
+        let root = try await Self.repository("url-bypass")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // PROD's Jira records what reaches it.
+        let prodJira = try await TestHTTPServer.start { _ in .json(["key": "PROD-1"]) }
+        defer { Task { await prodJira.stop() } }
+        var config = try PipelineConfig.parse(
+            """
+            name: t
+            production: prod
+            accounts: { main: { id: "123456789012", region: us-east-1 } }
+            snapshots: { account: main, bucket: snapshots }
+            environments:
+              dev:
+                account: main
+                deployBucket: dev-deploy
+                applications: { jira: { url: "https://jira.dev.example.com" } }
+                tests: { functional: [jira] }
+              prod:
+                account: main
+                deployBucket: prod-deploy
+                applications: { jira: { url: "\(prodJira.baseURL)" } }
+            """, file: "pipeline.yml", directory: root)
+        config.environments["dev"]?.applications?["jira"]?.url = "HTTP://127.0.0.1:\(prodJira.port)/"
+        let pipeline = Pipeline(config: config, environment: Sandbox.environment)
+
+        let error = try await #require(throws: PipelineError.self) {
+            try await pipeline.run(.nightly, commit: "master", selection: .init(only: ["app-tester"]))
+        }
+        #expect(error.kind == .productionResourceShared, "\(error)")
+        #expect(error.conflicts.map(\.kind) == [.url])
+        #expect(prodJira.requests.isEmpty, "App-Tester wrote to PROD's Jira: \(prodJira.requests.map(\.path))")
     }
 
     // MARK: - The identities themselves
