@@ -143,9 +143,10 @@ public struct S3Client: Sendable {
     ///   - startAfter: only keys after this one.
     ///   - continuationToken: the previous page's ``ListPage/nextContinuationToken``.
     ///   - maxKeys: at most this many keys (S3 caps at 1000).
+    ///   - giveUpAfter: the most the page may take over all its attempts (``AWSRequest/giveUpAfter``).
     public func listObjectsV2(
         bucket: String, prefix: String = "", delimiter: String? = nil, startAfter: String? = nil,
-        continuationToken: String? = nil, maxKeys: Int? = nil
+        continuationToken: String? = nil, maxKeys: Int? = nil, giveUpAfter: Duration? = nil
     ) async throws -> ListPage {
         var query: [(name: String, value: String)] = [("list-type", "2"), ("prefix", prefix)]
         if let delimiter { query.append(("delimiter", delimiter)) }
@@ -154,7 +155,9 @@ public struct S3Client: Sendable {
         if let maxKeys { query.append(("max-keys", String(maxKeys))) }
         query.append(("encoding-type", "url"))
         let response = try await send(
-            AWSRequest(service: .s3, operation: "ListObjectsV2", path: "/", query: query, bucket: bucket))
+            AWSRequest(
+                service: .s3, operation: "ListObjectsV2", path: "/", query: query, bucket: bucket,
+                giveUpAfter: giveUpAfter))
         let root = try XMLNode.parse(response.data)
         let encoded = root.string("EncodingType") == "url"
         func decode(_ text: String) -> String { encoded ? Self.urlDecode(text) : text }
@@ -177,12 +180,16 @@ public struct S3Client: Sendable {
             nextContinuationToken: truncated ? root.string("NextContinuationToken") : nil)
     }
 
-    /// Every object under `prefix`, page by page.
-    public func listAllObjects(bucket: String, prefix: String = "") async throws -> [ObjectSummary] {
+    /// Every object under `prefix`, page by page; with `giveUpAfter`, each page gives up after that
+    /// long without an answer (a hanging or unreachable server), however long the whole listing runs.
+    public func listAllObjects(bucket: String, prefix: String = "", giveUpAfter: Duration? = nil) async throws
+        -> [ObjectSummary]
+    {
         var all: [ObjectSummary] = []
         var token: String?
         repeat {
-            let page = try await listObjectsV2(bucket: bucket, prefix: prefix, continuationToken: token)
+            let page = try await listObjectsV2(
+                bucket: bucket, prefix: prefix, continuationToken: token, giveUpAfter: giveUpAfter)
             all.append(contentsOf: page.objects)
             token = page.nextContinuationToken
         } while token != nil

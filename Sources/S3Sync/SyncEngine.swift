@@ -319,7 +319,9 @@ public struct SyncEngine: Sendable {
             return try await LocalLister.list(root: path, symlinks: configuration.symlinks, mustExist: isSource)
         case .s3(let bucket, let prefix):
             guard let client else { throw SyncError.invalidArgument("an S3 side needs an S3 client") }
-            return try await client.listAllObjects(bucket: bucket, prefix: prefix).map { object in
+            return try await client.listAllObjects(
+                bucket: bucket, prefix: prefix, giveUpAfter: configuration.giveUpAfter
+            ).map { object in
                 guard let key = SyncKey.relative(object.key, below: prefix) else {
                     throw SyncError.malformedListing(
                         "listing s3://\(bucket)/\(prefix) returned the key '\(object.key)', which is outside that prefix; the server (or a proxy) is not answering the request that was made, so nothing was synced"

@@ -149,4 +149,20 @@ struct S3SyncToolTests {
     static func runMoto(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         try run(arguments, credentials: ("AKIDMOTOBASE0000", "moto-secret"))
     }
+
+    @Test func aHangingListingEndsWithinGiveUpAfter() async throws {
+        for behaviour in [StallingHTTPServer.Behaviour.silent, .drip(every: .seconds(1), contentType: "application/xml")] {
+            let server = try await StallingHTTPServer.start(behaviour)
+            let local = try SyncEngineTests.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: local) }
+            let started = ContinuousClock.now
+            let result = try Self.run([
+                "s3://bucket/p", local, "--endpoint-url", server.baseURL, "--give-up-after", "3",
+            ])
+            let took = ContinuousClock.now - started
+            await server.stop()
+            #expect(result.status == 1, "\(behaviour): \(result.stderr)")
+            #expect(took < .seconds(15), "\(behaviour): took \(took) with --give-up-after 3")
+        }
+    }
 }
