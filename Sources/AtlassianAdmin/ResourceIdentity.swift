@@ -130,9 +130,15 @@ public struct ResourceIdentity: Sendable, Hashable, CustomStringConvertible {
 
     // MARK: - Making identities
 
-    /// An application's base URL, by its normalised form.
+    /// An application's base URL, by its normalised form (spelt without any user or password).
     public static func url(_ text: String) -> ResourceIdentity {
-        ResourceIdentity(kind: .url, spelling: text, key: .url(normalisedURL(text)))
+        var spelling = text
+        if var components = URLComponents(string: text), components.user != nil || components.password != nil {
+            components.user = nil
+            components.password = nil
+            spelling = components.string ?? "(a URL with credentials)"
+        }
+        return ResourceIdentity(kind: .url, spelling: spelling, key: .url(normalisedURL(text)))
     }
 
     /// A database: its server's addresses, its port and its name.

@@ -265,6 +265,12 @@ import Testing
         #expect(ResourceIdentity.url("https://jira.example.com").isSame(as: .url("https://JIRA.example.com:443/")))
         #expect(!ResourceIdentity.url("https://jira.example.com").isSame(as: .url("http://jira.example.com")))
         #expect(EnvironmentSettings.normalised("https://JIRA.example.com:443/") == "https://jira.example.com")
+        // A password in a URL never reaches a message.
+        let withPassword = ResourceIdentity.url("https://admin:s3cr3t@jira.example.com")
+        #expect(withPassword.isSame(as: .url("https://jira.example.com")))
+        let shown =
+            "\(withPassword) \(ResourceIdentity.conflicts(of: [withPassword], with: [.url("https://jira.example.com/")]))"
+        #expect(!shown.contains("s3cr3t") && !shown.contains("admin"))
     }
 
     @Test func databasesAreComparedByServerAddressPortAndName() {
