@@ -141,6 +141,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "ToolSupport",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "AtlasRelayTestSupport",
             dependencies: [
                 "AWSCore",
@@ -166,7 +171,7 @@ let package = Package(
         .executableTarget(
             name: "s3sync",
             dependencies: [
-                "S3Sync", "AWSCore", "AWSSigning",
+                "S3Sync", "AWSCore", "AWSSigning", "ToolSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -195,7 +200,7 @@ let package = Package(
         .executableTarget(
             name: "data-refresh",
             dependencies: [
-                "DataRefresh", "AtlassianAdmin", "S3Sync",
+                "DataRefresh", "AtlassianAdmin", "S3Sync", "ToolSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -265,7 +270,7 @@ let package = Package(
             name: "DataRefreshTests",
             dependencies: [
                 "DataRefresh", "AtlassianAdmin", "AtlassianSimulator", "S3Sync", "AWSCore", "AWSSigning",
-                "AtlasRelayTestSupport",
+                "AtlasRelayTestSupport", "data-refresh",
             ],
             swiftSettings: swiftSettings
         ),

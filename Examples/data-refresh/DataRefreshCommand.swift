@@ -4,6 +4,7 @@ import DataRefresh
 import Foundation
 import Logging
 import S3Sync
+import ToolSupport
 import Yams
 
 /// `data-refresh provide|refresh|list`: PROD data into DEV and UAT, from a CodeBuild step or a laptop.
@@ -13,10 +14,21 @@ struct DataRefreshCommand: AsyncParsableCommand {
         commandName: "data-refresh",
         abstract: "Snapshot PROD's Jira/Confluence data to S3, and restore a snapshot into DEV or UAT.",
         discussion: """
-            Exit codes: 0 done, 1 failed (re-run to resume), 2 bad input or refused (PROD as a target).
+            Exit codes: 0 done, 1 failed (re-run to resume), 2 bad input or refused before anything was changed
+            (PROD as a target, a missing or empty shared home, a snapshot that differs from its manifest).
             REST credentials: ATLASSIAN_TOKEN (Bearer), or ATLASSIAN_USER with ATLASSIAN_PASSWORD.
+            Database URLs with a password never go on the command line, where every user of the machine can
+            read them: write env:NAME to read the URL from the environment variable NAME, or file:PATH to read
+            it from a file; a URL given inline must hold no password (libpq's PGPASSWORD then applies).
             """,
         subcommands: [Provide.self, Refresh.self, List.self])
+
+    /// Parses, runs, and exits 0 done, 1 failed, 2 bad input or refused.
+    static func main() async {
+        await runAsTool("data-refresh") {
+            ($0 as? DataRefreshError)?.isRefusal == true || ($0 as? SyncError)?.isRefusal == true
+        }
+    }
 }
 
 /// Where snapshots are, and how to reach S3.
@@ -38,9 +50,10 @@ struct Bucket: ParsableArguments {
 
 /// The products' databases and shared homes on one side.
 struct Products: ParsableArguments {
-    @Option(help: "Jira's database, postgres://user:password@host:port/db.") var jiraDb: String?
+    @Option(help: "Jira's database: env:NAME or file:PATH holding postgres://user:password@host:port/db.")
+    var jiraDb: String?
     @Option(help: "Jira's shared home.") var jiraHome: String?
-    @Option(help: "Confluence's database.") var confluenceDb: String?
+    @Option(help: "Confluence's database: env:NAME or file:PATH, as --jira-db.") var confluenceDb: String?
     @Option(help: "Confluence's shared home.") var confluenceHome: String?
 
     /// (name, database, shared home) for each product given; both or neither of a pair.
@@ -50,14 +63,49 @@ struct Products: ParsableArguments {
             switch (db, home) {
             case (nil, nil): continue
             case (let db?, let home?):
-                do { result.append((name, try DatabaseLocation(url: db), home)) } catch {
-                    throw ValidationError("--\(name)-db: \(error)")
-                }
+                result.append((name, try databaseLocation(db, option: "--\(name)-db"), home))
             default: throw ValidationError("give both --\(name)-db and --\(name)-home, or neither")
             }
         }
         guard !result.isEmpty else { throw ValidationError("give at least one product (--jira-db/--jira-home …)") }
         return result
+    }
+}
+
+/// A database from an option's value: `env:NAME` (the URL in that environment variable),
+/// `file:PATH` (the URL in that file), or an inline URL without a password (which would be
+/// readable by every user in the process list); a missing password comes from `PGPASSWORD`.
+func databaseLocation(_ value: String, option: String) throws -> DatabaseLocation {
+    let environment = ProcessInfo.processInfo.environment
+    let url: String
+    if value.hasPrefix("env:") {
+        let name = String(value.dropFirst(4))
+        guard let text = environment[name], !text.isEmpty else {
+            throw ValidationError("\(option) env:\(name): the environment variable \(name) is not set")
+        }
+        url = text
+    } else if value.hasPrefix("file:") {
+        let path = String(value.dropFirst(5))
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("\(option) file:\(path): cannot read that file")
+        }
+        url = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    } else {
+        if URLComponents(string: value)?.password != nil {
+            throw ValidationError(
+                "\(option) holds a password, which every user of this machine can read in the process list; put the URL in an environment variable and write \(option) env:NAME (or file:PATH)"
+            )
+        }
+        url = value
+    }
+    do {
+        let location = try DatabaseLocation(url: url)
+        if location.libpqEnvironment["PGPASSWORD"] == nil, let password = environment["PGPASSWORD"] {
+            return location.with(password: password)
+        }
+        return location
+    } catch {
+        throw ValidationError("\(option): \(error)")
     }
 }
 
@@ -76,7 +124,10 @@ func guarded(_ body: () async throws -> Void) async throws {
     } catch let error as ValidationError {
         FileHandle.standardError.write(Data("data-refresh: \(error.message)\n".utf8))
         throw ExitCode(2)
-    } catch let error as DataRefreshError where error.description.contains("PROD") {
+    } catch let error as DataRefreshError where error.isRefusal {
+        FileHandle.standardError.write(Data("data-refresh: \(error)\n".utf8))
+        throw ExitCode(2)
+    } catch let error as SyncError where error.isRefusal {
         FileHandle.standardError.write(Data("data-refresh: \(error)\n".utf8))
         throw ExitCode(2)
     } catch {
@@ -169,7 +220,7 @@ struct Refresh: AsyncParsableCommand {
                     "name PROD's databases with --prod-db or --prod-db-host, so they are never a target")
             }
             let production = try DataRefresher.ProductionGuard(
-                databases: prodDb.map { try DatabaseLocation(url: $0) }, hosts: prodDbHost,
+                databases: prodDb.map { try databaseLocation($0, option: "--prod-db") }, hosts: prodDbHost,
                 urls: wanted.productionBaseURLs)
             let control: DataRefresher.ApplicationControl
             switch (stopCommand, startCommand) {

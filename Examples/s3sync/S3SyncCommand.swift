@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import S3Sync
+import ToolSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -29,33 +30,9 @@ struct S3SyncCommand: AsyncParsableCommand {
             withheld); 2 bad input or refused before anything was changed.
             """)
 
-    /// Exit statuses, as every Atlas Relay tool uses them.
-    enum Exit {
-        static let done: Int32 = 0
-        static let failed: Int32 = 1
-        static let refused: Int32 = 2
-    }
-
-    /// Parses, runs, and exits with ``Exit``'s statuses: ArgumentParser's own usage errors (64)
-    /// and refusals become 2.
+    /// Parses, runs, and exits 0 done, 1 failed, 2 bad input or refused.
     static func main() async {
-        do {
-            var command = try parseAsRoot()
-            if var command = command as? any AsyncParsableCommand {
-                try await command.run()
-            } else {
-                try command.run()
-            }
-        } catch let error as SyncError {
-            FileHandle.standardError.write(Data("s3sync: \(error)\n".utf8))
-            Foundation.exit(error.isRefusal ? Exit.refused : Exit.failed)
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success { exit(withError: error) }
-            if code.rawValue == Exit.failed { exit(withError: error) }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-            Foundation.exit(Exit.refused)
-        }
+        await runAsTool("s3sync") { ($0 as? SyncError)?.isRefusal == true }
     }
 
     @Argument(help: "Source: a local folder or s3://bucket/prefix.") var source: String

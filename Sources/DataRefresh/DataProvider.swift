@@ -52,14 +52,24 @@ public struct DataProvider: Sendable {
     public var keep: Int
     /// Written with `bucket-owner-full-control` when the bucket is another account's.
     public var writeOptions: S3Client.WriteOptions
+    /// The least share of the previous complete snapshot that a new one must hold, product by
+    /// product: shared-home objects and bytes, and dump bytes (0.5 by default; 0 turns the check
+    /// off). A home or a database that suddenly holds far less is a failed mount or a wrong path far
+    /// more often than real deletions, and a snapshot made of it would wipe DEV at the next refresh.
+    public var minimumShareOfPrevious: Double
+    /// Accept a shared home with no files at all (off: a real Jira or Confluence home never is).
+    public var allowEmptySharedHome: Bool
     /// Where progress goes.
     public var logger: Logger
 
     /// Creates a provider.
     public init(
         environment: String, sources: [Source], location: SnapshotLocation, s3: S3Client, keep: Int = 3,
-        writeOptions: S3Client.WriteOptions = .init(), logger: Logger = Logger(label: "atlas-relay.data-provider")
+        writeOptions: S3Client.WriteOptions = .init(), minimumShareOfPrevious: Double = 0.5,
+        allowEmptySharedHome: Bool = false, logger: Logger = Logger(label: "atlas-relay.data-provider")
     ) {
+        self.minimumShareOfPrevious = minimumShareOfPrevious
+        self.allowEmptySharedHome = allowEmptySharedHome
         self.environment = environment
         self.sources = sources
         self.location = location
@@ -71,12 +81,28 @@ public struct DataProvider: Sendable {
 
     /// Takes a snapshot and prunes old ones.
     ///
+    /// Every shared home must exist before anything is dumped; each product's new data is compared
+    /// with the newest complete snapshot's (``minimumShareOfPrevious``, ``allowEmptySharedHome``).
+    ///
     /// - Returns: the manifest written.
-    /// - Throws: on any failure, before the manifest is written (the snapshot stays incomplete).
+    /// - Throws: on any failure, before the manifest is written (the snapshot stays incomplete);
+    ///   ``DataRefreshError/Kind/sourceMissing`` for a shared home that does not exist and
+    ///   ``DataRefreshError/Kind/unexpectedlyEmpty`` for data that is empty or far smaller than last time.
     @discardableResult
     public func provide(now: Date = Date()) async throws -> SnapshotManifest {
         let id = SnapshotManifest.id(for: now)
         let base = location.prefix(of: id)
+        for source in sources {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: source.sharedHome, isDirectory: &isDirectory),
+                isDirectory.boolValue
+            else {
+                throw DataRefreshError(
+                    "the shared home of \(source.name), \(source.sharedHome), does not exist or is not a folder; check the path and that its file system (EFS) is mounted. No snapshot was taken",
+                    kind: .sourceMissing)
+            }
+        }
+        let previous = try await previousManifest()
         var products: [SnapshotManifest.Product] = []
         for source in sources {
             let dumpKey = "\(source.name)/database.dump"
@@ -101,11 +127,12 @@ public struct DataProvider: Sendable {
                         + "the snapshot \(id) stays incomplete")
             }
             let listed = try await s3.listAllObjects(bucket: location.bucket, prefix: base + homePrefix)
-            products.append(
-                .init(
-                    name: source.name, version: source.version, dumpKey: dumpKey, dumpBytes: dump.bytes,
-                    dumpSHA256: dump.sha256, sharedHomePrefix: homePrefix, sharedHomeObjects: listed.count,
-                    sharedHomeBytes: listed.reduce(0) { $0 + $1.size }))
+            let product = SnapshotManifest.Product(
+                name: source.name, version: source.version, dumpKey: dumpKey, dumpBytes: dump.bytes,
+                dumpSHA256: dump.sha256, sharedHomePrefix: homePrefix, sharedHomeObjects: listed.count,
+                sharedHomeBytes: listed.reduce(0) { $0 + $1.size })
+            try check(product, against: previous, snapshot: id)
+            products.append(product)
         }
         let manifest = SnapshotManifest(
             id: id, sourceEnvironment: environment, products: products, toolVersion: AtlasRelayVersion.current)
@@ -118,6 +145,41 @@ public struct DataProvider: Sendable {
         logger.info("snapshot complete", metadata: ["snapshot": "\(id)"])
         try await prune()
         return manifest
+    }
+
+    /// The newest complete snapshot's manifest, if there is one.
+    func previousManifest() async throws -> SnapshotManifest? {
+        guard let newest = try await location.snapshots(s3).complete.last else { return nil }
+        do {
+            return try await location.manifest(newest, s3)
+        } catch {
+            logger.warning(
+                "the previous snapshot's manifest is unreadable; the new snapshot is not compared with it",
+                metadata: ["snapshot": "\(newest)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Refuses a product's new data when it is empty or far smaller than in `previous`.
+    func check(_ product: SnapshotManifest.Product, against previous: SnapshotManifest?, snapshot id: String) throws {
+        let incomplete = "the snapshot \(id) stays incomplete and is never restored"
+        if product.sharedHomeObjects == 0 && !allowEmptySharedHome {
+            throw DataRefreshError(
+                "the shared home of \(product.name) has no files to snapshot; a real shared home never is empty, so check the path and the mount (\(incomplete))",
+                kind: .unexpectedlyEmpty)
+        }
+        guard minimumShareOfPrevious > 0, let before = previous?.products.first(where: { $0.name == product.name })
+        else { return }
+        let figures: [(String, Double, Double)] = [
+            ("shared-home files", Double(product.sharedHomeObjects), Double(before.sharedHomeObjects)),
+            ("shared-home bytes", Double(product.sharedHomeBytes), Double(before.sharedHomeBytes)),
+            ("database dump bytes", Double(product.dumpBytes), Double(before.dumpBytes)),
+        ]
+        for (what, now, then) in figures where now < then * minimumShareOfPrevious {
+            throw DataRefreshError(
+                "\(product.name) has \(Int64(now)) \(what), under \(Int(minimumShareOfPrevious * 100)) % of the \(Int64(then)) in the previous snapshot \(previous!.id); if that much data was really removed, lower minimumShareOfPrevious for one run (\(incomplete))",
+                kind: .unexpectedlyEmpty)
+        }
     }
 
     /// Removes complete snapshots beyond the newest ``keep``, and incomplete ones older than the

@@ -315,11 +315,29 @@ public struct DataRefresher: Sendable {
         return product
     }
 
+    /// Refuses a product's snapshot data that cannot be a real shared home, or that is not what
+    /// the manifest says, before anything is stopped or written.
+    func checkSnapshot(_ data: SnapshotManifest.Product, of manifest: SnapshotManifest) async throws {
+        guard data.sharedHomeObjects > 0 else {
+            throw DataRefreshError(
+                "snapshot \(manifest.id) holds no shared-home files for \(data.name); restoring it would empty DEV's shared home, so nothing was changed. Choose another snapshot",
+                kind: .unexpectedlyEmpty)
+        }
+        let listed = try await s3.listAllObjects(
+            bucket: location.bucket, prefix: location.prefix(of: manifest.id) + data.sharedHomePrefix)
+        let bytes = listed.reduce(Int64(0)) { $0 + $1.size }
+        guard listed.count == data.sharedHomeObjects, bytes == data.sharedHomeBytes else {
+            throw DataRefreshError(
+                "snapshot \(manifest.id) holds \(listed.count) shared-home files (\(bytes) bytes) for \(data.name), its manifest says \(data.sharedHomeObjects) (\(data.sharedHomeBytes) bytes); it was changed after it was taken, so nothing was changed. Choose another snapshot",
+                kind: .mismatch)
+        }
+    }
+
     func run(_ step: Step, _ manifest: SnapshotManifest) async throws {
         let base = location.prefix(of: manifest.id)
         switch step {
         case .check:
-            for target in targets { _ = try product(target.name, in: manifest) }
+            for target in targets { try await checkSnapshot(product(target.name, in: manifest), of: manifest) }
         case .stop:
             for target in targets { try await control.stop(target.name) }
         case .restoreDatabases:
@@ -346,6 +364,13 @@ public struct DataRefresher: Sendable {
                     throw DataRefreshError(
                         "the shared home of \(target.name) did not sync completely (\(summary.failures.count) failed); "
                             + "re-run to resume")
+                }
+                // What is there now must be the snapshot: nothing left to do, every file accounted for.
+                let after = try await engine.plan()
+                guard after.isEmpty, after.refused.isEmpty, after.unchanged == data.sharedHomeObjects else {
+                    throw DataRefreshError(
+                        "after restoring the shared home of \(target.name), \(target.sharedHome) holds \(after.unchanged) of the \(data.sharedHomeObjects) files of snapshot \(manifest.id) (\(after.transfers.count) differ, \(after.deletes.count) extra); re-run to resume",
+                        kind: .mismatch)
                 }
                 logger.info(
                     "shared home synced",

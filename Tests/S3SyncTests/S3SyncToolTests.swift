@@ -4,14 +4,7 @@ import Testing
 
 /// The `s3sync` executable, run as a user would, against SeaweedFS.
 struct S3SyncToolTests {
-    static var binary: URL {
-        // Test bundles live beside the built products.
-        var url = Bundle.main.bundleURL
-        if !FileManager.default.fileExists(atPath: url.appendingPathComponent("s3sync").path) {
-            url.deleteLastPathComponent()
-        }
-        return url.appendingPathComponent("s3sync")
-    }
+    static var binary: URL { URL(fileURLWithPath: BuiltProducts.path("s3sync")) }
 
     static func run(_ arguments: [String], credentials: (String, String)? = nil) throws -> (
         status: Int32, stdout: String, stderr: String

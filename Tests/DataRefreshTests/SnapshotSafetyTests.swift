@@ -1,0 +1,126 @@
+import AWSSigning
+import AtlasRelayTestSupport
+import Foundation
+import S3Sync
+import Testing
+
+@testable import DataRefresh
+
+/// A snapshot of a missing, empty or shrunken shared home is never completed, and a refresh never
+/// restores a snapshot that is empty or differs from its manifest: DEV's home is not wiped.
+struct SnapshotSafetyTests {
+    typealias World = DataRefreshTests.World
+
+    static func provider(_ world: World, homes: [String: String]? = nil, share: Double = 0.5, allowEmpty: Bool = false)
+        -> DataProvider
+    {
+        var provider = world.provider
+        if let homes { provider.sources = provider.sources.map { var s = $0; s.sharedHome = homes[s.name] ?? s.sharedHome; return s } }
+        provider.minimumShareOfPrevious = share
+        provider.allowEmptySharedHome = allowEmpty
+        return provider
+    }
+
+    static func kind(of body: () async throws -> Void) async -> DataRefreshError.Kind? {
+        do {
+            try await body()
+            return nil
+        } catch let error as DataRefreshError {
+            return error.kind
+        } catch {
+            return nil
+        }
+    }
+
+    @Test func aMissingOrEmptySharedHomeMakesNoSnapshot() async throws {
+        let world = try await World()
+        defer { Task { await world.close() } }
+        let missing = Self.provider(world, homes: ["jira": world.root + "/prod-jira-TYPO"])
+        #expect(await Self.kind { _ = try await missing.provide() } == .sourceMissing)
+
+        let emptyHome = world.root + "/empty-home"
+        try FileManager.default.createDirectory(atPath: emptyHome, withIntermediateDirectories: true)
+        let empty = Self.provider(world, homes: ["confluence": emptyHome])
+        #expect(await Self.kind { _ = try await empty.provide() } == .unexpectedlyEmpty)
+        #expect(try await world.location.snapshots(world.s3).complete.isEmpty, "nothing was completed")
+    }
+
+    @Test func aSharedHomeFarSmallerThanLastTimeMakesNoSnapshot() async throws {
+        let world = try await World()
+        defer { Task { await world.close() } }
+        let home = world.prodHome["jira"]!
+        for index in 0..<4 { try Data("more \(index)".utf8).write(to: URL(fileURLWithPath: "\(home)/data/extra-\(index)")) }
+        let first = try await world.provider.provide(now: Date(timeIntervalSinceNow: -60))
+        #expect(first.products.first { $0.name == "jira" }?.sharedHomeObjects == 6)
+
+        // Five of six files gone: a failed mount or a wrong path, not a night's deletions.
+        for index in 0..<4 { try FileManager.default.removeItem(atPath: "\(home)/data/extra-\(index)") }
+        try FileManager.default.removeItem(atPath: "\(home)/data/avatars/1.png")
+        #expect(await Self.kind { _ = try await world.provider.provide() } == .unexpectedlyEmpty)
+        #expect(try await world.location.snapshots(world.s3).complete == [first.id])
+
+        // An operator who knows the data really went can say so for one run.
+        let accepted = try await Self.provider(world, share: 0).provide()
+        #expect(accepted.products.first { $0.name == "jira" }?.sharedHomeObjects == 1)
+    }
+
+    @Test func aRefreshRefusesAnEmptySnapshotAndLeavesDEVAlone() async throws {
+        let world = try await World()
+        defer { Task { await world.close() } }
+        let emptyHome = world.root + "/empty-home"
+        try FileManager.default.createDirectory(atPath: emptyHome, withIntermediateDirectories: true)
+        _ = try await Self.provider(world, homes: ["jira": emptyHome], allowEmpty: true).provide()
+
+        let refresher = world.refresher()
+        #expect(await Self.kind { _ = try await refresher.refresh() } == .unexpectedlyEmpty)
+        #expect(world.stops.withLock { $0 } == 0, "nothing was stopped")
+        #expect(FileManager.default.fileExists(atPath: world.devHome["jira"]! + "/data/stale.txt"))
+    }
+
+    @Test func aRefreshRefusesASnapshotThatNoLongerMatchesItsManifest() async throws {
+        let world = try await World()
+        defer { Task { await world.close() } }
+        let manifest = try await world.provider.provide()
+        let product = try #require(manifest.products.first { $0.name == "confluence" })
+        let prefix = world.location.prefix(of: manifest.id) + product.sharedHomePrefix
+        let objects = try await world.s3.listAllObjects(bucket: world.location.bucket, prefix: prefix)
+        _ = try await world.s3.deleteObjects(bucket: world.location.bucket, keys: [try #require(objects.first).key])
+
+        let refresher = world.refresher()
+        #expect(await Self.kind { _ = try await refresher.refresh() } == .mismatch)
+        #expect(world.stops.withLock { $0 } == 0, "nothing was stopped")
+        #expect(FileManager.default.fileExists(atPath: world.devHome["confluence"]! + "/data/stale.txt"))
+    }
+}
+
+/// The `data-refresh` executable: secrets stay off the command line, refusals exit 2.
+struct DataRefreshToolTests {
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (
+        status: Int32, stderr: String
+    ) {
+        let output = try await ProcessRunner.run(
+            BuiltProducts.path("data-refresh"), arguments, environment: environment, timeout: .seconds(120))
+        return (output.status, String(decoding: output.stderr, as: UTF8.self))
+    }
+
+    @Test func aPasswordOnTheCommandLineIsRefusedAndAMissingHomeExitsTwo() async throws {
+        let url = try Sandbox.postgresURL()
+        let home = "/nonexistent/shared-home-\(UUID())"
+        let common = ["provide", "--bucket", "snapshots-none", "--endpoint-url", try Sandbox.s3Endpoint()]
+
+        let inline = try await Self.run(common + ["--jira-db", url, "--jira-home", home])
+        #expect(inline.status == 2)
+        #expect(!inline.stderr.contains("relay-sandbox"), "the password is not repeated")
+        #expect(inline.stderr.contains("env:NAME"), "it says what to write instead")
+
+        // Read from the environment, the URL is accepted; the missing home is refused before any dump.
+        let fromEnvironment = try await Self.run(
+            common + ["--jira-db", "env:JIRA_DB_URL", "--jira-home", home], environment: ["JIRA_DB_URL": url])
+        #expect(fromEnvironment.status == 2, "\(fromEnvironment.stderr)")
+        #expect(fromEnvironment.stderr.contains(home))
+        #expect(!fromEnvironment.stderr.contains("relay-sandbox"))
+
+        let usage = try await Self.run(["provide", "--no-such-option"])
+        #expect(usage.status == 2)
+    }
+}
