@@ -15,8 +15,8 @@ import Foundation
 /// - a URL by its normalised form (scheme and host lower-cased, a default port dropped,
 ///   trailing slashes dropped, the path kept; see ``normalisedURL(_:)``);
 /// - a database by its server (the host's addresses from `getaddrinfo`, so `localhost`,
-///   `127.0.0.1` and `LOCALHOST.` match whenever their address sets meet), its port (5432 by
-///   default) and its name;
+///   `127.0.0.1` and `LOCALHOST.` match whenever their address sets meet; every loopback
+///   address, `::1` included, counts as this machine), its port (5432 by default) and its name;
 /// - a database host by its addresses alone: any database on it;
 /// - a bucket by its name (case-insensitive) and account; S3 refuses a bucket whose owner is
 ///   not the expected account, so the same name in two known, different accounts is two buckets;
@@ -197,7 +197,7 @@ public struct ResourceIdentity: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `host` lower-cased, without brackets or a trailing dot, with the numeric addresses
-    /// `getaddrinfo` gives for it (IPv4-mapped IPv6 addresses as IPv4).
+    /// `getaddrinfo` gives for it (IPv4-mapped IPv6 addresses as IPv4, this machine's as one).
     static func server(_ host: String) -> Server {
         var name = host.lowercased()
         if name.hasPrefix("[") && name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
@@ -228,11 +228,18 @@ public struct ResourceIdentity: Sendable, Hashable, CustomStringConvertible {
                 if text.hasPrefix("::ffff:"), text.dropFirst(7).split(separator: ".").count == 4 {
                     text = String(text.dropFirst(7))
                 }
-                result.insert(text)
+                result.insert(isThisMachine(text) ? "loopback" : text)
             }
             entry = current.pointee.ai_next
         }
         return result
+    }
+
+    /// Whether connecting to the numeric `address` reaches this machine: 127.0.0.0/8, `::1`, and
+    /// the unspecified `0.0.0.0` and `::` (which Linux connects to the local host). All of them
+    /// count as one address, so `::1` and `127.0.0.1` name the same server.
+    static func isThisMachine(_ address: String) -> Bool {
+        address.hasPrefix("127.") || ["::1", "0.0.0.0", "::"].contains(address)
     }
 
     /// The real path of `path`: symbolic links, `.` and `..` resolved; a path that does not exist

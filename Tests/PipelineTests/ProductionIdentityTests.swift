@@ -280,7 +280,10 @@ import Testing
         #expect(ResourceIdentity.database(host: "::ffff:127.0.0.1", name: "jira").isSame(as: prod))
         #expect(!ResourceIdentity.database(host: "localhost", name: "dev_jira").isSame(as: prod))
         #expect(!ResourceIdentity.database(host: "localhost", port: 5433, name: "jira").isSame(as: prod))
-        #expect(!ResourceIdentity.database(host: "127.0.0.2", name: "jira").isSame(as: prod))
+        // Every loopback address is this machine's server.
+        #expect(ResourceIdentity.database(host: "[::1]", name: "jira").isSame(as: prod))
+        #expect(ResourceIdentity.database(host: "127.0.0.2", name: "jira").isSame(as: prod))
+        #expect(!ResourceIdentity.database(host: "192.0.2.1", name: "jira").isSame(as: prod))
         // A name that does not resolve is still compared by name.
         #expect(
             ResourceIdentity.database(host: "DB.invalid", name: "jira").isSame(
