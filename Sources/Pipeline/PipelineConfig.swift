@@ -519,10 +519,12 @@ public struct PipelineConfig: Sendable {
             if name != production {
                 for (path, resource) in namedResources(of: environment) {
                     for prod in prodResources where resource.isSame(as: prod) {
+                        let what = resource.kind == .sharedHome ? "is, holds or lies in" : "is"
+                        let spelt = prod.spelling == resource.spelling ? "" : " (\(prod))"
                         add(
                             path,
-                            "\(resource) is PROD's \(resource.kind)\(prod.spelling == resource.spelling ? "" : " (\(prod))"); "
-                                + "\(name) must have a \(resource.kind) of its own, or a refresh or release would write to PROD",
+                            "\(resource) \(what) PROD's \(resource.kind)\(spelt); \(name) must have a \(resource.kind) "
+                                + "of its own, or a refresh or release would write to PROD",
                             kind: .productionResource(resource.kind))
                     }
                 }
