@@ -51,7 +51,8 @@ extension DataRefresher {
 
         /// Refuses `targets` when any of them would write a PROD resource.
         ///
-        /// - Throws: ``DataRefreshError`` naming each target resource that is PROD's.
+        /// - Throws: ``DataRefreshError`` of kind ``DataRefreshError/Kind/refused`` naming each
+        ///   target resource that is PROD's.
         public func check(_ targets: [Target]) throws {
             let production = resources
             var problems: [String] = []
@@ -61,7 +62,7 @@ extension DataRefresher {
                 }
             }
             guard !problems.isEmpty else { return }
-            throw DataRefreshError(problems.joined(separator: "; ") + "; nothing was changed")
+            throw DataRefreshError(problems.joined(separator: "; ") + "; nothing was changed", kind: .refused)
         }
 
         static func describe(_ conflict: ResourceIdentity.Conflict, of target: Target) -> String {

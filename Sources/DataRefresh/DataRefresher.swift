@@ -198,7 +198,8 @@ public struct DataRefresher: Sendable {
     public func checkTarget() throws {
         if settings.isProduction {
             throw DataRefreshError(
-                "the target settings say \(settings.environment) is PROD; a refresh never writes to PROD")
+                "the target settings say \(settings.environment) is PROD; a refresh never writes to PROD",
+                kind: .refused)
         }
         try settings.validate()
         try production.check(targets)

@@ -31,6 +31,7 @@ struct ProductionTargetTests {
         let refresher = world.refresher(targetDatabase: localhost)
         #expect(refresher.production.conflicts(refresher.targets).map(\.kind) == [.database])
         let error = try await #require(throws: DataRefreshError.self) { try await refresher.refresh() }
+        #expect(error.kind == .refused, "\(error)")
         #expect(error.description.contains("is PROD's"), "\(error)")
         let showsPassword = error.description.contains(password)
         #expect(!showsPassword, "the error shows the database password")
@@ -56,6 +57,7 @@ struct ProductionTargetTests {
         refresher.production.sharedHomes = ["jira", "confluence"].map { world.prodHome[$0]! }
         #expect(refresher.production.conflicts(refresher.targets).map(\.kind) == [.sharedHome, .sharedHome])
         let error = try await #require(throws: DataRefreshError.self) { try await refresher.refresh() }
+        #expect(error.kind == .refused, "\(error)")
         #expect(error.description.contains("shared home"), "\(error)")
         #expect(world.stops.withLock { $0 } == 0)
         // The snapshot leaves caches out, so a sync with delete into PROD's home would remove these.
@@ -64,7 +66,8 @@ struct ProductionTargetTests {
         // A home inside PROD's is PROD's too.
         refresher.targets = [refresher.targets[0]]
         refresher.targets[0].sharedHome = "\(world.prodHome["jira"]!)/data/dev"
-        #expect(throws: DataRefreshError.self) { try refresher.checkTarget() }
+        let inside = try #require(throws: DataRefreshError.self) { try refresher.checkTarget() }
+        #expect(inside.kind == .refused)
         // DEV's own homes pass.
         var own = world.refresher()
         own.production.sharedHomes = ["jira", "confluence"].map { world.prodHome[$0]! }
