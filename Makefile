@@ -45,10 +45,11 @@ test: setup
 demo: setup
 	@"$(ROOT)/scripts/demo.sh"
 
-# Stops the demo's simulators and the services.
+# Stops the demo's simulators (stale PID files, as after a failed demo, are just removed) and
+# then the services, even when a simulator could not be stopped.
 stop:
-	@for pid in "$(ROOT)"/.sandbox/demo/run/*.pid; do [ -f "$$pid" ] && kill "$$(cat "$$pid")" 2>/dev/null; rm -f "$$pid"; done; true
-	@"$(SERVICES)" stop
+	@rc=0; "$(ROOT)/scripts/stop-pidfiles.sh" atlassian-simulator "$(ROOT)/.sandbox/demo/run" || rc=$$?; \
+	"$(SERVICES)" stop; exit $$rc
 
 clean-sandbox:
 	@"$(SERVICES)" clean

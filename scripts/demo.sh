@@ -44,12 +44,7 @@ case "\$action" in
     done
     echo "\$env \$product did not start; see $DEMO/run/\$env-\$product.log" >&2; exit 1 ;;
   stop)
-    if [ -f "\$pidfile" ]; then
-      pid="\$(cat "\$pidfile")"
-      kill "\$pid" 2>/dev/null || true
-      for _ in \$(seq 1 100); do kill -0 "\$pid" 2>/dev/null || break; sleep 0.1; done
-      rm -f "\$pidfile"
-    fi ;;
+    "$ROOT/scripts/stop-pidfiles.sh" atlassian-simulator "\$pidfile" >/dev/null ;;
   *) echo "usage: control.sh start|stop ENV PRODUCT" >&2; exit 2 ;;
 esac
 EOF
