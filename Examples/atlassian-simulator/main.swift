@@ -41,6 +41,11 @@ struct SimulatorCommand: AsyncParsableCommand {
             sources.append(source)
         }
         for await _ in signals { break }
+        // A stop that cannot finish (a request stuck on a database) must not outlive the signal.
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(15)) {
+            FileHandle.standardError.write(Data("atlassian-simulator: did not stop within 15 s; exiting\n".utf8))
+            Foundation.exit(1)
+        }
         sources.forEach { $0.cancel() }
         await simulator.stop()
     }

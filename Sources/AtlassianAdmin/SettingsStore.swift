@@ -209,6 +209,9 @@ public final class JiraSettingsStore: Sendable {
     /// Closes the connection.
     public func close() async { await database.close() }
 
+    /// Whether the connection is still open (the server has not closed it).
+    package var isOpen: Bool { !database.connection.isClosed }
+
     /// Every Jira application property (`entity_name = 'jira.properties'`), by key.
     public func properties() async throws -> [String: Value] {
         let rows = try await database.connection.query(
@@ -383,6 +386,9 @@ public final class ConfluenceSettingsStore: Sendable {
 
     /// Closes the connection.
     public func close() async { await database.close() }
+
+    /// Whether the connection is still open (the server has not closed it).
+    package var isOpen: Bool { !database.connection.isClosed }
 
     /// The settings as stored now.
     public func settings() async throws -> Settings {

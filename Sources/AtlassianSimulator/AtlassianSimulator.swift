@@ -213,11 +213,22 @@ public final class AtlassianSimulator: Sendable {
         return simulator
     }
 
+    /// How long ``stop()`` lets requests in flight finish before it cancels them.
+    public static let stopGracePeriod: Duration = .seconds(3)
+
     /// Stops serving and closes the database connection.
+    ///
+    /// Requests in flight get ``stopGracePeriod`` to finish; then the server is cancelled, so a
+    /// request stuck on the database cannot keep the simulator alive.
     public func stop() async {
-        guard let (task, group) = self.task.withLock({ $0 }) else { return }
+        guard let (task, group) = self.task.withLock({ $0.take() }) else { return }
         await group.triggerGracefulShutdown()
+        let cancel = Task {
+            try await Task.sleep(for: Self.stopGracePeriod)
+            task.cancel()
+        }
         _ = try? await task.value
+        cancel.cancel()
         await backend.close()
     }
 }

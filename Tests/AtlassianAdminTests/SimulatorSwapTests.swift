@@ -1,0 +1,104 @@
+import AWSSigning
+import AtlasRelayTestSupport
+import AtlassianSimulator
+import Foundation
+import Testing
+
+@testable import AtlassianAdmin
+
+/// A refresh swaps the database under a running simulator, as Data-Refresher's restore does:
+/// `pg_terminate_backend` on its connections, the old database renamed away and the restored one
+/// renamed into its place. The simulator must then serve the new database (or fail at once),
+/// never hang, and a stop (SIGTERM for the executable) must end it.
+struct SimulatorSwapTests {
+    static let scripts = ["scripts/sql/atlassian-schema.sql", "scripts/sql/atlassian-seed-prod.sql"]
+
+    static func psql(_ statements: String...) async throws {
+        let output = try await ProcessRunner.run(
+            "/usr/bin/psql",
+            ["-X", "-q", "-v", "ON_ERROR_STOP=1", try Sandbox.postgresURL()] + statements.flatMap { ["-c", $0] },
+            timeout: .seconds(60))
+        guard output.status == 0 else { throw TestSupportError("psql failed: \(output.errorText)") }
+    }
+
+    /// A seeded database, and a second one (already renamed into place by `swap`) whose title says so.
+    static func databases() async throws -> (location: DatabaseLocation, name: String, fresh: String, url: String) {
+        let url = try await Sandbox.makeDatabase(prefix: "swap", scripts: scripts)
+        let location = try DatabaseLocation(url: url)
+        let freshURL = try await Sandbox.makeDatabase(prefix: "swapnew", scripts: scripts)
+        let fresh = try DatabaseLocation(url: freshURL).database
+        let store = try await JiraSettingsStore.open(try DatabaseLocation(url: freshURL))
+        _ = try await store.set(["jira.title": .string("Jira (restored)")])
+        await store.close()
+        return (location, location.database, fresh, url)
+    }
+
+    /// What PostgresTools.restore does once the fresh database is loaded.
+    static func swap(_ name: String, with fresh: String) async throws {
+        try await psql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(name)' AND pid <> pg_backend_pid()",
+            "ALTER DATABASE \(name) RENAME TO \(name)_previous",
+            "ALTER DATABASE \(fresh) RENAME TO \(name)")
+    }
+
+    @Test func afterASwapTheSimulatorServesTheNewDatabase() async throws {
+        let (location, name, fresh, _) = try await Self.databases()
+        defer { Task { await Sandbox.dropDatabase(name) } }
+        let simulator = try await AtlassianSimulator.start(.init(product: .jira, database: location))
+        let jira = JiraClient(
+            connection: try AtlassianConnection(
+                baseURL: simulator.baseURL, credentials: .token(AtlassianSimulator.User.admin.token),
+                timeout: .seconds(20)))
+        #expect(try await jira.applicationProperty("jira.title")?.value == "Jira")
+
+        try await Self.swap(name, with: fresh)
+        let started = ContinuousClock.now
+        let title = try await withTimeLimit(.seconds(30)) { try await jira.applicationProperty("jira.title")?.value }
+        #expect(title == "Jira (restored)")
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(try await jira.state() == .running)
+        try await withTimeLimit(.seconds(30)) { await simulator.stop() }
+    }
+}
+
+extension SimulatorSwapTests {
+    static var simulatorBinary: String {
+        AtlassianAdminToolTests.binary.replacingOccurrences(of: "atlassian-admin", with: "atlassian-simulator")
+    }
+
+    @Test func theExecutableStopsOnSIGTERMAfterASwap() async throws {
+        let (_, name, fresh, url) = try await Self.databases()
+        defer { Task { await Sandbox.dropDatabase(name) } }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.simulatorBinary)
+        process.arguments = ["--product", "jira", "--db", url]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let pid = process.processIdentifier
+        defer { if StopScriptTests.isAlive(pid) { kill(pid, SIGKILL) } }
+        // "listening on http://127.0.0.1:PORT"
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            line += chunk
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        let baseURL = try #require(text.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines))
+        let jira = JiraClient(
+            connection: try AtlassianConnection(
+                baseURL: baseURL, credentials: .token(AtlassianSimulator.User.admin.token), timeout: .seconds(60)))
+        #expect(try await jira.applicationProperty("jira.title")?.value == "Jira")
+
+        try await Self.swap(name, with: fresh)
+        let inFlight = Task { try? await jira.applicationProperty("jira.title") }
+        try await Task.sleep(for: .milliseconds(500))
+        let stopped = ContinuousClock.now
+        kill(pid, SIGTERM)
+        #expect(await StopScriptTests.waitForExit(pid, within: .seconds(30)), "SIGTERM ends the simulator")
+        #expect(ContinuousClock.now - stopped < .seconds(15))
+        inFlight.cancel()
+    }
+}
