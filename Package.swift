@@ -178,10 +178,15 @@ let package = Package(
             path: "Examples/s3sync",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "AtlasRelayCLI",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "atlassian-admin",
             dependencies: [
-                "AtlassianAdmin", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "AtlassianAdmin", "AtlasRelayCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
             path: "Examples/atlassian-admin",
@@ -190,7 +195,7 @@ let package = Package(
         .executableTarget(
             name: "atlassian-simulator",
             dependencies: [
-                "AtlassianSimulator", "AtlassianAdmin",
+                "AtlassianSimulator", "AtlassianAdmin", "AtlasRelayCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -223,7 +228,7 @@ let package = Package(
         .executableTarget(
             name: "app-tester",
             dependencies: [
-                "AppTesting", "AtlassianAdmin",
+                "AppTesting", "AtlassianAdmin", "AtlasRelayCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

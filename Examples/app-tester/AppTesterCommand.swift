@@ -1,17 +1,18 @@
 import AppTesting
 import ArgumentParser
+import AtlasRelayCLI
 import AtlassianAdmin
 import Foundation
 import Logging
 
 /// `app-tester functional|smoke|perf|merge`: the pipeline's tests as CodeBuild steps.
 @main
-struct AppTesterCommand: AsyncParsableCommand {
+struct AppTesterCommand: RelayTool {
     static let configuration = CommandConfiguration(
         commandName: "app-tester",
         abstract: "Functional, smoke and load tests for Jira and Confluence Data Center, with CodeBuild reports.",
         discussion: """
-            Exit codes: 0 passed, 1 a test or SLA gate failed, 2 bad input.
+            \(ToolExit.convention) Here 0 means every test and SLA gate passed, 1 that one failed.
             Credentials: ATLASSIAN_TOKEN (Bearer), or ATLASSIAN_USER with ATLASSIAN_PASSWORD.
             """,
         subcommands: [Functional.self, Smoke.self, Perf.self, Merge.self])
@@ -74,7 +75,7 @@ struct Functional: AsyncParsableCommand {
         try apps.write(Reports.junit(runs: [run]), to: apps.junit)
         try apps.write(try Reports.json(run), to: apps.json)
         print(run.summary)
-        if !run.passed { throw ExitCode(1) }
+        if !run.passed { throw ExitCode(ToolExit.failed) }
     }
 }
 
@@ -103,7 +104,7 @@ struct Smoke: AsyncParsableCommand {
         try apps.write(Reports.junit(runs: [run]), to: apps.junit)
         try apps.write(try Reports.json(run), to: apps.json)
         print(run.summary)
-        if !run.passed { throw ExitCode(1) }
+        if !run.passed { throw ExitCode(ToolExit.failed) }
     }
 }
 
@@ -154,7 +155,7 @@ struct Perf: AsyncParsableCommand {
         let result: PerfResult
         do { result = try await tester.run(name, context: TestContext(jira: jira, confluence: confluence)) } catch {
             FileHandle.standardError.write(Data("app-tester: the load did not start: \(error)\n".utf8))
-            throw ExitCode(1)
+            throw ExitCode(ToolExit.failed)
         }
         let gates = SLA(p90Milliseconds: limits, defaultP90Milliseconds: slaP90, minimumSuccess: minimumSuccess)
             .evaluate(result)
@@ -183,7 +184,7 @@ struct Perf: AsyncParsableCommand {
                 "\(entry.action): p90 \(String(format: "%.1f", entry.p90)) ms"
                     + (entry.changePercent.map { String(format: " (%+.1f %% against the baseline)", $0) } ?? ""))
         }
-        if !gates.allSatisfy(\.passed) { throw ExitCode(1) }
+        if !gates.allSatisfy(\.passed) { throw ExitCode(ToolExit.failed) }
     }
 }
 

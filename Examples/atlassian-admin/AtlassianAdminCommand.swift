@@ -1,4 +1,5 @@
 import ArgumentParser
+import AtlasRelayCLI
 import AtlassianAdmin
 import Foundation
 import Yams
@@ -6,22 +7,24 @@ import Yams
 /// `atlassian-admin`: status, server info, application links and environment settings of a Jira
 /// or Confluence Data Center, for people and for CodeBuild steps.
 @main
-struct AtlassianAdminCommand: AsyncParsableCommand {
+struct AtlassianAdminCommand: RelayTool {
     static let configuration = CommandConfiguration(
         commandName: "atlassian-admin",
         abstract: "Administer Jira and Confluence Data Center: status, server info, app links, environment settings.",
         discussion: """
             Credentials: --token alone sends a personal access token (Bearer); --user with --token or --password sends
             Basic auth. The same values can come from ATLASSIAN_URL, ATLASSIAN_TOKEN, ATLASSIAN_USER, ATLASSIAN_PASSWORD
-            and ATLASSIAN_DB. Exit status: 0 success; 1 the request or database failed; 2 bad input (64 for flags the
-            parser rejects); 3 the node is not RUNNING (status); 4 settings plan found changes to make.
+            and ATLASSIAN_DB.
+
+            \(ToolExit.convention) Two commands answer with more: status exits 3 when the node is not RUNNING, and
+            settings plan exits 4 when it found changes to make.
             """,
         subcommands: [Status.self, ServerInfo.self, Applinks.self, Settings.self])
 
     /// Exit codes a CodeBuild step can gate on.
     enum Exit {
-        static let failed: Int32 = 1
-        static let badInput: Int32 = 2
+        static let failed = ToolExit.failed
+        static let badInput = ToolExit.badInput
         static let notRunning: Int32 = 3
         static let changesPending: Int32 = 4
     }
@@ -82,6 +85,9 @@ func guarded(_ body: () async throws -> Void) async throws {
         throw error
     } catch let error as ValidationError {
         FileHandle.standardError.write(Data("atlassian-admin: \(error.message)\n".utf8))
+        throw ExitCode(AtlassianAdminCommand.Exit.badInput)
+    } catch let error as AtlassianError where error.kind == .invalidInput {
+        FileHandle.standardError.write(Data("atlassian-admin: \(error)\n".utf8))
         throw ExitCode(AtlassianAdminCommand.Exit.badInput)
     } catch {
         FileHandle.standardError.write(Data("atlassian-admin: \(error)\n".utf8))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AtlasRelayCLI
 import AtlassianAdmin
 import AtlassianSimulator
 import Foundation
@@ -6,13 +7,16 @@ import Logging
 
 /// Runs a Jira or Confluence simulator on a database until it is stopped (SIGTERM or SIGINT).
 @main
-struct SimulatorCommand: AsyncParsableCommand {
+struct SimulatorCommand: RelayTool {
     static let configuration = CommandConfiguration(
         commandName: "atlassian-simulator",
         abstract: "Serve the Jira or Confluence admin REST subset from a database with the products' tables.",
         discussion: """
             Users: admin/admin (token simulator-admin-token) and viewer/viewer (simulator-viewer-token).
-            Prints "listening on http://HOST:PORT" once it serves.
+            Prints "listening on http://HOST:PORT" once it serves, and serves until SIGTERM or SIGINT.
+
+            \(ToolExit.convention) It exits 0 after a signal, 1 when the database cannot be opened or the port
+            cannot be bound.
             """)
 
     @Option(help: "jira or confluence.") var product: String
@@ -44,7 +48,7 @@ struct SimulatorCommand: AsyncParsableCommand {
         // A stop that cannot finish (a request stuck on a database) must not outlive the signal.
         DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(15)) {
             FileHandle.standardError.write(Data("atlassian-simulator: did not stop within 15 s; exiting\n".utf8))
-            Foundation.exit(1)
+            Foundation.exit(ToolExit.failed)
         }
         sources.forEach { $0.cancel() }
         await simulator.stop()

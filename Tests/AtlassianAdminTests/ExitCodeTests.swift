@@ -1,0 +1,47 @@
+import AWSSigning
+import Foundation
+import Testing
+
+/// One exit-code convention for atlassian-admin, atlassian-simulator and app-tester: 0 done,
+/// 1 failed, 2 bad input or refused (flags the parser rejects included), said in each `--help`.
+struct ExitCodeTests {
+    static func binary(_ name: String) -> String {
+        AtlassianAdminToolTests.binary.replacingOccurrences(of: "atlassian-admin", with: name)
+    }
+
+    static func run(_ tool: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let output = try await ProcessRunner.run(binary(tool), arguments, timeout: .seconds(60))
+        return (output.status, String(decoding: output.stdout + output.stderr, as: UTF8.self))
+    }
+
+    @Test func atlassianAdminRejectsURLsThatAreNotHTTPAsBadInput() async throws {
+        for url in ["ftp://jira.example.com", "jira.example.com"] {
+            let result = try await Self.run("atlassian-admin", ["server-info", "--product", "jira", "--url", url])
+            #expect(result.status == 2, "\(url): \(result)")
+            #expect(result.output.contains("not an absolute http(s) URL"))
+        }
+    }
+
+    @Test func rejectedFlagsAndMissingInputExitTwoInEveryTool() async throws {
+        let cases: [(String, [String])] = [
+            ("atlassian-admin", ["status", "--no-such-flag"]),
+            ("atlassian-simulator", ["--product", "jira", "--no-such-flag"]),
+            ("atlassian-simulator", ["--product", "bamboo", "--db", "postgres://u@127.0.0.1:9/db"]),
+            ("app-tester", ["functional", "--no-such-flag"]),
+            ("app-tester", ["smoke"]),  // neither --jira-url nor --confluence-url
+        ]
+        for (tool, arguments) in cases {
+            let result = try await Self.run(tool, arguments)
+            #expect(result.status == 2, "\(tool) \(arguments): \(result)")
+        }
+    }
+
+    @Test func eachToolsHelpStatesTheConvention() async throws {
+        for tool in ["atlassian-admin", "atlassian-simulator", "app-tester"] {
+            let help = try await Self.run(tool, ["--help"])
+            #expect(help.status == 0)
+            #expect(help.output.contains("Exit status: 0 done; 1 failed"), "\(tool): \(help.output)")
+            #expect(help.output.contains("2 bad input or refused"), "\(tool)")
+        }
+    }
+}
