@@ -186,7 +186,8 @@ let package = Package(
         .executableTarget(
             name: "atlassian-admin",
             dependencies: [
-                "AtlassianAdmin", "AtlasRelayCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "AtlassianAdmin", "AtlasRelayCLI", "AWSCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
             path: "Examples/atlassian-admin",
@@ -228,7 +229,7 @@ let package = Package(
         .executableTarget(
             name: "app-tester",
             dependencies: [
-                "AppTesting", "AtlassianAdmin", "AtlasRelayCLI",
+                "AppTesting", "AtlassianAdmin", "AtlasRelayCLI", "AWSCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -32,10 +32,12 @@ action="\$1"; env="\$2"; product="\$3"
 case "\$env" in dev) n=1 ;; uat) n=2 ;; prod) n=3 ;; *) echo "unknown environment \$env" >&2; exit 2 ;; esac
 case "\$product" in jira) port=1808\$n ;; confluence) port=1809\$n ;; *) echo "unknown product \$product" >&2; exit 2 ;; esac
 pidfile="$DEMO/run/\$env-\$product.pid"
+# The simulators read the password from the environment: a --db URL with it would show it in ps.
+export PGPASSWORD='$PGPASSWORD'
 case "\$action" in
   start)
     "$BIN/atlassian-simulator" --product "\$product" --port "\$port" \\
-      --db "postgres://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/\${env}_\${product}" \\
+      --db "postgres://$PGUSER@$PGHOST:$PGPORT/\${env}_\${product}" \\
       > "$DEMO/run/\$env-\$product.log" 2>&1 < /dev/null &
     echo \$! > "\$pidfile"
     for _ in \$(seq 1 100); do

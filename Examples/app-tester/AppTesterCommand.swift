@@ -1,6 +1,7 @@
 import AppTesting
 import ArgumentParser
 import AtlasRelayCLI
+import AWSCore
 import AtlassianAdmin
 import Foundation
 import Logging
@@ -13,7 +14,9 @@ struct AppTesterCommand: RelayTool {
         abstract: "Functional, smoke and load tests for Jira and Confluence Data Center, with CodeBuild reports.",
         discussion: """
             \(ToolExit.convention) Here 0 means every test and SLA gate passed, 1 that one failed.
-            Credentials: ATLASSIAN_TOKEN (Bearer), or ATLASSIAN_USER with ATLASSIAN_PASSWORD.
+            Credentials come from the environment or a file, never the command line (other users can read it in
+            /proc): \(AtlassianCredentials.environmentHelp). A user:password inside a URL also signs in, and is never
+            shown.
             """,
         subcommands: [Functional.self, Smoke.self, Perf.self, Merge.self])
 }
@@ -24,24 +27,17 @@ struct Apps: ParsableArguments {
     @Option(help: "Write JUnit XML here (CodeBuild test reports).") var junit: String?
     @Option(help: "Write the JSON result here.") var json: String?
 
-    var credentials: AtlassianCredentials? {
-        let environment = ProcessInfo.processInfo.environment
-        if let user = environment["ATLASSIAN_USER"], let password = environment["ATLASSIAN_PASSWORD"] {
-            return .basic(user: user, password: password)
-        }
-        return environment["ATLASSIAN_TOKEN"].map { .token($0) }
-    }
-
     func clients() throws -> (JiraClient?, ConfluenceClient?) {
         guard jiraUrl != nil || confluenceUrl != nil else {
             throw ValidationError("give --jira-url and/or --confluence-url")
         }
         do {
+            let credentials = try AtlassianCredentials.resolve()
             return (
                 try jiraUrl.map { try JiraClient(baseURL: $0, credentials: credentials) },
                 try confluenceUrl.map { try ConfluenceClient(baseURL: $0, credentials: credentials) }
             )
-        } catch { throw ValidationError("\(error)") }
+        } catch { throw ValidationError(URLRedaction.redact("\(error)")) }
     }
 
     func write(_ text: String, to path: String?) throws {

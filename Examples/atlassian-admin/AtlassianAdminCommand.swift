@@ -1,5 +1,6 @@
 import ArgumentParser
 import AtlasRelayCLI
+import AWSCore
 import AtlassianAdmin
 import Foundation
 import Yams
@@ -12,9 +13,11 @@ struct AtlassianAdminCommand: RelayTool {
         commandName: "atlassian-admin",
         abstract: "Administer Jira and Confluence Data Center: status, server info, app links, environment settings.",
         discussion: """
-            Credentials: --token alone sends a personal access token (Bearer); --user with --token or --password sends
-            Basic auth. The same values can come from ATLASSIAN_URL, ATLASSIAN_TOKEN, ATLASSIAN_USER, ATLASSIAN_PASSWORD
-            and ATLASSIAN_DB.
+            Credentials come from the environment or a file, never the command line (other users can read it in
+            /proc): \(AtlassianCredentials.environmentHelp); --token-file and --password-file name the files too.
+            --token and --password still work but show the secret to everyone on the machine. The URL comes from
+            --url or ATLASSIAN_URL (a user:password in it signs in and is never shown), the database from --db or
+            ATLASSIAN_DB (leave the password out of it and set PGPASSWORD).
 
             \(ToolExit.convention) Two commands answer with more: status exits 3 when the node is not RUNNING, and
             settings plan exits 4 when it found changes to make.
@@ -34,10 +37,13 @@ struct AtlassianAdminCommand: RelayTool {
 struct Connection: ParsableArguments {
     @Option(help: "jira or confluence.") var product: String
     @Option(help: "The application's base URL (or ATLASSIAN_URL).") var url: String?
-    @Option(help: "A personal access token, or with --user a password or API token (or ATLASSIAN_TOKEN).")
-    var token: String?
+    @Option(help: "A file holding a personal access token, or with --user a password or API token.")
+    var tokenFile: String?
+    @Option(help: "A file holding the password for Basic auth.") var passwordFile: String?
     @Option(help: "A user name for Basic auth (or ATLASSIAN_USER).") var user: String?
-    @Option(help: "A password for Basic auth (or ATLASSIAN_PASSWORD).") var password: String?
+    @Option(help: "Discouraged (visible in the process list): use ATLASSIAN_TOKEN or --token-file.") var token: String?
+    @Option(help: "Discouraged (visible in the process list): use ATLASSIAN_PASSWORD or --password-file.")
+    var password: String?
     @Option(help: "Seconds one request may take, the whole answer included.") var timeout = 30
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
@@ -47,17 +53,13 @@ struct Connection: ParsableArguments {
         guard let url = url ?? Self.environment["ATLASSIAN_URL"] else {
             throw ValidationError("give the application's URL with --url or ATLASSIAN_URL")
         }
-        let token = token ?? Self.environment["ATLASSIAN_TOKEN"]
-        let password = password ?? Self.environment["ATLASSIAN_PASSWORD"]
-        let credentials: AtlassianCredentials?
-        if let user = user ?? Self.environment["ATLASSIAN_USER"] {
-            guard let secret = password ?? token else {
-                throw ValidationError("--user needs --password or --token")
-            }
-            credentials = .basic(user: user, password: secret)
-        } else {
-            credentials = token.map { .token($0) }
+        for (flag, value) in [("--token", token), ("--password", password)] where value != nil {
+            FileHandle.standardError.write(
+                Data("atlassian-admin: warning: \(flag) shows the secret in the process list; use the environment or a file\n".utf8))
         }
+        let credentials = try AtlassianCredentials.resolve(
+            user: user, token: token, password: password, tokenFile: tokenFile, passwordFile: passwordFile,
+            environment: Self.environment)
         guard timeout > 0 else { throw ValidationError("--timeout must be at least 1 second") }
         let product = product.lowercased()
         guard ["jira", "confluence"].contains(product) else {
@@ -84,13 +86,13 @@ func guarded(_ body: () async throws -> Void) async throws {
     } catch let error as ExitCode {
         throw error
     } catch let error as ValidationError {
-        FileHandle.standardError.write(Data("atlassian-admin: \(error.message)\n".utf8))
+        FileHandle.standardError.write(Data("atlassian-admin: \(URLRedaction.redact(error.message))\n".utf8))
         throw ExitCode(AtlassianAdminCommand.Exit.badInput)
     } catch let error as AtlassianError where error.kind == .invalidInput {
-        FileHandle.standardError.write(Data("atlassian-admin: \(error)\n".utf8))
+        FileHandle.standardError.write(Data("atlassian-admin: \(URLRedaction.redact("\(error)"))\n".utf8))
         throw ExitCode(AtlassianAdminCommand.Exit.badInput)
     } catch {
-        FileHandle.standardError.write(Data("atlassian-admin: \(error)\n".utf8))
+        FileHandle.standardError.write(Data("atlassian-admin: \(URLRedaction.redact("\(error)"))\n".utf8))
         throw ExitCode(AtlassianAdminCommand.Exit.failed)
     }
 }
@@ -171,7 +173,8 @@ struct Settings: AsyncParsableCommand {
 
     struct Options: ParsableArguments {
         @OptionGroup var connection: Connection
-        @Option(help: "The product database, postgres://user:password@host:port/db (or ATLASSIAN_DB).") var db: String?
+        @Option(help: "The product database, postgres://user@host:port/db with PGPASSWORD set (or ATLASSIAN_DB).")
+        var db: String?
         @Option(help: "The environment's settings, YAML or JSON.") var settings: String
 
         var product: String { connection.product }
@@ -222,7 +225,9 @@ struct Settings: AsyncParsableCommand {
                 throw ValidationError("give the product database with --db or ATLASSIAN_DB")
             }
             let location: DatabaseLocation
-            do { location = try DatabaseLocation(url: url) } catch { throw ValidationError("\(error)") }
+            do {
+                location = try DatabaseLocation(url: url).withPassword(from: Connection.environment)
+            } catch { throw ValidationError(URLRedaction.redact("\(error)")) }
             var jira: JiraSettingsStore?
             var confluence: ConfluenceSettingsStore?
             switch product.lowercased() {

@@ -20,7 +20,8 @@ struct SimulatorCommand: RelayTool {
             """)
 
     @Option(help: "jira or confluence.") var product: String
-    @Option(help: "postgres://user:password@host:port/database?schema=name") var db: String
+    @Option(help: "postgres://user@host:port/database?schema=name; the password from PGPASSWORD (not the URL, which the process list shows).")
+    var db: String
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port (0: any free port).") var port = 0
     @Option(help: "Answer /status STARTING this many times first.") var startingPolls = 0
@@ -30,7 +31,9 @@ struct SimulatorCommand: RelayTool {
             throw ValidationError("--product must be jira or confluence, not '\(product)'")
         }
         let location: DatabaseLocation
-        do { location = try DatabaseLocation(url: db) } catch { throw ValidationError("\(error)") }
+        do {
+            location = try DatabaseLocation(url: db).withPassword(from: ProcessInfo.processInfo.environment)
+        } catch { throw ValidationError("\(error)") }
         let simulator = try await AtlassianSimulator.start(
             .init(product: product, database: location), host: host, port: port)
         if startingPolls > 0 { simulator.setMode(.starting(polls: startingPolls)) }

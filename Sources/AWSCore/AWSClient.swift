@@ -393,7 +393,7 @@ public final class AWSClient: Sendable {
     }
 
     static func summary(_ error: any Error) -> String {
-        String(describing: error).prefix(200).description
+        URLRedaction.redact(String(describing: error).prefix(200).description)
     }
 }
 

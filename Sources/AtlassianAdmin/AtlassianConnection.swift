@@ -132,6 +132,9 @@ public struct AtlassianConnection: Sendable {
     /// Creates a connection. By default it shares the package's HTTP client, which does not
     /// retry refused connections on its own, so an unreachable URL fails at once.
     ///
+    /// A user and password inside `baseURL` (`https://admin:secret@jira.example.com`) are taken
+    /// out of it and used for Basic auth when `credentials` is `nil`; ``baseURL`` never holds them.
+    ///
     /// - Throws: ``AtlassianError`` when `baseURL` is not an absolute http(s) URL.
     public init(
         baseURL: String, credentials: AtlassianCredentials?, timeout: TimeAmount = .seconds(30),
@@ -139,15 +142,23 @@ public struct AtlassianConnection: Sendable {
     ) throws {
         var url = baseURL
         while url.hasSuffix("/") { url.removeLast() }
-        guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""),
+        guard var parsed = URLComponents(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""),
             parsed.host?.isEmpty == false
         else {
             throw AtlassianError(
-                status: 0, request: "connect", messages: ["'\(baseURL)' is not an absolute http(s) URL"],
-                kind: .invalidInput)
+                status: 0, request: "connect",
+                messages: ["'\(URLRedaction.redact(baseURL))' is not an absolute http(s) URL"], kind: .invalidInput)
         }
-        self.baseURL = url
-        self.credentials = credentials
+        // A user and password in the URL sign in like curl's, and never stay in the URL that
+        // requests, logs and errors show.
+        var signIn = credentials
+        if let user = parsed.user, !user.isEmpty, credentials == nil {
+            signIn = .basic(user: user.removingPercentEncoding ?? user, password: parsed.password?.removingPercentEncoding ?? "")
+        }
+        parsed.user = nil
+        parsed.password = nil
+        self.baseURL = parsed.string ?? url
+        self.credentials = signIn
         self.timeout = timeout
         self.http = httpClient
     }
@@ -197,7 +208,7 @@ public struct AtlassianConnection: Sendable {
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             throw timedOut
         } catch {
-            throw AtlassianError(status: 0, request: name, messages: ["\(error)"])
+            throw AtlassianError(status: 0, request: name, messages: [URLRedaction.redact("\(error)")])
         }
     }
 
@@ -276,7 +287,9 @@ public struct AtlassianConnection: Sendable {
                 } catch let error as AtlassianError
                     where error.kind == .unreachable || error.kind == .timedOut || (502...504).contains(error.status)
                 {
-                    last = error.description  // not listening yet, or a load balancer with no healthy node
+                    // Not listening yet, or a load balancer with no healthy node. A poll cut short by
+                    // the end of the wait does not hide the state seen before it.
+                    if error.kind != .timedOut || NodeState(rawValue: last) == nil { last = error.description }
                 }
             }
             let remaining = clock.now.duration(to: deadline)

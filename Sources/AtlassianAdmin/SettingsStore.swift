@@ -41,6 +41,13 @@ public struct DatabaseLocation: Sendable, CustomStringConvertible {
         DatabaseLocation(host: host, port: port, user: user, password: password, database: database, schema: schema)
     }
 
+    /// This location, with `PGPASSWORD` from `environment` as the password when the URL had
+    /// none (libpq's convention), so a tool's `--db` URL need not carry the secret.
+    public func withPassword(from environment: [String: String]) -> DatabaseLocation {
+        guard password == nil, let fromEnvironment = environment["PGPASSWORD"] else { return self }
+        return with(password: fromEnvironment)
+    }
+
     init(host: String, port: Int, user: String, password: String?, database: String, schema: String?) {
         self.host = host
         self.port = port
