@@ -41,7 +41,7 @@ struct DeadlineTests {
         }
         await server.stop()
         #expect(kind == .timedOut)
-        #expect(elapsed < .seconds(6), "took \(elapsed)")
+        #expect(elapsed < .seconds(12), "took \(elapsed)")
     }
 
     @Test func aDrippingStreamHandedToTheCallerTimesOutToo() async throws {
@@ -58,7 +58,7 @@ struct DeadlineTests {
         }
         await server.stop()
         #expect(kind == .timedOut)
-        #expect(elapsed < .seconds(6), "took \(elapsed)")
+        #expect(elapsed < .seconds(12), "took \(elapsed)")
     }
 
     @Test func giveUpAfterBoundsEveryAttemptAndTheRetries() async throws {
@@ -71,7 +71,7 @@ struct DeadlineTests {
         }
         await server.stop()
         #expect(kind == .timedOut)
-        #expect(elapsed >= .seconds(3) && elapsed < .seconds(7), "took \(elapsed)")
+        #expect(elapsed >= .seconds(3) && elapsed < .seconds(12), "took \(elapsed)")
     }
 
     @Test func aTimedOutAttemptIsRetriedWithinTheBudget() async throws {
@@ -85,6 +85,6 @@ struct DeadlineTests {
         await server.stop()
         #expect(kind == .timedOut)
         #expect(attempts == 3, "a listing whose body stalls is retried like any timeout")
-        #expect(elapsed < .seconds(8), "took \(elapsed)")
+        #expect(elapsed < .seconds(12), "took \(elapsed)")
     }
 }

@@ -22,7 +22,7 @@ struct AtlassianDeadlineTests {
         }
         await server.stop()
         #expect(error.kind == .timedOut)
-        #expect(ContinuousClock.now - started < .seconds(6))
+        #expect(ContinuousClock.now - started < .seconds(12))
     }
 
     @Test func waitUntilRunningEndsAtItsTimeoutWhateverThePollsDo() async throws {
@@ -38,7 +38,7 @@ struct AtlassianDeadlineTests {
         }
         await server.stop()
         #expect(error.kind == .timedOut)
-        #expect(ContinuousClock.now - started < .seconds(6))
+        #expect(ContinuousClock.now - started < .seconds(12))
     }
 
     @Test func statusWaitReturnsWithinTheWaitPlusOneRequestTimeout() async throws {
@@ -50,6 +50,7 @@ struct AtlassianDeadlineTests {
         let elapsed = ContinuousClock.now - started
         await server.stop()
         #expect(result.status == 1, "\(result)")
-        #expect(elapsed < .seconds(3 + 2 + 3), "took \(elapsed)")
+        // Loose: a busy test run can delay timers by seconds; without the deadlines this never ends.
+        #expect(elapsed < .seconds(3 + 2 + 8), "took \(elapsed)")
     }
 }
