@@ -1,8 +1,5 @@
 import Foundation
 
-#if canImport(FoundationXML)
-    import FoundationXML
-#endif
 
 /// A parsed XML element: the small tree the Query, EC2 and REST-XML protocols answer with.
 public struct XMLNode: Sendable, Equatable {
@@ -41,48 +38,294 @@ public struct XMLNode: Sendable, Equatable {
 
     /// Parses a document.
     ///
-    /// - Throws: ``AWSClientError`` with the parser's reason when the data is not well-formed XML.
+    /// A small parser of its own, for the XML that AWS services answer with: elements, attributes,
+    /// character data with the predefined and numeric references, CDATA, comments and processing
+    /// instructions (skipped). Names keep only their local part (after the last `:`). A document
+    /// type declaration is refused (no entity expansion can be smuggled in), and so is anything
+    /// that is not well-formed or not UTF-8. Foundation's `XMLParser` was replaced because the fuzz
+    /// target found inputs on which it traps or crashes (an element name that is not UTF-8, a
+    /// processing instruction without data), which a hostile server could send. It never recurses,
+    /// and refuses nesting deeper than 128 elements, so a document cannot exhaust the stack.
+    ///
+    /// - Throws: ``AWSClientError`` (`malformedResponse`) saying what is wrong and where.
     public static func parse(_ data: Data) throws -> XMLNode {
-        let parser = XMLParser(data: data)
-        let builder = TreeBuilder()
-        parser.delegate = builder
-        parser.shouldProcessNamespaces = false
-        guard parser.parse(), let root = builder.root else {
-            let reason = parser.parserError.map { "\($0.localizedDescription)" } ?? "no root element"
-            throw AWSClientError(.malformedResponse, "response is not well-formed XML (\(reason))")
+        guard String(validating: data, as: UTF8.self) != nil else {
+            throw AWSClientError(.malformedResponse, "response is not well-formed XML (it is not valid UTF-8)")
         }
+        var parser = XMLByteParser(Array(data))
+        do {
+            return try parser.document()
+        } catch let error as XMLByteParser.Failure {
+            throw AWSClientError(
+                .malformedResponse, "response is not well-formed XML (\(error.reason) at byte \(error.offset))")
+        }
+    }
+}
+
+/// The byte-level parser behind ``XMLNode/parse(_:)``.
+struct XMLByteParser {
+    struct Failure: Error {
+        let reason: String
+        let offset: Int
+    }
+
+    /// An element being read: the node so far, its qualified name, and its text.
+    typealias OpenElement = (node: XMLNode, name: String, text: [UInt8])
+
+    /// The deepest nesting accepted. AWS answers nest a few levels; a tree much deeper would
+    /// exhaust the stack when it is compared or freed (both recurse).
+    static let maximumDepth = 128
+
+    private let bytes: [UInt8]
+    private var index = 0
+
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
+    }
+
+    private func fail(_ reason: String) -> Failure { Failure(reason: reason, offset: index) }
+
+    private func at(_ literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard index + count <= bytes.count else { return false }
+        return literal.withUTF8Buffer { literal in
+            for offset in 0..<count where bytes[index + offset] != literal[offset] { return false }
+            return true
+        }
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+
+    private mutating func skipSpace() {
+        while index < bytes.count && Self.isSpace(bytes[index]) { index += 1 }
+    }
+
+    /// Moves past the next `end`, or fails with `what`.
+    private mutating func skip(past end: StaticString, _ what: String) throws {
+        while index < bytes.count {
+            if at(end) {
+                index += end.utf8CodeUnitCount
+                return
+            }
+            index += 1
+        }
+        throw fail("unterminated \(what)")
+    }
+
+    /// Skips a comment or processing instruction at `index`, if there is one; fails on a DOCTYPE
+    /// or another `<!` declaration.
+    private mutating func skipMisc() throws -> Bool {
+        if at("<!--") {
+            index += 4
+            try skip(past: "-->", "comment")
+            return true
+        }
+        if at("<?") {
+            index += 2
+            try skip(past: "?>", "processing instruction")
+            return true
+        }
+        if at("<!DOCTYPE") { throw fail("a document type declaration is not accepted") }
+        return false
+    }
+
+    private mutating func name() throws -> String {
+        let start = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if Self.isSpace(byte) || byte == UInt8(ascii: "/") || byte == UInt8(ascii: ">")
+                || byte == UInt8(ascii: "=") || byte == UInt8(ascii: "<")
+            {
+                break
+            }
+            index += 1
+        }
+        guard index > start else { throw fail("a name was expected") }
+        let full = String(decoding: bytes[start..<index], as: UTF8.self)
+        return full.split(separator: ":").last.map(String.init) ?? full
+    }
+
+    /// Appends the character data up to `terminator` (not consumed), decoding references and
+    /// normalising line ends.
+    private mutating func characters(until terminator: UInt8, into text: inout [UInt8]) throws {
+        while index < bytes.count && bytes[index] != terminator {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "&"):
+                try reference(into: &text)
+            case 0x0D:
+                text.append(0x0A)
+                index += 1
+                if index < bytes.count && bytes[index] == 0x0A { index += 1 }
+            case UInt8(ascii: "<") where terminator != UInt8(ascii: "<"):
+                throw fail("'<' inside an attribute value")
+            default:
+                text.append(byte)
+                index += 1
+            }
+        }
+    }
+
+    private mutating func reference(into text: inout [UInt8]) throws {
+        let start = index
+        index += 1
+        while index < bytes.count && bytes[index] != UInt8(ascii: ";") {
+            guard index - start < 12 else { throw fail("an unterminated '&' reference") }
+            index += 1
+        }
+        guard index < bytes.count else { throw fail("an unterminated '&' reference") }
+        let body = String(decoding: bytes[(start + 1)..<index], as: UTF8.self)
+        index += 1
+        let scalar: Unicode.Scalar?
+        switch body {
+        case "amp": scalar = "&"
+        case "lt": scalar = "<"
+        case "gt": scalar = ">"
+        case "quot": scalar = "\""
+        case "apos": scalar = "'"
+        default:
+            if body.hasPrefix("#x") || body.hasPrefix("#X") {
+                scalar = UInt32(body.dropFirst(2), radix: 16).flatMap(Unicode.Scalar.init)
+            } else if body.hasPrefix("#") {
+                scalar = UInt32(body.dropFirst(), radix: 10).flatMap(Unicode.Scalar.init)
+            } else {
+                throw Failure(reason: "the unknown entity '&\(body);'", offset: start)
+            }
+        }
+        guard let scalar, scalar.value != 0 else {
+            throw Failure(reason: "the character reference '&\(body);' names no character", offset: start)
+        }
+        text.append(contentsOf: Array(String(Character(scalar)).utf8))
+    }
+
+    /// Reads `<name attributes` up to and including `>` or `/>`; returns the node and whether
+    /// it was empty (`/>`).
+    private mutating func startTag() throws -> (XMLNode, String, Bool) {
+        index += 1  // <
+        let start = index
+        let local = try name()
+        let qualified = String(decoding: bytes[start..<index], as: UTF8.self)
+        var node = XMLNode(name: local)
+        while true {
+            skipSpace()
+            guard index < bytes.count else { throw fail("an unterminated start tag <\(qualified)") }
+            if at("/>") {
+                index += 2
+                return (node, qualified, true)
+            }
+            if bytes[index] == UInt8(ascii: ">") {
+                index += 1
+                return (node, qualified, false)
+            }
+            let attribute = try attributeName()
+            skipSpace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "=") else {
+                throw fail("'=' expected after the attribute \(attribute)")
+            }
+            index += 1
+            skipSpace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") || bytes[index] == UInt8(ascii: "'")
+            else { throw fail("a quoted value expected for the attribute \(attribute)") }
+            let quote = bytes[index]
+            index += 1
+            var value: [UInt8] = []
+            try characters(until: quote, into: &value)
+            guard index < bytes.count else { throw fail("an unterminated value of the attribute \(attribute)") }
+            index += 1
+            node.attributes[attribute] = String(decoding: value, as: UTF8.self)
+        }
+    }
+
+    private mutating func attributeName() throws -> String {
+        let start = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if Self.isSpace(byte) || byte == UInt8(ascii: "=") || byte == UInt8(ascii: ">") || byte == UInt8(ascii: "/") {
+                break
+            }
+            index += 1
+        }
+        guard index > start else { throw fail("an attribute name was expected") }
+        return String(decoding: bytes[start..<index], as: UTF8.self)
+    }
+
+    /// The root element, with whatever may stand around it.
+    mutating func document() throws -> XMLNode {
+        while true {
+            skipSpace()
+            guard index < bytes.count else { throw fail("no root element") }
+            if try skipMisc() { continue }
+            guard bytes[index] == UInt8(ascii: "<"), !at("<!"), !at("</") else {
+                throw fail("a root element was expected")
+            }
+            break
+        }
+        var open: [OpenElement] = []
+        var root: XMLNode?
+        func close(_ entry: OpenElement, into open: inout [OpenElement]) -> XMLNode? {
+            var node = entry.node
+            node.text = String(decoding: entry.text, as: UTF8.self)
+            if !node.children.isEmpty { node.text = node.text.trimmingCharacters(in: .whitespacesAndNewlines) }
+            guard !open.isEmpty else { return node }
+            open[open.count - 1].node.children.append(node)
+            return nil
+        }
+        repeat {
+            if at("</") {
+                index += 2
+                let closing = try qualifiedName()
+                skipSpace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ">") else {
+                    throw fail("'>' expected to end </\(closing)")
+                }
+                index += 1
+                guard let entry = open.popLast(), entry.name == closing else {
+                    throw fail("</\(closing)> does not close the open element")
+                }
+                root = close(entry, into: &open)
+            } else if at("<![CDATA[") {
+                index += 9
+                let start = index
+                try skip(past: "]]>", "CDATA section")
+                guard !open.isEmpty else { throw fail("character data outside the root element") }
+                open[open.count - 1].text += bytes[start..<(index - 3)]
+            } else if try skipMisc() {
+                continue
+            } else if at("<!") {
+                throw fail("an unexpected declaration")
+            } else if index < bytes.count && bytes[index] == UInt8(ascii: "<") {
+                let (node, name, empty) = try startTag()
+                if empty {
+                    root = close((node, name, []), into: &open)
+                } else {
+                    guard open.count < Self.maximumDepth else {
+                        throw fail("elements nested more than \(Self.maximumDepth) deep")
+                    }
+                    open.append((node, name, []))
+                }
+            } else {
+                guard !open.isEmpty else { throw fail("character data outside the root element") }
+                var text = open[open.count - 1].text
+                open[open.count - 1].text = []
+                try characters(until: UInt8(ascii: "<"), into: &text)
+                open[open.count - 1].text = text
+            }
+            guard index < bytes.count || open.isEmpty else { throw fail("the document ends inside <\(open.last!.name)>") }
+        } while !open.isEmpty
+        while true {
+            skipSpace()
+            guard index < bytes.count else { break }
+            guard try skipMisc() else { throw fail("content after the root element") }
+        }
+        guard let root else { throw fail("no root element") }
         return root
     }
 
-    private final class TreeBuilder: NSObject, XMLParserDelegate {
-        var stack: [XMLNode] = []
-        var root: XMLNode?
-
-        func parser(
-            _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
-            qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]
-        ) {
-            let local = elementName.split(separator: ":").last.map(String.init) ?? elementName
-            stack.append(XMLNode(name: local, attributes: attributeDict))
-        }
-
-        func parser(_ parser: XMLParser, foundCharacters string: String) {
-            guard !stack.isEmpty else { return }
-            stack[stack.count - 1].text += string
-        }
-
-        func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
-            guard !stack.isEmpty else { return }
-            stack[stack.count - 1].text += String(decoding: CDATABlock, as: UTF8.self)
-        }
-
-        func parser(
-            _ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?
-        ) {
-            guard var node = stack.popLast() else { return }
-            if !node.children.isEmpty { node.text = node.text.trimmingCharacters(in: .whitespacesAndNewlines) }
-            if stack.isEmpty { root = node } else { stack[stack.count - 1].children.append(node) }
-        }
+    private mutating func qualifiedName() throws -> String {
+        let start = index
+        _ = try name()
+        return String(decoding: bytes[start..<index], as: UTF8.self)
     }
 }
 

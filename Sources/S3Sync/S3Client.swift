@@ -111,28 +111,10 @@ public struct S3Client: Sendable {
     }
 
     /// An object in a listing.
-    public struct ObjectSummary: Sendable, Equatable {
-        /// The full key.
-        public let key: String
-        /// The size in bytes.
-        public let size: Int64
-        /// When it was last written.
-        public let lastModified: Date
-        /// The ETag, without quotes.
-        public let eTag: String
-        /// The storage class.
-        public let storageClass: String?
-    }
+    public typealias ObjectSummary = S3ObjectSummary
 
     /// One page of ListObjectsV2.
-    public struct ListPage: Sendable {
-        /// The objects, in UTF-8 binary key order.
-        public let objects: [ObjectSummary]
-        /// Common prefixes, when a delimiter was given.
-        public let commonPrefixes: [String]
-        /// The token for the next page, when there is one.
-        public let nextContinuationToken: String?
-    }
+    public typealias ListPage = S3ListPage
 
     /// Lists one page of objects.
     ///
@@ -158,26 +140,7 @@ public struct S3Client: Sendable {
             AWSRequest(
                 service: .s3, operation: "ListObjectsV2", path: "/", query: query, bucket: bucket,
                 giveUpAfter: giveUpAfter))
-        let root = try XMLNode.parse(response.data)
-        let encoded = root.string("EncodingType") == "url"
-        func decode(_ text: String) -> String { encoded ? Self.urlDecode(text) : text }
-        let objects = try root.children("Contents").map { node -> ObjectSummary in
-            guard let key = node.string("Key"), let size = node.string("Size").flatMap(Int64.init),
-                let modified = node.string("LastModified").flatMap(ISO8601.parse)
-            else {
-                throw AWSClientError(
-                    .malformedResponse, "ListObjectsV2 on \(bucket) returned an entry without Key, Size or LastModified"
-                )
-            }
-            return ObjectSummary(
-                key: decode(key), size: size, lastModified: modified, eTag: Self.unquote(node.string("ETag") ?? ""),
-                storageClass: node.string("StorageClass"))
-        }
-        let truncated = root.string("IsTruncated") == "true"
-        return ListPage(
-            objects: objects,
-            commonPrefixes: root.children("CommonPrefixes").compactMap { $0.string("Prefix") }.map(decode),
-            nextContinuationToken: truncated ? root.string("NextContinuationToken") : nil)
+        return try S3ListPage.parse(response.data, bucket: bucket)
     }
 
     /// Every object under `prefix`, page by page; with `giveUpAfter`, each page gives up after that
@@ -408,14 +371,7 @@ public struct S3Client: Sendable {
             requestId: root.string("RequestId"), statusCode: status, service: "s3", operation: operation)
     }
 
-    static func unquote(_ eTag: String) -> String {
-        eTag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-    }
-
-    /// Decodes a key from `encoding-type=url` listings: `+` is a space, `%2B` a plus.
-    static func urlDecode(_ text: String) -> String {
-        text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? text
-    }
+    static func unquote(_ eTag: String) -> String { S3ListPage.unquote(eTag) }
 
     static func base64ToHex(_ text: String) -> String? {
         Data(base64Encoded: text).map { SigV4Encoding.hex($0) }
