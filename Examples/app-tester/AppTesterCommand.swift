@@ -1,7 +1,7 @@
+import AWSCore
 import AppTesting
 import ArgumentParser
 import AtlasRelayCLI
-import AWSCore
 import AtlassianAdmin
 import Foundation
 import Logging

@@ -1,6 +1,6 @@
+import AWSCore
 import ArgumentParser
 import AtlasRelayCLI
-import AWSCore
 import AtlassianAdmin
 import Foundation
 import Yams
@@ -55,7 +55,9 @@ struct Connection: ParsableArguments {
         }
         for (flag, value) in [("--token", token), ("--password", password)] where value != nil {
             FileHandle.standardError.write(
-                Data("atlassian-admin: warning: \(flag) shows the secret in the process list; use the environment or a file\n".utf8))
+                Data(
+                    "atlassian-admin: warning: \(flag) shows the secret in the process list; use the environment or a file\n"
+                        .utf8))
         }
         let credentials = try AtlassianCredentials.resolve(
             user: user, token: token, password: password, tokenFile: tokenFile, passwordFile: passwordFile,

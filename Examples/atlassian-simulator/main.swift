@@ -20,7 +20,10 @@ struct SimulatorCommand: RelayTool {
             """)
 
     @Option(help: "jira or confluence.") var product: String
-    @Option(help: "postgres://user@host:port/database?schema=name; the password from PGPASSWORD (not the URL, which the process list shows).")
+    @Option(
+        help:
+            "postgres://user@host:port/database?schema=name; the password from PGPASSWORD (not the URL, which the process list shows)."
+    )
     var db: String
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port (0: any free port).") var port = 0

@@ -230,7 +230,8 @@ public final class AWSClient: Sendable {
             let failure: any Error
             do {
                 let outcome = try await withDeadline(
-                    current.deadline, orThrow: { HTTPClientError.deadlineExceeded }, running: { try await attempt(current) })
+                    current.deadline, orThrow: { HTTPClientError.deadlineExceeded },
+                    running: { try await attempt(current) })
                 switch outcome {
                 case .answered(let answer):
                     quota.release(spent)
@@ -247,7 +248,7 @@ public final class AWSClient: Sendable {
                 }
             } catch let error
                 where !(error is AWSServiceError) && !(error is CredentialError) && !(error is AWSClientError)
-                    && !(error is CancellationError)
+                && !(error is CancellationError)
             {
                 guard let kind = RetryPolicy.classify(transport: error, idempotent: request.isIdempotent) else {
                     throw transportError(error, request: request, attempts: number)
@@ -313,7 +314,8 @@ public final class AWSClient: Sendable {
         var headers = request.headers
         headers.replaceOrAdd(name: "Host", value: endpoint.hostHeader)
         headers.replaceOrAdd(name: "User-Agent", value: AtlasRelayVersion.userAgent)
-        headers.replaceOrAdd(name: "amz-sdk-request", value: "attempt=\(attempt.number); max=\(retryPolicy.maxAttempts)")
+        headers.replaceOrAdd(
+            name: "amz-sdk-request", value: "attempt=\(attempt.number); max=\(retryPolicy.maxAttempts)")
 
         var payload = PayloadHash.empty
         var chunking: (size: Int, base: AWSByteStream)?

@@ -104,7 +104,8 @@ public struct EndpointResolver: Sendable {
         else {
             throw AWSClientError(
                 .invalidConfiguration,
-                "\(source) '\(URLRedaction.redact(value))' is not an absolute http(s) URL; write it like http://127.0.0.1:5055")
+                "\(source) '\(URLRedaction.redact(value))' is not an absolute http(s) URL; write it like http://127.0.0.1:5055"
+            )
         }
         var basePath = components.percentEncodedPath
         while basePath.hasSuffix("/") { basePath.removeLast() }

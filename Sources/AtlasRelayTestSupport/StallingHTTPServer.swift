@@ -91,7 +91,8 @@ public final class StallingHTTPServer: Sendable {
                 NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
                 promise: nil)
             let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            let nanoseconds = Int64(interval.components.seconds) * 1_000_000_000
+            let nanoseconds =
+                Int64(interval.components.seconds) * 1_000_000_000
                 + interval.components.attoseconds / 1_000_000_000
             drip = context.eventLoop.scheduleRepeatedTask(
                 initialDelay: .nanoseconds(nanoseconds), delay: .nanoseconds(nanoseconds)

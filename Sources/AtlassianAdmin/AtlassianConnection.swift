@@ -153,7 +153,8 @@ public struct AtlassianConnection: Sendable {
         // requests, logs and errors show.
         var signIn = credentials
         if let user = parsed.user, !user.isEmpty, credentials == nil {
-            signIn = .basic(user: user.removingPercentEncoding ?? user, password: parsed.password?.removingPercentEncoding ?? "")
+            signIn = .basic(
+                user: user.removingPercentEncoding ?? user, password: parsed.password?.removingPercentEncoding ?? "")
         }
         parsed.user = nil
         parsed.password = nil

@@ -28,7 +28,9 @@ extension AtlassianCredentials {
                 guard let data = FileManager.default.contents(atPath: path) else {
                     throw AtlassianError(
                         status: 0, request: "credentials",
-                        messages: ["cannot read the secret file \(path) (given for \(variable)); check the path and its permissions"],
+                        messages: [
+                            "cannot read the secret file \(path) (given for \(variable)); check the path and its permissions"
+                        ],
                         kind: .invalidInput)
                 }
                 var text = String(decoding: data, as: UTF8.self)
@@ -42,7 +44,9 @@ extension AtlassianCredentials {
         guard let password = try secret(password, file: passwordFile, variable: "ATLASSIAN_PASSWORD") ?? token else {
             throw AtlassianError(
                 status: 0, request: "credentials",
-                messages: ["user \(user) needs a password or token: ATLASSIAN_PASSWORD(_FILE) or ATLASSIAN_TOKEN(_FILE)"],
+                messages: [
+                    "user \(user) needs a password or token: ATLASSIAN_PASSWORD(_FILE) or ATLASSIAN_TOKEN(_FILE)"
+                ],
                 kind: .invalidInput)
         }
         return .basic(user: user, password: password)

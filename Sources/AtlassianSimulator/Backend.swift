@@ -49,7 +49,8 @@ final class Backend: Sendable {
         case .jira:
             Stores(jira: try await JiraSettingsStore.open(configuration.database, logger: logger), confluence: nil)
         case .confluence:
-            Stores(jira: nil, confluence: try await ConfluenceSettingsStore.open(configuration.database, logger: logger))
+            Stores(
+                jira: nil, confluence: try await ConfluenceSettingsStore.open(configuration.database, logger: logger))
         }
     }
 
@@ -78,7 +79,8 @@ final class Backend: Sendable {
     private func openStores() async throws -> Stores {
         if let open = stores.withLock({ $0 }), open.isOpen { return open }
         if let lost = stores.withLock({ $0.take() }) {
-            logger.warning("database connection lost; reconnecting", metadata: ["database": "\(configuration.database)"])
+            logger.warning(
+                "database connection lost; reconnecting", metadata: ["database": "\(configuration.database)"])
             await lost.close()
         }
         let fresh = try await Self.within(Self.timeout) {
@@ -117,7 +119,9 @@ final class Backend: Sendable {
     }
 
     /// Runs `body` with the Confluence store, one database use at a time.
-    func confluence<T: Sendable>(_ body: @escaping @Sendable (ConfluenceSettingsStore) async throws -> T) async throws -> T {
+    func confluence<T: Sendable>(_ body: @escaping @Sendable (ConfluenceSettingsStore) async throws -> T) async throws
+        -> T
+    {
         try await use { try await body($0.confluence!) }
     }
 

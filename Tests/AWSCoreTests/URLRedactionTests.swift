@@ -4,7 +4,9 @@ import Testing
 /// ``URLRedaction``: the one place every module redacts URLs before showing them.
 struct URLRedactionTests {
     @Test func passwordsInUserInfoAreMasked() {
-        #expect(URLRedaction.redact("http://admin:secret@jira.example.com/rest") == "http://admin:***@jira.example.com/rest")
+        #expect(
+            URLRedaction.redact("http://admin:secret@jira.example.com/rest") == "http://admin:***@jira.example.com/rest"
+        )
         #expect(URLRedaction.redact("postgres://relay:p%40ss:w@rd@db:5432/jira") == "postgres://relay:***@db:5432/jira")
         #expect(
             URLRedaction.redact("GET https://u:pw@a.example.com/x failed; also see ftp://v:pw2@b.example.com")
@@ -22,7 +24,9 @@ struct URLRedactionTests {
     }
 
     @Test func urlsWithoutSecretsAreUnchanged() {
-        for url in ["https://jira.example.com/rest/api/2/serverInfo", "http://user@host:8080/x?a=b", "jira.example.com"] {
+        for url in [
+            "https://jira.example.com/rest/api/2/serverInfo", "http://user@host:8080/x?a=b", "jira.example.com",
+        ] {
             #expect(URLRedaction.redact(url) == url)
         }
     }

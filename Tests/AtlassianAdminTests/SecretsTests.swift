@@ -41,8 +41,14 @@ struct SecretsTests {
 
     @Test func theToolsNeverEchoAPasswordFromAURL() async throws {
         let cases: [(String, [String], Int32)] = [
-            ("atlassian-admin", ["server-info", "--product", "jira", "--url", "http://admin:\(Self.secret)@127.0.0.1:9"], 1),
-            ("atlassian-admin", ["status", "--product", "jira", "--url", "ftp://admin:\(Self.secret)@jira.example.com"], 2),
+            (
+                "atlassian-admin",
+                ["server-info", "--product", "jira", "--url", "http://admin:\(Self.secret)@127.0.0.1:9"], 1
+            ),
+            (
+                "atlassian-admin",
+                ["status", "--product", "jira", "--url", "ftp://admin:\(Self.secret)@jira.example.com"], 2
+            ),
             ("app-tester", ["smoke", "--jira-url", "ftp://admin:\(Self.secret)@jira.example.com"], 2),
         ]
         for (tool, arguments, status) in cases {

@@ -17,7 +17,8 @@ struct StopScriptTests {
             "/bin/bash",
             ["-c", "env --default-signal=TERM bash -c \"\(shell)\" </dev/null >/dev/null 2>&1 & echo $!"],
             timeout: .seconds(10))
-        return try #require(Int32(String(decoding: output.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        return try #require(
+            Int32(String(decoding: output.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
     }
 
     /// Whether `pid` is a live process (a zombie is not).
