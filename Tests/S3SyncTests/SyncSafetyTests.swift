@@ -240,4 +240,19 @@ struct SyncSafetyTests {
         #expect(try SyncLocation(parsing: "s3://my.bucket-1/x") == .s3(bucket: "my.bucket-1", prefix: "x/"))
         #expect(try SyncLocation(parsing: "./s3:/typo") == .local("./s3:/typo"))
     }
+
+    @Test func aTruncatedPageWithoutAContinuationTokenIsAnErrorNotTheEnd() throws {
+        let page = """
+            <ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>a</Key><Size>1</Size>\
+            <LastModified>2026-01-01T00:00:00Z</LastModified></Contents></ListBucketResult>
+            """
+        #expect {
+            _ = try S3ListPage.parse(Data(page.utf8), bucket: "b")
+        } throws: { ($0 as? AWSClientError)?.kind == .malformedResponse }
+        let negative = page.replacingOccurrences(of: "<Size>1</Size>", with: "<Size>-1</Size>")
+            .replacingOccurrences(of: "true", with: "false")
+        #expect {
+            _ = try S3ListPage.parse(Data(negative.utf8), bucket: "b")
+        } throws: { ($0 as? AWSClientError)?.kind == .malformedResponse }
+    }
 }
