@@ -70,7 +70,7 @@ struct XMLByteParser {
     }
 
     /// An element being read: the node so far, its qualified name, and its text.
-    typealias OpenElement = (node: XMLNode, name: String, text: [UInt8])
+    typealias OpenElement = (node: XMLNode, name: Range<Int>, text: [UInt8])
 
     /// The deepest nesting accepted. AWS answers nest a few levels; a tree much deeper would
     /// exhaust the stack when it is compared or freed (both recurse).
@@ -130,7 +130,8 @@ struct XMLByteParser {
         return false
     }
 
-    private mutating func name() throws -> String {
+    /// Reads a name; returns its bytes' range.
+    private mutating func nameRange() throws -> Range<Int> {
         let start = index
         while index < bytes.count {
             let byte = bytes[index]
@@ -142,8 +143,13 @@ struct XMLByteParser {
             index += 1
         }
         guard index > start else { throw fail("a name was expected") }
-        let full = String(decoding: bytes[start..<index], as: UTF8.self)
-        return full.split(separator: ":").last.map(String.init) ?? full
+        return start..<index
+    }
+
+    /// The local part of the name in `range` (after its last `:`).
+    private func localName(_ range: Range<Int>) -> String {
+        let colon = bytes[range].lastIndex(of: UInt8(ascii: ":"))
+        return String(decoding: bytes[(colon.map { $0 + 1 } ?? range.lowerBound)..<range.upperBound], as: UTF8.self)
     }
 
     /// Appends the character data up to `terminator` (not consumed), decoding references and
@@ -201,22 +207,21 @@ struct XMLByteParser {
 
     /// Reads `<name attributes` up to and including `>` or `/>`; returns the node and whether
     /// it was empty (`/>`).
-    private mutating func startTag() throws -> (XMLNode, String, Bool) {
+    private mutating func startTag() throws -> (XMLNode, Range<Int>, Bool) {
         index += 1  // <
-        let start = index
-        let local = try name()
-        let qualified = String(decoding: bytes[start..<index], as: UTF8.self)
-        var node = XMLNode(name: local)
+        let qualifiedRange = try nameRange()
+        var node = XMLNode(name: localName(qualifiedRange))
+        var qualified: String { String(decoding: bytes[qualifiedRange], as: UTF8.self) }
         while true {
             skipSpace()
             guard index < bytes.count else { throw fail("an unterminated start tag <\(qualified)") }
             if at("/>") {
                 index += 2
-                return (node, qualified, true)
+                return (node, qualifiedRange, true)
             }
             if bytes[index] == UInt8(ascii: ">") {
                 index += 1
-                return (node, qualified, false)
+                return (node, qualifiedRange, false)
             }
             let attribute = try attributeName()
             skipSpace()
@@ -265,8 +270,10 @@ struct XMLByteParser {
         var root: XMLNode?
         func close(_ entry: OpenElement, into open: inout [OpenElement]) -> XMLNode? {
             var node = entry.node
-            node.text = String(decoding: entry.text, as: UTF8.self)
-            if !node.children.isEmpty { node.text = node.text.trimmingCharacters(in: .whitespacesAndNewlines) }
+            if !entry.text.isEmpty {
+                node.text = String(decoding: entry.text, as: UTF8.self)
+                if !node.children.isEmpty { node.text = node.text.trimmingCharacters(in: .whitespacesAndNewlines) }
+            }
             guard !open.isEmpty else { return node }
             open[open.count - 1].node.children.append(node)
             return nil
@@ -274,14 +281,14 @@ struct XMLByteParser {
         repeat {
             if at("</") {
                 index += 2
-                let closing = try qualifiedName()
+                let closing = try nameRange()
                 skipSpace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ">") else {
-                    throw fail("'>' expected to end </\(closing)")
+                    throw fail("'>' expected to end a closing tag")
                 }
                 index += 1
-                guard let entry = open.popLast(), entry.name == closing else {
-                    throw fail("</\(closing)> does not close the open element")
+                guard let entry = open.popLast(), bytes[entry.name].elementsEqual(bytes[closing]) else {
+                    throw fail("a closing tag that does not close the open element")
                 }
                 root = close(entry, into: &open)
             } else if at("<![CDATA[") {
@@ -311,7 +318,7 @@ struct XMLByteParser {
                 try characters(until: UInt8(ascii: "<"), into: &text)
                 open[open.count - 1].text = text
             }
-            guard index < bytes.count || open.isEmpty else { throw fail("the document ends inside <\(open.last!.name)>") }
+            guard index < bytes.count || open.isEmpty else { throw fail("the document ends inside an open element") }
         } while !open.isEmpty
         while true {
             skipSpace()
@@ -322,11 +329,6 @@ struct XMLByteParser {
         return root
     }
 
-    private mutating func qualifiedName() throws -> String {
-        let start = index
-        _ = try name()
-        return String(decoding: bytes[start..<index], as: UTF8.self)
-    }
 }
 
 /// Writes small XML request bodies (S3's `Delete`, `CompleteMultipartUpload`, …) with escaping.
