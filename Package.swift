@@ -178,15 +178,10 @@ let package = Package(
             path: "Examples/s3sync",
             swiftSettings: swiftSettings
         ),
-        .target(
-            name: "AtlasRelayCLI",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: swiftSettings
-        ),
         .executableTarget(
             name: "atlassian-admin",
             dependencies: [
-                "AtlassianAdmin", "AtlasRelayCLI", "AWSCore",
+                "AtlassianAdmin", "ToolSupport", "AWSCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -196,7 +191,7 @@ let package = Package(
         .executableTarget(
             name: "atlassian-simulator",
             dependencies: [
-                "AtlassianSimulator", "AtlassianAdmin", "AtlasRelayCLI",
+                "AtlassianSimulator", "AtlassianAdmin", "ToolSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -229,7 +224,7 @@ let package = Package(
         .executableTarget(
             name: "app-tester",
             dependencies: [
-                "AppTesting", "AtlassianAdmin", "AtlasRelayCLI", "AWSCore",
+                "AppTesting", "AtlassianAdmin", "ToolSupport", "AWSCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,24 +1,31 @@
 import AWSCore
 import AppTesting
 import ArgumentParser
-import AtlasRelayCLI
 import AtlassianAdmin
 import Foundation
 import Logging
+import ToolSupport
 
 /// `app-tester functional|smoke|perf|merge`: the pipeline's tests as CodeBuild steps.
 @main
-struct AppTesterCommand: RelayTool {
+struct AppTesterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "app-tester",
         abstract: "Functional, smoke and load tests for Jira and Confluence Data Center, with CodeBuild reports.",
         discussion: """
-            \(ToolExit.convention) Here 0 means every test and SLA gate passed, 1 that one failed.
-            Credentials come from the environment or a file, never the command line (other users can read it in
-            /proc): \(AtlassianCredentials.environmentHelp). A user:password inside a URL also signs in, and is never
-            shown.
+            Exit status: 0 done (every test and SLA gate passed); 1 failed (a test or gate failed, or a request \
+            did); 2 bad input or refused (fix the flags or URL; flags the parser rejects too).
+
+            Credentials come from the environment or a file, never the command line (other users can read it in \
+            /proc): \(AtlassianCredentials.environmentHelp). A user:password inside a URL also signs in, and is \
+            never shown.
             """,
         subcommands: [Functional.self, Smoke.self, Perf.self, Merge.self])
+
+    /// Parses, runs, and exits 0 done, 1 failed, 2 bad input.
+    static func main() async {
+        await runAsTool("app-tester") { _ in false }
+    }
 }
 
 struct Apps: ParsableArguments {

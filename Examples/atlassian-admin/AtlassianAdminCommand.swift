@@ -1,33 +1,39 @@
 import AWSCore
 import ArgumentParser
-import AtlasRelayCLI
 import AtlassianAdmin
 import Foundation
+import ToolSupport
 import Yams
 
 /// `atlassian-admin`: status, server info, application links and environment settings of a Jira
 /// or Confluence Data Center, for people and for CodeBuild steps.
 @main
-struct AtlassianAdminCommand: RelayTool {
+struct AtlassianAdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "atlassian-admin",
         abstract: "Administer Jira and Confluence Data Center: status, server info, app links, environment settings.",
         discussion: """
-            Credentials come from the environment or a file, never the command line (other users can read it in
-            /proc): \(AtlassianCredentials.environmentHelp); --token-file and --password-file name the files too.
-            --token and --password still work but show the secret to everyone on the machine. The URL comes from
-            --url or ATLASSIAN_URL (a user:password in it signs in and is never shown), the database from --db or
+            Credentials come from the environment or a file, never the command line (other users can read it in \
+            /proc): \(AtlassianCredentials.environmentHelp); --token-file and --password-file name the files too. \
+            --token and --password still work but show the secret to everyone on the machine. The URL comes from \
+            --url or ATLASSIAN_URL (a user:password in it signs in and is never shown), the database from --db or \
             ATLASSIAN_DB (leave the password out of it and set PGPASSWORD).
 
-            \(ToolExit.convention) Two commands answer with more: status exits 3 when the node is not RUNNING, and
-            settings plan exits 4 when it found changes to make.
+            Exit status: 0 done; 1 failed (a request or the database failed: a retry may help); 2 bad input or \
+            refused (fix the flags, URL or file; flags the parser rejects too). Two commands answer with more: \
+            status exits 3 when the node is not RUNNING, and settings plan exits 4 when it found changes to make.
             """,
         subcommands: [Status.self, ServerInfo.self, Applinks.self, Settings.self])
+
+    /// Parses, runs, and exits 0 done, 1 failed, 2 bad input or refused.
+    static func main() async {
+        await runAsTool("atlassian-admin") { ($0 as? AtlassianError)?.kind == .invalidInput }
+    }
 
     /// Exit codes a CodeBuild step can gate on.
     enum Exit {
         static let failed = ToolExit.failed
-        static let badInput = ToolExit.badInput
+        static let badInput = ToolExit.refused
         static let notRunning: Int32 = 3
         static let changesPending: Int32 = 4
     }

@@ -1,13 +1,13 @@
 import ArgumentParser
-import AtlasRelayCLI
 import AtlassianAdmin
 import AtlassianSimulator
 import Foundation
 import Logging
+import ToolSupport
 
 /// Runs a Jira or Confluence simulator on a database until it is stopped (SIGTERM or SIGINT).
 @main
-struct SimulatorCommand: RelayTool {
+struct SimulatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "atlassian-simulator",
         abstract: "Serve the Jira or Confluence admin REST subset from a database with the products' tables.",
@@ -15,9 +15,14 @@ struct SimulatorCommand: RelayTool {
             Users: admin/admin (token simulator-admin-token) and viewer/viewer (simulator-viewer-token).
             Prints "listening on http://HOST:PORT" once it serves, and serves until SIGTERM or SIGINT.
 
-            \(ToolExit.convention) It exits 0 after a signal, 1 when the database cannot be opened or the port
-            cannot be bound.
+            Exit status: 0 done (stopped by a signal); 1 failed (the database cannot be opened or the port bound: a \
+            retry may help); 2 bad input or refused (fix the flags or URL; flags the parser rejects too).
             """)
+
+    /// Parses, runs, and exits 0 done, 1 failed, 2 bad input.
+    static func main() async {
+        await runAsTool("atlassian-simulator") { _ in false }
+    }
 
     @Option(help: "jira or confluence.") var product: String
     @Option(

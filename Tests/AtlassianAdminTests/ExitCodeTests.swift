@@ -40,8 +40,9 @@ struct ExitCodeTests {
         for tool in ["atlassian-admin", "atlassian-simulator", "app-tester"] {
             let help = try await Self.run(tool, ["--help"])
             #expect(help.status == 0)
-            #expect(help.output.contains("Exit status: 0 done; 1 failed"), "\(tool): \(help.output)")
-            #expect(help.output.contains("2 bad input or refused"), "\(tool)")
+            for part in ["Exit status: 0 done", "1 failed", "2 bad input or refused"] {
+                #expect(help.output.contains(part), "\(tool): \(help.output)")
+            }
         }
     }
 }
