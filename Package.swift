@@ -272,6 +272,8 @@ let package = Package(
             dependencies: [
                 "DataRefresh", "AtlassianAdmin", "AtlassianSimulator", "S3Sync", "AWSCore", "AWSSigning",
                 "AtlasRelayTestSupport", "data-refresh",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -176,6 +176,8 @@ struct Refresh: AsyncParsableCommand {
     @Option(help: "A PROD database (repeat for each; at least one); refused as a target.") var prodDb: [String] = []
     @Option(help: "A PROD database host (repeat for each): no database on it is ever a target.") var prodDbHost:
         [String] = []
+    @Option(help: "A PROD shared home (repeat for each): no target home may be it, inside it, or hold it.")
+    var prodHome: [String] = []
     @Option(help: "Shell command that stops a product ({product} is replaced).") var stopCommand: String?
     @Option(help: "Shell command that starts a product.") var startCommand: String?
     @Option(help: "Restore this snapshot id (default: resume, else the newest complete one).") var snapshot: String?
@@ -221,7 +223,7 @@ struct Refresh: AsyncParsableCommand {
             }
             let production = try DataRefresher.ProductionGuard(
                 databases: prodDb.map { try databaseLocation($0, option: "--prod-db") }, hosts: prodDbHost,
-                urls: wanted.productionBaseURLs)
+                urls: wanted.productionBaseURLs, sharedHomes: prodHome)
             let control: DataRefresher.ApplicationControl
             switch (stopCommand, startCommand) {
             case (nil, nil): control = .none

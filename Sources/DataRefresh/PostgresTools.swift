@@ -69,8 +69,13 @@ enum PostgresTools {
     }
 
     /// Downloads `bucket/key` to `file`, checking its size and SHA-256 before anything uses it.
+    ///
+    /// The dump comes in `rangeSize` ranges, one after another, so each request ends well within
+    /// the request deadline whatever the dump's size (a single GET of hundreds of gigabytes would
+    /// not), and the object's size is checked against the manifest's from the first answer on.
     static func download(
-        _ s3: S3Client, bucket: String, key: String, to file: String, bytes: Int64, sha256: String
+        _ s3: S3Client, bucket: String, key: String, to file: String, bytes: Int64, sha256: String,
+        rangeSize: Int64 = 64 << 20
     ) async throws {
         FileManager.default.createFile(atPath: file, contents: nil)
         guard let handle = FileHandle(forWritingAtPath: file) else {
@@ -79,20 +84,28 @@ enum PostgresTools {
         defer { try? handle.close() }
         var hash = SHA256()
         var count: Int64 = 0
-        try await s3.getObject(bucket: bucket, key: key) { _, body in
-            for try await buffer in body {
-                let data = Data(buffer.readableBytesView)
-                hash.update(data: data)
-                count += Int64(data.count)
-                try handle.write(contentsOf: data)
-            }
-        }
-        let digest = hash.finalize().map { String(format: "%02x", $0) }.joined()
-        guard count == bytes, digest == sha256 else {
-            throw DataRefreshError(
+        func corrupt(_ count: Int64, _ digest: String) -> DataRefreshError {
+            DataRefreshError(
                 "the dump s3://\(bucket)/\(key) is corrupt: \(count) bytes with SHA-256 \(digest), the manifest says "
-                    + "\(bytes) bytes with \(sha256); nothing was restored. Take a new snapshot")
+                    + "\(bytes) bytes with \(sha256); nothing was restored. Take a new snapshot", kind: .mismatch)
         }
+        repeat {
+            let range = bytes > 0 ? count...(min(count + max(rangeSize, 1), bytes) - 1) : nil
+            let objectSize = try await s3.getObject(bucket: bucket, key: key, range: range) { head, body in
+                for try await buffer in body {
+                    let data = Data(buffer.readableBytesView)
+                    hash.update(data: data)
+                    count += Int64(data.count)
+                    try handle.write(contentsOf: data)
+                }
+                return head.size
+            }
+            guard objectSize == bytes, count == (range.map { $0.upperBound + 1 } ?? count) else {
+                throw corrupt(objectSize, "unknown (the object's size differs)")
+            }
+        } while count < bytes
+        let digest = hash.finalize().map { String(format: "%02x", $0) }.joined()
+        guard count == bytes, digest == sha256 else { throw corrupt(count, digest) }
     }
 
     /// Restores the dump `file` into a fresh database next to `target`, then swaps it in: the

@@ -122,8 +122,10 @@ public struct DataRefreshError: Error, Sendable, CustomStringConvertible {
     /// The message.
     public let description: String
 
-    /// Whether nothing was changed because of it: tools report this with exit status 2.
-    public var isRefusal: Bool { kind != .failed }
+    /// Whether it refused the run before anything was changed (PROD, a missing or empty
+    /// source): tools report this with exit status 2. A mismatch can be found after the
+    /// applications were stopped, so it counts as a failure (exit 1), like any other.
+    public var isRefusal: Bool { [.refused, .sourceMissing, .unexpectedlyEmpty].contains(kind) }
 
     /// Creates an error.
     public init(_ description: String, kind: Kind = .failed) {

@@ -1,5 +1,7 @@
 import AWSSigning
 import AtlasRelayTestSupport
+import Crypto
+import NIOCore
 import Foundation
 import S3Sync
 import Testing
@@ -122,5 +124,47 @@ struct DataRefreshToolTests {
 
         let usage = try await Self.run(["provide", "--no-such-option"])
         #expect(usage.status == 2)
+    }
+
+    @Test func aTargetHomeInsidePRODsHomeIsRefusedWithStatusTwo() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("prodhome-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let prodHome = root + "/prod-home"
+        try FileManager.default.createDirectory(atPath: prodHome + "/data", withIntermediateDirectories: true)
+        try Data("PROD".utf8).write(to: URL(fileURLWithPath: prodHome + "/data/attachment"))
+        let settings = root + "/dev.yml"
+        try Data("environment: dev\n".utf8).write(to: URL(fileURLWithPath: settings))
+        let url = try Sandbox.postgresURL()
+        let result = try await Self.run(
+            [
+                "refresh", "--bucket", "snapshots-none", "--endpoint-url", try Sandbox.s3Endpoint(), "--settings",
+                settings, "--jira-db", "env:DEV_DB", "--jira-home", prodHome + "/data/../", "--jira-url",
+                "http://127.0.0.1:9", "--prod-db", "env:PROD_DB", "--prod-home", prodHome,
+            ], environment: ["DEV_DB": url + "_dev", "PROD_DB": url])
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(FileManager.default.fileExists(atPath: prodHome + "/data/attachment"))
+    }
+}
+
+/// Dumps come back in ranges, each well within the request deadline, and are checked whole.
+struct DumpDownloadTests {
+    @Test func aDumpLargerThanOneRangeComesBackWholeAndChecked() async throws {
+        let s3 = S3Client(try Sandbox.s3AWSClient())
+        let bucket = try await Sandbox.makeBucket(s3.aws, prefix: "dump")
+        let bytes = Data((0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        try await s3.putObject(bucket: bucket, key: "d.dump", data: .init(bytes: bytes))
+        let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("dump-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+
+        try await PostgresTools.download(
+            s3, bucket: bucket, key: "d.dump", to: file, bytes: 10_000, sha256: digest, rangeSize: 999)
+        #expect(FileManager.default.contents(atPath: file) == bytes)
+
+        // The manifest says less than the object holds: refused, not truncated silently.
+        await #expect {
+            try await PostgresTools.download(
+                s3, bucket: bucket, key: "d.dump", to: file, bytes: 9_000, sha256: digest, rangeSize: 999)
+        } throws: { ($0 as? DataRefreshError)?.kind == .mismatch }
     }
 }
