@@ -26,8 +26,14 @@ struct S3SyncCommand: AsyncParsableCommand {
             Object keys that would land outside the destination ('..', '.', '//', a leading '/') are refused and
             reported. Source and destination may not overlap. One sync at a time writes into a local folder.
 
+            Interrupting: on SIGINT (Ctrl-C) or SIGTERM no new transfer starts, the ones in flight stop, their
+            multipart uploads are aborted (so no parts are left to pay for), deletions are withheld, and s3sync says
+            what was done and exits 130 (SIGINT) or 143 (SIGTERM). A second signal exits at once. Uploads a run could
+            not abort (it was killed) are aborted by the next run of the same sync: those of keys it writes, started
+            more than --stale-upload-age seconds before it.
+
             Exit status: 0 everything planned was done; 1 something failed (see the failures; deletions are
-            withheld); 2 bad input or refused before anything was changed.
+            withheld); 2 bad input or refused before anything was changed; 130 or 143 interrupted.
             """)
 
     /// Parses, runs, and exits 0 done, 1 failed, 2 bad input or refused.
@@ -70,6 +76,11 @@ struct S3SyncCommand: AsyncParsableCommand {
     @Option(help: "Storage class for written objects.") var storageClass: String?
     @Option(help: "Canned ACL, e.g. bucket-owner-full-control for cross-account writes.") var acl: String?
     @Option(help: "Give up after the endpoint has been unreachable this many seconds.") var giveUpAfter = 120
+    @Option(
+        help:
+            "Abort open multipart uploads (left by an interrupted run) of keys this sync writes, started this many seconds before it or more."
+    )
+    var staleUploadAge = 3600
     @Flag(help: "Print one JSON summary line instead of text.") var json = false
     @Flag(
         help:
@@ -102,7 +113,7 @@ struct S3SyncCommand: AsyncParsableCommand {
             multipartThreshold: part, partSize: part, rangeSize: try Self.bytes(rangeSize, for: "range-size"),
             writeOptions: try writeOptions(),
             symlinks: noFollowSymlinks ? .skip : .follow,
-            giveUpAfter: .seconds(giveUpAfter), durableDownloads: fsync)
+            giveUpAfter: .seconds(giveUpAfter), durableDownloads: fsync, staleUploadAge: .seconds(staleUploadAge))
 
         let destinationClient = try client(profile: profile, endpoint: endpointURL, environment: environment)
         let separateSource = sourceProfile != nil || sourceEndpointURL != nil
@@ -115,17 +126,33 @@ struct S3SyncCommand: AsyncParsableCommand {
             source: sourceLocation, destination: destinationLocation, sourceClient: sourceClient,
             destinationClient: destinationClient, configuration: configuration)
 
-        let plan = try await engine.plan()
-        if dryRun {
-            report(plan: plan)
-            return
-        }
         let reporter = ProgressReporter(json: json)
-        let summary = try await engine.run(plan) { reporter.show($0) }
+        let dryRun = self.dryRun
+        let work = Task { () async throws -> (SyncPlan, SyncSummary?) in
+            let plan = try await engine.plan()
+            if dryRun { return (plan, nil) }
+            return (plan, try await engine.run(plan) { reporter.show($0) })
+        }
+        let signals = SignalWatch { work.cancel() }
+        defer { signals.stop() }
+        let outcome: (plan: SyncPlan, summary: SyncSummary?)
+        do {
+            outcome = try await work.value
+        } catch let error where signals.received != nil {
+            let number = signals.received!
+            Self.warn("s3sync: stopped by \(SignalWatch.name(number)) while listing (\(error)); nothing was changed")
+            throw ExitCode(128 + number)
+        }
         reporter.finish()
-        report(plan: plan, summary: summary)
-        if !summary.succeeded { throw ExitCode(1) }
+        report(plan: outcome.plan, summary: outcome.summary)
+        if let number = signals.received {
+            Self.warn("s3sync: stopped by \(SignalWatch.name(number))")
+            throw ExitCode(128 + number)
+        }
+        if outcome.summary?.succeeded == false { throw ExitCode(1) }
     }
+
+    static func warn(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
 
     /// Refuses flags that contradict each other or values outside what works.
     func validate() throws {
@@ -145,6 +172,9 @@ struct S3SyncCommand: AsyncParsableCommand {
         }
         guard (1...86_400).contains(giveUpAfter) else {
             throw ValidationError("--give-up-after \(giveUpAfter) is outside 1 to 86400 seconds")
+        }
+        guard staleUploadAge >= 0 else {
+            throw ValidationError("--stale-upload-age \(staleUploadAge) is negative; give 0 seconds or more")
         }
     }
 
@@ -224,6 +254,14 @@ struct S3SyncCommand: AsyncParsableCommand {
                 object["succeeded"] = summary.succeeded
                 object["failures"] = summary.failures.prefix(100).map { ["key": $0.key, "message": $0.message] }
                 if let withheld = summary.deletionsWithheld { object["deletions_withheld"] = withheld }
+                object["cancelled"] = summary.cancelled
+                object["interrupted"] = summary.interrupted
+                object["aborted_uploads"] = summary.abortedUploads
+                object["aborted_stale_uploads"] = summary.abortedStaleUploads
+                object["uploads_left_open"] = summary.uploadsLeftOpen.map {
+                    ["bucket": $0.bucket, "key": $0.key, "upload_id": $0.uploadId]
+                }
+                if let problem = summary.staleUploadProblem { object["stale_upload_problem"] = problem }
             }
             let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -247,13 +285,30 @@ struct S3SyncCommand: AsyncParsableCommand {
             )
             return
         }
+        if summary.abortedStaleUploads > 0 {
+            print(
+                "aborted \(summary.abortedStaleUploads) open multipart upload(s) left by an earlier interrupted run of this sync"
+            )
+        }
+        if let problem = summary.staleUploadProblem { print("warning: \(problem)") }
         for failure in summary.failures { print("failed: \(failure.key): \(failure.message)") }
+        if summary.cancelled {
+            print(
+                "interrupted: \(summary.interrupted) transfer(s) cut short, \(summary.notAttempted) not started, \(summary.abortedUploads) multipart upload(s) aborted; sync again to finish"
+            )
+        }
+        for upload in summary.uploadsLeftOpen {
+            print(
+                "warning: the multipart upload of s3://\(upload.bucket)/\(upload.key) could not be aborted; a run of this sync aborts it once it is --stale-upload-age old, or now: aws s3api abort-multipart-upload --bucket \(upload.bucket) --key '\(upload.key)' --upload-id \(upload.uploadId)"
+            )
+        }
         if let withheld = summary.deletionsWithheld { print("warning: \(withheld)") }
         let rate = summary.seconds > 0 ? Double(summary.transferredBytes) / summary.seconds : 0
         print(
             "\(summary.transferred) transferred (\(Self.format(summary.transferredBytes))) in \(String(format: "%.1f", summary.seconds)) s at \(Self.format(Int64(rate)))/s, "
                 + "\(summary.deleted) deleted, \(summary.unchanged) unchanged, \(summary.failures.count) failed"
-                + (summary.notAttempted > 0 ? ", \(summary.notAttempted) not attempted (gave up)" : ""))
+                + (summary.notAttempted > 0 && !summary.cancelled
+                    ? ", \(summary.notAttempted) not attempted (gave up)" : ""))
     }
 
     var verb: String {
@@ -269,6 +324,56 @@ struct S3SyncCommand: AsyncParsableCommand {
     }
 
     static func format(_ bytes: Int64) -> String { ByteSize.format(bytes) }
+}
+
+/// SIGINT and SIGTERM while a sync runs: the first calls `cancel` (the engine then stops its
+/// transfers, aborts their multipart uploads and returns); a second exits at once.
+final class SignalWatch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var first: Int32?
+    private var sources: [any DispatchSourceSignal] = []
+
+    /// The first signal received, if any.
+    var received: Int32? { lock.withLock { first } }
+
+    /// Starts watching: the signals' default action (ending the process) is turned off first, so
+    /// only the dispatch sources see them.
+    init(cancel: @escaping @Sendable () -> Void) {
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [unowned self] in self.handle(number, cancel: cancel) }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    private func handle(_ number: Int32, cancel: @Sendable () -> Void) {
+        let isFirst = lock.withLock {
+            defer { first = first ?? number }
+            return first == nil
+        }
+        if isFirst {
+            S3SyncCommand.warn(
+                "s3sync: \(Self.name(number)) received: stopping and aborting the uploads in flight (a second signal exits at once)"
+            )
+            cancel()
+        } else {
+            S3SyncCommand.warn(
+                "s3sync: \(Self.name(number)) again: exiting at once; uploads left open are aborted by a run of this sync once --stale-upload-age old"
+            )
+            _exit(128 + number)
+        }
+    }
+
+    /// Stops watching.
+    func stop() {
+        for source in sources { source.cancel() }
+    }
+
+    static func name(_ number: Int32) -> String {
+        number == SIGINT ? "SIGINT" : number == SIGTERM ? "SIGTERM" : "signal \(number)"
+    }
 }
 
 /// A progress bar on a terminal; a structured line every few seconds otherwise.

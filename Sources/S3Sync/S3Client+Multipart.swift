@@ -22,14 +22,22 @@ extension S3Client {
         }
     }
 
-    /// An upload that was started and neither completed nor aborted.
+    /// An upload that was started and neither completed nor aborted, as ListMultipartUploads
+    /// reports it.
     public struct PendingUpload: Sendable, Equatable {
         /// The key.
         public let key: String
         /// The upload id.
         public let uploadId: String
-        /// When it was started.
+        /// When it was started, by the server's clock (`nil` when the server did not say).
         public let initiated: Date?
+
+        /// An upload as listed.
+        public init(key: String, uploadId: String, initiated: Date?) {
+            self.key = key
+            self.uploadId = uploadId
+            self.initiated = initiated
+        }
     }
 
     /// The most parts one upload may have.
@@ -143,29 +151,68 @@ extension S3Client {
         return Self.unquote(root.string("ETag") ?? "")
     }
 
-    /// Abandons an upload and frees its parts.
-    public func abortMultipartUpload(bucket: String, key: String, uploadId: String) async throws {
+    /// Abandons an upload and frees its parts; an upload already gone (`NoSuchUpload`) is not an error.
+    ///
+    /// - Parameter giveUpAfter: the most the request may take over all its attempts
+    ///   (``AWSRequest/giveUpAfter``); `nil` leaves it to the retry policy.
+    public func abortMultipartUpload(bucket: String, key: String, uploadId: String, giveUpAfter: Duration? = nil)
+        async throws
+    {
         do {
             _ = try await send(
                 AWSRequest(
                     service: .s3, operation: "AbortMultipartUpload", method: .DELETE, path: "/" + S3Path.encodeKey(key),
-                    query: [("uploadId", uploadId)], bucket: bucket))
+                    query: [("uploadId", uploadId)], bucket: bucket, giveUpAfter: giveUpAfter))
         } catch let error as AWSServiceError where error.code == "NoSuchUpload" {
             return  // already gone
         }
     }
 
-    /// Uploads that were started under `prefix` and not finished (first 1000).
-    public func listMultipartUploads(bucket: String, prefix: String = "") async throws -> [PendingUpload] {
-        let response = try await send(
-            AWSRequest(
-                service: .s3, operation: "ListMultipartUploads", path: "/",
-                query: [("uploads", ""), ("prefix", prefix)],
-                bucket: bucket))
-        return try XMLNode.parse(response.data).children("Upload").compactMap { node in
-            guard let key = node.string("Key"), let uploadId = node.string("UploadId") else { return nil }
-            return PendingUpload(
-                key: key, uploadId: uploadId, initiated: node.string("Initiated").flatMap(ISO8601.parse))
+    /// Every upload started under `prefix` and neither completed nor aborted, page by page
+    /// (ListMultipartUploads; a truncated page is followed by its `NextKeyMarker` and
+    /// `NextUploadIdMarker`, or, from servers that page by upload id alone and send only
+    /// `NextUploadIdMarker` (SeaweedFS), by that).
+    ///
+    /// Needs `s3:ListBucketMultipartUploads` on the bucket.
+    /// - Parameters:
+    ///   - maxUploads: at most this many uploads a page (S3 caps at 1000).
+    ///   - giveUpAfter: the most each page may take over all its attempts.
+    /// - Throws: ``AWSClientError`` with kind `malformedResponse` for an upload without a key or an
+    ///   id, or a page that says the listing goes on without new markers (it would never end).
+    public func listMultipartUploads(
+        bucket: String, prefix: String = "", maxUploads: Int? = nil, giveUpAfter: Duration? = nil
+    ) async throws -> [PendingUpload] {
+        var all: [PendingUpload] = []
+        var markers: [(name: String, value: String)] = []
+        while true {
+            var query: [(name: String, value: String)] = [("uploads", ""), ("prefix", prefix)]
+            if let maxUploads { query.append(("max-uploads", String(maxUploads))) }
+            let response = try await send(
+                AWSRequest(
+                    service: .s3, operation: "ListMultipartUploads", path: "/", query: query + markers,
+                    bucket: bucket, giveUpAfter: giveUpAfter))
+            let root = try XMLNode.parse(response.data)
+            all += try root.children("Upload").map { node in
+                guard let key = node.string("Key"), let uploadId = node.string("UploadId") else {
+                    throw AWSClientError(
+                        .malformedResponse,
+                        "ListMultipartUploads on \(bucket) returned an upload without a Key or an UploadId")
+                }
+                return PendingUpload(
+                    key: key, uploadId: uploadId, initiated: node.string("Initiated").flatMap(ISO8601.parse))
+            }
+            guard root.string("IsTruncated") == "true" else { return all }
+            let next = [
+                ("key-marker", root.string("NextKeyMarker")), ("upload-id-marker", root.string("NextUploadIdMarker")),
+            ]
+            .compactMap { name, value in value.flatMap { $0.isEmpty ? nil : (name: name, value: $0) } }
+            guard !next.isEmpty, !next.elementsEqual(markers, by: { $0 == $1 }) else {
+                throw AWSClientError(
+                    .malformedResponse,
+                    "ListMultipartUploads on \(bucket) said the listing goes on but gave no new NextKeyMarker or NextUploadIdMarker; the listing would never end"
+                )
+            }
+            markers = next
         }
     }
 }

@@ -62,8 +62,49 @@ public struct SyncSummary: Sendable, Codable, Equatable {
     /// Seconds from start to end.
     public var seconds: Double = 0
 
+    /// A multipart upload on S3, by its bucket, key and id.
+    public struct OpenUpload: Sendable, Codable, Equatable, Hashable {
+        /// The bucket.
+        public let bucket: String
+        /// The object's full key.
+        public let key: String
+        /// The upload id.
+        public let uploadId: String
+
+        /// An upload.
+        public init(bucket: String, key: String, uploadId: String) {
+            self.bucket = bucket
+            self.key = key
+            self.uploadId = uploadId
+        }
+    }
+
+    /// The run was cancelled (the task running it, say on SIGINT) before it finished: transfers
+    /// in flight were cut short (``interrupted``), the rest never started (``notAttempted``), and
+    /// deletions were withheld.
+    public var cancelled = false
+    /// Transfers cut short by the cancellation; none left a partial object or file.
+    public var interrupted = 0
+    /// Multipart uploads this run started and aborted, after a failure or on cancellation, so
+    /// their parts do not linger (and cost) on S3.
+    public var abortedUploads = 0
+    /// Multipart uploads this run started and could neither complete nor abort (the abort itself
+    /// failed or timed out): their parts stay on S3 until aborted, by the next run of this sync
+    /// (see ``SyncEngine/Configuration/staleUploadAge``), by hand
+    /// (`aws s3api abort-multipart-upload`) or by a lifecycle rule.
+    public var uploadsLeftOpen: [OpenUpload] = []
+    /// Open multipart uploads left by earlier runs of this sync and aborted before the transfers
+    /// (see ``SyncEngine/Configuration/staleUploadAge``).
+    public var abortedStaleUploads = 0
+    /// Why open uploads of earlier runs could not be listed or aborted, when they could not (the
+    /// sync went on regardless).
+    public var staleUploadProblem: String?
+
     /// Everything planned was done.
-    public var succeeded: Bool { failures.isEmpty && notAttempted == 0 && deletionsWithheld == nil }
+    public var succeeded: Bool {
+        failures.isEmpty && notAttempted == 0 && deletionsWithheld == nil && !cancelled && interrupted == 0
+            && uploadsLeftOpen.isEmpty
+    }
 }
 
 /// Runs a sync between a local directory and S3, or between two S3 locations.
@@ -76,7 +117,18 @@ public struct SyncSummary: Sendable, Codable, Equatable {
 /// next sync finds nothing to do. Failed transfers are reported, never hidden; deletions happen
 /// only when every transfer succeeded. When the endpoint stays unreachable for
 /// ``Configuration/giveUpAfter``, the remaining transfers are abandoned and reported.
+///
+/// Cancelling the task that runs ``run(_:progress:)`` (as `s3sync` does on SIGINT or SIGTERM)
+/// stops it cleanly: no new transfer starts, the ones in flight are cut short, every multipart
+/// upload they had started is aborted (each abort is sent from a task of its own, which the
+/// cancellation does not reach, and may take ``abortTimeout``), and `run` returns a summary with
+/// ``SyncSummary/cancelled`` set. Uploads an earlier run could not abort (it was killed, say) are
+/// found and aborted by the next run of the same sync (``Configuration/staleUploadAge``).
 public struct SyncEngine: Sendable {
+    /// The most one AbortMultipartUpload may take over all its attempts, so a cancelled run
+    /// returns promptly even when the endpoint has gone.
+    public static let abortTimeout: Duration = .seconds(10)
+
     /// Tuning and behaviour.
     public struct Configuration: Sendable {
         /// Compare mode, delete, filter and shard.
@@ -111,6 +163,23 @@ public struct SyncEngine: Sendable {
         /// cut can at worst leave a short or empty file, which the next sync sees by its size and
         /// fetches again. Waiting for the disk roughly doubles the time of a large restore.
         public var durableDownloads: Bool
+        /// For an S3 destination: before its transfers, a run aborts the open multipart uploads
+        /// (ListMultipartUploads under the destination prefix) that an earlier, interrupted run of
+        /// this sync left, and reports them (``SyncSummary/abortedStaleUploads``); `nil` turns
+        /// this off.
+        ///
+        /// S3 lists no metadata or tags of an open upload, so "left by this sync" is decided by
+        /// what is listed: an upload is aborted only when its key is one this run is about to
+        /// write, and it was started before this run by more than this age (and a second, since
+        /// some servers give the time to the second). So an upload another writer started after
+        /// this run began is never touched, nor one of a key this run does not write (a bucket
+        /// lifecycle rule, `AbortIncompleteMultipartUpload`, is the tool for those). An upload
+        /// of the same key that a concurrent writer is still sending after this age would be
+        /// aborted; that writer's completion then fails, and this run writes the object anyway.
+        /// One hour by default, so that neither a concurrent writer's upload of a few minutes nor
+        /// a clock skew between this machine and S3 counts as stale; `.zero` aborts every such
+        /// upload started before this run (when nothing else writes these keys).
+        public var staleUploadAge: Duration?
 
         /// Creates a configuration.
         public init(
@@ -118,9 +187,11 @@ public struct SyncEngine: Sendable {
             multipartThreshold: Int64 = 16 << 20,
             partSize: Int64 = 16 << 20, rangeSize: Int64 = 64 << 20,
             writeOptions: S3Client.WriteOptions = S3Client.WriteOptions(), symlinks: SymlinkPolicy = .follow,
-            giveUpAfter: Duration = .seconds(120), durableDownloads: Bool = false
+            giveUpAfter: Duration = .seconds(120), durableDownloads: Bool = false,
+            staleUploadAge: Duration? = .seconds(3600)
         ) {
             self.durableDownloads = durableDownloads
+            self.staleUploadAge = staleUploadAge
             self.options = options
             self.concurrency = max(1, concurrency)
             self.memoryLimit = max(memoryLimit, max(partSize, S3Client.minimumPartSize), multipartThreshold)
@@ -235,10 +306,12 @@ public struct SyncEngine: Sendable {
     /// Why a source entry cannot be synced to this destination, or `nil`.
     func refusal(of entry: SyncEntry) -> String? {
         if let reason = entry.key.unsafeReason {
-            return "refused: the key \(describe(entry.key)) cannot be placed below \(destination): \(reason); rename the object or exclude it"
+            return
+                "refused: the key \(describe(entry.key)) cannot be placed below \(destination): \(reason); rename the object or exclude it"
         }
         if case .local = destination, entry.kind == .folder, entry.size > 0 {
-            return "refused: \(describe(entry.key)) ends in '/' but holds \(entry.size) bytes, so it cannot be a local file; rename the object or exclude it"
+            return
+                "refused: \(describe(entry.key)) ends in '/' but holds \(entry.size) bytes, so it cannot be a local file; rename the object or exclude it"
         }
         return nil
     }
@@ -251,7 +324,9 @@ public struct SyncEngine: Sendable {
         case .local(let root): full = root + "/" + key.string
         case .s3(let bucket, let prefix): full = "s3://\(bucket)/\(prefix)\(key.string)"
         }
-        return "'" + full.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? $0.escaped(asASCII: true) : String($0) }.joined() + "'"
+        return "'"
+            + full.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? $0.escaped(asASCII: true) : String($0) }
+            .joined() + "'"
     }
 
     /// Adds checksums to the entries `needed` selects, `concurrency` at a time.
@@ -338,7 +413,10 @@ public struct SyncEngine: Sendable {
     ///
     /// A local destination is locked for the run (`.relay-lock` in it), so two syncs can never
     /// write the same files at once. Transfers that fail, and refused keys, are reported in the
-    /// summary, never thrown.
+    /// summary, never thrown. An S3 destination first has its stale uploads aborted
+    /// (``Configuration/staleUploadAge``). When the calling task is cancelled, `run` returns once
+    /// the transfers in flight have stopped and their multipart uploads are aborted, with
+    /// ``SyncSummary/cancelled`` set.
     ///
     /// - Throws: ``SyncError/destinationBusy(_:)`` when another sync holds the destination, or
     ///   ``SyncError/localIO(_:)`` when the destination folder cannot be created.
@@ -349,6 +427,7 @@ public struct SyncEngine: Sendable {
         if case .local(let root) = destination { lock = try await DestinationLock.acquire(root) }
         defer { lock?.release() }
         let started = ContinuousClock.now
+        let staleCleanup = await abortStaleUploads(writing: plan, before: Date())
         let state = RunState(
             total: plan.transfers.count, bytes: plan.transferBytes, giveUpAfter: configuration.giveUpAfter,
             report: progress)
@@ -358,13 +437,15 @@ public struct SyncEngine: Sendable {
             func startNext() -> Bool {
                 guard let transfer = pending.next() else { return false }
                 group.addTask {
-                    if await state.gaveUp {
+                    if await state.gaveUp || Task.isCancelled {
                         await state.notAttempted()
                         return
                     }
                     do {
                         try await self.transfer(transfer.entry, limits: limits, state: state)
                         await state.succeeded(transfer.entry)
+                    } catch  where Task.isCancelled {
+                        await state.interrupted(transfer.entry)
                     } catch {
                         await state.failed(transfer.entry, error)
                     }
@@ -375,11 +456,16 @@ public struct SyncEngine: Sendable {
             while await group.next() != nil { _ = startNext() }
         }
         var summary = await state.summary
+        summary.cancelled = Task.isCancelled
+        (summary.abortedStaleUploads, summary.staleUploadProblem) = staleCleanup
         summary.failures += plan.refused.map { .init(key: $0.entry.key.string, message: $0.reason) }
         summary.unchanged = plan.unchanged
         summary.skipped = plan.skipped.count
         if !plan.deletes.isEmpty {
-            if summary.failures.isEmpty && summary.notAttempted == 0 {
+            if summary.cancelled {
+                summary.deletionsWithheld =
+                    "\(plan.deletes.count) deletion(s) withheld because the sync was cancelled; sync again to finish"
+            } else if summary.failures.isEmpty && summary.notAttempted == 0 {
                 await delete(plan.deletes, into: &summary)
             } else {
                 summary.deletionsWithheld =
@@ -388,9 +474,48 @@ public struct SyncEngine: Sendable {
         }
         summary.failures.sort { SyncKey($0.key) < SyncKey($1.key) }
         let elapsed = ContinuousClock.now - started
-        summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        summary.seconds = Self.seconds(elapsed)
         await state.finalReport()
         return summary
+    }
+
+    /// Aborts the open multipart uploads that earlier runs of this sync left under an S3
+    /// destination (the rule is ``Configuration/staleUploadAge``'s), and logs them.
+    ///
+    /// - Returns: how many were aborted, and why not all could be, when they could not; a
+    ///   failure here never stops the sync.
+    func abortStaleUploads(writing plan: SyncPlan, before runStart: Date) async -> (aborted: Int, problem: String?) {
+        guard case .s3(let bucket, let prefix) = destination, let age = configuration.staleUploadAge,
+            let s3 = destinationClient, !plan.transfers.isEmpty
+        else { return (0, nil) }
+        let planned = Set(plan.transfers.map { prefix + $0.entry.key.string })
+        let cutoff = runStart.addingTimeInterval(-(Self.seconds(age) + 1))
+        var aborted = 0
+        do {
+            let stale = try await s3.listMultipartUploads(
+                bucket: bucket, prefix: prefix, giveUpAfter: configuration.giveUpAfter
+            ).filter { upload in planned.contains(upload.key) && (upload.initiated.map { $0 < cutoff } ?? false) }
+            for upload in stale {
+                try await s3.abortMultipartUpload(
+                    bucket: bucket, key: upload.key, uploadId: upload.uploadId, giveUpAfter: configuration.giveUpAfter)
+                aborted += 1
+            }
+            if aborted > 0 {
+                s3.aws.logger.notice(
+                    "aborted stale multipart uploads",
+                    metadata: ["count": "\(aborted)", "bucket": "\(bucket)", "prefix": "\(prefix)"])
+            }
+            return (aborted, nil)
+        } catch {
+            let problem =
+                "\(aborted) open multipart upload(s) of earlier runs under s3://\(bucket)/\(prefix) aborted, then: \(error); the rest keep their parts (and cost) until aborted: allow s3:ListBucketMultipartUploads and s3:AbortMultipartUpload, or add a lifecycle rule AbortIncompleteMultipartUpload"
+            s3.aws.logger.warning("stale multipart uploads not cleaned up", metadata: ["problem": "\(problem)"])
+            return (aborted, problem)
+        }
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     // MARK: - Transfers
@@ -457,7 +582,9 @@ public struct SyncEngine: Sendable {
     }
 
     /// A multipart upload of `size` bytes: `part` makes each part (in parallel, within `limits`),
-    /// then the upload is completed; on any failure it is aborted.
+    /// then the upload is completed; on any failure, and on cancellation, it is aborted (see
+    /// ``abort(_:with:)``) once no part is in flight, before this returns. The upload is tracked
+    /// in `state` while open.
     func multipartUpload(
         to s3: S3Client, bucket: String, key: String, size: Int64, buffered: Bool, limits: Limits, state: RunState,
         part:
@@ -465,6 +592,8 @@ public struct SyncEngine: Sendable {
             -> S3Client.CompletedPart
     ) async throws {
         let uploadId = try await s3.createMultipartUpload(bucket: bucket, key: key, options: configuration.writeOptions)
+        let upload = SyncSummary.OpenUpload(bucket: bucket, key: key, uploadId: uploadId)
+        await state.opened(upload)
         do {
             let completed = try await withThrowingTaskGroup(of: S3Client.CompletedPart.self) { group in
                 for (index, range) in parts(of: size, preferred: configuration.partSize).enumerated() {
@@ -479,10 +608,34 @@ public struct SyncEngine: Sendable {
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             try await s3.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: completed)
+            await state.closed(upload, aborted: false)
         } catch {
-            try? await s3.abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId)
+            if await Self.abort(upload, with: s3) { await state.closed(upload, aborted: true) }
             throw error
         }
+    }
+
+    /// Aborts `upload`, also from a cancelled task: a cancelled task's requests fail at once, so
+    /// the abort is sent from an unstructured task of its own (which the cancellation does not
+    /// reach), given at most ``abortTimeout``, and awaited.
+    ///
+    /// - Returns: whether the upload is gone.
+    static func abort(_ upload: SyncSummary.OpenUpload, with s3: S3Client) async -> Bool {
+        await Task {
+            do {
+                try await s3.abortMultipartUpload(
+                    bucket: upload.bucket, key: upload.key, uploadId: upload.uploadId, giveUpAfter: abortTimeout)
+                return true
+            } catch {
+                s3.aws.logger.warning(
+                    "multipart upload left open",
+                    metadata: [
+                        "bucket": "\(upload.bucket)", "key": "\(upload.key)", "uploadId": "\(upload.uploadId)",
+                        "error": "\(error)",
+                    ])
+                return false
+            }
+        }.value
     }
 
     func download(
@@ -605,6 +758,8 @@ public struct SyncEngine: Sendable {
 actor RunState {
     private(set) var summary = SyncSummary()
     private(set) var gaveUp = false
+    /// Multipart uploads started and not yet completed or aborted.
+    private var openUploads: Set<SyncSummary.OpenUpload> = []
     private var progress: SyncProgress
     private let started = ContinuousClock.now
     private var lastSuccess = ContinuousClock.now
@@ -648,6 +803,26 @@ actor RunState {
         summary.notAttempted += 1
         progress.objectsDone += 1
         maybeReport()
+    }
+
+    /// A transfer cut short by cancellation.
+    func interrupted(_ entry: SyncEntry) {
+        summary.interrupted += 1
+        progress.objectsDone += 1
+        maybeReport()
+    }
+
+    /// A multipart upload was started.
+    func opened(_ upload: SyncSummary.OpenUpload) {
+        openUploads.insert(upload)
+        summary.uploadsLeftOpen = openUploads.sorted { SyncKey($0.key) < SyncKey($1.key) }
+    }
+
+    /// A multipart upload was completed, or aborted.
+    func closed(_ upload: SyncSummary.OpenUpload, aborted: Bool) {
+        openUploads.remove(upload)
+        summary.uploadsLeftOpen = openUploads.sorted { SyncKey($0.key) < SyncKey($1.key) }
+        if aborted { summary.abortedUploads += 1 }
     }
 
     private func maybeReport() {

@@ -6,12 +6,8 @@ import Testing
 struct S3SyncToolTests {
     static var binary: URL { URL(fileURLWithPath: BuiltProducts.path("s3sync")) }
 
-    static func run(_ arguments: [String], credentials: (String, String)? = nil) throws -> (
-        status: Int32, stdout: String, stderr: String
-    ) {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
+    /// The sandbox's S3 settings for the tool, with other credentials when given.
+    static func environment(credentials: (String, String)? = nil) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment
         for key in [
             "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_CONFIG_FILE",
@@ -24,7 +20,16 @@ struct S3SyncToolTests {
             environment["AWS_ACCESS_KEY_ID"] = key
             environment["AWS_SECRET_ACCESS_KEY"] = secret
         }
-        process.environment = environment
+        return environment
+    }
+
+    static func run(_ arguments: [String], credentials: (String, String)? = nil) throws -> (
+        status: Int32, stdout: String, stderr: String
+    ) {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = environment(credentials: credentials)
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -144,7 +149,9 @@ struct S3SyncToolTests {
     }
 
     @Test func aHangingListingEndsWithinGiveUpAfter() async throws {
-        for behaviour in [StallingHTTPServer.Behaviour.silent, .drip(every: .seconds(1), contentType: "application/xml")] {
+        for behaviour in [
+            StallingHTTPServer.Behaviour.silent, .drip(every: .seconds(1), contentType: "application/xml"),
+        ] {
             let server = try await StallingHTTPServer.start(behaviour)
             let local = try SyncEngineTests.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: local) }

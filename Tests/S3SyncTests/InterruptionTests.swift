@@ -1,0 +1,162 @@
+import AWSCore
+import AtlasRelayTestSupport
+import Foundation
+import NIOCore
+import Testing
+
+@testable import S3Sync
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Interrupted syncs leave no open multipart upload on SeaweedFS: a cancelled run aborts the
+/// uploads it has in flight, `s3sync` does so on SIGINT and SIGTERM, and the next run of a sync
+/// aborts what an earlier, killed run left.
+struct InterruptionTests {
+    /// A file of `size` zero bytes (sparse, so it is written at once).
+    static func bigFile(_ path: String, size: Int64) throws {
+        FileManager.default.createFile(atPath: path, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.truncate(atOffset: UInt64(size))
+        try handle.close()
+    }
+
+    /// A folder with one large file, `a-big.bin`, uploaded in many 5 MiB parts one at a time (so
+    /// the upload is still running when the test interrupts it), and two small ones after it.
+    static func slowUploadSource() throws -> String {
+        let local = try SyncEngineTests.temporaryDirectory()
+        try bigFile(local + "/a-big.bin", size: 400 << 20)
+        try SyncEngineTests.write([("b.txt", 10), ("c.txt", 10)], under: local)
+        return local
+    }
+
+    /// Waits until an upload is open under `prefix`; the run being interrupted is then mid-upload.
+    static func openUpload(_ s3: S3Client, _ bucket: String, prefix: String) async throws -> S3Client.PendingUpload {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let upload = try await s3.listMultipartUploads(bucket: bucket, prefix: prefix).first { return upload }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestSupportError("no multipart upload was opened under \(prefix) within 30 s")
+    }
+
+    /// SeaweedFS sends only NextUploadIdMarker on a truncated page, moto both markers.
+    @Test(arguments: ["seaweedfs", "moto"])
+    func listMultipartUploadsFollowsEveryPage(server: String) async throws {
+        let s3 = server == "moto" ? S3Client(try Sandbox.motoAWSClient()) : try SyncEngineTests.s3()
+        let bucket = try await Sandbox.makeBucket(s3.aws, prefix: "mpu")
+        var made: [String] = []
+        for key in ["p/a.bin", "p/a.bin", "p/b.bin", "p/c d+e.bin"] {
+            made.append(try await s3.createMultipartUpload(bucket: bucket, key: key))
+        }
+        let outside = try await s3.createMultipartUpload(bucket: bucket, key: "q/a.bin")
+        let listed = try await s3.listMultipartUploads(bucket: bucket, prefix: "p/", maxUploads: 1)
+        #expect(Set(listed.map(\.uploadId)) == Set(made))
+        #expect(listed.count == made.count, "no page is read twice")
+        #expect(listed.map(\.key).sorted() == ["p/a.bin", "p/a.bin", "p/b.bin", "p/c d+e.bin"])
+        #expect(listed.allSatisfy { $0.initiated != nil })
+        #expect(try await s3.listMultipartUploads(bucket: bucket, prefix: "q/").map(\.uploadId) == [outside])
+    }
+
+    @Test func theNextRunAbortsTheStaleUploadOfAnInterruptedRun() async throws {
+        let s3 = try SyncEngineTests.s3()
+        let bucket = try await S3ClientTests.bucket(s3)
+        let local = try SyncEngineTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: local) }
+        try SyncEngineTests.write([("big.bin", 12 << 20), ("small.txt", 10)], under: local)
+        // What a killed run leaves: an upload of a key this sync writes, with a part sent.
+        let stale = try await s3.createMultipartUpload(bucket: bucket, key: "dest/big.bin")
+        _ = try await s3.uploadPart(
+            bucket: bucket, key: "dest/big.bin", uploadId: stale, partNumber: 1,
+            data: ByteBuffer(repeating: 1, count: 5 << 20))
+        // Someone else's, of a key this sync does not write: left alone.
+        let foreign = try await s3.createMultipartUpload(bucket: bucket, key: "dest/elsewhere.bin")
+        try await Task.sleep(for: .milliseconds(1200))  // servers give Initiated to the second
+
+        var configuration = SyncEngineTests.configuration()
+        let young = try SyncEngine(
+            source: .local(local), destination: .s3(bucket: bucket, prefix: "dest/"), destinationClient: s3,
+            configuration: configuration)
+        let plan = try await young.plan()
+        let kept = await young.abortStaleUploads(writing: plan, before: Date())
+        #expect(kept.aborted == 0 && kept.problem == nil, "by default an upload must be an hour old to be stale")
+
+        configuration.staleUploadAge = .zero
+        let engine = try SyncEngine(
+            source: .local(local), destination: .s3(bucket: bucket, prefix: "dest/"), destinationClient: s3,
+            configuration: configuration)
+        let (_, summary) = try await engine.sync()
+        #expect(summary.abortedStaleUploads == 1)
+        #expect(summary.staleUploadProblem == nil)
+        #expect(summary.succeeded)
+        #expect(summary.transferred == 2)
+        let open = try await s3.listMultipartUploads(bucket: bucket, prefix: "dest/").map(\.uploadId)
+        #expect(!open.contains(stale), "the interrupted run's upload is aborted")
+        #expect(open == [foreign], "an upload of a key this sync does not write is not its own")
+        #expect(try await s3.headObject(bucket: bucket, key: "dest/big.bin")?.size == 12 << 20)
+    }
+
+    @Test func cancellingARunAbortsItsUploadInFlight() async throws {
+        let s3 = try SyncEngineTests.s3()
+        let bucket = try await S3ClientTests.bucket(s3)
+        let local = try Self.slowUploadSource()
+        defer { try? FileManager.default.removeItem(atPath: local) }
+        try await s3.putObject(bucket: bucket, key: "dest/gone.txt", data: ByteBuffer(string: "delete me"))
+        let engine = try SyncEngine(
+            source: .local(local), destination: .s3(bucket: bucket, prefix: "dest/"), destinationClient: s3,
+            configuration: .init(
+                options: SyncOptions(delete: true), concurrency: 1, memoryLimit: 5 << 20,
+                multipartThreshold: 5 << 20, partSize: 5 << 20))
+        let plan = try await engine.plan()
+        let run = Task { try await engine.run(plan) }
+        _ = try await Self.openUpload(s3, bucket, prefix: "dest/")
+        run.cancel()
+        let summary = try await withTimeLimit(.seconds(30)) { try await run.value }
+
+        #expect(summary.cancelled)
+        #expect(summary.interrupted == 1, "the large upload was cut short, not finished")
+        #expect(summary.notAttempted == 2)
+        #expect(summary.abortedUploads == 1)
+        #expect(summary.uploadsLeftOpen.isEmpty)
+        #expect(summary.deletionsWithheld != nil)
+        #expect(!summary.succeeded)
+        #expect(try await s3.listMultipartUploads(bucket: bucket, prefix: "dest/").isEmpty)
+        #expect(try await s3.headObject(bucket: bucket, key: "dest/a-big.bin") == nil)
+        #expect(try await s3.headObject(bucket: bucket, key: "dest/gone.txt") != nil, "no deletion after a cancel")
+    }
+
+    @Test(arguments: [(SIGINT, Int32(130)), (SIGTERM, Int32(143))])
+    func theToolAbortsItsUploadOnASignal(signal: Int32, status: Int32) async throws {
+        let s3 = try SyncEngineTests.s3()
+        let bucket = try await S3ClientTests.bucket(s3)
+        let local = try Self.slowUploadSource()
+        defer { try? FileManager.default.removeItem(atPath: local) }
+
+        let process = Process()
+        process.executableURL = S3SyncToolTests.binary
+        process.arguments = [
+            local, "s3://\(bucket)/dest", "--json", "--concurrency", "1", "--part-size", "5MiB", "--memory-limit",
+            "5MiB",
+        ]
+        process.environment = S3SyncToolTests.environment()
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        _ = try await Self.openUpload(s3, bucket, prefix: "dest/")
+        kill(process.processIdentifier, signal)
+        let deadline = ContinuousClock.now + .seconds(30)
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning { process.terminate() }
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+
+        #expect(process.terminationReason == .exit, "it exits, not dies of the signal")
+        #expect(process.terminationStatus == status)
+        #expect(try await s3.listMultipartUploads(bucket: bucket, prefix: "dest/").isEmpty)
+        let summary = try S3SyncToolTests.json(String(decoding: stdout, as: UTF8.self))
+        #expect(summary["cancelled"] as? Bool == true)
+        #expect(summary["aborted_uploads"] as? Int == 1)
+        #expect(summary["succeeded"] as? Bool == false)
+    }
+}
