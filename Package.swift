@@ -132,6 +132,7 @@ let package = Package(
             name: "Pipeline",
             dependencies: [
                 "DataRefresh", "StackDeploy", "AppTesting", "AtlassianAdmin", "S3Sync", "AWSCore", "AWSSigning",
+                "ToolSupport",
                 .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -210,16 +211,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "dev-release", dependencies: ["Pipeline"], path: "Examples/dev-release", swiftSettings: swiftSettings
+            name: "dev-release", dependencies: ["Pipeline", "ToolSupport"], path: "Examples/dev-release", swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "nightly", dependencies: ["Pipeline"], path: "Examples/nightly", swiftSettings: swiftSettings
+            name: "nightly", dependencies: ["Pipeline", "ToolSupport"], path: "Examples/nightly", swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "uat", dependencies: ["Pipeline"], path: "Examples/uat", swiftSettings: swiftSettings
+            name: "uat", dependencies: ["Pipeline", "ToolSupport"], path: "Examples/uat", swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "go-live", dependencies: ["Pipeline"], path: "Examples/go-live", swiftSettings: swiftSettings
+            name: "go-live", dependencies: ["Pipeline", "ToolSupport"], path: "Examples/go-live", swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "app-tester",

@@ -150,9 +150,17 @@ struct Perf: AsyncParsableCommand {
             }
             limits[String(parts[0])] = limit
         }
+        let day = 86_400.0
+        guard (1...100_000).contains(users) else { throw ValidationError("--users \(users) is outside 1 to 100000") }
+        if let rate { try ToolInput.number(rate, option: "--rate", within: 0.001...1_000_000, unit: " per second") }
+        if let slaP90 { try ToolInput.number(slaP90, option: "--sla-p90", within: 0...day * 1000, unit: " ms") }
+        try ToolInput.number(minimumSuccess, option: "--minimum-success", within: 0...1)
         let profile = LoadProfile(
-            virtualUsers: users, rampUp: .milliseconds(Int(rampUp * 1000)), hold: .milliseconds(Int(hold * 1000)),
-            rampDown: .milliseconds(Int(rampDown * 1000)), thinkTime: .milliseconds(Int(thinkTime)), arrivalRate: rate)
+            virtualUsers: users, rampUp: try ToolInput.seconds(rampUp, option: "--ramp-up", within: 0...day),
+            hold: try ToolInput.seconds(hold, option: "--hold", within: 0...day),
+            rampDown: try ToolInput.seconds(rampDown, option: "--ramp-down", within: 0...day),
+            thinkTime: try ToolInput.seconds(thinkTime / 1000, option: "--think-time (ms)", within: 0...3600),
+            arrivalRate: rate)
         let tester = PerfTester(
             actions: actions, profile: profile, prepare: prepare, logger: quietLogger("perf-tester"))
         let result: PerfResult

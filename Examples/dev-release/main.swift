@@ -1,5 +1,6 @@
 import ArgumentParser
 import Pipeline
+import ToolSupport
 
 /// `dev-release`: the checked-out ticket branch's code into DEV's deploy bucket, from a laptop.
 @main
@@ -11,6 +12,11 @@ struct DevRelease: AsyncParsableCommand {
             "Exit codes: 0 released, 1 failed, 2 bad input or refused (for example a branch not named for a ticket).")
     @Flag(help: "Include uncommitted changes to tracked files.") var allowUncommitted = false
     @OptionGroup var options: PhaseOptions
+
+    /// Parses, runs, and exits 0 passed, 1 a step failed, 2 bad input or refused.
+    static func main() async {
+        await runAsTool("dev-release") { $0 is PipelineConfigError || $0 is PipelineError }
+    }
 
     func run() async throws {
         try await options.run(.devRelease, component: nil, commit: "HEAD", allowUncommitted: allowUncommitted)

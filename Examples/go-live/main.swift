@@ -1,5 +1,6 @@
 import ArgumentParser
 import Pipeline
+import ToolSupport
 
 /// `go-live --commit SHA --confirm-prod`: promote the commit that passed UAT into PROD, deploy, smoke-test.
 @main
@@ -14,6 +15,11 @@ struct GoLive: AsyncParsableCommand {
     @Option(help: "cold or hot.") var deployer: Pipeline.Deployer = .cold
     @Flag(help: "Confirm that this run writes to PROD.") var confirmProd = false
     @OptionGroup var options: PhaseOptions
+
+    /// Parses, runs, and exits 0 passed, 1 a step failed, 2 bad input or refused.
+    static func main() async {
+        await runAsTool("go-live") { $0 is PipelineConfigError || $0 is PipelineError }
+    }
 
     func run() async throws {
         try await options.run(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Pipeline
+import ToolSupport
 
 /// `nightly`: Data-Provider → Data-Refresher → Code-Releaser → Cold-Deployer → App-Tester in DEV.
 @main
@@ -12,6 +13,11 @@ struct Nightly: AsyncParsableCommand {
     var component: String?
     @Option(help: "The commit to release (default: the head of the config's baseBranch).") var commit: String?
     @OptionGroup var options: PhaseOptions
+
+    /// Parses, runs, and exits 0 passed, 1 a step failed, 2 bad input or refused.
+    static func main() async {
+        await runAsTool("nightly") { $0 is PipelineConfigError || $0 is PipelineError }
+    }
 
     func run() async throws {
         try await options.run(.nightly, component: component, commit: commit)

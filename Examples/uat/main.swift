@@ -1,5 +1,6 @@
 import ArgumentParser
 import Pipeline
+import ToolSupport
 
 /// `uat --commit SHA`: promote the commit that passed nightly into UAT, deploy, test, invite.
 @main
@@ -13,6 +14,11 @@ struct UAT: AsyncParsableCommand {
     @Option(help: "The COMMIT_ID that passed nightly.") var commit: String
     @Option(help: "cold or hot.") var deployer: Pipeline.Deployer = .cold
     @OptionGroup var options: PhaseOptions
+
+    /// Parses, runs, and exits 0 passed, 1 a step failed, 2 bad input or refused.
+    static func main() async {
+        await runAsTool("uat") { $0 is PipelineConfigError || $0 is PipelineError }
+    }
 
     func run() async throws {
         try await options.run(.uat, component: component, commit: commit, deployer: deployer)

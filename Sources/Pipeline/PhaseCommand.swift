@@ -1,4 +1,5 @@
 import ArgumentParser
+import ToolSupport
 import Foundation
 import Logging
 
@@ -37,7 +38,8 @@ public struct PhaseOptions: ParsableArguments {
                 phase, commit: commit ?? loaded.baseBranch, selection: selection, dryRun: dryRun,
                 options: .init(
                     deployer: deployer, confirmProduction: confirmProduction, reportDirectory: reportDir,
-                    workDirectory: work, pollInterval: .milliseconds(Int(pollSeconds * 1000)),
+                    workDirectory: work,
+                    pollInterval: try ToolInput.seconds(pollSeconds, option: "--poll-seconds", within: 0.01...3600),
                     allowUncommitted: allowUncommitted))
         } catch  where error is PipelineConfigError || error is PipelineError {
             // Bad input or refused before any step ran.

@@ -29,6 +29,12 @@ struct ExitCodeTests {
             ("atlassian-simulator", ["--product", "bamboo", "--db", "postgres://u@127.0.0.1:9/db"]),
             ("app-tester", ["functional", "--no-such-flag"]),
             ("app-tester", ["smoke"]),  // neither --jira-url nor --confluence-url
+            // Numbers that an unchecked Double-to-Int conversion trapped on (exit by signal).
+            ("app-tester", ["perf", "--jira-url", "http://127.0.0.1:9", "--hold", "1e300"]),
+            ("app-tester", ["perf", "--jira-url", "http://127.0.0.1:9", "--ramp-up", "nan"]),
+            ("app-tester", ["perf", "--jira-url", "http://127.0.0.1:9", "--think-time", "-5"]),
+            ("nightly", ["--no-such-flag"]),
+            ("go-live", ["--commit"]),
         ]
         for (tool, arguments) in cases {
             let result = try await Self.run(tool, arguments)
