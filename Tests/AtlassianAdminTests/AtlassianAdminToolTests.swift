@@ -8,14 +8,7 @@ import Testing
 
 /// The `atlassian-admin` executable, run as a CodeBuild step would run it.
 struct AtlassianAdminToolTests {
-    static var binary: String {
-        // Test bundles live beside the built products.
-        var url = Bundle.main.bundleURL
-        if !FileManager.default.fileExists(atPath: url.appendingPathComponent("atlassian-admin").path) {
-            url.deleteLastPathComponent()
-        }
-        return url.appendingPathComponent("atlassian-admin").path
-    }
+    static var binary: String { BuiltProducts.path("atlassian-admin") }
 
     static func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
         let output = try await ProcessRunner.run(binary, arguments, timeout: .seconds(60))
