@@ -78,6 +78,11 @@ public struct SnapshotLocation: Sendable, Equatable {
                 ids.insert(id)
                 if rest[rest.index(after: slash)...] == SnapshotManifest.fileName { complete.insert(id) }
             }
+            guard page.nextContinuationToken == nil || page.nextContinuationToken != token else {
+                throw DataRefreshError(
+                    "listing s3://\(bucket)/\(prefix) returned the same continuation token twice; the server is looping, so the snapshots cannot be listed"
+                )
+            }
             token = page.nextContinuationToken
         } while token != nil
         return (complete.sorted(), ids.subtracting(complete).sorted())

@@ -1,4 +1,5 @@
 import AWSSigning
+import AWSCore
 import AtlasRelayTestSupport
 import Crypto
 import NIOCore
@@ -166,5 +167,27 @@ struct DumpDownloadTests {
             try await PostgresTools.download(
                 s3, bucket: bucket, key: "d.dump", to: file, bytes: 9_000, sha256: digest, rangeSize: 999)
         } throws: { ($0 as? DataRefreshError)?.kind == .mismatch }
+    }
+
+    @Test func aListingThatRepeatsItsContinuationTokenEndsInAnError() async throws {
+        let server = try await TestHTTPServer.start { _ in
+            .text(
+                "<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>same</NextContinuationToken></ListBucketResult>",
+                headers: [("Content-Type", "application/xml")])
+        }
+        defer { Task { await server.stop() } }
+        let s3 = S3Client(
+            AWSClient(
+                region: "us-east-1", credentialProvider: .static(accessKeyId: "AKID", secretAccessKey: "secret"),
+                endpoints: EndpointResolver(environment: ["AWS_ENDPOINT_URL_S3": server.baseURL])))
+        let outcome = try await withTimeLimit(.seconds(20)) {
+            do {
+                _ = try await SnapshotLocation(bucket: "bucket").snapshots(s3)
+                return false
+            } catch is DataRefreshError {
+                return true
+            }
+        }
+        #expect(outcome, "a looping server is an error, not a listing that never ends")
     }
 }
