@@ -342,7 +342,11 @@ final class SignalWatch: @unchecked Sendable {
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [unowned self] in self.handle(number, cancel: cancel) }
+            // Signals that arrive before the handler runs are counted in one event: a quick
+            // double Ctrl-C is two.
+            source.setEventHandler { [unowned self] in  // stop() cancels the source, which releases this
+                for _ in 0..<min(source.data, 2) { self.handle(number, cancel: cancel) }
+            }
             source.resume()
             sources.append(source)
         }

@@ -584,14 +584,18 @@ public struct SyncEngine: Sendable {
     /// A multipart upload of `size` bytes: `part` makes each part (in parallel, within `limits`),
     /// then the upload is completed; on any failure, and on cancellation, it is aborted (see
     /// ``abort(_:with:)``) once no part is in flight, before this returns. The upload is tracked
-    /// in `state` while open.
+    /// in `state` while open. Its creation and completion are not cut short by a cancellation
+    /// (``finishing(_:)``), so the upload id is always known and a complete upload is kept.
     func multipartUpload(
         to s3: S3Client, bucket: String, key: String, size: Int64, buffered: Bool, limits: Limits, state: RunState,
         part:
             @escaping @Sendable (_ uploadId: String, _ number: Int, _ range: ClosedRange<Int64>) async throws
             -> S3Client.CompletedPart
     ) async throws {
-        let uploadId = try await s3.createMultipartUpload(bucket: bucket, key: key, options: configuration.writeOptions)
+        // Finished even when cancelled: a create cut short may still open the upload, unknown to us.
+        let uploadId = try await Self.finishing {
+            try await s3.createMultipartUpload(bucket: bucket, key: key, options: self.configuration.writeOptions)
+        }
         let upload = SyncSummary.OpenUpload(bucket: bucket, key: key, uploadId: uploadId)
         await state.opened(upload)
         do {
@@ -607,7 +611,10 @@ public struct SyncEngine: Sendable {
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
-            try await s3.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: completed)
+            // Once every part is there, finishing is better than aborting.
+            try await Self.finishing {
+                try await s3.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: completed)
+            }
             await state.closed(upload, aborted: false)
         } catch {
             if await Self.abort(upload, with: s3) { await state.closed(upload, aborted: true) }
@@ -615,13 +622,28 @@ public struct SyncEngine: Sendable {
         }
     }
 
-    /// Aborts `upload`, also from a cancelled task: a cancelled task's requests fail at once, so
-    /// the abort is sent from an unstructured task of its own (which the cancellation does not
-    /// reach), given at most ``abortTimeout``, and awaited.
+    /// Runs `operation` to its end even when the calling task is cancelled (whose own requests
+    /// fail at once): in an unstructured task, which the cancellation does not reach, and which
+    /// is cancelled only ``abortTimeout`` after the caller was, so a cancelled run still returns
+    /// promptly when the endpoint has gone.
+    static func finishing<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        let task = Task { try await operation() }
+        return try await withTaskCancellationHandler {
+            try await task.value
+        } onCancel: {
+            Task {
+                try? await Task.sleep(for: abortTimeout)
+                task.cancel()
+            }
+        }
+    }
+
+    /// Aborts `upload`, also from a cancelled task (see ``finishing(_:)``); the abort gives up
+    /// after ``abortTimeout``.
     ///
     /// - Returns: whether the upload is gone.
     static func abort(_ upload: SyncSummary.OpenUpload, with s3: S3Client) async -> Bool {
-        await Task {
+        (try? await finishing {
             do {
                 try await s3.abortMultipartUpload(
                     bucket: upload.bucket, key: upload.key, uploadId: upload.uploadId, giveUpAfter: abortTimeout)
@@ -635,7 +657,7 @@ public struct SyncEngine: Sendable {
                     ])
                 return false
             }
-        }.value
+        }) ?? false
     }
 
     func download(

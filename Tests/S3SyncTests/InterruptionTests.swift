@@ -126,13 +126,11 @@ struct InterruptionTests {
         #expect(try await s3.headObject(bucket: bucket, key: "dest/gone.txt") != nil, "no deletion after a cancel")
     }
 
-    @Test(arguments: [(SIGINT, Int32(130)), (SIGTERM, Int32(143))])
-    func theToolAbortsItsUploadOnASignal(signal: Int32, status: Int32) async throws {
-        let s3 = try SyncEngineTests.s3()
-        let bucket = try await S3ClientTests.bucket(s3)
-        let local = try Self.slowUploadSource()
-        defer { try? FileManager.default.removeItem(atPath: local) }
-
+    /// `s3sync` uploading ``slowUploadSource()`` into `bucket`, one 5 MiB part at a time, once
+    /// its upload is open; stdout is piped, stderr dropped.
+    static func toolMidUpload(_ s3: S3Client, into bucket: String, from local: String) async throws -> (
+        process: Process, stdout: Pipe
+    ) {
         let process = Process()
         process.executableURL = S3SyncToolTests.binary
         process.arguments = [
@@ -140,21 +138,36 @@ struct InterruptionTests {
             "5MiB",
         ]
         process.environment = S3SyncToolTests.environment()
-        let out = Pipe()
-        process.standardOutput = out
+        let stdout = Pipe()
+        process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice
         try process.run()
-        _ = try await Self.openUpload(s3, bucket, prefix: "dest/")
-        kill(process.processIdentifier, signal)
+        _ = try await openUpload(s3, bucket, prefix: "dest/")
+        return (process, stdout)
+    }
+
+    /// Waits up to 30 s for `process` to end (then terminates it), and returns its stdout.
+    static func finish(_ process: Process, _ stdout: Pipe) async throws -> String {
         let deadline = ContinuousClock.now + .seconds(30)
         while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         if process.isRunning { process.terminate() }
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        return String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    }
+
+    @Test(arguments: [(SIGINT, Int32(130)), (SIGTERM, Int32(143))])
+    func theToolAbortsItsUploadOnASignal(signal: Int32, status: Int32) async throws {
+        let s3 = try SyncEngineTests.s3()
+        let bucket = try await S3ClientTests.bucket(s3)
+        let local = try Self.slowUploadSource()
+        defer { try? FileManager.default.removeItem(atPath: local) }
+        let (process, stdout) = try await Self.toolMidUpload(s3, into: bucket, from: local)
+        kill(process.processIdentifier, signal)
+        let output = try await Self.finish(process, stdout)
 
         #expect(process.terminationReason == .exit, "it exits, not dies of the signal")
         #expect(process.terminationStatus == status)
         #expect(try await s3.listMultipartUploads(bucket: bucket, prefix: "dest/").isEmpty)
-        let summary = try S3SyncToolTests.json(String(decoding: stdout, as: UTF8.self))
+        let summary = try S3SyncToolTests.json(output)
         #expect(summary["cancelled"] as? Bool == true)
         #expect(summary["aborted_uploads"] as? Int == 1)
         #expect(summary["succeeded"] as? Bool == false)
