@@ -86,6 +86,8 @@ struct InterruptionTests {
         let engine = try SyncEngine(
             source: .local(local), destination: .s3(bucket: bucket, prefix: "dest/"), destinationClient: s3,
             configuration: configuration)
+        let later = await engine.abortStaleUploads(writing: plan, before: Date(timeIntervalSinceNow: -60))
+        #expect(later.aborted == 0, "an upload started after the run began is never stale")
         let (_, summary) = try await engine.sync()
         #expect(summary.abortedStaleUploads == 1)
         #expect(summary.staleUploadProblem == nil)
