@@ -154,6 +154,12 @@ public struct S3Client: Sendable {
             let page = try await listObjectsV2(
                 bucket: bucket, prefix: prefix, continuationToken: token, giveUpAfter: giveUpAfter)
             all.append(contentsOf: page.objects)
+            if let next = page.nextContinuationToken, next == token {
+                throw AWSClientError(
+                    .malformedResponse,
+                    "listing s3://\(bucket)/\(prefix) returned the same continuation token twice; the server is looping, so the listing cannot be finished"
+                )
+            }
             token = page.nextContinuationToken
         } while token != nil
         return all

@@ -255,4 +255,26 @@ struct SyncSafetyTests {
             _ = try S3ListPage.parse(Data(negative.utf8), bucket: "b")
         } throws: { ($0 as? AWSClientError)?.kind == .malformedResponse }
     }
+
+    @Test func aListingThatRepeatsItsContinuationTokenIsAnErrorNotALoop() async throws {
+        let server = try await TestHTTPServer.start { _ in
+            .text(
+                "<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>same</NextContinuationToken></ListBucketResult>",
+                headers: [("Content-Type", "application/xml")])
+        }
+        defer { Task { await server.stop() } }
+        let s3 = S3Client(
+            AWSClient(
+                region: "us-east-1", credentialProvider: .static(accessKeyId: "AKID", secretAccessKey: "secret"),
+                endpoints: EndpointResolver(environment: ["AWS_ENDPOINT_URL_S3": server.baseURL])))
+        let kind = try await withTimeLimit(.seconds(20)) { () -> AWSClientError.Kind? in
+            do {
+                _ = try await s3.listAllObjects(bucket: "bucket")
+                return nil
+            } catch let error as AWSClientError {
+                return error.kind
+            }
+        }
+        #expect(kind == .malformedResponse)
+    }
 }
