@@ -173,6 +173,9 @@ struct S3SyncCommand: AsyncParsableCommand {
         guard (1...86_400).contains(giveUpAfter) else {
             throw ValidationError("--give-up-after \(giveUpAfter) is outside 1 to 86400 seconds")
         }
+        guard (0...(90 * 86_400)).contains(staleUploadAge) else {
+            throw ValidationError("--stale-upload-age \(staleUploadAge) is outside 0 to 7776000 seconds (90 days)")
+        }
         guard staleUploadAge >= 0 else {
             throw ValidationError("--stale-upload-age \(staleUploadAge) is negative; give 0 seconds or more")
         }

@@ -110,6 +110,7 @@ struct S3SyncToolTests {
             [local, target, "--size-only", "--checksum"],
             [local, target, "--sse-kms-key-id", "alias/k"],
             [local, target, "--concurrency", "0"],
+            [local, target, "--stale-upload-age", "-5"],
             [local, "s3:/typo"],
             [local, "s3://Bad_Bucket/p"],
             [local, "s3://b?prefix=x"],
