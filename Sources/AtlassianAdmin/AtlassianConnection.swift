@@ -277,7 +277,11 @@ public struct AtlassianConnection: Sendable {
             let left = clock.now.duration(to: deadline)
             if left > .zero {
                 do {
-                    let poll = TimeAmount.nanoseconds(min(self.timeout.nanoseconds, Self.nanoseconds(left)))
+                    // Cut to what is left of the wait, but given at least a second (never more than
+                    // the request timeout), so a busy machine's slow answer is still read: the wait
+                    // ends within `timeout` plus one request timeout at the most.
+                    let poll = TimeAmount.nanoseconds(
+                        min(self.timeout.nanoseconds, max(Self.nanoseconds(left), 1_000_000_000)))
                     let state = try await state(within: poll)
                     if state == .running { return }
                     if state == .error {

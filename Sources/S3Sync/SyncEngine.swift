@@ -295,8 +295,10 @@ public struct SyncEngine: Sendable {
             return try await LocalLister.list(root: path, symlinks: configuration.symlinks, mustExist: isSource)
         case .s3(let bucket, let prefix):
             guard let client else { throw SyncError.invalidArgument("an S3 side needs an S3 client") }
+            // Each page gives up after giveUpAfter, but never under 5 s, so a slow page on a busy
+            // server is not taken for an unreachable one.
             return try await client.listAllObjects(
-                bucket: bucket, prefix: prefix, giveUpAfter: configuration.giveUpAfter
+                bucket: bucket, prefix: prefix, giveUpAfter: max(configuration.giveUpAfter, .seconds(5))
             ).map { object in
                 guard let key = SyncKey.relative(object.key, below: prefix) else {
                     throw SyncError.malformedListing(

@@ -1,3 +1,4 @@
+import AWSSigning
 import AtlasRelayTestSupport
 import Foundation
 import Testing
@@ -23,23 +24,16 @@ struct S3SyncToolTests {
         return environment
     }
 
-    static func run(_ arguments: [String], credentials: (String, String)? = nil) throws -> (
+    /// Runs the tool to its end without holding a thread of the cooperative pool (the suite runs
+    /// in parallel on two cores; a blocking wait there delays every other test's timers).
+    static func run(_ arguments: [String], credentials: (String, String)? = nil) async throws -> (
         status: Int32, stdout: String, stderr: String
     ) {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.environment = environment(credentials: credentials)
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let output = try await ProcessRunner.run(
+            binary.path, arguments, environment: environment(credentials: credentials), timeout: .seconds(300))
         return (
-            process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self)
+            output.status, String(decoding: output.stdout, as: UTF8.self),
+            String(decoding: output.stderr, as: UTF8.self)
         )
     }
 
@@ -55,7 +49,7 @@ struct S3SyncToolTests {
         defer { try? FileManager.default.removeItem(atPath: local) }
         try SyncEngineTests.write([("keep/a.txt", 10), ("keep/b.log", 10), ("drop/c.txt", 10)], under: local)
 
-        let dry = try Self.run([
+        let dry = try await Self.run([
             local, "s3://\(bucket)/home", "--dryrun", "--exclude", "*", "--include", "keep/*", "--exclude", "*.log",
         ])
         #expect(dry.status == 0)
@@ -64,30 +58,30 @@ struct S3SyncToolTests {
         #expect(!dry.stdout.contains("c.txt"))
         #expect(try await s3.listAllObjects(bucket: bucket).isEmpty, "a dry run changes nothing")
 
-        let real = try Self.run([local, "s3://\(bucket)/home", "--json", "--exclude=drop/*"])
+        let real = try await Self.run([local, "s3://\(bucket)/home", "--json", "--exclude=drop/*"])
         #expect(real.status == 0)
         let summary = try Self.json(real.stdout)
         #expect(summary["transferred"] as? Int == 2)
         #expect(summary["succeeded"] as? Bool == true)
         #expect(Set(try await s3.listAllObjects(bucket: bucket).map(\.key)) == ["home/keep/a.txt", "home/keep/b.log"])
 
-        let again = try Self.json(try Self.run([local, "s3://\(bucket)/home", "--json", "--exclude=drop/*"]).stdout)
+        let again = try Self.json(try await Self.run([local, "s3://\(bucket)/home", "--json", "--exclude=drop/*"]).stdout)
         #expect(again["transferred"] as? Int == 0)
         #expect(again["unchanged"] as? Int == 2)
 
-        let bad = try Self.run([local, "s3://\(bucket)/home", "--shard", "4/4"])
+        let bad = try await Self.run([local, "s3://\(bucket)/home", "--shard", "4/4"])
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("shard 4/4 is impossible"))
-        let smallPart = try Self.run([local, "s3://\(bucket)/home", "--part-size", "1MiB"])
+        let smallPart = try await Self.run([local, "s3://\(bucket)/home", "--part-size", "1MiB"])
         #expect(smallPart.status != 0)
         #expect(
             smallPart.stderr.contains(
                 "--part-size 1MiB is below 5.0 MiB (S3 takes parts of 5 MiB to 5 GiB); use at least 5.0 MiB"))
-        let badRange = try Self.run([local, "s3://\(bucket)/home", "--range-size", "sixteen"])
+        let badRange = try await Self.run([local, "s3://\(bucket)/home", "--range-size", "sixteen"])
         #expect(badRange.status != 0)
         #expect(badRange.stderr.contains("--range-size: 'sixteen' is not a size"))
 
-        let down = try Self.run([
+        let down = try await Self.run([
             local, "s3://\(bucket)/home", "--endpoint-url", "http://127.0.0.1:9", "--give-up-after", "1",
         ])
         #expect(down.status == 1)
@@ -118,14 +112,14 @@ struct S3SyncToolTests {
             ["s3://\(bucket)/p", "s3://\(bucket)/p/inner"],
         ]
         for arguments in cases {
-            let result = try Self.run(arguments)
+            let result = try await Self.run(arguments)
             #expect(result.status == 2, "\(arguments): \(result.status) \(result.stderr)")
             #expect(!result.stderr.isEmpty, "\(arguments) says why")
         }
         #expect(try await s3.listAllObjects(bucket: bucket).map(\.key) == ["p/keep.txt"])
         #expect(!FileManager.default.fileExists(atPath: "s3:/typo"))
 
-        let allowed = try Self.run([local, target, "--delete", "--allow-empty-source"])
+        let allowed = try await Self.run([local, target, "--delete", "--allow-empty-source"])
         #expect(allowed.status == 0, "\(allowed.stderr)")
         #expect(try await s3.listAllObjects(bucket: bucket).isEmpty)
     }
@@ -136,7 +130,7 @@ struct S3SyncToolTests {
         try await s3.putObject(bucket: bucket, key: "trav/../../ESCAPED.txt", data: .init(string: "x"))
         let parent = try SyncEngineTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: parent) }
-        let result = try Self.runMoto([
+        let result = try await Self.runMoto([
             "s3://\(bucket)/trav", parent + "/a/b", "--endpoint-url", try Sandbox.motoEndpoint(),
         ])
         #expect(result.status == 1, "\(result.stderr)\(result.stdout)")
@@ -145,8 +139,8 @@ struct S3SyncToolTests {
     }
 
     /// Runs s3sync with moto's credentials.
-    static func runMoto(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        try run(arguments, credentials: ("AKIDMOTOBASE0000", "moto-secret"))
+    static func runMoto(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        try await run(arguments, credentials: ("AKIDMOTOBASE0000", "moto-secret"))
     }
 
     @Test func aHangingListingEndsWithinGiveUpAfter() async throws {
@@ -157,7 +151,7 @@ struct S3SyncToolTests {
             let local = try SyncEngineTests.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: local) }
             let started = ContinuousClock.now
-            let result = try Self.run([
+            let result = try await Self.run([
                 "s3://bucket/p", local, "--endpoint-url", server.baseURL, "--give-up-after", "3",
             ])
             let took = ContinuousClock.now - started

@@ -189,7 +189,7 @@ struct SyncSafetyTests {
             return false
         }
         // Another process is refused the same way, with exit status 2.
-        let other = try S3SyncToolTests.run(["s3://\(bucket)/p", local])
+        let other = try await S3SyncToolTests.run(["s3://\(bucket)/p", local])
         #expect(other.status == 2)
         #expect(try SyncEngineTests.files(under: local).isEmpty)
         lock.release()
