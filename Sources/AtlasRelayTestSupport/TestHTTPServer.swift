@@ -1,3 +1,4 @@
+import AWSCore
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -177,4 +178,23 @@ public struct TestSupportError: Error, CustomStringConvertible {
     public let description: String
     /// Creates an error.
     public init(_ description: String) { self.description = description }
+}
+
+extension TestHTTPServer {
+    /// A server that answers every request with a truncated ListObjectsV2 page naming the same
+    /// continuation token: a listing that trusts it never ends.
+    public static func loopingS3Listing() async throws -> TestHTTPServer {
+        try await start { _ in
+            .text(
+                "<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>same</NextContinuationToken></ListBucketResult>",
+                headers: [("Content-Type", "application/xml")])
+        }
+    }
+
+    /// A client that sends S3 requests here, with throwaway credentials.
+    public func s3AWSClient() -> AWSClient {
+        AWSClient(
+            region: "us-east-1", credentialProvider: .static(accessKeyId: "AKID", secretAccessKey: "secret"),
+            endpoints: EndpointResolver(environment: ["AWS_ENDPOINT_URL_S3": baseURL]))
+    }
 }

@@ -170,16 +170,9 @@ struct DumpDownloadTests {
     }
 
     @Test func aListingThatRepeatsItsContinuationTokenEndsInAnError() async throws {
-        let server = try await TestHTTPServer.start { _ in
-            .text(
-                "<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>same</NextContinuationToken></ListBucketResult>",
-                headers: [("Content-Type", "application/xml")])
-        }
+        let server = try await TestHTTPServer.loopingS3Listing()
         defer { Task { await server.stop() } }
-        let s3 = S3Client(
-            AWSClient(
-                region: "us-east-1", credentialProvider: .static(accessKeyId: "AKID", secretAccessKey: "secret"),
-                endpoints: EndpointResolver(environment: ["AWS_ENDPOINT_URL_S3": server.baseURL])))
+        let s3 = S3Client(server.s3AWSClient())
         let outcome = try await withTimeLimit(.seconds(20)) {
             do {
                 _ = try await SnapshotLocation(bucket: "bucket").snapshots(s3)
