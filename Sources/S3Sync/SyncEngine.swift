@@ -164,13 +164,11 @@ public struct SyncEngine: Sendable {
         async let destinationEntries = list(destination, client: destinationClient, isSource: false)
         var sources = try await sourceEntries
         var destinations = try await destinationEntries
+        let options = configuration.options
         var refused: [(entry: SyncEntry, reason: String)] = []
         sources.removeAll { entry in
             guard let reason = refusal(of: entry) else { return false }
-            let options = configuration.options
-            if options.filter.includes(entry.key) && (options.shard?.owns(entry.key) ?? true) {
-                refused.append((entry, reason))
-            }
+            if options.covers(entry.key) { refused.append((entry, reason)) }
             return true
         }
         if configuration.options.compare == .checksum {
@@ -181,9 +179,8 @@ public struct SyncEngine: Sendable {
                 sourceSizes[$0.key] == $0.size
             }
         }
-        var plan = SyncPlanner.plan(source: sources, destination: destinations, options: configuration.options)
+        var plan = SyncPlanner.plan(source: sources, destination: destinations, options: options)
         plan.refused = refused
-        let options = configuration.options
         let sourceCount = plan.transfers.count + plan.unchanged + plan.skipped.count + plan.refused.count
         if options.delete && !options.allowEmptySource && sourceCount == 0 && !plan.deletes.isEmpty {
             throw SyncError.emptySource(
@@ -192,12 +189,12 @@ public struct SyncEngine: Sendable {
         }
         if case .local(let root) = destination {
             // A folder marker whose folder exists is in sync.
-            let folders = plan.transfers.filter { $0.entry.kind == .folder }.map { root + "/" + $0.entry.key.string }
+            let folders = plan.transfers.map(\.entry).filter { $0.kind == .folder }
             if !folders.isEmpty {
-                let existing = try await LocalFile.run { Set(folders.filter(LocalFile.isDirectory)) }
-                plan.transfers.removeAll {
-                    $0.entry.kind == .folder && existing.contains(root + "/" + $0.entry.key.string)
+                let existing = try await LocalFile.run {
+                    Set(folders.filter { LocalFile.isDirectory(root + "/" + $0.key.string) }.map(\.key))
                 }
+                plan.transfers.removeAll { $0.entry.kind == .folder && existing.contains($0.entry.key) }
                 plan.unchanged += existing.count
             }
         }
@@ -314,8 +311,8 @@ public struct SyncEngine: Sendable {
 
     /// Runs `plan`: transfers, then (if all succeeded) deletions.
     ///
-    /// A local destination is locked for the run (`.relay-lock` in it), so two syncs can never
-    /// write the same files at once. Transfers that fail, and refused keys, are reported in the
+    /// A local destination is locked for the run (an advisory `flock` on the folder), so two syncs
+    /// can never write the same files at once. Transfers that fail, and refused keys, are reported in the
     /// summary, never thrown. An S3 destination first has its stale uploads aborted
     /// (``Configuration/staleUploadAge``). When the calling task is cancelled, `run` returns once
     /// the transfers in flight have stopped and their multipart uploads are aborted, with
@@ -529,6 +526,7 @@ public struct SyncEngine: Sendable {
     /// fail at once): in an unstructured task, which the cancellation does not reach, and which
     /// is cancelled only ``abortTimeout`` after the caller was, so a cancelled run still returns
     /// promptly when the endpoint has gone.
+    @discardableResult
     static func finishing<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
         let task = Task { try await operation() }
         return try await withTaskCancellationHandler {

@@ -145,6 +145,11 @@ public struct SyncOptions: Sendable, Equatable {
     /// system that failed to mount than a wish to delete everything (``SyncError/emptySource(_:)``).
     public var allowEmptySource: Bool
 
+    /// Whether `key` is in this sync: the filter includes it and the shard, if any, owns it.
+    public func covers(_ key: SyncKey) -> Bool {
+        filter.includes(key) && (shard?.owns(key) ?? true)
+    }
+
     /// Creates options.
     public init(
         compare: CompareMode = .sizeAndTime, delete: Bool = false, filter: SyncFilter = SyncFilter(),
@@ -224,7 +229,7 @@ public enum SyncPlanner {
     public static func plan(source: [SyncEntry], destination: [SyncEntry], options: SyncOptions) -> SyncPlan {
         var plan = SyncPlan()
         func inScope(_ entry: SyncEntry) -> Bool {
-            let kept = options.filter.includes(entry.key) && (options.shard?.owns(entry.key) ?? true)
+            let kept = options.covers(entry.key)
             if !kept { plan.filteredOut += 1 }
             return kept
         }

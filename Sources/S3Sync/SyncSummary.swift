@@ -21,7 +21,7 @@ public struct SyncProgress: Sendable, Equatable {
 
     /// Bytes per second so far.
     public var bytesPerSecond: Double {
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = SyncEngine.seconds(elapsed)
         return seconds > 0 ? Double(bytesDone) / seconds : 0
     }
 
