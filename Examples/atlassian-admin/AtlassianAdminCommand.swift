@@ -87,24 +87,6 @@ struct Connection: ParsableArguments {
     }
 }
 
-/// Runs `body`, turning failures into a message on standard error and an exit code.
-func guarded(_ body: () async throws -> Void) async throws {
-    do {
-        try await body()
-    } catch let error as ExitCode {
-        throw error
-    } catch let error as ValidationError {
-        FileHandle.standardError.write(Data("atlassian-admin: \(URLRedaction.redact(error.message))\n".utf8))
-        throw ExitCode(AtlassianAdminCommand.Exit.badInput)
-    } catch let error as AtlassianError where error.kind == .invalidInput {
-        FileHandle.standardError.write(Data("atlassian-admin: \(URLRedaction.redact("\(error)"))\n".utf8))
-        throw ExitCode(AtlassianAdminCommand.Exit.badInput)
-    } catch {
-        FileHandle.standardError.write(Data("atlassian-admin: \(URLRedaction.redact("\(error)"))\n".utf8))
-        throw ExitCode(AtlassianAdminCommand.Exit.failed)
-    }
-}
-
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The node's state; exit 0 only when RUNNING.")
     @OptionGroup var connection: Connection
@@ -112,13 +94,11 @@ struct Status: AsyncParsableCommand {
     var wait: Int = 0
 
     func run() async throws {
-        try await guarded {
-            let client = try connection.client()
-            if wait > 0 { try? await client.waitUntilRunning(timeout: .seconds(wait), interval: .seconds(2)) }
-            let state = try await client.state()
-            connection.emit(["state": state.rawValue], text: state.rawValue)
-            if state != .running { throw ExitCode(AtlassianAdminCommand.Exit.notRunning) }
-        }
+        let client = try connection.client()
+        if wait > 0 { try? await client.waitUntilRunning(timeout: .seconds(wait), interval: .seconds(2)) }
+        let state = try await client.state()
+        connection.emit(["state": state.rawValue], text: state.rawValue)
+        if state != .running { throw ExitCode(AtlassianAdminCommand.Exit.notRunning) }
     }
 }
 
@@ -127,20 +107,18 @@ struct ServerInfo: AsyncParsableCommand {
     @OptionGroup var connection: Connection
 
     func run() async throws {
-        try await guarded {
-            let client = try connection.client()
-            if let jira = client as? JiraClient {
-                let info = try await jira.serverInfo()
-                connection.emit(
-                    ["baseUrl": info.baseUrl, "version": info.version, "buildNumber": info.buildNumber],
-                    text: "\(info.serverTitle ?? "Jira") \(info.version) (build \(info.buildNumber)) at \(info.baseUrl)"
-                )
-            } else if let confluence = client as? ConfluenceClient {
-                let info = try await confluence.serverInformation()
-                connection.emit(
-                    ["baseUrl": info.baseUrl, "version": info.version, "buildNumber": info.buildNumber],
-                    text: "Confluence \(info.version) (build \(info.buildNumber)) at \(info.baseUrl)")
-            }
+        let client = try connection.client()
+        if let jira = client as? JiraClient {
+            let info = try await jira.serverInfo()
+            connection.emit(
+                ["baseUrl": info.baseUrl, "version": info.version, "buildNumber": info.buildNumber],
+                text: "\(info.serverTitle ?? "Jira") \(info.version) (build \(info.buildNumber)) at \(info.baseUrl)"
+            )
+        } else if let confluence = client as? ConfluenceClient {
+            let info = try await confluence.serverInformation()
+            connection.emit(
+                ["baseUrl": info.baseUrl, "version": info.version, "buildNumber": info.buildNumber],
+                text: "Confluence \(info.version) (build \(info.buildNumber)) at \(info.baseUrl)")
         }
     }
 }
@@ -153,23 +131,21 @@ struct Applinks: AsyncParsableCommand {
         @OptionGroup var connection: Connection
 
         func run() async throws {
-            try await guarded {
-                let client = try connection.client()
-                let links = try await client.applicationLinks()
-                connection.emit(
-                    [
-                        "links": links.map {
-                            [
-                                "id": $0.id, "name": $0.name, "type": $0.typeId, "rpcUrl": $0.rpcUrl,
-                                "primary": $0.isPrimary,
-                            ]
-                        }
-                    ],
-                    text: links.isEmpty
-                        ? "no application links"
-                        : links.map { "\($0.id)  \($0.typeId)  \($0.name)  \($0.rpcUrl)" }.joined(separator: "\n"))
+            let client = try connection.client()
+            let links = try await client.applicationLinks()
+            connection.emit(
+                [
+                    "links": links.map {
+                        [
+                            "id": $0.id, "name": $0.name, "type": $0.typeId, "rpcUrl": $0.rpcUrl,
+                            "primary": $0.isPrimary,
+                        ]
+                    }
+                ],
+                text: links.isEmpty
+                    ? "no application links"
+                    : links.map { "\($0.id)  \($0.typeId)  \($0.name)  \($0.rpcUrl)" }.joined(separator: "\n"))
             }
-        }
     }
 }
 
@@ -277,12 +253,10 @@ struct Settings: AsyncParsableCommand {
         @OptionGroup var options: Options
 
         func run() async throws {
-            try await guarded {
-                let wanted = try options.load()
-                let plan = try await options.run(wanted, apply: false)
-                options.emit(plan, applied: false)
-                if !plan.changes.isEmpty { throw ExitCode(AtlassianAdminCommand.Exit.changesPending) }
-            }
+            let wanted = try options.load()
+            let plan = try await options.run(wanted, apply: false)
+            options.emit(plan, applied: false)
+            if !plan.changes.isEmpty { throw ExitCode(AtlassianAdminCommand.Exit.changesPending) }
         }
     }
 
@@ -292,11 +266,9 @@ struct Settings: AsyncParsableCommand {
         @Flag(help: "Allow writing when the settings say the environment is PROD.") var allowProduction = false
 
         func run() async throws {
-            try await guarded {
-                let wanted = try options.load()
-                let plan = try await options.run(wanted, apply: true, allowProduction: allowProduction)
-                options.emit(plan, applied: true)
-            }
+            let wanted = try options.load()
+            let plan = try await options.run(wanted, apply: true, allowProduction: allowProduction)
+            options.emit(plan, applied: true)
         }
     }
 }

@@ -115,27 +115,6 @@ func logger(_ label: String) -> Logger {
     return logger
 }
 
-/// Runs `body`, turning failures into a message and an exit code.
-func guarded(_ body: () async throws -> Void) async throws {
-    do {
-        try await body()
-    } catch let error as ExitCode {
-        throw error
-    } catch let error as ValidationError {
-        FileHandle.standardError.write(Data("data-refresh: \(error.message)\n".utf8))
-        throw ExitCode(2)
-    } catch let error as DataRefreshError where error.isRefusal {
-        FileHandle.standardError.write(Data("data-refresh: \(error)\n".utf8))
-        throw ExitCode(2)
-    } catch let error as SyncError where error.isRefusal {
-        FileHandle.standardError.write(Data("data-refresh: \(error)\n".utf8))
-        throw ExitCode(2)
-    } catch {
-        FileHandle.standardError.write(Data("data-refresh: \(error)\n".utf8))
-        throw ExitCode(1)
-    }
-}
-
 struct Provide: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Dump the databases and sync the shared homes to a new snapshot (reads PROD only).")
@@ -150,18 +129,16 @@ struct Provide: AsyncParsableCommand {
     @Option(help: "Canned ACL, for example bucket-owner-full-control for another account's bucket.") var acl: String?
 
     func run() async throws {
-        try await guarded {
-            let sources = try products.pairs().map {
-                DataProvider.Source(
-                    name: $0.name, database: $0.database, sharedHome: $0.home,
-                    excludes: DataProvider.Source.defaultExcludes + exclude)
-            }
-            let provider = DataProvider(
-                environment: environment, sources: sources, location: bucket.location, s3: bucket.client(), keep: keep,
-                writeOptions: .init(acl: acl), logger: logger("data-provider"))
-            let manifest = try await provider.provide()
-            print("snapshot \(manifest.id) complete")
+        let sources = try products.pairs().map {
+            DataProvider.Source(
+                name: $0.name, database: $0.database, sharedHome: $0.home,
+                excludes: DataProvider.Source.defaultExcludes + exclude)
         }
+        let provider = DataProvider(
+            environment: environment, sources: sources, location: bucket.location, s3: bucket.client(), keep: keep,
+            writeOptions: .init(acl: acl), logger: logger("data-provider"))
+        let manifest = try await provider.provide()
+        print("snapshot \(manifest.id) complete")
     }
 }
 
@@ -189,58 +166,56 @@ struct Refresh: AsyncParsableCommand {
     @Flag(help: "Print the plan and change nothing.") var dryRun = false
 
     func run() async throws {
-        try await guarded {
-            guard let data = FileManager.default.contents(atPath: settings) else {
-                throw ValidationError("cannot read the settings file \(settings)")
-            }
-            let wanted: EnvironmentSettings
-            do { wanted = try YAMLDecoder().decode(EnvironmentSettings.self, from: data) } catch {
-                throw ValidationError("\(settings) is not a valid settings file: \(error)")
-            }
-            let step = try from.map {
-                guard let step = DataRefresher.Step(rawValue: $0) else {
-                    throw ValidationError("unknown step '\($0)'")
-                }
-                return step
-            }
-            let environment = ProcessInfo.processInfo.environment
-            let credentials: AtlassianCredentials? =
-                if let user = environment["ATLASSIAN_USER"], let password = environment["ATLASSIAN_PASSWORD"] {
-                    .basic(user: user, password: password)
-                } else {
-                    environment["ATLASSIAN_TOKEN"].map { .token($0) }
-                }
-            let targets = try products.pairs().map { pair in
-                guard let url = pair.name == "jira" ? jiraUrl : confluenceUrl else {
-                    throw ValidationError("give --\(pair.name)-url")
-                }
-                return DataRefresher.Target(
-                    name: pair.name, database: pair.database, sharedHome: pair.home, url: url, credentials: credentials)
-            }
-            guard !prodDb.isEmpty || !prodDbHost.isEmpty else {
-                throw ValidationError(
-                    "name PROD's databases with --prod-db or --prod-db-host, so they are never a target")
-            }
-            let production = try DataRefresher.ProductionGuard(
-                databases: prodDb.map { try databaseLocation($0, option: "--prod-db") }, hosts: prodDbHost,
-                urls: wanted.productionBaseURLs, sharedHomes: prodHome)
-            let control: DataRefresher.ApplicationControl
-            switch (stopCommand, startCommand) {
-            case (nil, nil): control = .none
-            case (let stop?, let start?): control = .commands(stop: stop, start: start)
-            default: throw ValidationError("give both --stop-command and --start-command, or neither")
-            }
-            let refresher = DataRefresher(
-                settings: wanted, targets: targets, location: bucket.location, s3: bucket.client(),
-                production: production, control: control, workDirectory: work,
-                startTimeout: .seconds(startTimeout), logger: logger("data-refresher"))
-            if dryRun {
-                print(try await refresher.plan(snapshot: snapshot, from: step).text)
-                return
-            }
-            let manifest = try await refresher.refresh(snapshot: snapshot, from: step)
-            print("snapshot \(manifest.id) restored into \(wanted.environment)")
+        guard let data = FileManager.default.contents(atPath: settings) else {
+            throw ValidationError("cannot read the settings file \(settings)")
         }
+        let wanted: EnvironmentSettings
+        do { wanted = try YAMLDecoder().decode(EnvironmentSettings.self, from: data) } catch {
+            throw ValidationError("\(settings) is not a valid settings file: \(error)")
+        }
+        let step = try from.map {
+            guard let step = DataRefresher.Step(rawValue: $0) else {
+                throw ValidationError("unknown step '\($0)'")
+            }
+            return step
+        }
+        let environment = ProcessInfo.processInfo.environment
+        let credentials: AtlassianCredentials? =
+            if let user = environment["ATLASSIAN_USER"], let password = environment["ATLASSIAN_PASSWORD"] {
+                .basic(user: user, password: password)
+            } else {
+                environment["ATLASSIAN_TOKEN"].map { .token($0) }
+            }
+        let targets = try products.pairs().map { pair in
+            guard let url = pair.name == "jira" ? jiraUrl : confluenceUrl else {
+                throw ValidationError("give --\(pair.name)-url")
+            }
+            return DataRefresher.Target(
+                name: pair.name, database: pair.database, sharedHome: pair.home, url: url, credentials: credentials)
+        }
+        guard !prodDb.isEmpty || !prodDbHost.isEmpty else {
+            throw ValidationError(
+                "name PROD's databases with --prod-db or --prod-db-host, so they are never a target")
+        }
+        let production = try DataRefresher.ProductionGuard(
+            databases: prodDb.map { try databaseLocation($0, option: "--prod-db") }, hosts: prodDbHost,
+            urls: wanted.productionBaseURLs, sharedHomes: prodHome)
+        let control: DataRefresher.ApplicationControl
+        switch (stopCommand, startCommand) {
+        case (nil, nil): control = .none
+        case (let stop?, let start?): control = .commands(stop: stop, start: start)
+        default: throw ValidationError("give both --stop-command and --start-command, or neither")
+        }
+        let refresher = DataRefresher(
+            settings: wanted, targets: targets, location: bucket.location, s3: bucket.client(),
+            production: production, control: control, workDirectory: work,
+            startTimeout: .seconds(startTimeout), logger: logger("data-refresher"))
+        if dryRun {
+            print(try await refresher.plan(snapshot: snapshot, from: step).text)
+            return
+        }
+        let manifest = try await refresher.refresh(snapshot: snapshot, from: step)
+        print("snapshot \(manifest.id) restored into \(wanted.environment)")
     }
 }
 
@@ -249,11 +224,9 @@ struct List: AsyncParsableCommand {
     @OptionGroup var bucket: Bucket
 
     func run() async throws {
-        try await guarded {
-            let s3 = bucket.client()
-            let (complete, incomplete) = try await bucket.location.snapshots(s3)
-            for id in complete { print("\(id)  complete") }
-            for id in incomplete { print("\(id)  incomplete (never restored)") }
-        }
+        let s3 = bucket.client()
+        let (complete, incomplete) = try await bucket.location.snapshots(s3)
+        for id in complete { print("\(id)  complete") }
+        for id in incomplete { print("\(id)  incomplete (never restored)") }
     }
 }

@@ -1,3 +1,4 @@
+import AWSCore
 import ArgumentParser
 import Foundation
 
@@ -13,11 +14,13 @@ public enum ToolExit {
 }
 
 extension AsyncParsableCommand {
-    /// Parses the command line, runs the chosen command, and exits with ``ToolExit``'s statuses.
+    /// Parses the command line, runs the chosen command, and exits with ``ToolExit``'s statuses:
+    /// the one place a tool turns errors into a message and an exit status.
     ///
-    /// ArgumentParser's own usage and validation errors (its 64) exit 2; an error that
-    /// `isRefusal` accepts is printed as `name: message` and exits 2; any other error exits 1.
-    /// An `ExitCode` thrown by a command stands as it is.
+    /// A usage error (ArgumentParser's own, its 64) prints ArgumentParser's message and exits 2.
+    /// An error the command throws prints `name: message`, URLs redacted
+    /// (`URLRedaction`), and exits 2 when it is a `ValidationError` or `isRefusal` accepts it,
+    /// 1 otherwise. An `ExitCode` thrown by a command stands as it is.
     ///
     /// ```swift
     /// static func main() async {
@@ -25,24 +28,29 @@ extension AsyncParsableCommand {
     /// }
     /// ```
     public static func runAsTool(_ name: String, isRefusal: @Sendable (any Error) -> Bool) async -> Never {
+        var command: any ParsableCommand
         do {
-            var command = try parseAsRoot()
-            if var command = command as? any AsyncParsableCommand {
-                try await command.run()
+            command = try parseAsRoot()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }  // --help, --version
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(code == .validationFailure ? ToolExit.refused : ToolExit.failed)
+        }
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
             } else {
                 try command.run()
             }
             Foundation.exit(ToolExit.done)
         } catch let error as ExitCode {
             Foundation.exit(error.rawValue)
-        } catch where isRefusal(error) {
-            FileHandle.standardError.write(Data("\(name): \(error)\n".utf8))
-            Foundation.exit(ToolExit.refused)
         } catch {
-            let code = exitCode(for: error)
-            if code == .success { exit(withError: error) }  // --help, --version
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-            Foundation.exit(code == .validationFailure ? ToolExit.refused : ToolExit.failed)
+            // A root command without a default subcommand asks for help from its `run`.
+            if exitCode(for: error) == .success { exit(withError: error) }
+            FileHandle.standardError.write(Data("\(name): \(URLRedaction.redact("\(error)"))\n".utf8))
+            Foundation.exit(error is ValidationError || isRefusal(error) ? ToolExit.refused : ToolExit.failed)
         }
     }
 }
