@@ -9,6 +9,7 @@ let package = Package(
     name: "AtlasRelay",
     platforms: [.macOS(.v15)],
     products: [
+        .library(name: "RelayFoundation", targets: ["RelayFoundation"]),
         .library(name: "AWSSigning", targets: ["AWSSigning"]),
         .library(name: "AWSCore", targets: ["AWSCore"]),
         .library(name: "S3Sync", targets: ["S3Sync"]),
@@ -43,13 +44,25 @@ let package = Package(
     ],
     targets: [
         .target(
+            name: "RelayFoundation",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "AWSSigning",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["RelayFoundation", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "AWSCore",
             dependencies: [
+                "RelayFoundation",
                 "AWSSigning",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -64,6 +77,7 @@ let package = Package(
         .target(
             name: "S3Sync",
             dependencies: [
+                "RelayFoundation",
                 "AWSCore", "AWSSigning", "CCRC32C",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -78,6 +92,7 @@ let package = Package(
         .target(
             name: "StackDeploy",
             dependencies: [
+                "RelayFoundation",
                 "AWSCore", "AWSSigning", "S3Sync", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -87,6 +102,7 @@ let package = Package(
         .target(
             name: "AtlassianAdmin",
             dependencies: [
+                "RelayFoundation",
                 "AWSCore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -98,6 +114,7 @@ let package = Package(
         .target(
             name: "AtlassianSimulator",
             dependencies: [
+                "RelayFoundation",
                 "AtlassianAdmin", "AWSCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -109,6 +126,7 @@ let package = Package(
         .target(
             name: "DataRefresh",
             dependencies: [
+                "RelayFoundation",
                 "S3Sync", "AtlassianAdmin", "AWSCore", "AWSSigning",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -120,6 +138,7 @@ let package = Package(
         .target(
             name: "AppTesting",
             dependencies: [
+                "RelayFoundation",
                 "AtlassianAdmin", "AWSCore",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -130,6 +149,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
+                "RelayFoundation",
                 "DataRefresh", "StackDeploy", "AppTesting", "AtlassianAdmin", "S3Sync", "AWSCore", "AWSSigning",
                 "ToolSupport",
                 .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
@@ -142,12 +162,14 @@ let package = Package(
         ),
         .target(
             name: "ToolSupport",
-            dependencies: ["AWSCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "RelayFoundation","AWSCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "AtlasRelayTestSupport",
             dependencies: [
+                "RelayFoundation",
                 "AWSCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -159,6 +181,7 @@ let package = Package(
         .executableTarget(
             name: "sandbox-check",
             dependencies: [
+                "RelayFoundation",
                 "AWSCore", "AWSSigning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -171,6 +194,7 @@ let package = Package(
         .executableTarget(
             name: "s3sync",
             dependencies: [
+                "RelayFoundation",
                 "S3Sync", "AWSCore", "AWSSigning", "ToolSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -181,6 +205,7 @@ let package = Package(
         .executableTarget(
             name: "atlassian-admin",
             dependencies: [
+                "RelayFoundation",
                 "AtlassianAdmin", "ToolSupport", "AWSCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
@@ -191,6 +216,7 @@ let package = Package(
         .executableTarget(
             name: "atlassian-simulator",
             dependencies: [
+                "RelayFoundation",
                 "AtlassianSimulator", "AtlassianAdmin", "ToolSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -201,6 +227,7 @@ let package = Package(
         .executableTarget(
             name: "data-refresh",
             dependencies: [
+                "RelayFoundation",
                 "DataRefresh", "AtlassianAdmin", "S3Sync", "ToolSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -210,20 +237,25 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "dev-release", dependencies: ["Pipeline", "ToolSupport"], path: "Examples/dev-release", swiftSettings: swiftSettings
+            name: "dev-release", dependencies: [
+                "RelayFoundation","Pipeline", "ToolSupport"], path: "Examples/dev-release", swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "nightly", dependencies: ["Pipeline", "ToolSupport"], path: "Examples/nightly", swiftSettings: swiftSettings
+            name: "nightly", dependencies: [
+                "RelayFoundation","Pipeline", "ToolSupport"], path: "Examples/nightly", swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "uat", dependencies: ["Pipeline", "ToolSupport"], path: "Examples/uat", swiftSettings: swiftSettings
+            name: "uat", dependencies: [
+                "RelayFoundation","Pipeline", "ToolSupport"], path: "Examples/uat", swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "go-live", dependencies: ["Pipeline", "ToolSupport"], path: "Examples/go-live", swiftSettings: swiftSettings
+            name: "go-live", dependencies: [
+                "RelayFoundation","Pipeline", "ToolSupport"], path: "Examples/go-live", swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "app-tester",
             dependencies: [
+                "RelayFoundation",
                 "AppTesting", "AtlassianAdmin", "ToolSupport", "AWSCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -233,18 +265,21 @@ let package = Package(
         ),
         .testTarget(
             name: "AWSSigningTests",
-            dependencies: ["AWSSigning"],
+            dependencies: [
+                "RelayFoundation","AWSSigning"],
             resources: [.copy("Vectors")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "S3SyncTests",
-            dependencies: ["S3Sync", "AWSCore", "AWSSigning", "AtlasRelayTestSupport", "s3sync"],
+            dependencies: [
+                "RelayFoundation","S3Sync", "AWSCore", "AWSSigning", "AtlasRelayTestSupport", "s3sync"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "AtlassianAdminTests",
             dependencies: [
+                "RelayFoundation",
                 "AtlassianAdmin", "AtlassianSimulator", "AWSSigning", "AtlasRelayTestSupport", "atlassian-admin",
             ],
             resources: [.copy("Fixtures")],
@@ -253,7 +288,8 @@ let package = Package(
         .testTarget(
             name: "StackDeployTests",
             dependencies: [
-                "StackDeploy", "AWSCore", "AWSSigning", "S3Sync", "AtlasRelayTestSupport",
+                "RelayFoundation",
+                "StackDeploy", "AWSCore", "AWSSigning", "S3Sync", "AtlasRelayTestSupport", "RelayFoundation",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -261,6 +297,7 @@ let package = Package(
         .testTarget(
             name: "AppTestingTests",
             dependencies: [
+                "RelayFoundation",
                 "AppTesting", "AtlassianAdmin", "AtlassianSimulator", "AtlasRelayTestSupport", "AWSSigning",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -270,6 +307,7 @@ let package = Package(
         .testTarget(
             name: "DataRefreshTests",
             dependencies: [
+                "RelayFoundation",
                 "DataRefresh", "AtlassianAdmin", "AtlassianSimulator", "S3Sync", "AWSCore", "AWSSigning",
                 "AtlasRelayTestSupport", "data-refresh",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -280,6 +318,7 @@ let package = Package(
         .testTarget(
             name: "PipelineTests",
             dependencies: [
+                "RelayFoundation",
                 "Pipeline", "DataRefresh", "StackDeploy", "AppTesting", "AtlassianAdmin", "AtlassianSimulator",
                 "S3Sync",
                 "AWSCore", "AWSSigning", "AtlasRelayTestSupport",
@@ -289,6 +328,7 @@ let package = Package(
         .testTarget(
             name: "AWSCoreTests",
             dependencies: [
+                "RelayFoundation",
                 "AWSCore", "AWSSigning", "AtlasRelayTestSupport",
             ],
             swiftSettings: swiftSettings

@@ -4,6 +4,7 @@ import ArgumentParser
 import AtlassianAdmin
 import Foundation
 import Logging
+import RelayFoundation
 import ToolSupport
 
 /// `app-tester functional|smoke|perf|merge`: the pipeline's tests as CodeBuild steps.

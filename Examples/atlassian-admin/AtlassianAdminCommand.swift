@@ -2,6 +2,7 @@ import AWSCore
 import ArgumentParser
 import AtlassianAdmin
 import Foundation
+import RelayFoundation
 import ToolSupport
 import Yams
 

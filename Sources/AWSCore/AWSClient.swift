@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import RelayFoundation
 import Synchronization
 
 /// Sends signed requests to AWS services: endpoint resolution, signing, retries, clock skew.
@@ -56,19 +57,9 @@ public final class AWSClient: Sendable {
         self.logger = logger
     }
 
-    /// A process-wide HTTP client sized for parallel transfers: up to 256 connections per host,
-    /// 10 s connect timeout, 60 s read timeout, no redirects, no decompression.
-    public static let sharedHTTPClient: HTTPClient = {
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
-        // Connection failures are retried by the client's retry policy, in one place.
-        configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
-        configuration.redirectConfiguration = .disallow
-        configuration.decompression = .disabled
-        configuration.httpVersion = .http1Only
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }()
+    /// The process-wide HTTP client (``HTTPTransport/sharedClient``): up to 256 connections per
+    /// host, 10 s connect timeout, 60 s read timeout, no redirects, no decompression.
+    public static var sharedHTTPClient: HTTPClient { HTTPTransport.sharedClient }
 
     /// The seconds added to the local clock when signing, learned from servers' `Date` headers.
     public var clockSkew: TimeInterval { clockOffset.withLock { $0 } }
@@ -397,10 +388,4 @@ public final class AWSClient: Sendable {
     static func summary(_ error: any Error) -> String {
         URLRedaction.redact(String(describing: error).prefix(200).description)
     }
-}
-
-/// The library's version, sent as the user agent.
-package enum AtlasRelayVersion {
-    package static let version = "0.1.0"
-    package static let userAgent = "atlas-relay/\(version)"
 }

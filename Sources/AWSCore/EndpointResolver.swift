@@ -1,5 +1,6 @@
 import AWSSigning
 import Foundation
+import RelayFoundation
 
 /// Chooses the URL a request goes to.
 ///
@@ -130,19 +131,16 @@ public struct EndpointResolver: Sendable {
 }
 
 /// Percent-encoding for S3 object keys in request paths: every byte except the RFC 3986
-/// unreserved characters and `/` is encoded, once, so keys are carried exactly as bytes.
+/// unreserved characters and `/` is encoded, once, so keys are carried exactly as bytes
+/// (``PercentEncoding`` with S3's names).
 public enum S3Path {
     /// Encodes `key` for a request path.
     public static func encodeKey(_ key: String) -> String {
-        encode(key, keepSlash: true)
+        PercentEncoding.path(key)
     }
 
     /// Encodes a query parameter name or value (RFC 3986; `/` encoded too).
     public static func encodeQueryComponent(_ value: String) -> String {
-        encode(value, keepSlash: false)
-    }
-
-    static func encode(_ value: String, keepSlash: Bool) -> String {
-        SigV4Encoding.uriEncode(value, keepSlash: keepSlash)
+        PercentEncoding.component(value)
     }
 }

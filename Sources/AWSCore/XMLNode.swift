@@ -1,4 +1,5 @@
 import Foundation
+import RelayFoundation
 
 
 /// A parsed XML element: the small tree the Query, EC2 and REST-XML protocols answer with.
@@ -343,7 +344,7 @@ public struct XMLWriter: Sendable {
         _ name: String, attributes: [(String, String)] = [], _ content: (inout XMLWriter) -> Void
     ) {
         output += "<\(name)"
-        for (key, value) in attributes { output += " \(key)=\"\(Self.escape(value))\"" }
+        for (key, value) in attributes { output += " \(key)=\"\(XMLEscaping.escape(value))\"" }
         output += ">"
         content(&self)
         output += "</\(name)>"
@@ -351,7 +352,7 @@ public struct XMLWriter: Sendable {
 
     /// Writes `<name>text</name>`, escaping the text.
     public mutating func element(_ name: String, text: String) {
-        output += "<\(name)>\(Self.escape(text))</\(name)>"
+        output += "<\(name)>\(XMLEscaping.escape(text))</\(name)>"
     }
 
     /// The document as UTF-8 bytes.
@@ -359,24 +360,4 @@ public struct XMLWriter: Sendable {
 
     /// The document as a string.
     public var string: String { output }
-
-    /// Escapes `&`, `<`, `>`, quotes, and control characters that XML 1.0 allows only as references.
-    public static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case "\r": out += "&#13;"
-            case "\n": out += "&#10;"
-            case "\t": out += "&#9;"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
 }

@@ -62,6 +62,19 @@ package enum HTTPDate {
 }
 
 enum Timestamps {
+    /// `yyyyMMdd'T'HHmmss'Z'` and `yyyyMMdd` in UTC, without a shared formatter.
+    static func sigV4(_ date: Date) -> (long: String, short: String) {
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        let day = pad(parts.tm_year + 1900, 4) + pad(parts.tm_mon + 1, 2) + pad(parts.tm_mday, 2)
+        let time = pad(parts.tm_hour, 2) + pad(parts.tm_min, 2) + pad(parts.tm_sec, 2)
+        return (day + "T" + time + "Z", day)
+    }
     static func number(_ bytes: [UInt8], _ start: Int, _ count: Int) -> Int? {
         var value = 0
         for byte in bytes[start..<start + count] {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import RelayFoundation
 
 /// Signs the chunks of an `aws-chunked` body (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`).
 ///
@@ -33,8 +34,8 @@ public struct SigV4ChunkSigner: Sendable {
     ///
     /// The chunk data follows the prefix, then `\r\n`. Call with empty data for the final chunk.
     public mutating func signChunk<D: DataProtocol>(_ data: D) -> (signature: String, prefix: String) {
-        let toSign = stringToSign(dataSHA256: SigV4Encoding.sha256Hex(data))
-        let signature = SigV4Encoding.hex(HMAC<SHA256>.authenticationCode(for: Data(toSign.utf8), using: signingKey))
+        let toSign = stringToSign(dataSHA256: Hex.sha256(data))
+        let signature = Hex.string(HMAC<SHA256>.authenticationCode(for: Data(toSign.utf8), using: signingKey))
         previousSignature = signature
         return (signature, String(data.count, radix: 16) + ";chunk-signature=" + signature + "\r\n")
     }

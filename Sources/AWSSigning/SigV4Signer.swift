@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import RelayFoundation
 
 /// The payload hash a request is signed with.
 public enum PayloadHash: Sendable, Equatable {
@@ -17,7 +18,7 @@ public enum PayloadHash: Sendable, Equatable {
 
     /// The hash of `body`.
     public static func of<D: DataProtocol>(_ body: D) -> PayloadHash {
-        .sha256(SigV4Encoding.sha256Hex(body))
+        .sha256(Hex.sha256(body))
     }
 
     /// The value that goes into the canonical request and `x-amz-content-sha256`.
@@ -142,7 +143,7 @@ public struct SigV4Signer: Sendable {
     ///   - date: the signing time (corrected for clock skew by the caller).
     /// - Returns: the headers to add and the strings that were signed.
     public func signHeaders(_ request: SigningRequest, payload: PayloadHash, date: Date) -> SigningResult {
-        let (timestamp, day) = SigV4Encoding.timestamps(date)
+        let (timestamp, day) = Timestamps.sigV4(date)
         var headers = request.headers
         var added: [(name: String, value: String)] = [("X-Amz-Date", timestamp)]
         if let token = credentials.sessionToken, !options.omitSessionTokenFromSignature {
@@ -180,7 +181,7 @@ public struct SigV4Signer: Sendable {
     ///   - expires: seconds the URL stays valid, 1 to 604800.
     /// - Returns: the full query string to send, and the strings that were signed.
     public func presign(_ request: SigningRequest, payload: PayloadHash, date: Date, expires: Int) -> SigningResult {
-        let (timestamp, day) = SigV4Encoding.timestamps(date)
+        let (timestamp, day) = Timestamps.sigV4(date)
         let canonical = canonicalHeaders(request.headers)
         var items: [(String, String)] = [
             ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
@@ -193,7 +194,7 @@ public struct SigV4Signer: Sendable {
         if let token, !options.omitSessionTokenFromSignature { items.append(("X-Amz-Security-Token", token)) }
         var query = request.query
         for (name, value) in items {
-            query += (query.isEmpty ? "" : "&") + name + "=" + SigV4Encoding.uriEncode(value)
+            query += (query.isEmpty ? "" : "&") + name + "=" + PercentEncoding.component(value)
         }
         let canonicalRequest = [
             request.method, canonicalPath(request.path), canonicalQuery(query),
@@ -202,7 +203,7 @@ public struct SigV4Signer: Sendable {
         let stringToSign = stringToSign(canonicalRequest, timestamp: timestamp, day: day)
         let signature = sign(stringToSign, day: day)
         if let token, options.omitSessionTokenFromSignature {
-            query += "&X-Amz-Security-Token=" + SigV4Encoding.uriEncode(token)
+            query += "&X-Amz-Security-Token=" + PercentEncoding.component(token)
         }
         query += "&X-Amz-Signature=" + signature
         return SigningResult(
@@ -216,7 +217,7 @@ public struct SigV4Signer: Sendable {
     ///   - seedSignature: ``SigningResult/signature`` of the request signed with `.streaming`.
     ///   - date: the same signing time as the request.
     public func chunkSigner(seedSignature: String, date: Date) -> SigV4ChunkSigner {
-        let (timestamp, day) = SigV4Encoding.timestamps(date)
+        let (timestamp, day) = Timestamps.sigV4(date)
         return SigV4ChunkSigner(
             signingKey: signingKey(day: day), timestamp: timestamp, scope: scope(day),
             seedSignature: seedSignature)
@@ -224,7 +225,7 @@ public struct SigV4Signer: Sendable {
 
     /// The derived signing key for `day` (`yyyyMMdd`), hex. Exposed for test vectors.
     public func signingKeyHex(day: String) -> String {
-        signingKey(day: day).withUnsafeBytes { SigV4Encoding.hex($0) }
+        signingKey(day: day).withUnsafeBytes { Hex.string($0) }
     }
 
     // MARK: - Canonical forms
@@ -234,7 +235,7 @@ public struct SigV4Signer: Sendable {
     func canonicalPath(_ path: String) -> String {
         var path = path
         if options.normalizePath { path = Self.normalize(path) }
-        return options.doubleEncodePath ? SigV4Encoding.uriEncode(path, keepSlash: true) : path
+        return options.doubleEncodePath ? PercentEncoding.path(path) : path
     }
 
     /// Removes `.` and empty segments and resolves `..`, keeping a trailing `/`.
@@ -256,8 +257,8 @@ public struct SigV4Signer: Sendable {
         guard !query.isEmpty else { return "" }
         let pairs = query.split(separator: "&", omittingEmptySubsequences: true).map { item -> (String, String) in
             let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = SigV4Encoding.uriEncode(SigV4Encoding.percentDecode(parts[0]))
-            let value = parts.count > 1 ? SigV4Encoding.uriEncode(SigV4Encoding.percentDecode(parts[1])) : ""
+            let name = PercentEncoding.component(PercentEncoding.decode(parts[0]))
+            let value = parts.count > 1 ? PercentEncoding.component(PercentEncoding.decode(parts[1])) : ""
             return (name, value)
         }
         return pairs.sorted { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }
@@ -287,7 +288,7 @@ public struct SigV4Signer: Sendable {
     }
 
     func stringToSign(_ canonicalRequest: String, timestamp: String, day: String) -> String {
-        "AWS4-HMAC-SHA256\n\(timestamp)\n\(scope(day))\n\(SigV4Encoding.sha256Hex(Data(canonicalRequest.utf8)))"
+        "AWS4-HMAC-SHA256\n\(timestamp)\n\(scope(day))\n\(Hex.sha256(Data(canonicalRequest.utf8)))"
     }
 
     func signingKey(day: String) -> SymmetricKey {
@@ -299,6 +300,6 @@ public struct SigV4Signer: Sendable {
     }
 
     func sign(_ stringToSign: String, day: String) -> String {
-        SigV4Encoding.hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: signingKey(day: day)))
+        Hex.string(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: signingKey(day: day)))
     }
 }

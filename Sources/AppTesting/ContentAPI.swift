@@ -2,6 +2,7 @@ import AWSCore
 import AtlassianAdmin
 import Foundation
 import NIOHTTP1
+import RelayFoundation
 
 /// A small untyped JSON object, as the content resources answer.
 public typealias JSONObject = [String: Any]
@@ -40,29 +41,29 @@ extension JiraClient {
 
     /// An issue, as JSON.
     public func issue(_ key: String) async throws -> JSONObject {
-        try await connection.json(.GET, "/rest/api/2/issue/\(S3Path.encodeQueryComponent(key))")
+        try await connection.json(.GET, "/rest/api/2/issue/\(PercentEncoding.component(key))")
     }
 
     /// Changes an issue's fields.
     public func editIssue(_ key: String, fields: JSONObject) async throws {
-        _ = try await connection.json(.PUT, "/rest/api/2/issue/\(S3Path.encodeQueryComponent(key))", ["fields": fields])
+        _ = try await connection.json(.PUT, "/rest/api/2/issue/\(PercentEncoding.component(key))", ["fields": fields])
     }
 
     /// Adds a comment.
     public func addComment(_ key: String, _ text: String) async throws {
         _ = try await connection.json(
-            .POST, "/rest/api/2/issue/\(S3Path.encodeQueryComponent(key))/comment", ["body": text])
+            .POST, "/rest/api/2/issue/\(PercentEncoding.component(key))/comment", ["body": text])
     }
 
     /// Deletes an issue.
     public func deleteIssue(_ key: String) async throws {
-        _ = try await connection.json(.DELETE, "/rest/api/2/issue/\(S3Path.encodeQueryComponent(key))")
+        _ = try await connection.json(.DELETE, "/rest/api/2/issue/\(PercentEncoding.component(key))")
     }
 
     /// The keys of the issues a JQL query finds.
     public func search(jql: String, maxResults: Int = 50) async throws -> [String] {
         let answer = try await connection.json(
-            .GET, "/rest/api/2/search?jql=\(S3Path.encodeQueryComponent(jql))&maxResults=\(maxResults)")
+            .GET, "/rest/api/2/search?jql=\(PercentEncoding.component(jql))&maxResults=\(maxResults)")
         return (answer["issues"] as? [JSONObject] ?? []).compactMap { $0["key"] as? String }
     }
 
@@ -89,7 +90,7 @@ extension ConfluenceClient {
     /// A page with its body and version.
     public func page(_ id: String) async throws -> JSONObject {
         try await connection.json(
-            .GET, "/rest/api/content/\(S3Path.encodeQueryComponent(id))?expand=body.storage,version")
+            .GET, "/rest/api/content/\(PercentEncoding.component(id))?expand=body.storage,version")
     }
 
     /// Replaces a page's title and body, as the next version.
@@ -97,7 +98,7 @@ extension ConfluenceClient {
         let current = try await page(id)
         let version = (current["version"] as? JSONObject)?["number"] as? Int ?? 1
         _ = try await connection.json(
-            .PUT, "/rest/api/content/\(S3Path.encodeQueryComponent(id))",
+            .PUT, "/rest/api/content/\(PercentEncoding.component(id))",
             [
                 "type": current["type"] as? String ?? "page", "title": title, "version": ["number": version + 1],
                 "body": ["storage": ["value": body, "representation": "storage"]],
@@ -120,7 +121,7 @@ extension ConfluenceClient {
         var body = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(name)\"\r\n".utf8)
         body +=
             Data("Content-Type: application/octet-stream\r\n\r\n".utf8) + data + Data("\r\n--\(boundary)--\r\n".utf8)
-        let path = "/rest/api/content/\(S3Path.encodeQueryComponent(id))/child/attachment"
+        let path = "/rest/api/content/\(PercentEncoding.component(id))/child/attachment"
         let (status, answer) = try await connection.raw(
             .POST, path, body: body, contentType: "multipart/form-data; boundary=\(boundary)",
             headers: [("X-Atlassian-Token", "no-check")])
@@ -131,7 +132,7 @@ extension ConfluenceClient {
 
     /// Downloads an attachment of a page.
     public func download(page id: String, name: String) async throws -> Data {
-        let path = "/download/attachments/\(S3Path.encodeQueryComponent(id))/\(S3Path.encodeQueryComponent(name))"
+        let path = "/download/attachments/\(PercentEncoding.component(id))/\(PercentEncoding.component(name))"
         let (status, data) = try await connection.raw(.GET, path)
         guard status == 200 else { throw AtlassianError.decode(status: status, request: "GET \(path)", body: data) }
         return data
@@ -139,12 +140,12 @@ extension ConfluenceClient {
 
     /// Deletes a page.
     public func deletePage(_ id: String) async throws {
-        _ = try await connection.json(.DELETE, "/rest/api/content/\(S3Path.encodeQueryComponent(id))")
+        _ = try await connection.json(.DELETE, "/rest/api/content/\(PercentEncoding.component(id))")
     }
 
     /// The ids of the content a CQL query finds.
     public func search(cql: String) async throws -> [String] {
-        let answer = try await connection.json(.GET, "/rest/api/content/search?cql=\(S3Path.encodeQueryComponent(cql))")
+        let answer = try await connection.json(.GET, "/rest/api/content/search?cql=\(PercentEncoding.component(cql))")
         return (answer["results"] as? [JSONObject] ?? []).compactMap { $0["id"] as? String }
     }
 }

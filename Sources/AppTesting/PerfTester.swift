@@ -3,6 +3,7 @@ import AtlassianAdmin
 import Foundation
 import Histogram
 import Logging
+import RelayFoundation
 import Synchronization
 
 /// One action of a load mix: a name (DCAPT's, for comparable reports), a weight, and what it does.

@@ -1,4 +1,5 @@
 import Foundation
+import RelayFoundation
 
 /// Reports CodeBuild and people read: JUnit XML, JSON, DCAPT-style CSV and one offline HTML page.
 public enum Reports {
@@ -171,21 +172,7 @@ public enum Reports {
             """
     }
 
-    static func xml(_ text: String) -> String {
-        var escaped = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&apos;"
-            case _ where scalar.value < 0x20 && scalar != "\n" && scalar != "\t": escaped += " "
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        return escaped
-    }
+    static func xml(_ text: String) -> String { XMLEscaping.escape(text) }
 
     static func timestamp(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()

@@ -1,6 +1,7 @@
 import AWSCore
 import AWSSigning
 import Foundation
+import RelayFoundation
 
 /// The local services started by `scripts/services.sh` (SeaweedFS, moto, PostgreSQL), as tests see them.
 ///

@@ -1,4 +1,5 @@
 import AWSCore
+import RelayFoundation
 
 /// Runs `body` and cancels it after `limit`: a test of a deadline fails in bounded time when the
 /// code under test would wait for ever.

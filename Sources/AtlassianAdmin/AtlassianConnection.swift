@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import RelayFoundation
 
 /// How to sign in to Jira or Confluence.
 ///

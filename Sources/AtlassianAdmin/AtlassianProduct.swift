@@ -1,5 +1,6 @@
 import AWSCore
 import Foundation
+import RelayFoundation
 
 /// An application link, as `GET /rest/applinks/1.0/listApplicationlinks` lists it.
 public struct ApplicationLink: Sendable, Equatable, Codable {
@@ -152,13 +153,13 @@ extension AtlassianProduct {
     /// Whether link `id` works (`GET /rest/applinks/3.0/status/{id}`): the remote answers and
     /// authentication is configured.
     public func applicationLinkStatus(id: String) async throws -> ApplicationLinkStatus {
-        try await connection.call(.GET, "/rest/applinks/3.0/status/\(S3Path.encodeQueryComponent(id))")
+        try await connection.call(.GET, "/rest/applinks/3.0/status/\(PercentEncoding.component(id))")
     }
 
     /// Deletes an application link.
     public func deleteApplicationLink(id: String) async throws {
         _ = try await connection.call(
-            .DELETE, "/rest/applinks/1.0/applicationlink/\(S3Path.encodeQueryComponent(id))",
+            .DELETE, "/rest/applinks/1.0/applicationlink/\(PercentEncoding.component(id))",
             as: AtlassianConnection.Empty.self)
     }
 
@@ -167,7 +168,7 @@ extension AtlassianProduct {
     /// handshake of the admin UI; after a clone, links exist and only need relocating.
     public func updateApplicationLink(_ link: ApplicationLink) async throws {
         _ = try await connection.call(
-            .PUT, "/rest/applinks/1.0/applicationlink/\(S3Path.encodeQueryComponent(link.id))", body: link,
+            .PUT, "/rest/applinks/1.0/applicationlink/\(PercentEncoding.component(link.id))", body: link,
             as: AtlassianConnection.Empty.self)
     }
 
@@ -176,7 +177,7 @@ extension AtlassianProduct {
     public func relocateApplicationLink(id: String, to url: String) async throws {
         _ = try await connection.call(
             .POST,
-            "/rest/applinks/1.0/relocateApplicationlink/\(S3Path.encodeQueryComponent(id))?newUrl=\(S3Path.encodeQueryComponent(url))&nowarning=true",
+            "/rest/applinks/1.0/relocateApplicationlink/\(PercentEncoding.component(id))?newUrl=\(PercentEncoding.component(url))&nowarning=true",
             body: nil as String?, as: AtlassianConnection.Empty.self)
     }
 

@@ -1,5 +1,6 @@
 import AWSCore
 import Foundation
+import RelayFoundation
 
 /// Jira Data Center's admin REST API, typed.
 ///
@@ -73,7 +74,7 @@ public struct JiraClient: AtlassianProduct {
     public func applicationProperty(_ key: String) async throws -> ApplicationProperty? {
         do {
             return try await connection.call(
-                .GET, "/rest/api/2/application-properties?key=\(S3Path.encodeQueryComponent(key))",
+                .GET, "/rest/api/2/application-properties?key=\(PercentEncoding.component(key))",
                 as: OneOrMany<ApplicationProperty>.self
             ).items.first { $0.key == key }
         } catch let error as AtlassianError where error.status == 404 {
@@ -88,7 +89,7 @@ public struct JiraClient: AtlassianProduct {
             let value: String
         }
         _ = try await connection.call(
-            .PUT, "/rest/api/2/application-properties/\(S3Path.encodeQueryComponent(key))",
+            .PUT, "/rest/api/2/application-properties/\(PercentEncoding.component(key))",
             body: Body(id: key, value: value),
             as: AtlassianConnection.Empty.self)
     }

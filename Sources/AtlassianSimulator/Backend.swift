@@ -1,6 +1,7 @@
 import AWSCore
 import AtlassianAdmin
 import Logging
+import RelayFoundation
 import Synchronization
 
 /// The simulator's database side: one store (one connection, writes in transactions), used by one

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOFoundationCompat
+import RelayFoundation
 import S3Sync
 
 /// Takes a snapshot of PROD's data: each product's database (`pg_dump -Fc`, streamed to S3) and
@@ -201,10 +202,4 @@ public struct DataProvider: Sendable {
             logger.info("old snapshot removed", metadata: ["snapshot": "\(id)"])
         }
     }
-}
-
-/// The version written into manifests and reports.
-public enum AtlasRelayVersion {
-    /// This build's version.
-    public static let current = "0.6.0"
 }

@@ -3,6 +3,7 @@ import AWSSigning
 import AtlassianAdmin
 import Foundation
 import Logging
+import RelayFoundation
 import S3Sync
 
 /// Restores a snapshot into a DEV or UAT environment and makes it that environment again: stop

@@ -3,6 +3,7 @@ import AtlassianAdmin
 import Crypto
 import Foundation
 import NIOCore
+import RelayFoundation
 import S3Sync
 
 /// `pg_dump` and `pg_restore`, the real tools, with credentials passed through the libpq

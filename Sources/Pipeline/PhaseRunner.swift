@@ -310,8 +310,3 @@ public struct PhaseRunner: Sendable {
         return report
     }
 }
-
-extension Duration {
-    /// The duration in seconds.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

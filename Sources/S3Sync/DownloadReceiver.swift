@@ -6,6 +6,7 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import NIOPosix
+import RelayFoundation
 import Synchronization
 
 /// Writes a download's body into a local file from an offset, as it arrives on the connection's
@@ -135,7 +136,7 @@ struct DownloadCheck {
             )
         }
         if let md5 {
-            let hex = SigV4Encoding.hex(md5.finalize())
+            let hex = Hex.string(md5.finalize())
             if head.eTag.lowercased() != hex {
                 throw SyncError.checksumMismatch(
                     "\(key): MD5 of the received data is \(hex), its ETag is \(head.eTag); the data was damaged in transit"

@@ -6,6 +6,7 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import NIOPosix
+import RelayFoundation
 import Synchronization
 
 /// The two bounds of a run: requests in flight, and bytes held in buffers.

@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import RelayFoundation
 
 /// Amazon S3 operations for syncing: listing, objects, deletion and multipart uploads.
 ///
@@ -380,7 +381,7 @@ public struct S3Client: Sendable {
     static func unquote(_ eTag: String) -> String { S3ListPage.unquote(eTag) }
 
     static func base64ToHex(_ text: String) -> String? {
-        Data(base64Encoded: text).map { SigV4Encoding.hex($0) }
+        Data(base64Encoded: text).map { Hex.string($0) }
     }
 
 }

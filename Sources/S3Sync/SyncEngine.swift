@@ -6,6 +6,7 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import NIOPosix
+import RelayFoundation
 import Synchronization
 
 /// Runs a sync between a local directory and S3, or between two S3 locations.
@@ -272,7 +273,7 @@ public struct SyncEngine: Sendable {
             offset += Int64(count)
         }
         return [
-            ContentChecksum(.md5, hex: SigV4Encoding.hex(md5.finalize())),
+            ContentChecksum(.md5, hex: Hex.string(md5.finalize())),
             ContentChecksum(.crc32c, hex: crc.hex),
         ]
     }

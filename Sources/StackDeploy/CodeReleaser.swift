@@ -2,6 +2,7 @@ import AWSCore
 import AWSSigning
 import Foundation
 import NIOCore
+import RelayFoundation
 import S3Sync
 
 /// A release that cannot be made, and what to do about it.
@@ -299,22 +300,22 @@ public struct CodeReleaser: Sendable {
         ReleaseManifest(
             commit: commit, baseCommit: baseCommit, branch: branch, jiraKeys: jiraKeys, author: info.author,
             time: info.time, files: try files(of: archive),
-            archive: .init(key: archiveKey(commit), size: archive.count, sha256: SigV4Encoding.sha256Hex(archive)),
-            toolVersion: AtlasRelayVersion.version)
+            archive: .init(key: archiveKey(commit), size: archive.count, sha256: Hex.sha256(archive)),
+            toolVersion: AtlasRelayVersion.current)
     }
 
     /// Every file in a tar archive with its size and SHA-256, sorted by path.
     static func files(of archive: Data) throws -> [ReleaseManifest.File] {
         try TarArchive.entries(archive).map { entry in
             ReleaseManifest.File(
-                path: entry.path, size: entry.content.count, sha256: SigV4Encoding.sha256Hex(entry.content),
+                path: entry.path, size: entry.content.count, sha256: Hex.sha256(entry.content),
                 symlink: entry.isSymlink ? true : nil)
         }.sorted { $0.path < $1.path }
     }
 
     /// Checks an archive against its manifest: its own SHA-256 and every file's.
     static func verify(_ archive: Data, against manifest: ReleaseManifest, at location: String) throws {
-        let digest = SigV4Encoding.sha256Hex(archive)
+        let digest = Hex.sha256(archive)
         guard digest == manifest.archive.sha256 else {
             throw ReleaseError(
                 "\(location)/\(manifest.archive.key) has SHA-256 \(digest), its manifest says \(manifest.archive.sha256); "

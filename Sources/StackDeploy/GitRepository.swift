@@ -1,5 +1,6 @@
 import AWSSigning
 import Foundation
+import RelayFoundation
 
 /// A local git repository, read through the `git` command.
 public struct GitRepository: Sendable {

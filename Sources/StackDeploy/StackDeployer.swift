@@ -3,6 +3,7 @@ import AWSSigning
 import Foundation
 import Logging
 import NIOCore
+import RelayFoundation
 import S3Sync
 
 /// Why a stack deployment did not succeed: the stack, its final status, the first failed
@@ -265,7 +266,7 @@ public struct StackDeployer: Sendable {
                         "the template is \(text.utf8.count) bytes, over CloudFormation's \(Self.inlineTemplateLimit)-byte inline limit",
                     advice: "configure a deploy bucket for templates")
             }
-            let digest = SigV4Encoding.sha256Hex(Data(text.utf8))
+            let digest = Hex.sha256(Data(text.utf8))
             let key = "\(bucket.prefix)\(spec.name)/\(digest).template"
             try await bucket.s3.putObject(bucket: bucket.bucket, key: key, data: ByteBuffer(string: text))
             url = try bucket.s3.objectURL(bucket: bucket.bucket, key: key)

@@ -1,6 +1,7 @@
 import AWSCore
 import ArgumentParser
 import Foundation
+import RelayFoundation
 
 /// The exit statuses every Atlas Relay tool uses: 0 done, 1 failed on the way, 2 bad input or
 /// refused before anything was changed.

@@ -1,4 +1,5 @@
 import AWSCore
+import RelayFoundation
 import Testing
 
 /// ``URLRedaction``: the one place every module redacts URLs before showing them.

@@ -1,4 +1,5 @@
 import Foundation
+import RelayFoundation
 import Testing
 
 @testable import AWSSigning
@@ -84,11 +85,11 @@ struct S3ExampleTests {
             .filter { !["x-amz-date", "x-amz-content-sha256"].contains($0[0].lowercased()) }
             .map { ($0[0], $0[1]) }
         let query = example.request.query
-            .map { SigV4Encoding.uriEncode($0[0]) + "=" + SigV4Encoding.uriEncode($0[1]) }
+            .map { PercentEncoding.component($0[0]) + "=" + PercentEncoding.component($0[1]) }
             .joined(separator: "&")
         // S3 keys are encoded once by the client; the signer uses the path as sent.
         return SigningRequest(
-            method: example.request.method, path: SigV4Encoding.uriEncode(example.request.path, keepSlash: true),
+            method: example.request.method, path: PercentEncoding.path(example.request.path),
             query: query, headers: headers.map { (name: $0.0, value: $0.1) })
     }
 
@@ -141,7 +142,7 @@ struct S3ExampleTests {
                 let size = min(remaining, chunkSize)
                 #expect(size == chunk.size)
                 let data = Data(repeating: payloadSpec.byte.utf8.first!, count: size)
-                #expect(chunkSigner.stringToSign(dataSHA256: SigV4Encoding.sha256Hex(data)) == chunk.string_to_sign)
+                #expect(chunkSigner.stringToSign(dataSHA256: Hex.sha256(data)) == chunk.string_to_sign)
                 let signed = chunkSigner.signChunk(data)
                 #expect(signed.signature == chunk.signature)
                 #expect(signed.prefix == chunk.framed_prefix)

@@ -4,6 +4,7 @@ import AtlassianAdmin
 import AtlassianSimulator
 import Foundation
 import Histogram
+import RelayFoundation
 import Testing
 
 @testable import AppTesting

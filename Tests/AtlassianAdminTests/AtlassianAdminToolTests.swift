@@ -3,6 +3,7 @@ import AtlasRelayTestSupport
 import AtlassianAdmin
 import AtlassianSimulator
 import Foundation
+import RelayFoundation
 import Synchronization
 import Testing
 

@@ -1,5 +1,6 @@
 import AWSSigning
 import Foundation
+import RelayFoundation
 import Testing
 
 /// One exit-code convention for atlassian-admin, atlassian-simulator and app-tester: 0 done,

@@ -1,6 +1,7 @@
 import AWSSigning
 import AtlasRelayTestSupport
 import Foundation
+import RelayFoundation
 import Testing
 
 @testable import AtlassianAdmin

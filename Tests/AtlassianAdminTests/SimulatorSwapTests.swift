@@ -2,6 +2,7 @@ import AWSSigning
 import AtlasRelayTestSupport
 import AtlassianSimulator
 import Foundation
+import RelayFoundation
 import Testing
 
 @testable import AtlassianAdmin

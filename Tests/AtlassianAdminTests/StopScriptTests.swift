@@ -1,6 +1,7 @@
 import AWSSigning
 import AtlasRelayTestSupport
 import Foundation
+import RelayFoundation
 import Testing
 
 /// `scripts/stop-pidfiles.sh`, which `make stop` and the demo's control script use to stop the

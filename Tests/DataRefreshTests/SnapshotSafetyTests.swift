@@ -4,6 +4,7 @@ import AtlasRelayTestSupport
 import Crypto
 import NIOCore
 import Foundation
+import RelayFoundation
 import S3Sync
 import Testing
 

@@ -5,6 +5,7 @@ import AtlassianAdmin
 import AtlassianSimulator
 import DataRefresh
 import Foundation
+import RelayFoundation
 import S3Sync
 import StackDeploy
 import Synchronization

@@ -3,6 +3,7 @@ import AWSSigning
 import AtlasRelayTestSupport
 import AtlassianAdmin
 import Foundation
+import RelayFoundation
 import S3Sync
 import Testing
 

@@ -1,6 +1,7 @@
 import AWSSigning
 import AtlasRelayTestSupport
 import Foundation
+import RelayFoundation
 import Testing
 
 /// The `s3sync` executable, run as a user would, against SeaweedFS.

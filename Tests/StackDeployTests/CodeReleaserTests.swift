@@ -3,6 +3,7 @@ import AWSSigning
 import AtlasRelayTestSupport
 import Foundation
 import NIOCore
+import RelayFoundation
 import S3Sync
 import Testing
 
@@ -53,7 +54,7 @@ struct CodeReleaserTests {
         }
     }
 
-    static func sha256(_ text: String) -> String { SigV4Encoding.sha256Hex(Data(text.utf8)) }
+    static func sha256(_ text: String) -> String { Hex.sha256(Data(text.utf8)) }
 
     static func seaweed(reader: Bool = false) throws -> S3Client { S3Client(try Sandbox.s3AWSClient(reader: reader)) }
 
@@ -79,7 +80,7 @@ struct CodeReleaserTests {
         #expect(first.files.first { $0.path == "current.sh" }?.symlink == true)
 
         let stored = try #require(try await s3.getObjectData(bucket: target.bucket, key: first.archive.key))
-        #expect(SigV4Encoding.sha256Hex(stored) == first.archive.sha256)
+        #expect(Hex.sha256(stored) == first.archive.sha256)
         let pointer = try #require(try await CodeReleaser.current(in: target))
         #expect(pointer.commit == first.commit)
         #expect(pointer.archiveSHA256 == first.archive.sha256)
@@ -155,7 +156,7 @@ struct CodeReleaserTests {
             commit: released.commit, from: source, passed: "integration", to: uat)
         #expect(promoted == released)
         let copied = try #require(try await admin.getObjectData(bucket: uat.bucket, key: released.archive.key))
-        #expect(SigV4Encoding.sha256Hex(copied) == released.archive.sha256)
+        #expect(Hex.sha256(copied) == released.archive.sha256)
         #expect(try await CodeReleaser.current(in: uat)?.commit == released.commit)
 
         // Damage the source archive: the next promotion refuses and UAT keeps what it had.
@@ -200,6 +201,6 @@ struct CodeReleaserTests {
         try await CodeReleaser.promote(commit: released.commit, from: dev, passed: "integration", to: uat)
         #expect(try await CodeReleaser.current(in: uat)?.archiveSHA256 == released.archive.sha256)
         let copied = try #require(try await uatS3.getObjectData(bucket: uatBucket, key: released.archive.key))
-        #expect(SigV4Encoding.sha256Hex(copied) == released.archive.sha256)
+        #expect(Hex.sha256(copied) == released.archive.sha256)
     }
 }

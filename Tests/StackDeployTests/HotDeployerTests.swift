@@ -2,6 +2,7 @@ import AWSCore
 import AWSSigning
 import AtlasRelayTestSupport
 import Foundation
+import RelayFoundation
 import Synchronization
 import Testing
 

@@ -2,6 +2,7 @@ import AWSCore
 import AWSSigning
 import AtlasRelayTestSupport
 import Foundation
+import RelayFoundation
 import Synchronization
 
 @testable import StackDeploy
@@ -189,7 +190,7 @@ final class ScriptedCloudFormation: Sendable {
                     <ResourceType>\(entry.event.type)</ResourceType>\
                     <Timestamp>\(entry.time.formatted(.iso8601))</Timestamp>\
                     <ResourceStatus>\(entry.event.status)</ResourceStatus>\
-                    \(entry.event.reason.map { "<ResourceStatusReason>\(XMLWriter.escape($0))</ResourceStatusReason>" } ?? "")\
+                    \(entry.event.reason.map { "<ResourceStatusReason>\(XMLEscaping.escape($0))</ResourceStatusReason>" } ?? "")\
                     </member>
                     """
                 }.joined()
@@ -216,7 +217,7 @@ final class ScriptedCloudFormation: Sendable {
         .text(
             """
             <ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type>\
-            <Code>\(code)</Code><Message>\(XMLWriter.escape(message))</Message></Error>\
+            <Code>\(code)</Code><Message>\(XMLEscaping.escape(message))</Message></Error>\
             <RequestId>5ccc7dcd-744c-11e5-be70-example</RequestId></ErrorResponse>
             """, status: status, headers: [("Content-Type", "text/xml")])
     }

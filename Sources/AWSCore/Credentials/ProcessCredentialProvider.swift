@@ -1,4 +1,6 @@
+import AWSSigning
 import Foundation
+import RelayFoundation
 
 /// Credentials printed by an external command (`credential_process`).
 ///

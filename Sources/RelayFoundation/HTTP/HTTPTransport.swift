@@ -1,0 +1,199 @@
+import AsyncHTTPClient
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The one way the package speaks HTTP: an AsyncHTTPClient behind a chain of ``HTTPMiddleware``.
+///
+/// AWS requests (signed by AWSCore's signing middleware), Jira and Confluence REST calls, the
+/// Bitbucket build-status client, node health probes and the metadata-credential providers all
+/// send through a transport, so cross-cutting work (the user agent, logging with redaction,
+/// deadlines, signing) is written once and applies to every client alike.
+///
+/// A transport is a value: cheap to copy, safe to share between tasks. It does not own its
+/// `HTTPClient`; ``shared`` uses ``sharedClient``, which lives as long as the process.
+///
+/// ```swift
+/// let transport = HTTPTransport.shared.adding(HeaderMiddleware(["Accept": "application/json"]))
+/// let answer = try await transport.collect(
+///     TransportRequest(url: "https://jira.example.com/status"),
+///     context: TransportContext(operation: "GET /status", timeout: .seconds(10)))
+/// ```
+public struct HTTPTransport: Sendable {
+    /// The client that carries the requests; owned by whoever created it.
+    public let client: HTTPClient
+    /// The middleware, outermost first: the first sees the request first and the answer last.
+    public let middleware: [any HTTPMiddleware]
+
+    /// Creates a transport.
+    ///
+    /// - Parameters:
+    ///   - client: the HTTP client; ``sharedClient`` by default (never shut down).
+    ///   - middleware: the chain, outermost first; by default the user agent and debug-level
+    ///     request logging.
+    public init(
+        client: HTTPClient = HTTPTransport.sharedClient,
+        middleware: [any HTTPMiddleware] = HTTPTransport.defaultMiddleware
+    ) {
+        self.client = client
+        self.middleware = middleware
+    }
+
+    /// The default chain: ``HeaderMiddleware/userAgent`` and a ``LoggingMiddleware``.
+    public static let defaultMiddleware: [any HTTPMiddleware] = [
+        HeaderMiddleware.userAgent, LoggingMiddleware(),
+    ]
+
+    /// The process-wide transport over ``sharedClient`` with ``defaultMiddleware``.
+    public static let shared = HTTPTransport()
+
+    /// A process-wide HTTP client sized for parallel transfers: up to 256 connections per host,
+    /// 10 s connect timeout, 60 s read timeout, no redirects (a redirect could carry credentials
+    /// to another host), no decompression, HTTP/1.1. Connection failures are not retried inside
+    /// the client: callers retry in one place, or fail at once.
+    public static let sharedClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
+        configuration.redirectConfiguration = .disallow
+        configuration.decompression = .disabled
+        configuration.httpVersion = .http1Only
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
+    /// This transport with `middleware` added inside the existing chain (run after it).
+    public func adding(_ middleware: any HTTPMiddleware...) -> HTTPTransport {
+        HTTPTransport(client: client, middleware: self.middleware + middleware)
+    }
+
+    /// This transport on another client, with the same chain.
+    public func on(_ client: HTTPClient) -> HTTPTransport {
+        HTTPTransport(client: client, middleware: middleware)
+    }
+
+    /// Sends `request` through the chain and returns once the response head arrived; the body
+    /// still streams and is the caller's to read (or cancel).
+    ///
+    /// - Throws: AsyncHTTPClient's errors (`HTTPClientError.deadlineExceeded` when no head
+    ///   arrived by the context's deadline), or what a middleware threw.
+    public func send(_ request: TransportRequest, context: TransportContext) async throws -> HTTPClientResponse {
+        try await run(request, context: context) { request, context in
+            var prepared = HTTPClientRequest(url: request.url)
+            prepared.method = request.method
+            prepared.headers = request.headers
+            prepared.body = request.body
+            return try await client.execute(prepared, deadline: context.nioDeadline, logger: nil)
+        }
+    }
+
+    /// Sends `request` and reads the whole answer, head and body, by the context's deadline: a
+    /// server that sends one byte now and then cannot keep the caller waiting.
+    ///
+    /// - Parameter limit: the largest body to accept.
+    /// - Throws: `HTTPClientError.deadlineExceeded` at the deadline, `NIOTooManyBytesError` for a
+    ///   larger body, AsyncHTTPClient's errors when the exchange failed.
+    public func collect(_ request: TransportRequest, context: TransportContext, upTo limit: Int) async throws
+        -> CollectedAnswer
+    {
+        try await withDeadline(context.deadline, orThrow: { HTTPClientError.deadlineExceeded }) {
+            let response = try await send(request, context: context)
+            let body = try await response.body.collect(upTo: limit)
+            return CollectedAnswer(status: response.status, headers: response.headers, body: body)
+        }
+    }
+
+    /// Runs the chain around `terminal`, which performs the exchange: for callers that read the
+    /// answer their own way (an AsyncHTTPClient delegate that streams into a file, say).
+    public func run<Answer: TransportAnswer>(
+        _ request: TransportRequest, context: TransportContext,
+        terminal: (TransportRequest, TransportContext) async throws -> Answer
+    ) async throws -> Answer {
+        try await run(from: 0, request, context, terminal)
+    }
+
+    private func run<Answer: TransportAnswer>(
+        from index: Int, _ request: TransportRequest, _ context: TransportContext,
+        _ terminal: (TransportRequest, TransportContext) async throws -> Answer
+    ) async throws -> Answer {
+        guard index < middleware.count else { return try await terminal(request, context) }
+        return try await middleware[index].handle(request, context: context) { request, context in
+            try await run(from: index + 1, request, context, terminal)
+        }
+    }
+}
+
+/// One HTTP request on its way through an ``HTTPTransport``; middleware may change any part.
+public struct TransportRequest: Sendable {
+    /// The absolute URL, percent-encoded.
+    public var url: String
+    /// The method.
+    public var method: HTTPMethod
+    /// The headers.
+    public var headers: HTTPHeaders
+    /// The body; `nil` for none.
+    public var body: HTTPClientRequest.Body?
+
+    /// Creates a request.
+    public init(url: String, method: HTTPMethod = .GET, headers: HTTPHeaders = [:], body: HTTPClientRequest.Body? = nil)
+    {
+        self.url = url
+        self.method = method
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// What middleware knows about an exchange besides the request itself.
+public struct TransportContext: Sendable {
+    /// A short name for logs and errors (`s3 GetObject`, `GET /status`); never holds secrets.
+    public var operation: String
+    /// When the exchange must be over: the head for ``HTTPTransport/send(_:context:)``, head and
+    /// body for ``HTTPTransport/collect(_:context:upTo:)``.
+    public var deadline: ContinuousClock.Instant
+    /// The attempt, from 1, when the caller retries.
+    public var attempt: Int
+    /// Where middleware logs.
+    public var logger: Logger
+
+    /// Creates a context whose deadline is `deadline`.
+    public init(
+        operation: String, deadline: ContinuousClock.Instant, attempt: Int = 1,
+        logger: Logger = Logger(label: "atlas-relay.http")
+    ) {
+        self.operation = operation
+        self.deadline = deadline
+        self.attempt = attempt
+        self.logger = logger
+    }
+
+    /// Creates a context whose deadline is `timeout` from now.
+    public init(
+        operation: String, timeout: Duration, attempt: Int = 1, logger: Logger = Logger(label: "atlas-relay.http")
+    ) {
+        self.init(operation: operation, deadline: .now + timeout, attempt: attempt, logger: logger)
+    }
+
+    /// The deadline for AsyncHTTPClient, which applies it to the response head only.
+    public var nioDeadline: NIODeadline {
+        .now() + .nanoseconds(max(.zero, deadline - ContinuousClock.now).nanoseconds)
+    }
+}
+
+/// An answer a middleware can inspect on its way back: at least its status.
+public protocol TransportAnswer: Sendable {
+    /// The HTTP status.
+    var status: HTTPResponseStatus { get }
+}
+
+extension HTTPClientResponse: TransportAnswer {}
+
+/// A whole answer read by ``HTTPTransport/collect(_:context:upTo:)``.
+public struct CollectedAnswer: TransportAnswer {
+    /// The HTTP status.
+    public let status: HTTPResponseStatus
+    /// The response headers.
+    public let headers: HTTPHeaders
+    /// The whole body.
+    public let body: ByteBuffer
+}
