@@ -59,7 +59,7 @@ public final class AWSClient: Sendable {
 
     /// The process-wide HTTP client (``HTTPTransport/sharedClient``): up to 256 connections per
     /// host, 10 s connect timeout, 60 s read timeout, no redirects, no decompression.
-    public static var sharedHTTPClient: HTTPClient { HTTPTransport.sharedClient }
+    public static let sharedHTTPClient: HTTPClient = HTTPTransport.sharedClient
 
     /// The seconds added to the local clock when signing, learned from servers' `Date` headers.
     public var clockSkew: TimeInterval { clockOffset.withLock { $0 } }
