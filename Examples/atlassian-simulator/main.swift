@@ -35,7 +35,7 @@ struct SimulatorCommand: AsyncParsableCommand {
     @Option(help: "Answer /status STARTING this many times first.") var startingPolls = 0
 
     func run() async throws {
-        guard let product = AtlassianSimulator.Product(rawValue: product) else {
+        guard let product = Product(rawValue: product) else {
             throw ValidationError("--product must be jira or confluence, not '\(product)'")
         }
         let location: DatabaseLocation

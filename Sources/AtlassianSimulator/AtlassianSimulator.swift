@@ -18,13 +18,6 @@ import Synchronization
 /// let client = try JiraClient(baseURL: jira.baseURL, credentials: .token(AtlassianSimulator.User.admin.token))
 /// ```
 public final class AtlassianSimulator: Sendable {
-    /// Which product it plays.
-    public enum Product: String, Sendable, CaseIterable {
-        /// Jira Software Data Center.
-        case jira
-        /// Confluence Data Center.
-        case confluence
-    }
 
     /// A user it accepts.
     public struct User: Sendable {

@@ -17,7 +17,7 @@ import Testing
 struct AppTestingTests {
     static let token = AtlassianCredentials.token(AtlassianSimulator.User.admin.token)
 
-    static func simulator(_ product: AtlassianSimulator.Product) async throws -> AtlassianSimulator {
+    static func simulator(_ product: Product) async throws -> AtlassianSimulator {
         let schema = try await Sandbox.makeSchema(
             prefix: "apptest", scripts: ["scripts/sql/atlassian-schema.sql", "scripts/sql/atlassian-seed-prod.sql"])
         return try await AtlassianSimulator.start(

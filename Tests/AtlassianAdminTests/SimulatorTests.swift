@@ -11,7 +11,7 @@ import Testing
 struct SimulatorTests {
     static let admin = AtlassianCredentials.token(AtlassianSimulator.User.admin.token)
 
-    static func start(_ product: AtlassianSimulator.Product) async throws -> (AtlassianSimulator, DatabaseLocation) {
+    static func start(_ product: Product) async throws -> (AtlassianSimulator, DatabaseLocation) {
         let schema = try await Sandbox.makeSchema(prefix: "sim", scripts: SettingsStoreTests.scripts)
         let location = try SettingsStoreTests.location(schema)
         return (try await AtlassianSimulator.start(.init(product: product, database: location)), location)
