@@ -90,7 +90,11 @@ public struct HTTPTransport: Sendable {
     /// Sends `request` and reads the whole answer, head and body, by the context's deadline: a
     /// server that sends one byte now and then cannot keep the caller waiting.
     ///
-    /// - Parameter limit: the largest body to accept.
+    /// - Parameters:
+    ///   - request: the request.
+    ///   - context: the exchange's name, deadline and logger; the deadline covers head and body.
+    ///   - limit: the largest body to accept.
+    /// - Returns: the status, headers and whole body.
     /// - Throws: `HTTPClientError.deadlineExceeded` at the deadline, `NIOTooManyBytesError` for a
     ///   larger body, AsyncHTTPClient's errors when the exchange failed.
     public func collect(_ request: TransportRequest, context: TransportContext, upTo limit: Int) async throws
@@ -155,6 +159,8 @@ public struct TransportContext: Sendable {
     public var attempt: Int
     /// Where middleware logs.
     public var logger: Logger
+    /// What a client hands to its own middleware for this exchange (see ``TransportContextKey``).
+    public var values = TransportContextValues()
 
     /// Creates a context whose deadline is `deadline`.
     public init(
