@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
+import RelayFoundation
 import Synchronization
 
 /// Takes a successful answer's body as it arrives, on the connection's event loop, for
@@ -34,13 +35,21 @@ public protocol AWSBodyReceiver: AnyObject, Sendable {
 /// Bridges AsyncHTTPClient's delegate to a receiver: passes a successful answer through and keeps
 /// the first 64 KiB of an error answer for ``AWSErrorParser``.
 final class ReceivingDelegate<Receiver: AWSBodyReceiver>: HTTPClientResponseDelegate {
-    enum Answer: Sendable {
-        case received
+    /// How the exchange ended: the body went to the receiver, or an error answer was kept.
+    enum Answer: TransportAnswer {
+        case received(HTTPResponseStatus)
         case failed(HTTPResponseStatus, HTTPHeaders, ByteBuffer)
+
+        var status: HTTPResponseStatus {
+            switch self {
+            case .received(let status), .failed(let status, _, _): return status
+            }
+        }
     }
 
     private struct State {
         var failedHead: HTTPResponseHead?
+        var status = HTTPResponseStatus.ok
         var errorBody = ByteBuffer()
         var bodyStarted = false
     }
@@ -60,7 +69,10 @@ final class ReceivingDelegate<Receiver: AWSBodyReceiver>: HTTPClientResponseDele
             state.withLock { $0.failedHead = head }
             return task.eventLoop.makeSucceededVoidFuture()
         }
-        state.withLock { $0.bodyStarted = true }
+        state.withLock {
+            $0.bodyStarted = true
+            $0.status = head.status
+        }
         do {
             try receiver.receiveHead(head, on: task.eventLoop)
             return task.eventLoop.makeSucceededVoidFuture()
@@ -83,7 +95,7 @@ final class ReceivingDelegate<Receiver: AWSBodyReceiver>: HTTPClientResponseDele
 
     func didFinishRequest(task: HTTPClient.Task<Answer>) throws -> Answer {
         state.withLock { state in
-            guard let head = state.failedHead else { return .received }
+            guard let head = state.failedHead else { return .received(state.status) }
             return .failed(head.status, head.headers, state.errorBody)
         }
     }

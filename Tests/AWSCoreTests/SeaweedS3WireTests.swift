@@ -4,6 +4,7 @@ import AtlasRelayTestSupport
 import Foundation
 import NIOCore
 import NIOFoundationCompat
+import RelayFoundation
 import Testing
 
 @testable import AWSCore
@@ -99,7 +100,7 @@ struct SeaweedS3WireTests {
         let signed = signer.presign(
             SigningRequest(method: "GET", path: address.path, headers: [("Host", address.endpoint.hostHeader)]),
             payload: .unsigned, date: Date(), expires: 300)
-        let response = try await AWSClient.sharedHTTPClient.execute(
+        let response = try await HTTPTransport.sharedClient.execute(
             HTTPClientRequest(url: address.endpoint.url(path: address.path, query: signed.query)), timeout: .seconds(10)
         )
         #expect(response.status == .ok)
@@ -160,7 +161,7 @@ struct SeaweedS3WireTests {
         request.method = .PUT
         for (name, value) in headers + signed.headersToAdd { request.headers.replaceOrAdd(name: name, value: value) }
         request.body = .bytes(body)
-        let response = try await AWSClient.sharedHTTPClient.execute(request, timeout: .seconds(10))
+        let response = try await HTTPTransport.sharedClient.execute(request, timeout: .seconds(10))
         // SeaweedFS answers 500 (AWS: 403 SignatureDoesNotMatch); either way nothing is stored.
         #expect(response.status.code >= 400)
         await #expect(throws: AWSServiceError.self) {

@@ -1,8 +1,6 @@
 import AWSSigning
-import AsyncHTTPClient
 import Foundation
-import NIOCore
-import NIOFoundationCompat
+import RelayFoundation
 
 /// Credentials from the container credentials endpoint of CodeBuild, ECS and EKS Pod Identity.
 ///
@@ -14,21 +12,22 @@ import NIOFoundationCompat
 public struct ContainerCredentialProvider: CredentialProvider {
     let environment: [String: String]
     let relativeBase: String
-    let httpClient: HTTPClient
+    let transport: HTTPTransport
 
     /// Creates a provider.
     ///
     /// - Parameters:
     ///   - environment: the process environment by default.
     ///   - relativeBase: the host that `RELATIVE_URI` paths are resolved against.
-    ///   - httpClient: the transport.
+    ///   - transport: what the endpoint is asked through (``HTTPTransport/shared`` by default);
+    ///     each call must be answered, head and body, within 5 s.
     public init(
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        relativeBase: String = "http://169.254.170.2", httpClient: HTTPClient = AWSClient.sharedHTTPClient
+        relativeBase: String = "http://169.254.170.2", transport: HTTPTransport = .shared
     ) {
         self.environment = environment
         self.relativeBase = relativeBase
-        self.httpClient = httpClient
+        self.transport = transport
     }
 
     static let allowedHTTPHosts: Set<String> = ["169.254.170.2", "169.254.170.23", "fd00:ec2::23", "[fd00:ec2::23]"]
@@ -92,14 +91,16 @@ public struct ContainerCredentialProvider: CredentialProvider {
 
     public func credentials() async throws -> Credentials {
         let url = try endpoint()
-        var request = HTTPClientRequest(url: url)
+        var request = TransportRequest(url: url)
         request.headers.add(name: "Accept", value: "application/json")
         if let token = try authorization() { request.headers.add(name: "Authorization", value: token) }
         let (status, body): (UInt, Data)
         do {
-            let response = try await httpClient.execute(request, timeout: .seconds(5))
-            status = response.status.code
-            body = Data(try await response.body.collect(upTo: 1 << 20).readableBytesView)
+            let answer = try await transport.collect(
+                request, context: TransportContext(operation: "container credentials", timeout: .seconds(5)),
+                upTo: 1 << 20)
+            status = answer.status.code
+            body = Data(answer.body.readableBytesView)
         } catch {
             throw CredentialError(
                 .providerFailed,

@@ -1,8 +1,6 @@
 import AWSSigning
-import AsyncHTTPClient
 import Foundation
-import NIOCore
-import NIOFoundationCompat
+import RelayFoundation
 
 /// Credentials of an EC2 instance's role, from the instance metadata service (IMDSv2).
 ///
@@ -13,21 +11,24 @@ import NIOFoundationCompat
 /// bounds each call, as in the AWS CLI.
 public struct InstanceMetadataCredentialProvider: CredentialProvider {
     let environment: [String: String]
-    let httpClient: HTTPClient
-    let timeout: TimeAmount
+    let transport: HTTPTransport
+    let timeout: Duration
 
     /// Creates a provider.
     ///
-    /// - Parameter timeout: the bound on each call; by default `AWS_METADATA_SERVICE_TIMEOUT`
-    ///   seconds, else 1 s.
+    /// - Parameters:
+    ///   - environment: the process environment by default.
+    ///   - transport: what the metadata service is asked through (``HTTPTransport/shared`` by default).
+    ///   - timeout: the bound on each call, head and body; by default
+    ///     `AWS_METADATA_SERVICE_TIMEOUT` seconds, else 1 s.
     public init(
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        httpClient: HTTPClient = AWSClient.sharedHTTPClient, timeout: TimeAmount? = nil
+        transport: HTTPTransport = .shared, timeout: Duration? = nil
     ) {
         self.environment = environment
-        self.httpClient = httpClient
+        self.transport = transport
         let configured = environment["AWS_METADATA_SERVICE_TIMEOUT"].flatMap(Double.init).map {
-            TimeAmount.milliseconds(Int64($0 * 1000))
+            Duration.milliseconds(Int64($0 * 1000))
         }
         self.timeout = timeout ?? configured ?? .seconds(1)
     }
@@ -71,15 +72,15 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
 
     /// An IMDSv2 session token, or `nil` to fall back to IMDSv1.
     func sessionToken() async throws -> String? {
-        var request = HTTPClientRequest(url: endpoint + "/latest/api/token")
-        request.method = .PUT
+        var request = TransportRequest(url: endpoint + "/latest/api/token", method: .PUT)
         request.headers.add(name: "X-aws-ec2-metadata-token-ttl-seconds", value: "21600")
         let status: UInt
         let body: Data
         do {
-            let response = try await httpClient.execute(request, timeout: timeout)
-            status = response.status.code
-            body = Data(try await response.body.collect(upTo: 64 * 1024).readableBytesView)
+            let answer = try await transport.collect(
+                request, context: TransportContext(operation: "IMDS token", timeout: timeout), upTo: 64 * 1024)
+            status = answer.status.code
+            body = Data(answer.body.readableBytesView)
         } catch {
             throw CredentialError(.notConfigured, "no instance metadata service answered at \(endpoint)")
         }
@@ -103,11 +104,12 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
     }
 
     func get(_ path: String, token: String?) async throws -> (UInt, Data) {
-        var request = HTTPClientRequest(url: endpoint + path)
+        var request = TransportRequest(url: endpoint + path)
         if let token { request.headers.add(name: "X-aws-ec2-metadata-token", value: token) }
         do {
-            let response = try await httpClient.execute(request, timeout: timeout)
-            return (response.status.code, Data(try await response.body.collect(upTo: 1 << 20).readableBytesView))
+            let answer = try await transport.collect(
+                request, context: TransportContext(operation: "IMDS GET", timeout: timeout), upTo: 1 << 20)
+            return (answer.status.code, Data(answer.body.readableBytesView))
         } catch {
             throw CredentialError(.providerFailed, "instance metadata at \(endpoint) stopped answering (\(error))")
         }

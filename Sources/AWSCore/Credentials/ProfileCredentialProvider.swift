@@ -1,6 +1,6 @@
 import AWSSigning
-import AsyncHTTPClient
 import Foundation
+import RelayFoundation
 
 /// Credentials of a named profile in the shared config and credentials files.
 ///
@@ -13,19 +13,19 @@ public actor ProfileCredentialProvider: CredentialProvider {
     let environment: [String: String]
     let explicitlySelected: Bool
     let endpoints: EndpointResolver
-    let httpClient: HTTPClient
+    let transport: HTTPTransport
     private var resolved: (any CredentialProvider)?
 
     /// Creates a provider for `profile` (by default `AWS_PROFILE`, else `default`).
     public init(
         profile: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
-        endpoints: EndpointResolver? = nil, httpClient: HTTPClient = AWSClient.sharedHTTPClient
+        endpoints: EndpointResolver? = nil, transport: HTTPTransport = .shared
     ) {
         self.profile = profile ?? SharedConfig.selectedProfile(environment: environment)
         self.explicitlySelected = profile != nil || environment["AWS_PROFILE"] != nil
         self.environment = environment
         self.endpoints = endpoints ?? EndpointResolver(environment: environment)
-        self.httpClient = httpClient
+        self.transport = transport
     }
 
     public func credentials() async throws -> Credentials {
@@ -50,19 +50,19 @@ public actor ProfileCredentialProvider: CredentialProvider {
             return EnvironmentCredentialProvider(environment: environment)
         case .container:
             return CachingCredentialProvider(
-                ContainerCredentialProvider(environment: environment, httpClient: httpClient))
+                ContainerCredentialProvider(environment: environment, transport: transport))
         case .instanceMetadata:
             return CachingCredentialProvider(
-                InstanceMetadataCredentialProvider(environment: environment, httpClient: httpClient))
+                InstanceMetadataCredentialProvider(environment: environment, transport: transport))
         case .webIdentity(let roleArn, let tokenFile, let sessionName):
             return CachingCredentialProvider(
                 WebIdentityCredentialProvider(
                     roleArn: roleArn, tokenFile: tokenFile, sessionName: sessionName, region: region,
-                    endpoints: endpoints, httpClient: httpClient))
+                    endpoints: endpoints, transport: transport))
         case .assumeRole(let settings, let inner):
             return CachingCredentialProvider.assumeRole(
                 settings, source: try build(inner, region: region), region: region, endpoints: endpoints,
-                httpClient: httpClient)
+                transport: transport)
         }
     }
 
@@ -91,10 +91,10 @@ extension CredentialProvider where Self == CredentialProviderChain {
     ///
     /// - Parameters:
     ///   - environment: the process environment by default.
-    ///   - httpClient: the transport for the network providers.
+    ///   - transport: what the network providers (web identity, container, instance metadata) ask through.
     public static func `default`(
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        httpClient: HTTPClient = AWSClient.sharedHTTPClient
+        transport: HTTPTransport = .shared
     ) -> CredentialProviderChain {
         let endpoints = EndpointResolver(environment: environment)
         let region = RegionResolver.region(environment: environment) ?? "us-east-1"
@@ -102,11 +102,11 @@ extension CredentialProvider where Self == CredentialProviderChain {
             EnvironmentCredentialProvider(environment: environment),
             CachingCredentialProvider(
                 WebIdentityCredentialProvider(
-                    environment: environment, region: region, endpoints: endpoints, httpClient: httpClient)),
-            ProfileCredentialProvider(environment: environment, endpoints: endpoints, httpClient: httpClient),
-            CachingCredentialProvider(ContainerCredentialProvider(environment: environment, httpClient: httpClient)),
+                    environment: environment, region: region, endpoints: endpoints, transport: transport)),
+            ProfileCredentialProvider(environment: environment, endpoints: endpoints, transport: transport),
+            CachingCredentialProvider(ContainerCredentialProvider(environment: environment, transport: transport)),
             CachingCredentialProvider(
-                InstanceMetadataCredentialProvider(environment: environment, httpClient: httpClient)),
+                InstanceMetadataCredentialProvider(environment: environment, transport: transport)),
         ])
     }
 }

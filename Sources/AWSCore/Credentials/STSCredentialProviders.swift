@@ -1,10 +1,10 @@
 import AWSSigning
-import AsyncHTTPClient
 import Foundation
+import RelayFoundation
 
 /// Credentials of a role assumed with STS AssumeRole, using another provider's credentials.
 ///
-/// Wrap it in a ``CachingCredentialProvider`` (``CredentialProvider/assumeRole(_:source:region:endpoints:httpClient:)``
+/// Wrap it in a ``CachingCredentialProvider`` (``CredentialProvider/assumeRole(_:source:region:endpoints:transport:)``
 /// does) so the role is assumed once and refreshed before it expires.
 public struct AssumeRoleCredentialProvider: CredentialProvider {
     /// The role and session parameters.
@@ -13,23 +13,23 @@ public struct AssumeRoleCredentialProvider: CredentialProvider {
     public let source: any CredentialProvider
     let region: String
     let endpoints: EndpointResolver
-    let httpClient: HTTPClient
+    let transport: HTTPTransport
 
     /// Creates a provider.
     public init(
         _ settings: AssumeRoleSettings, source: any CredentialProvider, region: String,
-        endpoints: EndpointResolver = EndpointResolver(), httpClient: HTTPClient = AWSClient.sharedHTTPClient
+        endpoints: EndpointResolver = EndpointResolver(), transport: HTTPTransport = .shared
     ) {
         self.settings = settings
         self.source = source
         self.region = region
         self.endpoints = endpoints
-        self.httpClient = httpClient
+        self.transport = transport
     }
 
     public func credentials() async throws -> Credentials {
         let sts = STSClient(
-            AWSClient(region: region, credentialProvider: source, endpoints: endpoints, httpClient: httpClient))
+            AWSClient(region: region, credentialProvider: source, endpoints: endpoints, transport: transport))
         do {
             return try await sts.assumeRole(settings).credentials
         } catch let error as CredentialError where error.kind == .notConfigured {
@@ -46,11 +46,11 @@ extension CredentialProvider where Self == CachingCredentialProvider {
     /// A role assumed with `source`'s credentials, cached and refreshed before expiry.
     public static func assumeRole(
         _ settings: AssumeRoleSettings, source: any CredentialProvider, region: String,
-        endpoints: EndpointResolver = EndpointResolver(), httpClient: HTTPClient = AWSClient.sharedHTTPClient
+        endpoints: EndpointResolver = EndpointResolver(), transport: HTTPTransport = .shared
     ) -> CachingCredentialProvider {
         CachingCredentialProvider(
             AssumeRoleCredentialProvider(
-                settings, source: source, region: region, endpoints: endpoints, httpClient: httpClient))
+                settings, source: source, region: region, endpoints: endpoints, transport: transport))
     }
 }
 
@@ -67,30 +67,30 @@ public struct WebIdentityCredentialProvider: CredentialProvider {
     public let sessionName: String?
     let region: String
     let endpoints: EndpointResolver
-    let httpClient: HTTPClient
+    let transport: HTTPTransport
 
     /// Creates a provider for explicit settings.
     public init(
         roleArn: String?, tokenFile: String?, sessionName: String? = nil, region: String,
-        endpoints: EndpointResolver = EndpointResolver(), httpClient: HTTPClient = AWSClient.sharedHTTPClient
+        endpoints: EndpointResolver = EndpointResolver(), transport: HTTPTransport = .shared
     ) {
         self.roleArn = roleArn
         self.tokenFile = tokenFile
         self.sessionName = sessionName
         self.region = region
         self.endpoints = endpoints
-        self.httpClient = httpClient
+        self.transport = transport
     }
 
     /// Creates a provider from `AWS_WEB_IDENTITY_TOKEN_FILE`, `AWS_ROLE_ARN` and `AWS_ROLE_SESSION_NAME`.
     public init(
         environment: [String: String], region: String, endpoints: EndpointResolver,
-        httpClient: HTTPClient = AWSClient.sharedHTTPClient
+        transport: HTTPTransport = .shared
     ) {
         self.init(
             roleArn: environment["AWS_ROLE_ARN"], tokenFile: environment["AWS_WEB_IDENTITY_TOKEN_FILE"],
             sessionName: environment["AWS_ROLE_SESSION_NAME"], region: region, endpoints: endpoints,
-            httpClient: httpClient)
+            transport: transport)
     }
 
     public func credentials() async throws -> Credentials {
@@ -121,7 +121,7 @@ public struct WebIdentityCredentialProvider: CredentialProvider {
                 AWSClient(
                     region: region,
                     credentialProvider: StaticCredentialProvider(Credentials(accessKeyId: "", secretAccessKey: "")),
-                    endpoints: endpoints, httpClient: httpClient))
+                    endpoints: endpoints, transport: transport))
             return try await sts.assumeRoleWithWebIdentity(roleArn: roleArn, token: token, sessionName: sessionName)
                 .credentials
         }
