@@ -1,99 +1,8 @@
 import AWSCore
-import AWSSigning
 import Foundation
 import NIOCore
 import RelayFoundation
 import S3Sync
-
-/// A release that cannot be made, and what to do about it.
-public struct ReleaseError: Error, Sendable, CustomStringConvertible {
-    /// The message.
-    public let description: String
-
-    /// Creates an error.
-    public init(_ description: String) { self.description = description }
-}
-
-/// What a release contains: where it came from, every file with its SHA-256, and the archive.
-public struct ReleaseManifest: Codable, Sendable, Equatable {
-    /// One file of the release.
-    public struct File: Codable, Sendable, Equatable {
-        /// The path inside the repository.
-        public let path: String
-        /// Its size in bytes.
-        public let size: Int
-        /// SHA-256 of its content (of the link target for a symlink), hex.
-        public let sha256: String
-        /// True for a symbolic link.
-        public let symlink: Bool?
-    }
-
-    /// The archive in the deploy bucket.
-    public struct Archive: Codable, Sendable, Equatable {
-        /// Its key.
-        public let key: String
-        /// Its size in bytes.
-        public let size: Int
-        /// SHA-256 of the archive, hex.
-        public let sha256: String
-    }
-
-    /// The commit released (for a working-tree release, git's snapshot commit of it).
-    public let commit: String
-    /// For a working-tree release, the commit the working tree was based on.
-    public let baseCommit: String?
-    /// The branch it was released from, when known.
-    public let branch: String?
-    /// Jira keys from the branch name and the commit messages.
-    public let jiraKeys: [String]
-    /// The commit's author, `Name <email>`.
-    public let author: String
-    /// The commit's time.
-    public let time: Date
-    /// Every file, sorted by path.
-    public let files: [File]
-    /// The archive.
-    public let archive: Archive
-    /// The Atlas Relay version that made the release.
-    public let toolVersion: String
-}
-
-/// The environment pointer `releases/current.json`: which release an environment runs.
-public struct ReleasePointer: Codable, Sendable, Equatable {
-    /// The commit.
-    public let commit: String
-    /// The manifest's key.
-    public let manifest: String
-    /// The archive's SHA-256.
-    public let archiveSHA256: String
-    /// When the pointer moved.
-    public let releasedAt: Date
-}
-
-/// An account's deploy bucket, and the rules for writing to it.
-public struct DeployBucket: Sendable {
-    /// The client, with the credentials of the bucket's account (an assumed role for another account).
-    public let s3: S3Client
-    /// The bucket.
-    public let bucket: String
-    /// A PROD bucket is written only when the caller says so explicitly.
-    public let isProduction: Bool
-    /// The account the credentials and the bucket must belong to, when set: checked with STS
-    /// before anything is written, and by S3 on every request.
-    public let expectedAccount: String?
-
-    /// Describes a deploy bucket. With `expectedAccount`, every request also asks S3 to refuse
-    /// the bucket unless that account owns it (`x-amz-expected-bucket-owner`).
-    public init(s3: S3Client, bucket: String, isProduction: Bool = false, expectedAccount: String? = nil) {
-        self.s3 = expectedAccount.map { S3Client(s3.aws, expectedBucketOwner: $0) } ?? s3
-        self.bucket = bucket
-        self.isProduction = isProduction
-        self.expectedAccount = expectedAccount
-    }
-
-    /// The bucket as an S3 URL, for messages.
-    public var location: String { "s3://\(bucket)" }
-}
 
 /// Puts a commit's code into a deploy bucket as a reproducible archive with a manifest, moves the
 /// environment's pointer only after both are stored, and promotes a release to the next account
@@ -149,7 +58,8 @@ public struct CodeReleaser: Sendable {
                 throw ReleaseError(
                     "the working tree has uncommitted changes (\(changes.prefix(5).joined(separator: ", "))"
                         + (changes.count > 5 ? ", …" : "")
-                        + "); commit them, or allow uncommitted changes for a DEV release")
+                        + "); commit them, or allow uncommitted changes for a DEV release",
+                    kind: .refused)
             }
             let head = try await repository.resolve("HEAD")
             commit = try await repository.snapshotOfWorkingTree()
@@ -179,23 +89,27 @@ public struct CodeReleaser: Sendable {
         guard let manifestData = try await source.s3.getObjectData(bucket: source.bucket, key: manifestKey(commit))
         else {
             throw ReleaseError(
-                "\(commit) was never released to \(source.location) (no \(manifestKey(commit))); check the COMMIT_ID")
+                "\(commit) was never released to \(source.location) (no \(manifestKey(commit))); check the COMMIT_ID",
+                kind: .notFound)
         }
         guard try await hasPassed(commit: commit, phase: phase, in: source) else {
             throw ReleaseError(
                 "\(commit) has no record of passing \(phase) (\(source.location)/\(passKey(commit, phase: phase))); "
-                    + "only a commit that passed \(phase) can be promoted")
+                    + "only a commit that passed \(phase) can be promoted", kind: .refused)
         }
         let manifest: ReleaseManifest
         do {
             manifest = try decoder.decode(ReleaseManifest.self, from: manifestData)
         } catch {
-            throw ReleaseError("\(source.location)/\(manifestKey(commit)) is not a release manifest: \(error)")
+            throw ReleaseError(
+                "\(source.location)/\(manifestKey(commit)) is not a release manifest: \(error)", kind: .damaged,
+                underlying: error)
         }
         guard
             let archive = try await source.s3.getObjectData(bucket: source.bucket, key: manifest.archive.key)
         else {
-            throw ReleaseError("\(source.location)/\(manifest.archive.key) is missing; release \(commit) again")
+            throw ReleaseError(
+                "\(source.location)/\(manifest.archive.key) is missing; release \(commit) again", kind: .notFound)
         }
         try verify(archive, against: manifest, at: source.location)
         try await store(manifest, archive: archive, in: target)
@@ -217,7 +131,9 @@ public struct CodeReleaser: Sendable {
         do {
             return try decoder.decode(ReleaseManifest.self, from: data)
         } catch {
-            throw ReleaseError("\(bucket.location)/\(manifestKey(commit)) is not a release manifest: \(error)")
+            throw ReleaseError(
+                "\(bucket.location)/\(manifestKey(commit)) is not a release manifest: \(error)", kind: .damaged,
+                underlying: error)
         }
     }
 
@@ -264,15 +180,15 @@ public struct CodeReleaser: Sendable {
     static func checkWritable(_ target: DeployBucket, allowProduction: Bool) async throws {
         if target.isProduction && !allowProduction {
             throw ReleaseError(
-                "\(target.location) is a PROD deploy bucket; releasing there must be allowed explicitly (the go-live phase)"
-            )
+                "\(target.location) is a PROD deploy bucket; releasing there must be allowed explicitly (the go-live phase)",
+                kind: .refused)
         }
         if let expected = target.expectedAccount {
             let identity = try await STSClient(target.s3.aws).getCallerIdentity()
             guard identity.account == expected else {
                 throw ReleaseError(
                     "the credentials for \(target.location) belong to account \(identity.account), not \(expected); "
-                        + "check the profile or role for this environment")
+                        + "check the profile or role for this environment", kind: .refused)
             }
         }
     }
@@ -319,10 +235,11 @@ public struct CodeReleaser: Sendable {
         guard digest == manifest.archive.sha256 else {
             throw ReleaseError(
                 "\(location)/\(manifest.archive.key) has SHA-256 \(digest), its manifest says \(manifest.archive.sha256); "
-                    + "the release was changed or damaged after it was made, so it is not promoted")
+                    + "the release was changed or damaged after it was made, so it is not promoted", kind: .damaged)
         }
         guard try files(of: archive) == manifest.files else {
-            throw ReleaseError("the files in \(location)/\(manifest.archive.key) do not match its manifest")
+            throw ReleaseError(
+                "the files in \(location)/\(manifest.archive.key) do not match its manifest", kind: .damaged)
         }
     }
 

@@ -1,4 +1,3 @@
-import AWSSigning
 import Foundation
 import RelayFoundation
 
@@ -36,10 +35,13 @@ public struct GitRepository: Sendable {
         do {
             output = try await ProcessRunner.run(git, ["-C", path] + arguments, timeout: .seconds(300))
         } catch {
-            throw ReleaseError("cannot run \(git) \(arguments.first ?? ""): \(error); is git installed?")
+            throw ReleaseError(
+                "cannot run \(git) \(arguments.first ?? ""): \(error); is git installed?", kind: .gitFailed,
+                underlying: error)
         }
         guard output.status == 0 else {
-            throw ReleaseError("git \(arguments.joined(separator: " ")) failed in \(path): \(output.errorText)")
+            throw ReleaseError(
+                "git \(arguments.joined(separator: " ")) failed in \(path): \(output.errorText)", kind: .gitFailed)
         }
         return output.stdout
     }
@@ -55,7 +57,7 @@ public struct GitRepository: Sendable {
         do {
             return try await text(["rev-parse", "--verify", "--quiet", "\(ref)^{commit}"])
         } catch {
-            throw ReleaseError("\(ref) is not a commit in \(path); check the hash or fetch it first")
+            throw ReleaseError("\(ref) is not a commit in \(path); check the hash or fetch it first", kind: .notFound)
         }
     }
 
@@ -84,7 +86,7 @@ public struct GitRepository: Sendable {
         let fields = try await text(["show", "-s", "--format=%H%x00%an <%ae>%x00%ct%x00%B", commit])
             .split(separator: "\0", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
         guard fields.count == 4, let seconds = TimeInterval(fields[2]) else {
-            throw ReleaseError("git show \(commit) printed something unexpected")
+            throw ReleaseError("git show \(commit) printed something unexpected", kind: .gitFailed)
         }
         return CommitInfo(
             commit: fields[0], author: fields[1], time: Date(timeIntervalSince1970: seconds), message: fields[3])

@@ -1,7 +1,7 @@
 import AWSCore
-import AsyncHTTPClient
 import Foundation
 import Logging
+import RelayFoundation
 
 /// Pushes a code version to the running nodes of an application without replacing them: node by
 /// node (or in batches), an SSM Run Command pulls the release and restarts the app, and the next
@@ -114,18 +114,29 @@ public struct HotDeployer: Sendable {
     public let options: Options
     /// Where progress goes.
     public let logger: Logger
-    let http: HTTPClient
+    /// The transport the nodes' `/status` probes go through.
+    public let transport: HTTPTransport
+
+    /// How long one `/status` probe may take, head and body.
+    static let probeTimeout: Duration = .seconds(10)
 
     /// Creates a hot deployer.
+    ///
+    /// - Parameters:
+    ///   - ec2: finds the stack's running instances.
+    ///   - ssm: runs the release commands on them.
+    ///   - options: batch size, timeouts and poll interval.
+    ///   - logger: where progress goes.
+    ///   - transport: carries the `/status` probes; ``HTTPTransport/shared`` by default.
     public init(
         ec2: EC2Client, ssm: SSMClient, options: Options = Options(),
-        logger: Logger = Logger(label: "atlas-relay.hot-deploy"), httpClient: HTTPClient = AWSClient.sharedHTTPClient
+        logger: Logger = Logger(label: "atlas-relay.hot-deploy"), transport: HTTPTransport = .shared
     ) {
         self.ec2 = ec2
         self.ssm = ssm
         self.options = options
         self.logger = logger
-        self.http = httpClient
+        self.transport = transport
     }
 
     /// Rolls `version` out to the application's running nodes.
@@ -135,13 +146,14 @@ public struct HotDeployer: Sendable {
     public func deploy(_ application: Application, version: String) async throws -> Report {
         guard !version.isEmpty, version.allSatisfy({ $0.isLetter || $0.isNumber || "._-".contains($0) }) else {
             throw DeployError(
-                stack: application.stack, message: "the version '\(version)' is not a commit id or release name",
+                .invalidSpec, stack: application.stack,
+                message: "the version '\(version)' is not a commit id or release name",
                 advice: "pass the COMMIT_ID that was released")
         }
         let nodes = try await ec2.instances(tagged: ["aws:cloudformation:stack-name": application.stack])
         guard !nodes.isEmpty else {
             throw DeployError(
-                stack: application.stack, message: "no running instances are tagged with this stack",
+                .noInstances, stack: application.stack, message: "no running instances are tagged with this stack",
                 advice: "check the stack name, or deploy cold")
         }
         var updated: [String] = []
@@ -227,12 +239,14 @@ public struct HotDeployer: Sendable {
         var last = "no answer"
         while clock.now < deadline {
             do {
-                let response = try await http.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
-                let body = try await response.body.collect(upTo: 64 * 1024)
-                let state = (try? JSONDecoder().decode([String: String].self, from: Data(body.readableBytesView)))?[
-                    "state"]
-                last = "HTTP \(response.status.code)" + (state.map { ", state \($0)" } ?? "")
-                if response.status.code == 200 && state == "RUNNING" { return nil }
+                let answer = try await transport.collect(
+                    TransportRequest(url: url),
+                    context: TransportContext(operation: "GET /status", timeout: Self.probeTimeout, logger: logger),
+                    upTo: 64 * 1024)
+                let body = Data(answer.body.readableBytesView)
+                let state = (try? JSONDecoder().decode([String: String].self, from: body))?["state"]
+                last = "HTTP \(answer.status.code)" + (state.map { ", state \($0)" } ?? "")
+                if answer.status.code == 200 && state == "RUNNING" { return nil }
                 if state == "ERROR" { return "\(url) answered state ERROR after the restart" }
             } catch {
                 last = "\(error)"

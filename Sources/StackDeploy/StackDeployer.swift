@@ -1,91 +1,9 @@
 import AWSCore
-import AWSSigning
 import Foundation
 import Logging
 import NIOCore
 import RelayFoundation
 import S3Sync
-
-/// Why a stack deployment did not succeed: the stack, its final status, the first failed
-/// resource event and what to do next.
-public struct DeployError: Error, Sendable, CustomStringConvertible {
-    /// The stack.
-    public let stack: String
-    /// What went wrong, in a sentence.
-    public let message: String
-    /// The stack's status when the deployer stopped, if it has one.
-    public let status: StackStatus?
-    /// The first failed resource event of the operation: the root cause, as far as
-    /// CloudFormation tells.
-    public let rootCause: StackEvent?
-    /// What to do next.
-    public let advice: String
-
-    /// Creates an error.
-    public init(
-        stack: String, message: String, status: StackStatus? = nil, rootCause: StackEvent? = nil, advice: String = ""
-    ) {
-        self.stack = stack
-        self.message = message
-        self.status = status
-        self.rootCause = rootCause
-        self.advice = advice
-    }
-
-    public var description: String {
-        var text = "\(stack): \(message)"
-        if let status { text += " (status \(status))" }
-        if let rootCause {
-            text += "; root cause: \(rootCause.logicalId) (\(rootCause.resourceType)) \(rootCause.status)"
-            if let reason = rootCause.reason { text += ": \(reason)" }
-        }
-        if !advice.isEmpty { text += ". Next: \(advice)" }
-        return text
-    }
-}
-
-/// What deploying one stack did.
-public struct StackResult: Sendable, Equatable {
-    /// What happened.
-    public enum Outcome: String, Sendable {
-        /// The stack was created.
-        case created
-        /// The stack was updated.
-        case updated
-        /// Template and parameters matched the stack; nothing was executed.
-        case unchanged
-    }
-
-    /// The stack.
-    public let stack: String
-    /// What happened.
-    public let outcome: Outcome
-    /// The changes that were executed (empty when unchanged).
-    public let changes: [ResourceChange]
-    /// The stack's outputs afterwards.
-    public let outputs: [String: String]
-}
-
-/// What a change set would do to one stack, without doing it.
-public struct StackPlan: Sendable, Equatable {
-    /// The stack.
-    public let stack: String
-    /// Whether the stack would be created.
-    public let isNew: Bool
-    /// The changes (empty when there are none).
-    public let changes: [ResourceChange]
-
-    /// A readable block: the stack, then one line per change (`+` add, `~` modify, `-` remove).
-    public var text: String {
-        let head = "\(stack): " + (isNew ? "create" : changes.isEmpty ? "no changes" : "update")
-        let lines = changes.map { change -> String in
-            let mark = ["Add": "+", "Modify": "~", "Remove": "-"][change.action] ?? "*"
-            let replacement = change.action == "Modify" ? "  replacement: \(change.replacement ?? "False")" : ""
-            return "  \(mark) \(change.logicalId)  \(change.resourceType)\(replacement)"
-        }
-        return ([head] + lines).joined(separator: "\n")
-    }
-}
 
 /// Deploys one stack the way `aws cloudformation deploy` does, and reports better: a change
 /// set is created and described, "no changes" (in either of CloudFormation's wordings) is a
@@ -216,7 +134,8 @@ public struct StackDeployer: Sendable {
             guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
             else {
                 throw DeployError(
-                    stack: spec.name, message: "template file \(path) does not exist or is not UTF-8 text",
+                    .invalidSpec, stack: spec.name,
+                    message: "template file \(path) does not exist or is not UTF-8 text",
                     advice: "check the template path in the stack's configuration")
             }
             body = text
@@ -224,7 +143,8 @@ public struct StackDeployer: Sendable {
         let existing = try await cloudFormation.describeStack(spec.name)
         if let existing, !existing.status.acceptsChanges {
             throw DeployError(
-                stack: spec.name, message: "the stack cannot be updated in its current state", status: existing.status,
+                .stackNotUpdatable, stack: spec.name, message: "the stack cannot be updated in its current state",
+                status: existing.status,
                 advice: existing.status.advice(stack: spec.name))
         }
         var parameters: [String: CloudFormationClient.ParameterValue] = [:]
@@ -235,7 +155,8 @@ public struct StackDeployer: Sendable {
             case .previous:
                 guard let existing, existing.status.category != .reviewInProgress else {
                     throw DeployError(
-                        stack: spec.name, message: "parameter \(key) asks for its previous value, but the stack is new",
+                        .invalidSpec, stack: spec.name,
+                        message: "parameter \(key) asks for its previous value, but the stack is new",
                         advice: "give \(key) a value in the stack's configuration")
                 }
                 parameters[key] = .previous
@@ -243,14 +164,14 @@ public struct StackDeployer: Sendable {
                 if looked[stack] == nil { looked[stack] = try await cloudFormation.describeStack(stack)?.outputs }
                 guard let stackOutputs = looked[stack] else {
                     throw DeployError(
-                        stack: spec.name,
+                        .invalidSpec, stack: spec.name,
                         message: "parameter \(key) needs output \(outputKey) of stack \(stack), which does not exist",
                         advice: "deploy \(stack) first or list it in the same deployment")
                 }
                 guard let value = stackOutputs[outputKey] else {
                     let known = stackOutputs.keys.sorted().joined(separator: ", ")
                     throw DeployError(
-                        stack: spec.name,
+                        .invalidSpec, stack: spec.name,
                         message:
                             "parameter \(key) needs output \(outputKey) of stack \(stack), which has only [\(known)]",
                         advice: "check the output's name in \(stack)'s template")
@@ -261,7 +182,7 @@ public struct StackDeployer: Sendable {
         if let text = body, text.utf8.count > Self.inlineTemplateLimit {
             guard let bucket = options.templateBucket else {
                 throw DeployError(
-                    stack: spec.name,
+                    .invalidSpec, stack: spec.name,
                     message:
                         "the template is \(text.utf8.count) bytes, over CloudFormation's \(Self.inlineTemplateLimit)-byte inline limit",
                     advice: "configure a deploy bucket for templates")
@@ -291,8 +212,9 @@ public struct StackDeployer: Sendable {
             where error.code == "ValidationError" || error.code == "InsufficientCapabilitiesException"
         {
             throw DeployError(
-                stack: spec.name, message: "CloudFormation refused the change set: \(error.message)",
-                advice: "fix the template or parameters; nothing was changed")
+                .changeSetRejected, stack: spec.name,
+                message: "CloudFormation refused the change set: \(error.message)",
+                advice: "fix the template or parameters; nothing was changed", underlying: error)
         }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: options.timeout)
@@ -302,7 +224,8 @@ public struct StackDeployer: Sendable {
             case "CREATE_PENDING", "CREATE_IN_PROGRESS":
                 guard clock.now < deadline else {
                     throw DeployError(
-                        stack: spec.name, message: "the change set was still \(changeSet.status) at the deadline",
+                        .timedOut, stack: spec.name,
+                        message: "the change set was still \(changeSet.status) at the deadline",
                         advice: "look at change set \(id) in the console")
                 }
                 try await Task.sleep(for: options.pollInterval)
@@ -312,7 +235,7 @@ public struct StackDeployer: Sendable {
                 try? await cloudFormation.deleteChangeSet(id)
                 if changeSet.isEmpty { return nil }
                 throw DeployError(
-                    stack: spec.name,
+                    .changeSetRejected, stack: spec.name,
                     message: "the change set failed: \(changeSet.statusReason ?? changeSet.status)",
                     advice: "fix the template or parameters; nothing was changed")
             }
@@ -340,13 +263,14 @@ public struct StackDeployer: Sendable {
             seen = fresh.last?.id ?? seen
             guard let stack = try await cloudFormation.describeStack(name) else {
                 throw DeployError(
-                    stack: name, message: "the stack disappeared while it was being deployed",
+                    .deploymentFailed, stack: name, message: "the stack disappeared while it was being deployed",
                     rootCause: Self.rootCause(events), advice: "look at the stack's deleted events in the console")
             }
             if !stack.status.isInProgress { return (stack, events) }
             guard clock.now < deadline else {
                 throw DeployError(
-                    stack: name, message: "still running when the deployer's deadline passed", status: stack.status,
+                    .timedOut, stack: name, message: "still running when the deployer's deadline passed",
+                    status: stack.status,
                     rootCause: Self.rootCause(events), advice: stack.status.advice(stack: name))
             }
         }
@@ -361,7 +285,8 @@ public struct StackDeployer: Sendable {
 
     static func failure(_ stack: String, status: StackStatus, events: [StackEvent]) -> DeployError {
         DeployError(
-            stack: stack, message: "the deployment failed", status: status, rootCause: rootCause(events),
+            .deploymentFailed, stack: stack, message: "the deployment failed", status: status,
+            rootCause: rootCause(events),
             advice: status.advice(stack: stack, failedResources: failedRollbacks(events, stack: stack)))
     }
 

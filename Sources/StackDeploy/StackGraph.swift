@@ -19,13 +19,15 @@ public struct StackGraph: Sendable {
         var byName: [String: StackSpec] = [:]
         for spec in specs {
             guard byName.updateValue(spec, forKey: spec.name) == nil else {
-                throw DeployError(stack: spec.name, message: "the stack is listed twice", advice: "keep one entry")
+                throw DeployError(
+                    .invalidSpec, stack: spec.name, message: "the stack is listed twice", advice: "keep one entry")
             }
         }
         for spec in specs {
             for dependency in spec.dependsOn where byName[dependency] == nil {
                 throw DeployError(
-                    stack: spec.name, message: "it depends on \(dependency), which is not in this deployment",
+                    .invalidSpec, stack: spec.name,
+                    message: "it depends on \(dependency), which is not in this deployment",
                     advice: "add \(dependency) or remove it from dependsOn")
             }
         }
@@ -35,7 +37,7 @@ public struct StackGraph: Sendable {
             if state[spec.name] == true { return }
             if state[spec.name] == false {
                 throw DeployError(
-                    stack: spec.name,
+                    .invalidSpec, stack: spec.name,
                     message: "the dependencies form a cycle: " + (path + [spec.name]).joined(separator: " → "),
                     advice: "break the cycle")
             }
@@ -151,7 +153,8 @@ public struct StackGraph: Sendable {
             } catch let error as DeployError {
                 plans.append((spec.name, .failure(error)))
             } catch {
-                plans.append((spec.name, .failure(DeployError(stack: spec.name, message: "\(error)"))))
+                plans.append(
+                    (spec.name, .failure(DeployError(stack: spec.name, message: "\(error)", underlying: error))))
             }
         }
         return plans

@@ -25,12 +25,12 @@ enum TarArchive {
                 return String(decoding: slice.prefix { $0 != 0 }, as: UTF8.self)
             }
             guard let size = Int(field(124, 12).trimmingCharacters(in: .whitespaces), radix: 8) else {
-                throw ReleaseError("the release archive has a malformed header at byte \(offset)")
+                throw ReleaseError("the release archive has a malformed header at byte \(offset)", kind: .damaged)
             }
             let type = bytes[offset + 156]
             let start = offset + 512
             guard start + size <= bytes.count else {
-                throw ReleaseError("the release archive is cut short at byte \(start)")
+                throw ReleaseError("the release archive is cut short at byte \(start)", kind: .damaged)
             }
             let content = Data(bytes[start..<start + size])
             let prefix = field(345, 155)

@@ -133,18 +133,21 @@ struct MotoStackDeployTests {
         let missing = try await #require(throws: DeployError.self) {
             try await deployer.deploy(StackSpec(name: name, template: .file("/nonexistent/jira.yaml")))
         }
-        #expect(missing.message.contains("template file /nonexistent/jira.yaml does not exist"))
+        #expect(missing.kind == .invalidSpec)
+        #expect(missing.message.contains("/nonexistent/jira.yaml"))  // names the file
         let noOutput = try await #require(throws: DeployError.self) {
             try await deployer.deploy(
                 StackSpec(
                     name: name, template: .body(Self.template()),
                     parameters: ["CodeVersion": .output(stack: Self.unique("no-such-stack"), key: "X")]))
         }
+        #expect(noOutput.kind == .invalidSpec)
         #expect(noOutput.message.contains("which does not exist"))
         let previous = try await #require(throws: DeployError.self) {
             try await deployer.deploy(
                 StackSpec(name: name, template: .body(Self.template()), parameters: ["CodeVersion": .previous]))
         }
+        #expect(previous.kind == .invalidSpec)
         #expect(previous.message.contains("the stack is new"))
         let tooBig = try await #require(throws: DeployError.self) {
             try await deployer.deploy(
@@ -152,7 +155,8 @@ struct MotoStackDeployTests {
                     name: name, template: .body(Self.template(padding: 60_000)),
                     parameters: ["CodeVersion": .value("x")]))
         }
-        #expect(tooBig.message.contains("over CloudFormation's 51200-byte inline limit"))
+        #expect(tooBig.kind == .invalidSpec)
+        #expect(tooBig.message.contains("51200-byte inline limit"))  // names the limit
         #expect(try await deployer.cloudFormation.describeStack(name) == nil)
     }
 

@@ -45,6 +45,7 @@ struct StackFailureTests {
         let error = try await #require(throws: DeployError.self) {
             try await Self.deployer(scripted, logger: recorder.logger()).deploy(spec)
         }
+        #expect(error.kind == .deploymentFailed)
         #expect(error.status == StackStatus(rawValue: "UPDATE_ROLLBACK_COMPLETE"))
         #expect(error.rootCause?.logicalId == "AppInstance")  // not the cancelled alarm
         #expect(error.rootCause?.reason == "The image id '[ami-0bad]' does not exist")
@@ -103,7 +104,7 @@ struct StackFailureTests {
             try await deployer.deploy(StackSpec(name: "dev-confluence", template: Self.template))
         }
         #expect(clock.now - started < .seconds(30))  // ends, even with the whole suite running beside it
-        #expect(error.message.contains("still running when the deployer's deadline passed"))
+        #expect(error.kind == .timedOut)
         #expect(error.advice.contains("cancel-update-stack --stack-name dev-confluence"))
     }
 
@@ -119,6 +120,7 @@ struct StackFailureTests {
         let dead = try await #require(throws: DeployError.self) {
             try await deployer.deploy(StackSpec(name: "dead", template: Self.template))
         }
+        #expect(dead.kind == .stackNotUpdatable)
         #expect(dead.advice.contains("delete-stack --stack-name dead"))
         let busy = try await #require(throws: DeployError.self) {
             try await deployer.deploy(StackSpec(name: "busy", template: Self.template))
@@ -142,7 +144,8 @@ struct StackFailureTests {
             try await Self.deployer(scripted).deploy(
                 StackSpec(name: "dev-jira", template: Self.template, parameters: ["CodeVersoin": .value("1")]))
         }
-        #expect(error.description.contains("[CodeVersoin] do not exist in the template"))
+        #expect(error.kind == .changeSetRejected)
+        #expect(error.description.contains("[CodeVersoin] do not exist in the template"))  // CloudFormation's reason
         #expect(error.advice.contains("nothing was changed"))
         #expect(!scripted.actions.contains("ExecuteChangeSet"))
     }
@@ -231,16 +234,19 @@ struct StackFailureTests {
                 StackSpec(name: "b", template: Self.template, parameters: ["X": .output(stack: "a", key: "X")]),
             ])
         }
-        #expect(cycle?.message.contains("cycle: a → b → a") == true)
+        #expect(cycle?.kind == .invalidSpec)
+        #expect(cycle?.message.contains("cycle: a → b → a") == true)  // names the cycle
         let unknown = #expect(throws: DeployError.self) {
             try StackGraph([StackSpec(name: "a", template: Self.template, dependsOn: ["nope"])])
         }
+        #expect(unknown?.kind == .invalidSpec)
         #expect(unknown?.message.contains("nope, which is not in this deployment") == true)
-        #expect(throws: DeployError.self) {
+        let duplicate = #expect(throws: DeployError.self) {
             try StackGraph([
                 StackSpec(name: "a", template: Self.template), StackSpec(name: "a", template: Self.template),
             ])
         }
+        #expect(duplicate?.kind == .invalidSpec)
     }
 
     @Test func everyDocumentedStatusHasACategory() {
