@@ -56,15 +56,15 @@ struct Products: ParsableArguments {
     @Option(help: "Confluence's database: env:NAME or file:PATH, as --jira-db.") var confluenceDb: String?
     @Option(help: "Confluence's shared home.") var confluenceHome: String?
 
-    /// (name, database, shared home) for each product given; both or neither of a pair.
-    func pairs() throws -> [(name: String, database: DatabaseLocation, home: String)] {
-        var result: [(String, DatabaseLocation, String)] = []
-        for (name, db, home) in [("jira", jiraDb, jiraHome), ("confluence", confluenceDb, confluenceHome)] {
+    /// (product, database, shared home) for each product given; both or neither of a pair.
+    func pairs() throws -> [(product: Product, database: DatabaseLocation, home: String)] {
+        var result: [(Product, DatabaseLocation, String)] = []
+        for (product, db, home) in [(Product.jira, jiraDb, jiraHome), (.confluence, confluenceDb, confluenceHome)] {
             switch (db, home) {
             case (nil, nil): continue
             case (let db?, let home?):
-                result.append((name, try databaseLocation(db, option: "--\(name)-db"), home))
-            default: throw ValidationError("give both --\(name)-db and --\(name)-home, or neither")
+                result.append((product, try databaseLocation(db, option: "--\(product)-db"), home))
+            default: throw ValidationError("give both --\(product)-db and --\(product)-home, or neither")
             }
         }
         guard !result.isEmpty else { throw ValidationError("give at least one product (--jira-db/--jira-home …)") }
@@ -131,7 +131,7 @@ struct Provide: AsyncParsableCommand {
     func run() async throws {
         let sources = try products.pairs().map {
             DataProvider.Source(
-                name: $0.name, database: $0.database, sharedHome: $0.home,
+                name: $0.product.rawValue, database: $0.database, sharedHome: $0.home,
                 excludes: DataProvider.Source.defaultExcludes + exclude)
         }
         let provider = DataProvider(
@@ -187,11 +187,12 @@ struct Refresh: AsyncParsableCommand {
                 environment["ATLASSIAN_TOKEN"].map { .token($0) }
             }
         let targets = try products.pairs().map { pair in
-            guard let url = pair.name == "jira" ? jiraUrl : confluenceUrl else {
-                throw ValidationError("give --\(pair.name)-url")
+            guard let url = pair.product == .jira ? jiraUrl : confluenceUrl else {
+                throw ValidationError("give --\(pair.product)-url")
             }
             return DataRefresher.Target(
-                name: pair.name, database: pair.database, sharedHome: pair.home, url: url, credentials: credentials)
+                name: pair.product.rawValue, database: pair.database, sharedHome: pair.home, url: url,
+                credentials: credentials)
         }
         guard !prodDb.isEmpty || !prodDbHost.isEmpty else {
             throw ValidationError(

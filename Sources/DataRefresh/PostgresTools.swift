@@ -1,4 +1,3 @@
-import AWSSigning
 import AtlassianAdmin
 import Crypto
 import Foundation
@@ -66,7 +65,7 @@ enum PostgresTools {
             try? await s3.abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId)
             throw error
         }
-        return (bytes, hash.finalize().map { String(format: "%02x", $0) }.joined())
+        return (bytes, Hex.string(hash.finalize()))
     }
 
     /// Downloads `bucket/key` to `file`, checking its size and SHA-256 before anything uses it.
@@ -78,7 +77,7 @@ enum PostgresTools {
         _ s3: S3Client, bucket: String, key: String, to file: String, bytes: Int64, sha256: String,
         rangeSize: Int64 = 64 << 20
     ) async throws {
-        FileManager.default.createFile(atPath: file, contents: nil)
+        _ = FileManager.default.createFile(atPath: file, contents: nil)
         guard let handle = FileHandle(forWritingAtPath: file) else {
             throw DataRefreshError("cannot write \(file); check the work directory")
         }
@@ -105,7 +104,7 @@ enum PostgresTools {
                 throw corrupt(objectSize, "unknown (the object's size differs)")
             }
         } while count < bytes
-        let digest = hash.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = Hex.string(hash.finalize())
         guard count == bytes, digest == sha256 else { throw corrupt(count, digest) }
     }
 

@@ -104,37 +104,3 @@ public struct SnapshotLocation: Sendable, Equatable {
         }
     }
 }
-
-/// A data refresh failure, with what to do.
-public struct DataRefreshError: Error, Sendable, CustomStringConvertible {
-    /// What kind of problem it is; callers decide on this, never on the message.
-    public enum Kind: Sendable, Equatable {
-        /// Refused before anything was changed: the target is PROD's, or the settings say PROD.
-        case refused
-        /// A source to snapshot does not exist (a wrong path, a file system that did not mount).
-        case sourceMissing
-        /// A source or snapshot is empty, or much smaller than the previous snapshot, where real
-        /// data never is; nothing was restored from it and no snapshot was completed with it.
-        case unexpectedlyEmpty
-        /// What a snapshot holds, or what a refresh restored, differs from the manifest's counts.
-        case mismatch
-        /// A step failed on the way; the run state says where to resume.
-        case failed
-    }
-
-    /// The kind of problem.
-    public let kind: Kind
-    /// The message.
-    public let description: String
-
-    /// Whether it refused the run before anything was changed (PROD, a missing or empty
-    /// source): tools report this with exit status 2. A mismatch can be found after the
-    /// applications were stopped, so it counts as a failure (exit 1), like any other.
-    public var isRefusal: Bool { [.refused, .sourceMissing, .unexpectedlyEmpty].contains(kind) }
-
-    /// Creates an error.
-    public init(_ description: String, kind: Kind = .failed) {
-        self.description = description
-        self.kind = kind
-    }
-}
