@@ -1,4 +1,5 @@
 import ArgumentParser
+import PhaseCLI
 import Pipeline
 import ToolSupport
 
@@ -16,7 +17,7 @@ struct Nightly: AsyncParsableCommand {
 
     /// Parses, runs, and exits 0 passed, 1 a step failed, 2 bad input or refused.
     static func main() async {
-        await runAsTool("nightly") { $0 is PipelineConfigError || $0 is PipelineError }
+        await runAsTool("nightly", isRefusal: PhaseExit.isRefusal)
     }
 
     func run() async throws {

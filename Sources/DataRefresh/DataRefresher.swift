@@ -13,7 +13,7 @@ import S3Sync
 public struct DataRefresher: Sendable {
     /// One product in the target environment.
     public struct Target: Sendable {
-        /// `jira` or `confluence` (a ``Product``'s raw value).
+        /// `jira` or `confluence` (a `Product`'s raw value).
         public var name: String
         /// Its database (the whole database is replaced).
         public var database: DatabaseLocation

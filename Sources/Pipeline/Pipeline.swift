@@ -1,13 +1,8 @@
-import AWSCore
-import AWSSigning
-import AppTesting
 import AtlassianAdmin
 import DataRefresh
 import Foundation
 import Logging
-import S3Sync
 import StackDeploy
-import Synchronization
 
 /// Composes the modules into the pipeline's phases: DEV release, nightly integration, UAT and
 /// go-live, each a list of ``PhaseStep``s run by a ``PhaseRunner`` from one ``PipelineConfig``.
@@ -52,45 +47,6 @@ public struct Pipeline: Sendable {
             self.workDirectory = workDirectory
             self.pollInterval = pollInterval
             self.allowUncommitted = allowUncommitted
-        }
-    }
-
-    /// The AWS clients of one account.
-    public struct AccountClients: Sendable {
-        /// The transport, with the account's credentials.
-        public let aws: AWSClient
-        /// S3.
-        public let s3: S3Client
-        /// CloudFormation.
-        public let cloudFormation: CloudFormationClient
-        /// Systems Manager.
-        public let ssm: SSMClient
-        /// Secrets Manager.
-        public let secretsManager: SecretsManagerClient
-        /// EC2.
-        public let ec2: EC2Client
-
-        /// The role assumed, nil for the pipeline's own credentials.
-        public let role: String?
-
-        /// Clients for `account` with the default credential chain, or `role` assumed with it.
-        public init(_ account: PipelineConfig.Account, role: String?, environment: [String: String], logger: Logger) {
-            self.role = role
-            let endpoints = EndpointResolver(environment: environment)
-            let base = CredentialProviderChain.default(environment: environment)
-            let credentials: any CredentialProvider =
-                role.map {
-                    .assumeRole(
-                        AssumeRoleSettings(roleArn: $0, sessionName: "atlas-relay"), source: base,
-                        region: account.region, endpoints: endpoints)
-                } ?? base
-            aws = AWSClient(
-                region: account.region, credentialProvider: credentials, endpoints: endpoints, logger: logger)
-            s3 = S3Client(aws)
-            cloudFormation = CloudFormationClient(aws)
-            ssm = SSMClient(aws)
-            secretsManager = SecretsManagerClient(aws)
-            ec2 = EC2Client(aws)
         }
     }
 
@@ -218,7 +174,8 @@ public struct Pipeline: Sendable {
     func resolve(_ commit: String, phase: Phase) async throws -> String {
         let repository = GitRepository(path: config.directory)
         do { return try await repository.resolve(phase == .devRelease ? "HEAD" : commit) } catch {
-            throw PipelineError("cannot resolve '\(commit)' in \(config.directory): \(error)")
+            throw PipelineError(
+                "cannot resolve '\(commit)' in \(config.directory): \(error)", kind: .unknownCommit, underlying: error)
         }
     }
 
@@ -247,412 +204,24 @@ public struct Pipeline: Sendable {
         }
     }
 
-    // MARK: - Steps
+    // MARK: - Pieces the steps share
 
-    /// Whether `branch` is named for a ticket: `feature/<jira-key>-<short-name>`.
-    static func isTicketBranch(_ branch: String) -> Bool {
-        branch.wholeMatch(of: /feature\/[A-Za-z][A-Za-z0-9]*-[0-9]+(-[a-z0-9._-]+)?/) != nil
-    }
-
-    func devRelease(_ options: Options) throws -> PhaseStep {
-        let dev = try config.environment("dev")
-        let repository = GitRepository(path: config.directory)
-        let bucket = deployBucket(dev)
-        @Sendable func checkBranch() async throws -> String {
-            let branch = try await repository.currentBranch() ?? "(detached HEAD)"
-            guard Self.isTicketBranch(branch) else {
-                throw PipelineError(
-                    "branch '\(branch)' is not a ticket branch; name it feature/<jira-key>-<short-name>, "
-                        + "for example feature/jira-1234-raise-heap")
-            }
-            return branch
-        }
-        return PhaseStep(
-            "code-releaser", writesTo: dev.name,
-            plan: {
-                let branch = try await checkBranch()
-                let changes = try await repository.uncommittedChanges()
-                return
-                    "would release \(branch) (HEAD\(changes.isEmpty ? "" : " + \(changes.count) uncommitted change(s)")) "
-                    + "to \(bucket.location)"
-            },
-            run: {
-                _ = try await checkBranch()
-                let manifest = try await CodeReleaser(repository: repository, baseBranch: config.baseBranch)
-                    .release(.workingTree(allowUncommitted: options.allowUncommitted), to: bucket)
-                return [
-                    "commit": String(manifest.commit.prefix(12)), "files": "\(manifest.files.count)",
-                    "bytes": "\(manifest.archive.size)", "jira": manifest.jiraKeys.joined(separator: ","),
-                ]
-            })
-    }
-
-    func snapshotClient() throws -> (PipelineConfig.Snapshots, S3Client) {
-        guard let snapshots = config.snapshots else {
-            throw PipelineError("the config has no snapshots section (account, bucket) for the data steps")
-        }
-        return (snapshots, snapshotClients!.s3)
-    }
-
-    func dataProvider() throws -> PhaseStep {
-        let prod = config.productionEnvironment
-        let (snapshots, s3) = try snapshotClient()
-        let location = SnapshotLocation(bucket: snapshots.bucket, prefix: snapshots.prefix ?? "snapshots/")
-        let applications = (prod.applications ?? [:]).sorted { $0.key < $1.key }
-        let crossAccount = snapshots.account != prod.account
-        return PhaseStep(
-            "data-provider",
-            plan: {
-                let lines = try applications.map { name, app in
-                    "would dump \(try Self.database(app, name, in: prod)) and sync \(self.config.path(try Self.home(app, name, in: prod)))"
-                }
-                return
-                    (lines + [
-                        "into s3://\(location.bucket)/\(location.prefix)<new id>/, keeping \(snapshots.keep ?? 3)"
-                    ])
-                    .joined(separator: "\n")
-            },
-            run: {
-                let secrets = self.secrets(prod)
-                var sources: [DataProvider.Source] = []
-                for (name, app) in applications {
-                    sources.append(
-                        DataProvider.Source(
-                            name: name, database: try await self.database(app, name, in: prod, secrets: secrets),
-                            sharedHome: self.config.path(try Self.home(app, name, in: prod)), version: app.version))
-                }
-                let manifest = try await DataProvider(
-                    environment: prod.name, sources: sources, location: location, s3: s3, keep: snapshots.keep ?? 3,
-                    writeOptions: .init(acl: crossAccount ? "bucket-owner-full-control" : nil),
-                    logger: Logger(label: "atlas-relay.data-provider")
-                ).provide()
-                return [
-                    "snapshot": manifest.id,
-                    "dumpBytes": "\(manifest.products.reduce(0) { $0 + $1.dumpBytes })",
-                    "homeObjects": "\(manifest.products.reduce(0) { $0 + $1.sharedHomeObjects })",
-                    "homeBytes": "\(manifest.products.reduce(0) { $0 + $1.sharedHomeBytes })",
-                ]
-            })
-    }
-
-    func dataRefresher(_ options: Options) throws -> PhaseStep {
-        let dev = try config.environment("dev")
-        let prod = config.productionEnvironment
-        let (snapshots, s3) = try snapshotClient()
-        let location = SnapshotLocation(bucket: snapshots.bucket, prefix: snapshots.prefix ?? "snapshots/")
-        let settings = config.settings(of: dev)
-        let work = URL(fileURLWithPath: options.workDirectory).appendingPathComponent("refresh-\(dev.name)").path
-        @Sendable func refresher() async throws -> DataRefresher {
-            let secrets = self.secrets(dev)
-            var targets: [DataRefresher.Target] = []
-            for (name, app) in (dev.applications ?? [:]).sorted(by: { $0.key < $1.key }) {
-                targets.append(
-                    DataRefresher.Target(
-                        name: name, database: try await self.database(app, name, in: dev, secrets: secrets),
-                        sharedHome: self.config.path(try Self.home(app, name, in: dev)), url: app.url,
-                        credentials: try await self.credentials(app, secrets: secrets)))
-            }
-            let production = DataRefresher.ProductionGuard(
-                databases: try (prod.applications ?? [:]).sorted { $0.key < $1.key }.map {
-                    try Self.database($1, $0, in: prod)
-                },
-                urls: config.productionURLs,
-                sharedHomes: (prod.applications ?? [:]).values.compactMap(\.sharedHome).map(self.config.path))
-            let control = self.applicationControl[dev.name] ?? self.control(of: dev)
-            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-            return DataRefresher(
-                settings: settings, targets: targets, location: location, s3: s3, production: production,
-                control: control, workDirectory: work, logger: Logger(label: "atlas-relay.data-refresher"))
-        }
-        return PhaseStep(
-            "data-refresher", writesTo: dev.name,
-            plan: {
-                let refresher = try await refresher()
-                guard try await location.snapshots(s3).complete.isEmpty else { return try await refresher.plan().text }
-                try refresher.checkTarget()
-                return "would restore the snapshot data-provider takes into "
-                    + refresher.targets.map { "\($0.name) (\($0.database), \($0.sharedHome))" }.joined(separator: ", ")
-                    + ", then rewrite \(dev.name)'s settings (mail off first) and verify them"
-            },
-            run: {
-                let manifest = try await refresher().refresh()
-                return ["snapshot": manifest.id, "products": manifest.products.map(\.name).joined(separator: ",")]
-            })
-    }
-
-    func codeReleaser(_ phase: Phase, commit: String, options: Options) throws -> PhaseStep {
-        let target = try environment(of: phase)
-        let bucket = deployBucket(target)
-        if let source = try source(of: phase), let required = phase.requires {
-            let from = deployBucket(source)
-            @Sendable func checkPassed() async throws {
-                guard try await CodeReleaser.hasPassed(commit: commit, phase: required.rawValue, in: from) else {
-                    throw PipelineError(
-                        "\(commit.prefix(12)) has not passed \(required.rawValue) (no record in \(from.location)/passed/); "
-                            + "only a commit that passed \(required.rawValue) can go to \(target.name)")
-                }
-            }
-            return PhaseStep(
-                "code-releaser", writesTo: target.name,
-                plan: {
-                    try await checkPassed()
-                    return
-                        "would promote \(commit.prefix(12)) (passed \(required.rawValue)) from \(from.location) to \(bucket.location)"
-                },
-                run: {
-                    try await checkPassed()
-                    let manifest = try await CodeReleaser.promote(
-                        commit: commit, from: from, passed: required.rawValue, to: bucket,
-                        allowProduction: options.confirmProduction)
-                    return [
-                        "files": "\(manifest.files.count)", "bytes": "\(manifest.archive.size)",
-                        "jira": manifest.jiraKeys.joined(separator: ","),
-                    ]
-                })
-        }
-        let repository = GitRepository(path: config.directory)
-        return PhaseStep(
-            "code-releaser", writesTo: target.name,
-            plan: { "would release \(commit.prefix(12)) from \(self.config.directory) to \(bucket.location)" },
-            run: {
-                let manifest = try await CodeReleaser(repository: repository, baseBranch: nil)
-                    .release(.commit(commit), to: bucket)
-                return ["files": "\(manifest.files.count)", "bytes": "\(manifest.archive.size)"]
-            })
-    }
-
-    func deployer(_ phase: Phase, commit: String, options: Options) throws -> PhaseStep {
-        let target = try environment(of: phase)
-        let clients = clients(of: target)
-        let stacks = config.stackSpecs(of: target)
-        let bucket = target.deployBucket
-        let stackDeployer = StackDeployer(
-            cloudFormation: clients.cloudFormation,
-            options: .init(
-                pollInterval: options.pollInterval,
-                templateBucket: .init(s3: clients.s3, bucket: bucket)),
-            logger: Logger(label: "atlas-relay.stack-deploy"))
-        let name = phase == .nightly ? "cold-deployer" : "deployer"
-        switch options.deployer {
-        case .cold:
-            let cold = ColdDeployer(deployer: stackDeployer)
-            return PhaseStep(
-                name, writesTo: target.name,
-                plan: {
-                    try await cold.plan(stacks, version: commit).map { stack, plan in
-                        switch plan {
-                        case .success(let plan): plan.text
-                        case .failure(let error): "\(stack): \(error)"
-                        }
-                    }.joined(separator: "\n")
-                },
-                run: {
-                    let report = try await cold.deploy(stacks, version: commit)
-                    var counts: [String: Int] = [:]
-                    for entry in report.entries {
-                        switch entry.outcome {
-                        case .deployed(let result): counts["\(result.outcome)", default: 0] += 1
-                        case .failed: counts["failed", default: 0] += 1
-                        case .skipped: counts["skipped", default: 0] += 1
-                        }
-                    }
-                    let figures = counts.mapValues(String.init).merging(["stacks": "\(report.entries.count)"]) { $1 }
-                    guard report.succeeded else { throw StepFailed(report.summary, figures: figures) }
-                    return figures
-                })
-        case .hot:
-            let applications = (target.applications ?? [:]).sorted { $0.key < $1.key }.map { name, _ in
-                HotDeployer.Application(
-                    name: name, stack: "\(target.name)-\(name)",
-                    commands: HotDeployer.Application.releaseCommands(
-                        deployBucket: bucket, directory: "/opt/atlassian/\(name)/release", service: name),
-                    statusURL: { instance in
-                        instance.privateIP.map { "http://\($0):\(name == "confluence" ? 8090 : 8080)/status" }
-                    })
-            }
-            let hot = HotDeployer(ec2: clients.ec2, ssm: clients.ssm, logger: Logger(label: "atlas-relay.hot-deploy"))
-            return PhaseStep(
-                name, writesTo: target.name,
-                plan: {
-                    applications.map {
-                        "would replace the code of \($0.name) on the instances of stack \($0.stack), a batch at a time"
-                    }
-                    .joined(separator: "\n")
-                },
-                run: {
-                    var updated = 0
-                    for application in applications {
-                        let report = try await hot.deploy(application, version: commit)
-                        updated += report.updated.count
-                        guard report.succeeded else {
-                            throw StepFailed(report.summary, figures: ["instances": "\(updated)"])
-                        }
-                    }
-                    return ["instances": "\(updated)"]
-                })
-        }
-    }
-
-    /// The target's products as a test context.
-    func context(_ environment: PipelineConfig.Environment) async throws -> TestContext {
-        let secrets = secrets(environment)
-        let apps = environment.applications ?? [:]
-        return TestContext(
-            jira: try await apps["jira"].asyncMap {
-                try JiraClient(baseURL: $0.url, credentials: try await credentials($0, secrets: secrets))
-            },
-            confluence: try await apps["confluence"].asyncMap {
-                try ConfluenceClient(baseURL: $0.url, credentials: try await credentials($0, secrets: secrets))
-            })
-    }
-
-    func appTester(_ phase: Phase, commit: String, options: Options) throws -> PhaseStep {
-        let target = try environment(of: phase)
-        let products = target.tests?.functional ?? []
-        return PhaseStep(
-            "app-tester", writesTo: target.name,
-            plan: { "would run the \(products.joined(separator: " and ")) suites against \(target.name)" },
-            run: {
-                let context = try await self.context(target)
-                let scenarios = products.flatMap { $0 == "jira" ? Suites.jira() : Suites.confluence() }
-                let run = await AppTester().run("\(phase.rawValue)-app-tester", scenarios) { context }
-                if let directory = options.reportDirectory {
-                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                    try Data(Reports.junit(runs: [run]).utf8).write(
-                        to: URL(fileURLWithPath: directory).appendingPathComponent(
-                            "app-tester-\(commit.prefix(12)).xml"))
-                }
-                let figures = [
-                    "passed": "\(run.results.filter { $0.outcome == .passed }.count)",
-                    "failed": "\(run.results.filter { $0.outcome == .failed }.count)",
-                ]
-                guard run.passed else { throw StepFailed(run.summary, figures: figures) }
-                return figures
-            })
-    }
-
-    func perfTester(commit: String, options: Options) throws -> PhaseStep {
-        let uat = try config.environment("uat")
-        let perf = uat.tests?.perf
-        return PhaseStep(
-            "perf-tester", writesTo: uat.name,
-            plan: {
-                guard let perf else { return "no perf test configured" }
-                return
-                    "would load \(uat.name)'s \(perf.mix) with \(perf.users) users for \(perf.hold) s (p90 ≤ \(perf.p90 ?? 5000) ms)"
-            },
-            run: {
-                guard let perf else { return ["skipped": "no perf test configured"] }
-                let mix = perf.mix == "jira" ? Mixes.jira() : Mixes.confluence()
-                let profile = LoadProfile(
-                    virtualUsers: perf.users, rampUp: .milliseconds(Int((perf.rampUp ?? 0) * 1000)),
-                    hold: .milliseconds(Int(perf.hold * 1000)))
-                let result = try await PerfTester(actions: mix.actions, profile: profile, prepare: mix.prepare)
-                    .run("uat-perf", context: try await self.context(uat))
-                let gates = SLA(defaultP90Milliseconds: perf.p90 ?? 5000).evaluate(result)
-                if let directory = options.reportDirectory {
-                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                    let base = URL(fileURLWithPath: directory).appendingPathComponent("perf-\(commit.prefix(12))")
-                    try Reports.json(result).write(to: base.appendingPathExtension("json"))
-                    try Data(Reports.html(result, gates: gates).utf8).write(to: base.appendingPathExtension("html"))
-                }
-                let figures = [
-                    "requests": "\(result.actions.values.reduce(0) { $0 + $1.samples })",
-                    "rps": String(format: "%.1f", result.throughput),
-                    "gatesFailed": "\(gates.filter { !$0.passed }.count)",
-                ]
-                let failed = gates.filter { !$0.passed }
-                guard failed.isEmpty else {
-                    throw StepFailed(failed.map(\.message).joined(separator: "\n"), figures: figures)
-                }
-                return figures
-            })
-    }
-
-    func invite(commit: String) throws -> PhaseStep {
-        let uat = try config.environment("uat")
-        let bucket = deployBucket(uat)
-        let url = uat.applications?["jira"]?.url ?? uat.applications?["confluence"]?.url ?? uat.name
-        let tracker = config.productionEnvironment.applications?["jira"]
-        return PhaseStep(
-            "invite",
-            plan: {
-                "would comment \"ready for UAT at \(url)\" on each Jira issue of the release (tracker: \(tracker?.url ?? "none"))"
-            },
-            run: {
-                guard let tracker else { return ["invited": "0", "note": "no Jira to comment in"] }
-                let jira = try JiraClient(
-                    baseURL: tracker.url,
-                    credentials: try await self.credentials(
-                        tracker, secrets: self.secrets(self.config.productionEnvironment)))
-                let keys = try await CodeReleaser.manifest(of: commit, in: bucket)?.jiraKeys ?? []
-                var failures: [String] = []
-                for key in keys {
-                    do { try await jira.addComment(key, "\(commit.prefix(12)) is ready for UAT at \(url)") } catch {
-                        failures.append("\(key): \(error)")
-                    }
-                }
-                let figures = ["invited": "\(keys.count - failures.count)", "issues": keys.joined(separator: ",")]
-                guard failures.isEmpty else { throw StepFailed(failures.joined(separator: "\n"), figures: figures) }
-                return figures
-            })
-    }
-
-    func smokeTester() throws -> PhaseStep {
-        let prod = config.productionEnvironment
-        return PhaseStep(
-            "smoke-tester",
-            plan: {
-                "would run read-only smoke checks against \(prod.name)'s \((prod.applications ?? [:]).keys.sorted().joined(separator: " and "))"
-            },
-            run: {
-                let context = try await self.context(prod)
-                let smoke = prod.tests?.smoke
-                var targets: [SmokeTester.Target] = []
-                if let jira = context.jira {
-                    targets.append(
-                        .init(
-                            client: jira, expectedVersion: prod.applications?["jira"]?.version,
-                            knownContent: smoke?.jira?.issue))
-                }
-                if let confluence = context.confluence {
-                    targets.append(
-                        .init(
-                            client: confluence, expectedVersion: prod.applications?["confluence"]?.version,
-                            knownContent: smoke?.confluence?.page))
-                }
-                let run = await SmokeTester(targets: targets).run()
-                let figures = [
-                    "passed": "\(run.results.filter { $0.outcome == .passed }.count)",
-                    "failed": "\(run.results.filter { $0.outcome == .failed }.count)",
-                ]
-                guard run.passed else { throw StepFailed(run.summary, figures: figures) }
-                return figures
-            })
-    }
-
-    // MARK: - Pieces
-
-    /// The config's way of stopping and starting `environment`'s applications.
-    func control(of environment: PipelineConfig.Environment) -> DataRefresher.ApplicationControl {
-        guard let control = environment.control else { return .none }
-        if let group = control.autoScalingGroup, let capacity = control.capacity {
-            return .autoScaling(AutoScalingClient(clients(of: environment).aws), group: group, capacity: capacity)
-        }
-        if let stop = control.stop, let start = control.start { return .commands(stop: stop, start: start) }
-        return .none
-    }
-
+    /// `app`'s database as the config names it (without its password).
+    ///
+    /// - Throws: ``PipelineError`` of kind ``PipelineError/Kind/incompleteConfig`` when the
+    ///   config gives none; `DatabaseLocation`'s error for a malformed URL.
     static func database(_ app: PipelineConfig.Application, _ name: String, in environment: PipelineConfig.Environment)
         throws
         -> DatabaseLocation
     {
         guard let database = app.database else {
-            throw PipelineError("environments.\(environment.name).applications.\(name) has no database")
+            throw PipelineError(
+                "environments.\(environment.name).applications.\(name) has no database", kind: .incompleteConfig)
         }
         return try DatabaseLocation(url: database.url)
     }
 
+    /// `app`'s database with its password resolved from the config's reference.
     func database(
         _ app: PipelineConfig.Application, _ name: String, in environment: PipelineConfig.Environment,
         secrets: SecretResolver
@@ -662,15 +231,21 @@ public struct Pipeline: Sendable {
         return location.with(password: try await secrets.resolve(reference))
     }
 
+    /// `app`'s shared home as the config gives it (relative to the config's folder).
+    ///
+    /// - Throws: ``PipelineError`` of kind ``PipelineError/Kind/incompleteConfig`` when the
+    ///   config gives none.
     static func home(_ app: PipelineConfig.Application, _ name: String, in environment: PipelineConfig.Environment)
         throws -> String
     {
         guard let home = app.sharedHome else {
-            throw PipelineError("environments.\(environment.name).applications.\(name) has no sharedHome")
+            throw PipelineError(
+                "environments.\(environment.name).applications.\(name) has no sharedHome", kind: .incompleteConfig)
         }
         return home
     }
 
+    /// `app`'s REST credentials with their secrets resolved; nil when the config gives none.
     func credentials(_ app: PipelineConfig.Application, secrets: SecretResolver) async throws -> AtlassianCredentials? {
         guard let credentials = app.credentials else { return nil }
         if let token = credentials.token { return .token(try await secrets.resolve(token)) }

@@ -1,7 +1,5 @@
 import AtlassianAdmin
 import Foundation
-import StackDeploy
-import Yams
 
 /// One pipeline's configuration, read from a YAML file (`pipeline.yml`): the accounts, the
 /// environments with their deploy buckets, stacks, applications and settings, and which
@@ -235,16 +233,6 @@ public struct PipelineConfig: Sendable {
     /// The config file's folder: the repository, and the base of relative paths.
     public var directory: String
 
-    struct File: Decodable {
-        var name: String
-        var production: String
-        var baseBranch: String?
-        var accounts: [String: Account]
-        var snapshots: Snapshots?
-        var environments: [String: Environment]
-        var bitbucket: Bitbucket?
-    }
-
     /// The environment called `name`.
     ///
     /// - Throws: ``PipelineConfigError`` for an unknown name.
@@ -260,62 +248,6 @@ public struct PipelineConfig: Sendable {
 
     /// The PROD environment (a loaded config always has it).
     public var productionEnvironment: Environment { environments[production]! }
-
-    /// Whether `environment` is PROD: the config's PROD environment, or one that names any of
-    /// PROD's resources (a loaded config has none such; one changed in code may).
-    public func isProduction(_ environment: Environment) -> Bool {
-        environment.name == production || !productionResources(namedBy: environment).isEmpty
-    }
-
-    /// The resources `environment` would write, by identity: its deploy bucket (with its
-    /// account), and each application's URL, database and shared home.
-    public func resources(of environment: Environment) -> [ResourceIdentity] {
-        namedResources(of: environment).map(\.identity)
-    }
-
-    /// PROD's resources: its own, and the snapshot bucket.
-    public var productionResources: [ResourceIdentity] {
-        var prod = environments[production].map { resources(of: $0) } ?? []
-        if let snapshots {
-            prod.append(.bucket(snapshots.bucket, account: accounts[snapshots.account]?.id))
-        }
-        return prod
-    }
-
-    /// The resources of `environment` that are PROD's, each with PROD's name for it; none for
-    /// PROD itself.
-    public func productionResources(namedBy environment: Environment) -> [ResourceIdentity.Conflict] {
-        guard environment.name != production else { return [] }
-        return ResourceIdentity.conflicts(of: resources(of: environment), with: productionResources)
-    }
-
-    /// The PROD guard for this config's phases: PROD by name, and every other environment with
-    /// its resources, so one that names PROD's is refused too.
-    public func productionGuard(confirmed: Bool) -> ProductionGuard {
-        ProductionGuard(
-            production: production, confirmed: confirmed, productionResources: productionResources,
-            environmentResources: environments.filter { $0.key != production }.mapValues { resources(of: $0) })
-    }
-
-    /// `environment`'s resources, each with its key path in the config.
-    func namedResources(of environment: Environment) -> [(path: [String], identity: ResourceIdentity)] {
-        let here = ["environments", environment.name]
-        var resources: [(path: [String], identity: ResourceIdentity)] = [
-            (here + ["deployBucket"], .bucket(environment.deployBucket, account: accounts[environment.account]?.id))
-        ]
-        for (product, application) in (environment.applications ?? [:]).sorted(by: { $0.key < $1.key }) {
-            let at = here + ["applications", product]
-            resources.append((at + ["url"], .url(application.url)))
-            if let database = application.database, let location = try? DatabaseLocation(url: database.url) {
-                resources.append((at + ["database", "url"], .database(location)))
-            }
-            if let home = application.sharedHome {
-                resources.append((at + ["sharedHome"], .sharedHome(path(home), efs: application.sharedHomeEFS)))
-            }
-        }
-        return resources
-    }
-
     /// The account of `environment`.
     public func account(of environment: Environment) -> Account { accounts[environment.account]! }
 
@@ -337,199 +269,22 @@ public struct PipelineConfig: Sendable {
             productionBaseURLs: isProduction(environment) ? [] : productionURLs,
             jira: environment.settings?.jira, confluence: environment.settings?.confluence)
     }
+}
 
-    /// The stacks of `environment` as StackDeploy specs, templates resolved against the
-    /// repository. A stack whose template declares a `CodeVersion` parameter gets it (the
-    /// deployers set it to the commit).
-    public func stackSpecs(of environment: Environment) -> [StackSpec] {
-        (environment.stacks ?? []).map { stack in
-            var parameters: [String: StackSpec.Parameter] = (stack.parameters ?? [:]).mapValues {
-                switch $0 {
-                case .text(let text): .value(text)
-                case .output(let other, let key): .output(stack: other, key: key)
-                }
-            }
-            if parameters["CodeVersion"] == nil, Self.declaresParameter("CodeVersion", template: path(stack.template)) {
-                parameters["CodeVersion"] = .previous
-            }
-            return StackSpec(
-                name: stack.name, template: .file(path(stack.template)), parameters: parameters,
-                tags: (stack.tags ?? [:]).merging(["atlas-relay:environment": environment.name]) { old, _ in old },
-                capabilities: stack.capabilities ?? [], dependsOn: stack.dependsOn ?? [])
-        }
+extension PipelineConfig.Environment {
+    /// The application of `product`, if the environment has one (the config's key is the
+    /// product's raw value, `jira` or `confluence`).
+    public func application(_ product: Product) -> PipelineConfig.Application? {
+        applications?[product.rawValue]
     }
+}
 
-    /// Whether the CloudFormation template at `path` (YAML or JSON) declares parameter `name`.
-    static func declaresParameter(_ name: String, template path: String) -> Bool {
-        guard let data = FileManager.default.contents(atPath: path),
-            let node = try? Yams.compose(yaml: String(decoding: data, as: UTF8.self)),
-            case .mapping(let parameters)? = node.mapping?["Parameters"]
-        else { return false }
-        return parameters[name] != nil
-    }
+extension PipelineConfig.Tests {
+    /// ``functional`` as products (a loaded config names only known products).
+    public var functionalProducts: [Product] { (functional ?? []).compactMap(Product.init(rawValue:)) }
+}
 
-    // MARK: - Loading
-
-    /// Reads and checks the config at `path`.
-    ///
-    /// - Throws: ``PipelineConfigError`` naming every problem with its place in the file.
-    public static func load(_ path: String) throws -> PipelineConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw PipelineConfigError(problems: ["cannot read the pipeline config \(path)"])
-        }
-        let directory = URL(fileURLWithPath: path).standardized.deletingLastPathComponent().path
-        return try parse(String(decoding: data, as: UTF8.self), file: path, directory: directory)
-    }
-
-    /// Parses and checks config text; `file` names it in messages.
-    public static func parse(_ text: String, file: String, directory: String) throws -> PipelineConfig {
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: text) else {
-                throw PipelineConfigError(problems: ["\(file) is empty"])
-            }
-            root = node
-        } catch let error as PipelineConfigError {
-            throw error
-        } catch {
-            throw PipelineConfigError(problems: ["\(file) is not valid YAML: \(error)"])
-        }
-        let locate = Locator(file: file, root: root)
-        let unknown = locate.unknownKeys()
-        guard unknown.isEmpty else { throw PipelineConfigError(problems: unknown) }
-        let raw: File
-        do {
-            raw = try YAMLDecoder().decode(File.self, from: root)
-        } catch let error as DecodingError {
-            throw PipelineConfigError(problems: [locate.describe(error)])
-        }
-        var config = PipelineConfig(
-            name: raw.name, production: raw.production, baseBranch: raw.baseBranch ?? "master", accounts: raw.accounts,
-            snapshots: raw.snapshots, environments: raw.environments, bitbucket: raw.bitbucket, directory: directory)
-        for name in config.environments.keys { config.environments[name]?.name = name }
-        let problems = config.problems(locate)
-        guard problems.isEmpty else { throw PipelineConfigError(issues: problems) }
-        return config
-    }
-
-    /// Everything wrong with a decoded config, each with its place.
-    func problems(_ locate: Locator) -> [PipelineConfigError.Problem] {
-        var problems: [PipelineConfigError.Problem] = []
-        func add(_ path: [String], _ message: String, kind: PipelineConfigError.Problem.Kind = .invalid) {
-            problems.append(.init(kind: kind, keyPath: path, description: locate.at(path, message)))
-        }
-
-        if environments[production] == nil {
-            add(
-                ["production"],
-                "'\(production)' is not one of the environments (\(environments.keys.sorted().joined(separator: ", ")))"
-            )
-        }
-        for (name, account) in accounts.sorted(by: { $0.key < $1.key }) {
-            if account.id.count != 12 || !account.id.allSatisfy(\.isNumber) {
-                add(["accounts", name, "id"], "'\(account.id)' is not a 12-digit AWS account id (quote it in YAML)")
-            }
-        }
-        if let snapshots, accounts[snapshots.account] == nil {
-            add(["snapshots", "account"], "unknown account '\(snapshots.account)'")
-        }
-        // What PROD names, by identity (hosts resolved and paths made real once).
-        let prodResources = productionResources
-        var stackNames: [String: String] = [:]
-        for (name, environment) in environments.sorted(by: { $0.key < $1.key }) {
-            let here = ["environments", name]
-            if accounts[environment.account] == nil {
-                add(
-                    here + ["account"],
-                    "unknown account '\(environment.account)' (accounts: \(accounts.keys.sorted().joined(separator: ", ")))"
-                )
-            }
-            let stacks = environment.stacks ?? []
-            let local = Set(stacks.map(\.name))
-            for (index, stack) in stacks.enumerated() {
-                let at = here + ["stacks", "\(index)"]
-                if let other = stackNames[stack.name] {
-                    add(at + ["name"], "stack '\(stack.name)' is also in \(other); stack names must be unique")
-                }
-                stackNames[stack.name] = name
-                if !FileManager.default.fileExists(atPath: path(stack.template)) {
-                    add(at + ["template"], "no template at \(path(stack.template))")
-                }
-                for dependency in stack.dependsOn ?? [] where !local.contains(dependency) {
-                    add(at + ["dependsOn"], "'\(dependency)' is not a stack of \(name)")
-                }
-                for (key, value) in (stack.parameters ?? [:]).sorted(by: { $0.key < $1.key }) {
-                    if case .output(let other, _) = value, !local.contains(other) {
-                        add(at + ["parameters", key], "'\(other)' is not a stack of \(name)")
-                    }
-                }
-            }
-            for (product, application) in (environment.applications ?? [:]).sorted(by: { $0.key < $1.key }) {
-                let at = here + ["applications", product]
-                if !["jira", "confluence"].contains(product) {
-                    add(at, "unknown application '\(product)' (jira or confluence)")
-                }
-                if URL(string: application.url)?.host == nil {
-                    add(at + ["url"], "'\(application.url)' is not a URL")
-                }
-                if application.sharedHomeEFS != nil && application.sharedHome == nil {
-                    add(at + ["sharedHomeEFS"], "give the sharedHome path on the file system too")
-                }
-                if let credentials = application.credentials {
-                    switch (credentials.token, credentials.user, credentials.password) {
-                    case (_?, nil, nil), (nil, _?, _?): break
-                    default: add(at + ["credentials"], "give either token, or user with password")
-                    }
-                }
-                if let database = application.database {
-                    if let url = URL(string: database.url), url.password != nil {
-                        add(
-                            at + ["database", "url"],
-                            "the URL holds a password; give it as password: env:NAME (or ssm:, secretsmanager:)")
-                    } else if (try? DatabaseLocation(url: database.url)) == nil {
-                        add(at + ["database", "url"], "'\(database.url)' is not postgres://user@host:port/database")
-                    }
-                }
-            }
-            if let control = environment.control {
-                switch (control.stop, control.start, control.autoScalingGroup, control.capacity) {
-                case (_?, _?, nil, nil): break
-                case (nil, nil, _?, let capacity?) where capacity > 0: break
-                default:
-                    add(
-                        here + ["control"],
-                        "give stop and start commands, or autoScalingGroup with a capacity of at least 1")
-                }
-            }
-            if let tests = environment.tests {
-                for (index, product) in (tests.functional ?? []).enumerated()
-                where environment.applications?[product] == nil {
-                    add(here + ["tests", "functional", "\(index)"], "\(name) has no application '\(product)' to test")
-                }
-                if let perf = tests.perf {
-                    if !["jira", "confluence"].contains(perf.mix) {
-                        add(here + ["tests", "perf", "mix"], "mix is jira or confluence")
-                    }
-                    if environment.applications?[perf.mix] == nil {
-                        add(here + ["tests", "perf", "mix"], "\(name) has no \(perf.mix)")
-                    }
-                }
-            }
-            do { try settings(of: environment).validate() } catch { add(here + ["settings"], "\(error)") }
-            if name != production {
-                for (path, resource) in namedResources(of: environment) {
-                    for prod in prodResources where resource.isSame(as: prod) {
-                        let what = resource.kind == .sharedHome ? "is, holds or lies in" : "is"
-                        let spelt = prod.spelling == resource.spelling ? "" : " (\(prod))"
-                        add(
-                            path,
-                            "\(resource) \(what) PROD's \(resource.kind)\(spelt); \(name) must have a \(resource.kind) "
-                                + "of its own, or a refresh or release would write to PROD",
-                            kind: .productionResource(resource.kind))
-                    }
-                }
-            }
-        }
-        return problems
-    }
+extension PipelineConfig.Tests.Perf {
+    /// ``mix`` as a product; nil for a name that is not one (a loaded config has none).
+    public var product: Product? { Product(rawValue: mix) }
 }

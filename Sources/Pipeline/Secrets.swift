@@ -78,26 +78,33 @@ public struct SecretResolver: Sendable {
         case .env:
             guard let value = environment[reference.name], !value.isEmpty else {
                 throw PipelineError(
-                    "\(reference) is not set; export \(reference.name) (in CodeBuild: env secrets-manager or parameter-store)"
-                )
+                    "\(reference) is not set; export \(reference.name) (in CodeBuild: env secrets-manager or parameter-store)",
+                    kind: .secretUnavailable)
             }
             return value
         case .ssm:
-            guard let ssm else { throw PipelineError("\(reference): no Systems Manager client configured") }
+            guard let ssm else {
+                throw PipelineError("\(reference): no Systems Manager client configured", kind: .secretUnavailable)
+            }
             do { return try await ssm.parameter(reference.name, decrypt: true) } catch {
-                throw PipelineError("cannot read \(reference): \(error)")
+                throw PipelineError("cannot read \(reference): \(error)", kind: .secretUnavailable, underlying: error)
             }
         case .secretsmanager:
-            guard let secretsManager else { throw PipelineError("\(reference): no Secrets Manager client configured") }
+            guard let secretsManager else {
+                throw PipelineError("\(reference): no Secrets Manager client configured", kind: .secretUnavailable)
+            }
             let parts = reference.name.split(separator: "#", maxSplits: 1).map(String.init)
             let text: String
             do { text = try await secretsManager.secretString(parts[0]) } catch {
-                throw PipelineError("cannot read \(reference): \(error)")
+                throw PipelineError("cannot read \(reference): \(error)", kind: .secretUnavailable, underlying: error)
             }
             guard parts.count == 2 else { return text }
             guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
                 let field = object[parts[1]] as? String
-            else { throw PipelineError("\(reference): the secret has no string field '\(parts[1])'") }
+            else {
+                throw PipelineError(
+                    "\(reference): the secret has no string field '\(parts[1])'", kind: .secretUnavailable)
+            }
             return field
         }
     }

@@ -127,7 +127,7 @@ public struct HotDeployer: Sendable {
     ///   - ssm: runs the release commands on them.
     ///   - options: batch size, timeouts and poll interval.
     ///   - logger: where progress goes.
-    ///   - transport: carries the `/status` probes; ``HTTPTransport/shared`` by default.
+    ///   - transport: carries the `/status` probes; `HTTPTransport.shared` by default.
     public init(
         ec2: EC2Client, ssm: SSMClient, options: Options = Options(),
         logger: Logger = Logger(label: "atlas-relay.hot-deploy"), transport: HTTPTransport = .shared

@@ -1,4 +1,3 @@
-import AWSCore
 import ArgumentParser
 import Foundation
 import RelayFoundation

@@ -261,7 +261,8 @@ import Testing
         let unconfirmed = await #expect(throws: PipelineError.self) {
             try await pipeline.run(.goLive, commit: commit, options: world.options)
         }
-        #expect(unconfirmed?.description.contains("--confirm-prod") == true)
+        #expect(unconfirmed?.kind == .productionWriteUnconfirmed)
+        #expect(unconfirmed?.description.contains("--confirm-prod") == true)  // the advice is the contract
         #expect(try await world.objects()["prod"] == [])
         #expect(try await world.stack("prod") == nil)
 
@@ -277,9 +278,10 @@ import Testing
         #expect(try await ssm.parameter("/\(world.tag)-prod/code-version") == commit)
 
         // Nightly can never write to PROD, even when asked to.
-        #expect(throws: PipelineError.self) {
+        let nightlyWrite = #expect(throws: PipelineError.self) {
             try ProductionGuard(production: "prod", confirmed: true).check(
                 phase: .nightly, writingTo: "prod", step: "x")
         }
+        #expect(nightlyWrite?.kind == .productionWriteOutsideGoLive)
     }
 }

@@ -140,21 +140,23 @@ import Testing
         #expect(try await resolver.resolve(#require(SecretReference("env:DEV_TOKEN"))) == "abc")
         let missing = try #require(SecretReference("env:NOPE"))
         let error = try await #require(throws: PipelineError.self) { try await resolver.resolve(missing) }
-        #expect(error.description.contains("env:NOPE is not set"))
+        #expect(error.kind == .secretUnavailable)
+        #expect(error.description.contains("env:NOPE"))  // names the reference
         #expect(SecretReference("plain") == nil && SecretReference("vault:x") == nil && SecretReference("env:") == nil)
     }
 
     @Test func theGuardLetsOnlyAConfirmedGoLiveWriteToPROD() throws {
         let unconfirmed = ProductionGuard(production: "prod", confirmed: false)
-        #expect(throws: PipelineError.self) {
+        let refused = #expect(throws: PipelineError.self) {
             try unconfirmed.check(phase: .goLive, writingTo: "prod", step: "deployer")
         }
+        #expect(refused?.kind == .productionWriteUnconfirmed)
         let confirmed = ProductionGuard(production: "prod", confirmed: true)
         try confirmed.check(phase: .goLive, writingTo: "prod", step: "deployer")
         let error = try #require(throws: PipelineError.self) {
             try confirmed.check(phase: .nightly, writingTo: "prod", step: "cold-deployer")
         }
-        #expect(error.description.contains("only go-live writes to PROD"))
+        #expect(error.kind == .productionWriteOutsideGoLive)
         try unconfirmed.check(phase: .uat, writingTo: "uat", step: "deployer")
     }
 

@@ -47,9 +47,11 @@ struct PipelineServicesTests {
                 "from-secrets-manager"))
         let missing = try #require(SecretReference("ssm:/relay-test/none-\(UUID().uuidString)"))
         let error = try await #require(throws: PipelineError.self) { try await resolver.resolve(missing) }
-        #expect(error.description.contains("cannot read ssm:/relay-test/none-"))
+        #expect(error.kind == .secretUnavailable && error.underlying != nil)
+        #expect(error.description.contains("ssm:/relay-test/none-"))  // names the reference
         let noField = try #require(SecretReference("secretsmanager:\(secret)#user"))
         let fieldError = try await #require(throws: PipelineError.self) { try await resolver.resolve(noField) }
+        #expect(fieldError.kind == .secretUnavailable)
         #expect(
             fieldError.description.contains("no string field 'user'")
                 && !fieldError.description.contains("from-secrets"))
@@ -78,6 +80,7 @@ struct PipelineServicesTests {
         let error = await #expect(throws: PipelineError.self) {
             try await BuildStatus(url: server.baseURL, token: "wrong").post(report)
         }
+        #expect(error?.kind == .buildStatusRejected)
         #expect(error?.description.contains("HTTP 401") == true && error?.description.contains("wrong") == false)
     }
 

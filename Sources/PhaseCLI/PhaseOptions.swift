@@ -1,10 +1,20 @@
 import ArgumentParser
-import ToolSupport
 import Foundation
 import Logging
+import Pipeline
+import ToolSupport
 
 /// The options every phase executable shares; the executables in `Examples/` are thin mains
-/// around ``run(_:component:commit:deployer:confirmProduction:allowUncommitted:)``.
+/// around ``run(_:component:commit:deployer:confirmProduction:allowUncommitted:)`` and
+/// ``PhaseExit``.
+///
+/// ```swift
+/// @main struct Nightly: AsyncParsableCommand {
+///     @OptionGroup var options: PhaseOptions
+///     static func main() async { await runAsTool("nightly", isRefusal: PhaseExit.isRefusal) }
+///     func run() async throws { try await options.run(.nightly, component: nil, commit: nil) }
+/// }
+/// ```
 public struct PhaseOptions: ParsableArguments {
     @Option(help: "The pipeline config.") public var config = "pipeline.yml"
     @Option(help: "Run only these steps (comma-separated).") public var only: String?
@@ -19,7 +29,12 @@ public struct PhaseOptions: ParsableArguments {
     public init() {}
 
     /// Loads the config, runs `phase` for `commit` (nil: the head of the config's base branch)
-    /// and exits: 0 passed, 1 a step failed, 2 bad input or refused.
+    /// and prints the report (text, or JSON with `--json`).
+    ///
+    /// - Throws: `ExitCode(1)` when a step failed (the report is printed first);
+    ///   `PipelineConfigError` and `PipelineError` for what was refused before any step ran,
+    ///   `ValidationError` for a bad option, and the errors of recording the pass or writing the
+    ///   reports. `runAsTool` with ``PhaseExit/isRefusal(_:)`` turns them into exit statuses.
     public func run(
         _ phase: Phase, component: String?, commit: String?, deployer: Pipeline.Deployer = .cold,
         confirmProduction: Bool = false, allowUncommitted: Bool = false
@@ -27,25 +42,17 @@ public struct PhaseOptions: ParsableArguments {
         var logger = Logger(label: "atlas-relay.pipeline")
         logger.logLevel =
             ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
-        let report: RunReport
-        do {
-            let loaded = try PipelineConfig.load(config)
-            let pipeline = Pipeline(config: loaded, logger: logger)
-            var selection = PhaseRunner.Selection(
-                only: Self.list(only), skip: Self.list(skip))
-            if let component { selection.only.append(component) }
-            report = try await pipeline.run(
-                phase, commit: commit ?? loaded.baseBranch, selection: selection, dryRun: dryRun,
-                options: .init(
-                    deployer: deployer, confirmProduction: confirmProduction, reportDirectory: reportDir,
-                    workDirectory: work,
-                    pollInterval: try ToolInput.seconds(pollSeconds, option: "--poll-seconds", within: 0.01...3600),
-                    allowUncommitted: allowUncommitted))
-        } catch  where error is PipelineConfigError || error is PipelineError {
-            // Bad input or refused before any step ran.
-            FileHandle.standardError.write(Data("\(phase.rawValue): \(error)\n".utf8))
-            throw ExitCode(2)
-        }
+        let loaded = try PipelineConfig.load(config)
+        let pipeline = Pipeline(config: loaded, logger: logger)
+        var selection = PhaseRunner.Selection(only: Self.list(only), skip: Self.list(skip))
+        if let component { selection.only.append(component) }
+        let report = try await pipeline.run(
+            phase, commit: commit ?? loaded.baseBranch, selection: selection, dryRun: dryRun,
+            options: .init(
+                deployer: deployer, confirmProduction: confirmProduction, reportDirectory: reportDir,
+                workDirectory: work,
+                pollInterval: try ToolInput.seconds(pollSeconds, option: "--poll-seconds", within: 0.01...3600),
+                allowUncommitted: allowUncommitted))
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -54,9 +61,10 @@ public struct PhaseOptions: ParsableArguments {
         } else {
             print(report.text)
         }
-        if !report.passed { throw ExitCode(1) }
+        if !report.passed { throw ExitCode(ToolExit.failed) }
     }
 
+    /// The names of a comma-separated list, trimmed, empty ones left out.
     static func list(_ text: String?) -> [String] {
         (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }

@@ -1,0 +1,47 @@
+import AppTesting
+import AtlassianAdmin
+import Foundation
+
+// app-tester (nightly and UAT), and the test context every tester step reads the products
+// through.
+
+extension Pipeline {
+    /// The target's products as a test context.
+    func context(_ environment: PipelineConfig.Environment) async throws -> TestContext {
+        let secrets = secrets(environment)
+        return TestContext(
+            jira: try await environment.application(.jira).asyncMap {
+                try JiraClient(baseURL: $0.url, credentials: try await credentials($0, secrets: secrets))
+            },
+            confluence: try await environment.application(.confluence).asyncMap {
+                try ConfluenceClient(baseURL: $0.url, credentials: try await credentials($0, secrets: secrets))
+            })
+    }
+
+    func appTester(_ phase: Phase, commit: String, options: Options) throws -> PhaseStep {
+        let target = try environment(of: phase)
+        let products = target.tests?.functionalProducts ?? []
+        return PhaseStep(
+            "app-tester", writesTo: target.name,
+            plan: {
+                "would run the \(products.map(\.rawValue).joined(separator: " and ")) suites against \(target.name)"
+            },
+            run: {
+                let context = try await self.context(target)
+                let scenarios = products.flatMap { $0 == .jira ? Suites.jira() : Suites.confluence() }
+                let run = await AppTester().run("\(phase.rawValue)-app-tester", scenarios) { context }
+                if let directory = options.reportDirectory {
+                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                    try Data(Reports.junit(runs: [run]).utf8).write(
+                        to: URL(fileURLWithPath: directory).appendingPathComponent(
+                            "app-tester-\(commit.prefix(12)).xml"))
+                }
+                let figures = [
+                    "passed": "\(run.results.filter { $0.outcome == .passed }.count)",
+                    "failed": "\(run.results.filter { $0.outcome == .failed }.count)",
+                ]
+                guard run.passed else { throw StepFailed(run.summary, figures: figures) }
+                return figures
+            })
+    }
+}

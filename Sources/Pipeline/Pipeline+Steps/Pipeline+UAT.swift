@@ -1,0 +1,76 @@
+import AppTesting
+import AtlassianAdmin
+import Foundation
+import StackDeploy
+
+// The steps only UAT has: perf-tester (the load test and its gates) and invite (a comment on
+// each Jira issue of the release).
+
+extension Pipeline {
+    func perfTester(commit: String, options: Options) throws -> PhaseStep {
+        let uat = try config.environment("uat")
+        let perf = uat.tests?.perf
+        return PhaseStep(
+            "perf-tester", writesTo: uat.name,
+            plan: {
+                guard let perf else { return "no perf test configured" }
+                return
+                    "would load \(uat.name)'s \(perf.mix) with \(perf.users) users for \(perf.hold) s (p90 ≤ \(perf.p90 ?? 5000) ms)"
+            },
+            run: {
+                guard let perf else { return ["skipped": "no perf test configured"] }
+                let mix = perf.product == .jira ? Mixes.jira() : Mixes.confluence()
+                let profile = LoadProfile(
+                    virtualUsers: perf.users, rampUp: .milliseconds(Int((perf.rampUp ?? 0) * 1000)),
+                    hold: .milliseconds(Int(perf.hold * 1000)))
+                let result = try await PerfTester(actions: mix.actions, profile: profile, prepare: mix.prepare)
+                    .run("uat-perf", context: try await self.context(uat))
+                let gates = SLA(defaultP90Milliseconds: perf.p90 ?? 5000).evaluate(result)
+                if let directory = options.reportDirectory {
+                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                    let base = URL(fileURLWithPath: directory).appendingPathComponent("perf-\(commit.prefix(12))")
+                    try Reports.json(result).write(to: base.appendingPathExtension("json"))
+                    try Data(Reports.html(result, gates: gates).utf8).write(to: base.appendingPathExtension("html"))
+                }
+                let figures = [
+                    "requests": "\(result.actions.values.reduce(0) { $0 + $1.samples })",
+                    "rps": String(format: "%.1f", result.throughput),
+                    "gatesFailed": "\(gates.filter { !$0.passed }.count)",
+                ]
+                let failed = gates.filter { !$0.passed }
+                guard failed.isEmpty else {
+                    throw StepFailed(failed.map(\.message).joined(separator: "\n"), figures: figures)
+                }
+                return figures
+            })
+    }
+
+    func invite(commit: String) throws -> PhaseStep {
+        let uat = try config.environment("uat")
+        let bucket = deployBucket(uat)
+        let url = uat.application(.jira)?.url ?? uat.application(.confluence)?.url ?? uat.name
+        let tracker = config.productionEnvironment.application(.jira)
+        return PhaseStep(
+            "invite",
+            plan: {
+                "would comment \"ready for UAT at \(url)\" on each Jira issue of the release (tracker: \(tracker?.url ?? "none"))"
+            },
+            run: {
+                guard let tracker else { return ["invited": "0", "note": "no Jira to comment in"] }
+                let jira = try JiraClient(
+                    baseURL: tracker.url,
+                    credentials: try await self.credentials(
+                        tracker, secrets: self.secrets(self.config.productionEnvironment)))
+                let keys = try await CodeReleaser.manifest(of: commit, in: bucket)?.jiraKeys ?? []
+                var failures: [String] = []
+                for key in keys {
+                    do { try await jira.addComment(key, "\(commit.prefix(12)) is ready for UAT at \(url)") } catch {
+                        failures.append("\(key): \(error)")
+                    }
+                }
+                let figures = ["invited": "\(keys.count - failures.count)", "issues": keys.joined(separator: ",")]
+                guard failures.isEmpty else { throw StepFailed(failures.joined(separator: "\n"), figures: figures) }
+                return figures
+            })
+    }
+}

@@ -1,0 +1,128 @@
+import AtlassianAdmin
+import Foundation
+
+extension PipelineConfig {
+    /// The products an application or a mix may name, as a message says them: `jira or confluence`.
+    static var productNames: String { Product.allCases.map(\.rawValue).joined(separator: " or ") }
+
+    /// Everything wrong with a decoded config, each with its place.
+    func problems(_ locate: Locator) -> [PipelineConfigError.Problem] {
+        var problems: [PipelineConfigError.Problem] = []
+        func add(_ path: [String], _ message: String, kind: PipelineConfigError.Problem.Kind = .invalid) {
+            problems.append(.init(kind: kind, keyPath: path, description: locate.at(path, message)))
+        }
+
+        if environments[production] == nil {
+            add(
+                ["production"],
+                "'\(production)' is not one of the environments (\(environments.keys.sorted().joined(separator: ", ")))"
+            )
+        }
+        for (name, account) in accounts.sorted(by: { $0.key < $1.key }) {
+            if account.id.count != 12 || !account.id.allSatisfy(\.isNumber) {
+                add(["accounts", name, "id"], "'\(account.id)' is not a 12-digit AWS account id (quote it in YAML)")
+            }
+        }
+        if let snapshots, accounts[snapshots.account] == nil {
+            add(["snapshots", "account"], "unknown account '\(snapshots.account)'")
+        }
+        // What PROD names, by identity (hosts resolved and paths made real once).
+        let prodResources = productionResources
+        var stackNames: [String: String] = [:]
+        for (name, environment) in environments.sorted(by: { $0.key < $1.key }) {
+            let here = ["environments", name]
+            if accounts[environment.account] == nil {
+                add(
+                    here + ["account"],
+                    "unknown account '\(environment.account)' (accounts: \(accounts.keys.sorted().joined(separator: ", ")))"
+                )
+            }
+            let stacks = environment.stacks ?? []
+            let local = Set(stacks.map(\.name))
+            for (index, stack) in stacks.enumerated() {
+                let at = here + ["stacks", "\(index)"]
+                if let other = stackNames[stack.name] {
+                    add(at + ["name"], "stack '\(stack.name)' is also in \(other); stack names must be unique")
+                }
+                stackNames[stack.name] = name
+                if !FileManager.default.fileExists(atPath: path(stack.template)) {
+                    add(at + ["template"], "no template at \(path(stack.template))")
+                }
+                for dependency in stack.dependsOn ?? [] where !local.contains(dependency) {
+                    add(at + ["dependsOn"], "'\(dependency)' is not a stack of \(name)")
+                }
+                for (key, value) in (stack.parameters ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    if case .output(let other, _) = value, !local.contains(other) {
+                        add(at + ["parameters", key], "'\(other)' is not a stack of \(name)")
+                    }
+                }
+            }
+            for (product, application) in (environment.applications ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let at = here + ["applications", product]
+                if Product(rawValue: product) == nil {
+                    add(at, "unknown application '\(product)' (\(Self.productNames))")
+                }
+                if URL(string: application.url)?.host == nil {
+                    add(at + ["url"], "'\(application.url)' is not a URL")
+                }
+                if application.sharedHomeEFS != nil && application.sharedHome == nil {
+                    add(at + ["sharedHomeEFS"], "give the sharedHome path on the file system too")
+                }
+                if let credentials = application.credentials {
+                    switch (credentials.token, credentials.user, credentials.password) {
+                    case (_?, nil, nil), (nil, _?, _?): break
+                    default: add(at + ["credentials"], "give either token, or user with password")
+                    }
+                }
+                if let database = application.database {
+                    if let url = URL(string: database.url), url.password != nil {
+                        add(
+                            at + ["database", "url"],
+                            "the URL holds a password; give it as password: env:NAME (or ssm:, secretsmanager:)")
+                    } else if (try? DatabaseLocation(url: database.url)) == nil {
+                        add(at + ["database", "url"], "'\(database.url)' is not postgres://user@host:port/database")
+                    }
+                }
+            }
+            if let control = environment.control {
+                switch (control.stop, control.start, control.autoScalingGroup, control.capacity) {
+                case (_?, _?, nil, nil): break
+                case (nil, nil, _?, let capacity?) where capacity > 0: break
+                default:
+                    add(
+                        here + ["control"],
+                        "give stop and start commands, or autoScalingGroup with a capacity of at least 1")
+                }
+            }
+            if let tests = environment.tests {
+                for (index, product) in (tests.functional ?? []).enumerated()
+                where environment.applications?[product] == nil {
+                    add(here + ["tests", "functional", "\(index)"], "\(name) has no application '\(product)' to test")
+                }
+                if let perf = tests.perf {
+                    if perf.product == nil {
+                        add(here + ["tests", "perf", "mix"], "mix is \(Self.productNames)")
+                    }
+                    if environment.applications?[perf.mix] == nil {
+                        add(here + ["tests", "perf", "mix"], "\(name) has no \(perf.mix)")
+                    }
+                }
+            }
+            do { try settings(of: environment).validate() } catch { add(here + ["settings"], "\(error)") }
+            if name != production {
+                for (path, resource) in namedResources(of: environment) {
+                    for prod in prodResources where resource.isSame(as: prod) {
+                        let what = resource.kind == .sharedHome ? "is, holds or lies in" : "is"
+                        let spelt = prod.spelling == resource.spelling ? "" : " (\(prod))"
+                        add(
+                            path,
+                            "\(resource) \(what) PROD's \(resource.kind)\(spelt); \(name) must have a \(resource.kind) "
+                                + "of its own, or a refresh or release would write to PROD",
+                            kind: .productionResource(resource.kind))
+                    }
+                }
+            }
+        }
+        return problems
+    }
+}
