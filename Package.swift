@@ -93,16 +93,16 @@ let package = Package(
             name: "StackDeploy",
             dependencies: [
                 "RelayFoundation",
-                "AWSCore", "S3Sync", .product(name: "Logging", package: "swift-log"),
+                "AWSCore", "AWSSigning", "S3Sync", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "AtlassianAdmin",
             dependencies: [
-                "RelayFoundation",
-                "AWSCore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "RelayFoundation", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -113,8 +113,7 @@ let package = Package(
         .target(
             name: "AtlassianSimulator",
             dependencies: [
-                "RelayFoundation",
-                "AtlassianAdmin", "AWSCore",
+                "RelayFoundation", "AtlassianAdmin",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -126,7 +125,7 @@ let package = Package(
             name: "DataRefresh",
             dependencies: [
                 "RelayFoundation",
-                "S3Sync", "AtlassianAdmin", "AWSCore",
+                "S3Sync", "AtlassianAdmin", "AWSCore", "AWSSigning",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -137,8 +136,7 @@ let package = Package(
         .target(
             name: "AppTesting",
             dependencies: [
-                "RelayFoundation",
-                "AtlassianAdmin", "AWSCore",
+                "RelayFoundation", "AtlassianAdmin",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -149,26 +147,20 @@ let package = Package(
             name: "Pipeline",
             dependencies: [
                 "RelayFoundation",
-                "DataRefresh", "StackDeploy", "AppTesting", "AtlassianAdmin", "S3Sync", "AWSCore",
+                "DataRefresh", "StackDeploy", "AppTesting", "AtlassianAdmin", "S3Sync", "AWSCore", "AWSSigning",
+                "ToolSupport",
                 .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "PhaseCLI",
-            dependencies: [
-                "Pipeline", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "ToolSupport",
             dependencies: [
-                "RelayFoundation", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
+                "RelayFoundation","AWSCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -211,7 +203,7 @@ let package = Package(
             name: "atlassian-admin",
             dependencies: [
                 "RelayFoundation",
-                "AtlassianAdmin", "ToolSupport", "AWSCore",
+                "AtlassianAdmin", "ToolSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -221,7 +213,6 @@ let package = Package(
         .executableTarget(
             name: "atlassian-simulator",
             dependencies: [
-                "RelayFoundation",
                 "AtlassianSimulator", "AtlassianAdmin", "ToolSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -232,6 +223,7 @@ let package = Package(
         .executableTarget(
             name: "data-refresh",
             dependencies: [
+                "RelayFoundation",
                 "DataRefresh", "AtlassianAdmin", "S3Sync", "ToolSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -241,42 +233,26 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "dev-release",
-            dependencies: [
-                "PhaseCLI", "Pipeline", "ToolSupport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            path: "Examples/dev-release", swiftSettings: swiftSettings
+            name: "dev-release", dependencies: [
+                "RelayFoundation","Pipeline", "ToolSupport"], path: "Examples/dev-release", swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "nightly",
-            dependencies: [
-                "PhaseCLI", "Pipeline", "ToolSupport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            path: "Examples/nightly", swiftSettings: swiftSettings
+            name: "nightly", dependencies: [
+                "RelayFoundation","Pipeline", "ToolSupport"], path: "Examples/nightly", swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "uat",
-            dependencies: [
-                "PhaseCLI", "Pipeline", "ToolSupport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            path: "Examples/uat", swiftSettings: swiftSettings
+            name: "uat", dependencies: [
+                "RelayFoundation","Pipeline", "ToolSupport"], path: "Examples/uat", swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "go-live",
-            dependencies: [
-                "PhaseCLI", "Pipeline", "ToolSupport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            path: "Examples/go-live", swiftSettings: swiftSettings
+            name: "go-live", dependencies: [
+                "RelayFoundation","Pipeline", "ToolSupport"], path: "Examples/go-live", swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "app-tester",
             dependencies: [
                 "RelayFoundation",
-                "AppTesting", "AtlassianAdmin", "ToolSupport", "AWSCore",
+                "AppTesting", "AtlassianAdmin", "ToolSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -300,7 +276,7 @@ let package = Package(
             name: "AtlassianAdminTests",
             dependencies: [
                 "RelayFoundation",
-                "AtlassianAdmin", "AtlassianSimulator", "AWSSigning", "AtlasRelayTestSupport", "atlassian-admin",
+                "AtlassianAdmin", "AtlassianSimulator", "AtlasRelayTestSupport", "atlassian-admin",
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
@@ -318,7 +294,7 @@ let package = Package(
             name: "AppTestingTests",
             dependencies: [
                 "RelayFoundation",
-                "AppTesting", "AtlassianAdmin", "AtlassianSimulator", "AtlasRelayTestSupport", "AWSSigning",
+                "AppTesting", "AtlassianAdmin", "AtlassianSimulator", "AtlasRelayTestSupport",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             resources: [.copy("Schemas")],
@@ -339,7 +315,7 @@ let package = Package(
             name: "PipelineTests",
             dependencies: [
                 "RelayFoundation",
-                "Pipeline", "DataRefresh", "StackDeploy", "AtlassianAdmin", "AtlassianSimulator",
+                "Pipeline", "DataRefresh", "StackDeploy", "AppTesting", "AtlassianAdmin", "AtlassianSimulator",
                 "S3Sync",
                 "AWSCore", "AWSSigning", "AtlasRelayTestSupport",
             ],

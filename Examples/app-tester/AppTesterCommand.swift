@@ -1,4 +1,3 @@
-import AWSCore
 import AppTesting
 import ArgumentParser
 import AtlassianAdmin
@@ -134,14 +133,14 @@ struct Perf: AsyncParsableCommand {
         let (jira, confluence) = try apps.clients()
         let actions: [PerfAction]
         let prepare: @Sendable (TestContext) async throws -> Void
-        switch mix {
-        case "jira": (actions, prepare) = Mixes.jira()
-        case "confluence": (actions, prepare) = Mixes.confluence()
-        case "status":
+        if let product = Product(rawValue: mix) {
+            (actions, prepare) = Mixes.mix(for: product)
+        } else if mix == "status" {
             guard let client: any AtlassianProduct = jira ?? confluence else { throw ValidationError("give a URL") }
             actions = [PerfAction("status", weight: 1) { _ in _ = try await client.state() }]
             prepare = { _ in }
-        default: throw ValidationError("--mix must be jira, confluence or status")
+        } else {
+            throw ValidationError("--mix must be jira, confluence or status")
         }
         var limits: [String: Double] = [:]
         for entry in slaAction {

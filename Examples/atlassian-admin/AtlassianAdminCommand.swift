@@ -1,4 +1,3 @@
-import AWSCore
 import ArgumentParser
 import AtlassianAdmin
 import Foundation
@@ -26,9 +25,12 @@ struct AtlassianAdminCommand: AsyncParsableCommand {
             """,
         subcommands: [Status.self, ServerInfo.self, Applinks.self, Settings.self])
 
-    /// Parses, runs, and exits 0 done, 1 failed, 2 bad input or refused.
+    /// Parses, runs, and exits 0 done, 1 failed, 2 bad input or refused (a PROD write not allowed).
     static func main() async {
-        await runAsTool("atlassian-admin") { ($0 as? AtlassianError)?.kind == .invalidInput }
+        await runAsTool("atlassian-admin") { error in
+            guard let kind = (error as? AtlassianError)?.kind else { return false }
+            return kind == .invalidInput || kind == .refused
+        }
     }
 
     /// Exit codes a CodeBuild step can gate on.
@@ -42,7 +44,7 @@ struct AtlassianAdminCommand: AsyncParsableCommand {
 
 /// The options every command shares.
 struct Connection: ParsableArguments {
-    @Option(help: "jira or confluence.") var product: String
+    @Option(help: "jira or confluence.", transform: Product.init(argument:)) var product: Product
     @Option(help: "The application's base URL (or ATLASSIAN_URL).") var url: String?
     @Option(help: "A file holding a personal access token, or with --user a password or API token.")
     var tokenFile: String?
@@ -70,13 +72,11 @@ struct Connection: ParsableArguments {
             user: user, token: token, password: password, tokenFile: tokenFile, passwordFile: passwordFile,
             environment: Self.environment)
         guard timeout > 0 else { throw ValidationError("--timeout must be at least 1 second") }
-        let product = product.lowercased()
-        guard ["jira", "confluence"].contains(product) else {
-            throw ValidationError("unknown product '\(self.product)'; use jira or confluence")
+        let connection = try AtlassianConnection(baseURL: url, credentials: credentials, timeout: .seconds(timeout))
+        return switch product {
+        case .jira: JiraClient(connection: connection)
+        case .confluence: ConfluenceClient(connection: connection)
         }
-        let connection = try AtlassianConnection(
-            baseURL: url, credentials: credentials, timeout: .seconds(Int64(timeout)))
-        return product == "jira" ? JiraClient(connection: connection) : ConfluenceClient(connection: connection)
     }
 
     func emit(_ object: [String: Any], text: String) {
@@ -146,7 +146,7 @@ struct Applinks: AsyncParsableCommand {
                 text: links.isEmpty
                     ? "no application links"
                     : links.map { "\($0.id)  \($0.typeId)  \($0.name)  \($0.rpcUrl)" }.joined(separator: "\n"))
-            }
+        }
     }
 }
 
@@ -162,7 +162,7 @@ struct Settings: AsyncParsableCommand {
         var db: String?
         @Option(help: "The environment's settings, YAML or JSON.") var settings: String
 
-        var product: String { connection.product }
+        var product: Product { connection.product }
         var json: Bool { connection.json }
 
         /// Plans (or applies) in the database when one is given, else over REST.
@@ -215,10 +215,9 @@ struct Settings: AsyncParsableCommand {
             } catch { throw ValidationError(URLRedaction.redact("\(error)")) }
             var jira: JiraSettingsStore?
             var confluence: ConfluenceSettingsStore?
-            switch product.lowercased() {
-            case "jira": jira = try await JiraSettingsStore.open(location)
-            case "confluence": confluence = try await ConfluenceSettingsStore.open(location)
-            default: throw ValidationError("unknown product '\(product)'; use jira or confluence")
+            switch product {
+            case .jira: jira = try await JiraSettingsStore.open(location)
+            case .confluence: confluence = try await ConfluenceSettingsStore.open(location)
             }
             do {
                 let result = try await body(jira, confluence)
@@ -235,7 +234,10 @@ struct Settings: AsyncParsableCommand {
         func emit(_ plan: EnvironmentSettings.Plan, applied: Bool) {
             if json {
                 let changes = plan.changes.map {
-                    ["product": $0.product, "setting": $0.setting, "from": $0.from ?? NSNull(), "to": $0.to]
+                    [
+                        "product": $0.product.displayName, "setting": $0.setting, "from": $0.from ?? NSNull(),
+                        "to": $0.to,
+                    ]
                         as [String: Any]
                 }
                 let object: [String: Any] = ["applied": applied, "changes": changes]
@@ -271,5 +273,15 @@ struct Settings: AsyncParsableCommand {
             let plan = try await options.run(wanted, apply: true, allowProduction: allowProduction)
             options.emit(plan, applied: true)
         }
+    }
+}
+
+extension Product {
+    /// Parses `--product` (any case); anything else is bad input that says what to give.
+    init(argument: String) throws {
+        guard let product = Product(rawValue: argument.lowercased()) else {
+            throw ValidationError("unknown product '\(argument)'; use jira or confluence")
+        }
+        self = product
     }
 }

@@ -1,4 +1,3 @@
-import AWSCore
 import AtlassianAdmin
 import Foundation
 import NIOHTTP1
@@ -35,7 +34,9 @@ extension JiraClient {
                     "issuetype": ["name": type],
                 ]
             ])
-        guard let key = answer["key"] as? String else { throw CheckFailed("Jira created an issue but sent no key") }
+        guard let key = answer["key"] as? String else {
+            throw CheckFailed("Jira created an issue but sent no key", kind: .malformedAnswer)
+        }
         return key
     }
 
@@ -83,7 +84,9 @@ extension ConfluenceClient {
                 "type": type, "title": title, "space": ["key": space],
                 "body": ["storage": ["value": body, "representation": "storage"]],
             ])
-        guard let id = answer["id"] as? String else { throw CheckFailed("Confluence created content but sent no id") }
+        guard let id = answer["id"] as? String else {
+            throw CheckFailed("Confluence created content but sent no id", kind: .malformedAnswer)
+        }
         return id
     }
 

@@ -5,6 +5,16 @@ import Foundation
 /// Actions the simulator and this package do not model (boards, blogs' creation, likes) are left
 /// out; the weights of the others keep DCAPT's proportions.
 public enum Mixes {
+    /// The mix of `product`: ``jira(project:)`` or ``confluence(space:)`` with their defaults.
+    public static func mix(for product: Product) -> (
+        actions: [PerfAction], prepare: @Sendable (TestContext) async throws -> Void
+    ) {
+        switch product {
+        case .jira: jira()
+        case .confluence: confluence()
+        }
+    }
+
     static func pick(_ list: String) -> String? {
         let items = list.split(separator: ",")
         return items.randomElement().map(String.init)
@@ -17,7 +27,9 @@ public enum Mixes {
     ) {
         let actions = [
             PerfAction("jmeter_view_issue", weight: 34) { context in
-                guard let key = pick(try context.value("issues")) else { throw CheckFailed("no issue to view") }
+                guard let key = pick(try context.value("issues")) else {
+                    throw CheckFailed("no issue to view", kind: .missingPrerequisite)
+                }
                 _ = try await context.requireJira().issue(key)
             },
             PerfAction("jmeter_search_jql", weight: 11) { context in
@@ -28,14 +40,18 @@ public enum Mixes {
                 _ = try await context.requireJira().dashboards()
             },
             PerfAction("jmeter_edit_issue", weight: 5) { context in
-                guard let key = pick(try context.value("issues")) else { throw CheckFailed("no issue to edit") }
+                guard let key = pick(try context.value("issues")) else {
+                    throw CheckFailed("no issue to edit", kind: .missingPrerequisite)
+                }
                 try await context.requireJira().editIssue(key, fields: ["description": "Perf-Tester \(Date())"])
             },
             PerfAction("jmeter_create_issue", weight: 4) { context in
                 _ = try await context.requireJira().createIssue(project: project, summary: "Perf-Tester issue")
             },
             PerfAction("jmeter_add_comment", weight: 2) { context in
-                guard let key = pick(try context.value("issues")) else { throw CheckFailed("no issue to comment") }
+                guard let key = pick(try context.value("issues")) else {
+                    throw CheckFailed("no issue to comment", kind: .missingPrerequisite)
+                }
                 try await context.requireJira().addComment(key, "Perf-Tester comment")
             },
         ]
@@ -56,11 +72,15 @@ public enum Mixes {
     ) {
         let actions = [
             PerfAction("jmeter_view_page", weight: 33) { context in
-                guard let id = pick(try context.value("pages")) else { throw CheckFailed("no page to view") }
+                guard let id = pick(try context.value("pages")) else {
+                    throw CheckFailed("no page to view", kind: .missingPrerequisite)
+                }
                 _ = try await context.requireConfluence().page(id)
             },
             PerfAction("jmeter_view_blog", weight: 13) { context in
-                guard let id = pick(try context.value("pages")) else { throw CheckFailed("no blog to view") }
+                guard let id = pick(try context.value("pages")) else {
+                    throw CheckFailed("no blog to view", kind: .missingPrerequisite)
+                }
                 _ = try await context.requireConfluence().page(id)
             },
             PerfAction("jmeter_create_and_edit_page", weight: 9) { context in
@@ -70,11 +90,15 @@ public enum Mixes {
                 try await confluence.editPage(id, title: "Perf-Tester \(id) edited", body: "<p>edited</p>")
             },
             PerfAction("jmeter_comment_page", weight: 8) { context in
-                guard let id = pick(try context.value("pages")) else { throw CheckFailed("no page to comment") }
+                guard let id = pick(try context.value("pages")) else {
+                    throw CheckFailed("no page to comment", kind: .missingPrerequisite)
+                }
                 try await context.requireConfluence().addComment(toPage: id, "<p>Perf-Tester</p>")
             },
             PerfAction("jmeter_upload_attachment", weight: 7) { context in
-                guard let id = pick(try context.value("pages")) else { throw CheckFailed("no page to attach to") }
+                guard let id = pick(try context.value("pages")) else {
+                    throw CheckFailed("no page to attach to", kind: .missingPrerequisite)
+                }
                 try await context.requireConfluence().attach(
                     toPage: id, name: "perf-\(UUID().uuidString).bin", data: Data(count: 2048))
             },

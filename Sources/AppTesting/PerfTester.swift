@@ -1,4 +1,3 @@
-import AWSCore
 import AtlassianAdmin
 import Foundation
 import Histogram

@@ -20,20 +20,26 @@ public final class TestContext: Sendable {
 
     /// Jira, or a failure saying the suite has none.
     public func requireJira() throws -> JiraClient {
-        guard let jira else { throw CheckFailed("this step needs Jira, and the run has no Jira URL") }
+        guard let jira else {
+            throw CheckFailed("this step needs Jira, and the run has no Jira URL", kind: .missingPrerequisite)
+        }
         return jira
     }
 
     /// Confluence, or a failure saying the suite has none.
     public func requireConfluence() throws -> ConfluenceClient {
-        guard let confluence else { throw CheckFailed("this step needs Confluence, and the run has no Confluence URL") }
+        guard let confluence else {
+            throw CheckFailed(
+                "this step needs Confluence, and the run has no Confluence URL", kind: .missingPrerequisite)
+        }
         return confluence
     }
 
     /// A value an earlier step stored, for example the key of the issue it created.
     public func value(_ name: String) throws -> String {
         guard let value = values.withLock({ $0[name] }) else {
-            throw CheckFailed("no '\(name)' from an earlier step (did the step that creates it run?)")
+            throw CheckFailed(
+                "no '\(name)' from an earlier step (did the step that creates it run?)", kind: .missingPrerequisite)
         }
         return value
     }
@@ -55,16 +61,46 @@ public final class TestContext: Sendable {
     }
 }
 
-/// A failed check, with what was expected and what was found.
+/// AppTesting's one error: a failed check or a step that could not run, with what was expected
+/// and what was found. (A request that failed is AtlassianAdmin's `AtlassianError`.)
 public struct CheckFailed: Error, Sendable, CustomStringConvertible {
-    /// The message.
-    public let description: String
+    /// The class of failure, to switch on.
+    public enum Kind: String, Sendable {
+        /// A check did not hold: the application misbehaves (``check(_:_:)``).
+        case unmet
+        /// The step cannot run: the run has no client for the product it needs, or an earlier
+        /// step did not leave the value it needs.
+        case missingPrerequisite
+        /// The product answered success without what it must send (a created issue's key, say).
+        case malformedAnswer
+    }
+
+    /// The class of failure.
+    public let kind: Kind
+    /// What failed: what was expected and what was found.
+    public let message: String
+    /// The error underneath, when there was one.
+    public let underlying: (any Error)?
 
     /// Creates a failure.
-    public init(_ description: String) { self.description = description }
+    ///
+    /// - Parameters:
+    ///   - message: what was expected and what was found; it is the whole `description`.
+    ///   - kind: the class of failure; ``Kind/unmet`` by default.
+    ///   - underlying: the error underneath, if any.
+    public init(_ message: String, kind: Kind = .unmet, underlying: (any Error)? = nil) {
+        self.kind = kind
+        self.message = message
+        self.underlying = underlying
+    }
+
+    /// The message.
+    public var description: String { message }
 }
 
 /// Fails the step with `message` unless `condition` holds.
+///
+/// - Throws: ``CheckFailed`` of kind ``CheckFailed/Kind/unmet``.
 public func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {
     if !condition { throw CheckFailed(message()) }
 }

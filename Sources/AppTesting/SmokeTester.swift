@@ -37,7 +37,7 @@ public struct SmokeTester: Sendable {
     public func scenarios() -> [Scenario] {
         targets.flatMap { target -> [Scenario] in
             let client = target.client
-            let product = client is JiraClient ? "jira" : "confluence"
+            let product = client.product
             var scenarios: [Scenario] = []
             let nodes = target.nodeURLs.isEmpty ? [client.connection.baseURL] : target.nodeURLs
             scenarios.append(
@@ -83,7 +83,7 @@ public struct SmokeTester: Sendable {
                     Scenario(
                         "\(product): content readable",
                         steps: [
-                            Step(product == "jira" ? "view issue \(known)" : "view page \(known)") { _ in
+                            Step(product == .jira ? "view issue \(known)" : "view page \(known)") { _ in
                                 if let jira = client as? JiraClient {
                                     _ = try await jira.issue(known)
                                 } else {

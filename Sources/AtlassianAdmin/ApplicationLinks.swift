@@ -14,10 +14,11 @@ enum ApplicationLinkRecords {
     static let idsKey = "applinks.global.application.ids"
     static let prefix = "applinks."
 
-    /// The applinks type class of a type id, and back.
+    /// The applinks type class of a type id, and back (the two products' type ids are their
+    /// ``Product`` raw values).
     static let typeClasses: [String: String] = [
-        "jira": "com.atlassian.applinks.application.jira.JiraApplicationTypeImpl",
-        "confluence": "com.atlassian.applinks.application.confluence.ConfluenceApplicationTypeImpl",
+        Product.jira.rawValue: "com.atlassian.applinks.application.jira.JiraApplicationTypeImpl",
+        Product.confluence.rawValue: "com.atlassian.applinks.application.confluence.ConfluenceApplicationTypeImpl",
         "bitbucket": "com.atlassian.applinks.application.bitbucket.BitbucketApplicationTypeImpl",
         "bamboo": "com.atlassian.applinks.application.bamboo.BambooApplicationTypeImpl",
     ]

@@ -1,117 +1,9 @@
-import AWSCore
 import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import RelayFoundation
-
-/// How to sign in to Jira or Confluence.
-///
-/// `description` never shows the secret.
-public enum AtlassianCredentials: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
-    /// A personal access token, sent as `Authorization: Bearer` (Jira 8.14+, Confluence 7.9+).
-    case token(String)
-    /// A user name with a password or token, sent as HTTP Basic.
-    case basic(user: String, password: String)
-
-    var authorization: String {
-        switch self {
-        case .token(let token): "Bearer \(token)"
-        case .basic(let user, let password): "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .token: "personal access token (redacted)"
-        case .basic(let user, _): "user \(user) with a password (redacted)"
-        }
-    }
-
-    public var debugDescription: String { description }
-}
-
-/// A failed Jira or Confluence request: the HTTP status, what the product said (Jira's
-/// `errorMessages`/`errors`, Confluence's `message`) and what to do.
-public struct AtlassianError: Error, Sendable, CustomStringConvertible {
-    /// The class of failure, to switch on.
-    public enum Kind: String, Sendable {
-        /// The server answered with an error status (see ``AtlassianError/status``).
-        case answered
-        /// The server could not be reached, or the connection broke.
-        case unreachable
-        /// No complete answer within the request's timeout, or not `RUNNING` within a wait.
-        case timedOut
-        /// The input is not usable (a URL that is not absolute http(s), say): fix it, a retry
-        /// will not help.
-        case invalidInput
-        /// The answer is not what the product sends.
-        case malformedAnswer
-    }
-
-    /// The class of failure.
-    public let kind: Kind
-    /// The HTTP status; 0 when the server could not be reached.
-    public let status: Int
-    /// The method and path that failed.
-    public let request: String
-    /// The product's messages.
-    public let messages: [String]
-    /// Field errors by field name (Jira's `errors`).
-    public let fieldErrors: [String: String]
-
-    /// Creates an error.
-    ///
-    /// - Parameter kind: the class of failure; by default ``Kind/unreachable`` for status 0 and
-    ///   ``Kind/answered`` for any other.
-    public init(
-        status: Int, request: String, messages: [String], fieldErrors: [String: String] = [:], kind: Kind? = nil
-    ) {
-        self.kind = kind ?? (status == 0 ? .unreachable : .answered)
-        self.status = status
-        self.request = request
-        self.messages = messages
-        self.fieldErrors = fieldErrors
-    }
-
-    public var description: String {
-        let said = messages + fieldErrors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
-        let detail = said.isEmpty ? "" : ": " + said.joined(separator: "; ")
-        let head = status == 0 ? "\(request) failed" : "\(request) answered HTTP \(status)"
-        return head + detail + advice
-    }
-
-    var advice: String {
-        switch (kind, status) {
-        case (.invalidInput, _): ""
-        case (.timedOut, 0): "; check that the application is up and not overloaded, or allow a longer timeout"
-        case (_, 0): "; check the URL and that the application is reachable from here"
-        case (_, 401): "; the credentials were refused: check the user and the token or password"
-        case (_, 403): "; the user may not do this: use an administrator account (some admin APIs also need WebSudo)"
-        case (_, 404): "; the path does not exist on this server: check the product and its version"
-        case (_, 503): "; the application is not serving requests (starting, stopping or in maintenance)"
-        default: ""
-        }
-    }
-
-    /// Reads either product's error body; the raw text (shortened) when it is neither.
-    package static func decode(status: Int, request: String, body: Data) -> AtlassianError {
-        struct Shape: Decodable {
-            let errorMessages: [String]?
-            let errors: [String: String]?
-            let message: String?
-        }
-        if let shape = try? JSONDecoder().decode(Shape.self, from: body) {
-            return AtlassianError(
-                status: status, request: request,
-                messages: (shape.errorMessages ?? []) + (shape.message.map { [$0] } ?? []),
-                fieldErrors: shape.errors ?? [:])
-        }
-        let text = String(decoding: body.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return AtlassianError(status: status, request: request, messages: text.isEmpty ? [] : [text])
-    }
-}
 
 /// A node's state, as `GET /status` reports it. Only `RUNNING` (with HTTP 200) serves users.
 public enum NodeState: String, Sendable, Decodable {
@@ -121,25 +13,39 @@ public enum NodeState: String, Sendable, Decodable {
 
 /// The HTTP side shared by ``JiraClient`` and ``ConfluenceClient``: base URL, authentication,
 /// JSON, and errors that carry what the product said.
+///
+/// Requests go through an ``HTTPTransport`` (RelayFoundation), so its middleware (user agent,
+/// logging with redaction) applies to them as to every other client in the package. A connection
+/// is a value, safe to share between tasks.
 public struct AtlassianConnection: Sendable {
     /// The application's base URL, for example `https://jira.dev.example.com`.
     public let baseURL: String
     /// How requests sign in.
     public let credentials: AtlassianCredentials?
     /// How long one request may take, from sending it to the last byte of the answer.
-    public let timeout: TimeAmount
-    let http: HTTPClient
+    public let timeout: Duration
+    /// The transport requests go through.
+    public let transport: HTTPTransport
 
-    /// Creates a connection. By default it shares the package's HTTP client, which does not
-    /// retry refused connections on its own, so an unreachable URL fails at once.
+    /// The largest answer body read: 16 MiB.
+    static let bodyLimit = 16 << 20
+
+    /// Creates a connection. By default it sends through ``HTTPTransport/shared``, whose client
+    /// does not retry refused connections on its own, so an unreachable URL fails at once.
     ///
     /// A user and password inside `baseURL` (`https://admin:secret@jira.example.com`) are taken
     /// out of it and used for Basic auth when `credentials` is `nil`; ``baseURL`` never holds them.
     ///
-    /// - Throws: ``AtlassianError`` when `baseURL` is not an absolute http(s) URL.
+    /// - Parameters:
+    ///   - baseURL: the application's absolute http(s) URL; trailing slashes are dropped.
+    ///   - credentials: how requests sign in; `nil` for anonymous requests (or the URL's user).
+    ///   - timeout: the limit of one whole exchange, head and body.
+    ///   - transport: the transport to send through; add middleware to it to see or change requests.
+    /// - Throws: ``AtlassianError`` of kind ``AtlassianError/Kind/invalidInput`` when `baseURL`
+    ///   is not an absolute http(s) URL.
     public init(
-        baseURL: String, credentials: AtlassianCredentials?, timeout: TimeAmount = .seconds(30),
-        httpClient: HTTPClient = AWSClient.sharedHTTPClient
+        baseURL: String, credentials: AtlassianCredentials?, timeout: Duration = .seconds(30),
+        transport: HTTPTransport = .shared
     ) throws {
         var url = baseURL
         while url.hasSuffix("/") { url.removeLast() }
@@ -162,14 +68,14 @@ public struct AtlassianConnection: Sendable {
         self.baseURL = parsed.string ?? url
         self.credentials = signIn
         self.timeout = timeout
-        self.http = httpClient
+        self.transport = transport
     }
 
     /// Sends a request and returns the status and body, without judging the status.
     /// `headers` are added as given (for example `X-Atlassian-Token: no-check` for uploads).
     ///
     /// The whole exchange, head and body, ends within ``timeout``: a server that sends one byte
-    /// now and then cannot keep it waiting.
+    /// now and then cannot keep it waiting. Bodies over 16 MiB are refused.
     ///
     /// - Throws: ``AtlassianError`` of kind ``AtlassianError/Kind/timedOut`` or
     ///   ``AtlassianError/Kind/unreachable`` when no whole answer arrived.
@@ -183,10 +89,9 @@ public struct AtlassianConnection: Sendable {
     /// ``raw(_:_:body:contentType:headers:)`` within `limit` instead of ``timeout``.
     func send(
         _ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String = "application/json",
-        headers: [(name: String, value: String)] = [], within limit: TimeAmount
+        headers: [(name: String, value: String)] = [], within limit: Duration
     ) async throws -> (status: Int, body: Data) {
-        var request = HTTPClientRequest(url: baseURL + path)
-        request.method = method
+        var request = TransportRequest(url: baseURL + path, method: method)
         request.headers.add(name: "Accept", value: "application/json")
         if let credentials { request.headers.add(name: "Authorization", value: credentials.authorization) }
         for header in headers { request.headers.add(name: header.name, value: header.value) }
@@ -195,22 +100,18 @@ public struct AtlassianConnection: Sendable {
             request.body = .bytes(ByteBuffer(data: body))
         }
         let name = "\(method.rawValue) \(baseURL)\(path)"
-        let (http, prepared) = (self.http, request)
-        let seconds = Double(limit.nanoseconds) / 1e9
-        let timedOut = AtlassianError(
-            status: 0, request: name, messages: ["no whole answer within \(seconds) s"], kind: .timedOut)
         do {
-            return try await withDeadline(.now + .nanoseconds(limit.nanoseconds), orThrow: { timedOut }) {
-                let response = try await http.execute(prepared, timeout: limit)
-                let data = try await response.body.collect(upTo: 16 << 20)
-                return (Int(response.status.code), Data(data.readableBytesView))
-            }
-        } catch let error as AtlassianError {
-            throw error
+            let answer = try await transport.collect(
+                request, context: TransportContext(operation: "\(method.rawValue) \(path)", timeout: limit),
+                upTo: Self.bodyLimit)
+            return (Int(answer.status.code), Data(answer.body.readableBytesView))
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            throw timedOut
+            throw AtlassianError(
+                status: 0, request: name, messages: ["no whole answer within \(limit.seconds) s"], kind: .timedOut,
+                underlying: error)
         } catch {
-            throw AtlassianError(status: 0, request: name, messages: [URLRedaction.redact("\(error)")])
+            throw AtlassianError(
+                status: 0, request: name, messages: [URLRedaction.redact("\(error)")], underlying: error)
         }
     }
 
@@ -242,7 +143,7 @@ public struct AtlassianConnection: Sendable {
         try await state(within: timeout)
     }
 
-    func state(within limit: TimeAmount) async throws -> NodeState {
+    func state(within limit: Duration) async throws -> NodeState {
         let (status, data) = try await send(.GET, "/status", within: limit)
         struct Shape: Decodable { let state: String }
         guard let shape = try? JSONDecoder().decode(Shape.self, from: data) else {
@@ -281,8 +182,7 @@ public struct AtlassianConnection: Sendable {
                     // Cut to what is left of the wait, but given at least a second (never more than
                     // the request timeout), so a busy machine's slow answer is still read: the wait
                     // ends within `timeout` plus one request timeout at the most.
-                    let poll = TimeAmount.nanoseconds(
-                        min(self.timeout.nanoseconds, max(Self.nanoseconds(left), 1_000_000_000)))
+                    let poll = min(self.timeout, max(left, .seconds(1)))
                     let state = try await state(within: poll)
                     if state == .running { return }
                     if state == .error {
@@ -306,10 +206,5 @@ public struct AtlassianConnection: Sendable {
             }
             try await Task.sleep(for: min(interval, remaining))
         }
-    }
-
-    static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -1,4 +1,3 @@
-import AWSCore
 import Foundation
 import RelayFoundation
 
@@ -83,6 +82,9 @@ public protocol AtlassianProduct: Sendable {
 
     /// Where the product answers with its licence details.
     static var licencePath: String { get }
+
+    /// Which product the client speaks to.
+    static var product: Product { get }
 }
 
 /// A product licence's details (Jira: the application's licence; Confluence: the licence
@@ -129,7 +131,10 @@ public struct LicenceDetails: Sendable, Equatable, Codable {
 }
 
 extension AtlassianProduct {
-    /// Creates a client for `baseURL` with the package's shared HTTP client.
+    /// Which product the client speaks to: `Self.product`, readable from an `any AtlassianProduct`.
+    public var product: Product { Self.product }
+
+    /// Creates a client for `baseURL` with the package's shared HTTP transport.
     ///
     /// - Throws: ``AtlassianError`` when `baseURL` is not an absolute http(s) URL.
     public init(baseURL: String, credentials: AtlassianCredentials?) throws {

@@ -8,6 +8,9 @@ public struct ConfluenceClient: AtlassianProduct {
     /// Creates a client.
     public init(connection: AtlassianConnection) { self.connection = connection }
 
+    /// ``Product/confluence``.
+    public static let product = Product.confluence
+
     /// Where the licence details are.
     public static let licencePath = "/rest/license/1.0/license/details"
 

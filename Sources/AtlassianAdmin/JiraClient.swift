@@ -1,4 +1,3 @@
-import AWSCore
 import Foundation
 import RelayFoundation
 
@@ -15,6 +14,9 @@ public struct JiraClient: AtlassianProduct {
 
     /// Creates a client.
     public init(connection: AtlassianConnection) { self.connection = connection }
+
+    /// ``Product/jira``.
+    public static let product = Product.jira
 
     /// Where the licence details are.
     public static let licencePath = "/rest/plugins/applications/1.0/installed/jira-software/license"

@@ -163,7 +163,8 @@ public final class AtlassianSimulator: Sendable {
 
     /// Opens the database and starts serving on `host:port` (0: any free port).
     ///
-    /// - Throws: ``SettingsStoreError`` when the database is unreachable or not this product's.
+    /// - Throws: `AtlassianError` of kind `unreachable` when the database is unreachable or the
+    ///   port cannot be bound, `invalidInput` when the database is not this product's.
     public static func start(
         _ configuration: Configuration, host: String = "127.0.0.1", port: Int = 0,
         logger: Logger = Logger(label: "atlas-relay.simulator")
@@ -198,7 +199,8 @@ public final class AtlassianSimulator: Sendable {
         guard port > 0 else {
             task.cancel()
             await backend.close()
-            throw SettingsStoreError("the \(configuration.product) simulator could not listen on \(host):\(port)")
+            throw AtlassianError(
+                .unreachable, "the \(configuration.product) simulator could not listen on \(host):\(port)")
         }
         let simulator = AtlassianSimulator(configuration: configuration, port: port, host: host, backend: backend)
         simulator.task.withLock { $0 = (task, group) }

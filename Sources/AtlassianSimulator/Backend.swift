@@ -1,4 +1,3 @@
-import AWSCore
 import AtlassianAdmin
 import Logging
 import RelayFoundation
@@ -11,7 +10,7 @@ import Synchronization
 /// terminates its connection and renames the restored database into place, so a use that finds
 /// the connection closed reconnects to the same location (now the new database) first. (A query
 /// sent on a connection the server closed would wait for ever.) No use waits longer than
-/// ``timeout`` either: the request fails with a ``SettingsStoreError`` and the next use starts on
+/// ``timeout`` either: the request fails with an `AtlassianError` of kind `timedOut` and the next use starts on
 /// a new connection.
 final class Backend: Sendable {
     /// The stores of one connection; only the product's is set.
@@ -69,7 +68,8 @@ final class Backend: Sendable {
                 // Whatever hangs keeps its connection; the next use gets a new one.
                 self.stores.withLock { $0 = nil }
                 Task { await stores.close() }
-                throw SettingsStoreError(
+                throw AtlassianError(
+                    .timedOut,
                     "\(self.configuration.database) did not answer within \(Self.timeout); "
                         + "check that PostgreSQL is up and that nothing holds a lock on the settings tables")
             }

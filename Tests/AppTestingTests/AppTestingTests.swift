@@ -1,4 +1,3 @@
-import AWSSigning
 import AtlasRelayTestSupport
 import AtlassianAdmin
 import AtlassianSimulator

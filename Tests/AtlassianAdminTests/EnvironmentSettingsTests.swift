@@ -52,19 +52,20 @@ struct EnvironmentSettingsTests {
         var bad = Self.dev
         bad.jira?.colours = ["topBar": "green", "sidebar": "#000000"]
         bad.confluence?.baseURL = "https://CONFLUENCE.example.com"
-        let invalid = try await #require(throws: SettingsStoreError.self) {
+        let invalid = try await #require(throws: AtlassianError.self) {
             try await bad.apply(jira: jira, confluence: nil)
         }
+        #expect(invalid.kind == .invalidInput)
         #expect(invalid.description.contains("Jira colour topBar is 'green', not #rrggbb"))
         #expect(invalid.description.contains("unknown Jira colour 'sidebar'"))
         #expect(invalid.description.contains("Confluence's base URL https://CONFLUENCE.example.com is PROD's"))
 
         var prod = Self.dev
         prod.isProduction = true
-        let refused = try await #require(throws: SettingsStoreError.self) {
+        let refused = try await #require(throws: AtlassianError.self) {
             try await prod.apply(jira: jira, confluence: nil)
         }
-        #expect(refused.description.contains("dev is PROD"))
+        #expect(refused.kind == .refused)
         #expect(try await jira.properties()["jira.title"] == .string("Jira"))
     }
 

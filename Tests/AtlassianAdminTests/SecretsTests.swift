@@ -1,4 +1,3 @@
-import AWSSigning
 import AtlasRelayTestSupport
 import Foundation
 import RelayFoundation

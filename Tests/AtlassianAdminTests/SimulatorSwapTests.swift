@@ -1,4 +1,3 @@
-import AWSSigning
 import AtlasRelayTestSupport
 import AtlassianSimulator
 import Foundation

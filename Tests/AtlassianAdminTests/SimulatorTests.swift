@@ -159,12 +159,12 @@ struct SimulatorTests {
         // A link to PROD, or to a peer that does not exist, is refused before anything is written.
         var toProd = dev
         toProd.jira?.applicationLinks = ["confluence": "https://confluence.example.com/"]
-        #expect(throws: SettingsStoreError.self) { try toProd.validate() }
+        #expect(throws: AtlassianError.self) { try toProd.validate() }
         var unknown = dev
         unknown.confluence?.applicationLinks = ["Bamboo": "https://bamboo.dev.example.com"]
-        let error = try await #require(throws: SettingsStoreError.self) {
+        let error = try await #require(throws: AtlassianError.self) {
             try await unknown.apply(jiraAPI: jira, confluenceAPI: confluence)
         }
-        #expect(error.description.contains("no application link to 'Bamboo'"))
+        #expect(error.kind == .invalidInput)
     }
 }
