@@ -70,7 +70,6 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -78,11 +77,12 @@ let package = Package(
             name: "S3Sync",
             dependencies: [
                 "RelayFoundation",
-                "AWSCore", "AWSSigning", "CCRC32C",
+                "AWSCore", "CCRC32C",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -179,7 +179,7 @@ let package = Package(
             name: "sandbox-check",
             dependencies: [
                 "RelayFoundation",
-                "AWSCore", "AWSSigning",
+                "AWSCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -191,8 +191,7 @@ let package = Package(
         .executableTarget(
             name: "s3sync",
             dependencies: [
-                "RelayFoundation",
-                "S3Sync", "AWSCore", "AWSSigning", "ToolSupport",
+                "S3Sync", "AWSCore", "ToolSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -269,7 +268,11 @@ let package = Package(
         .testTarget(
             name: "S3SyncTests",
             dependencies: [
-                "RelayFoundation","S3Sync", "AWSCore", "AWSSigning", "AtlasRelayTestSupport", "s3sync"],
+                "RelayFoundation", "S3Sync", "AWSCore", "AtlasRelayTestSupport", "s3sync",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -326,6 +329,10 @@ let package = Package(
             dependencies: [
                 "RelayFoundation",
                 "AWSCore", "AWSSigning", "AtlasRelayTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -14,7 +14,7 @@ cp -n "$ROOT"/Fuzz/ListingAndSizes/corpus/* "$OUT/corpus/" 2>/dev/null || true
 
 swiftc -sanitize=fuzzer,address -parse-as-library -package-name AtlasRelayFuzz -O -g \
   "$ROOT/Fuzz/ListingAndSizes/main.swift" \
-  "$ROOT/Sources/S3Sync/ListPage.swift" "$ROOT/Sources/S3Sync/ByteSize.swift" \
+  "$ROOT/Sources/S3Sync/S3ListPage.swift" "$ROOT/Sources/S3Sync/S3ObjectSummary.swift" "$ROOT/Sources/S3Sync/ByteSize.swift" \
   "$ROOT/Sources/S3Sync/SyncKey.swift" "$ROOT/Sources/S3Sync/SyncError.swift" \
   "$ROOT/Sources/AWSCore/XMLNode.swift" "$ROOT/Sources/AWSCore/AWSErrors.swift" \
   "$ROOT/Sources/AWSSigning/AWSTimestamps.swift" \

@@ -1,5 +1,4 @@
 import AWSCore
-import AWSSigning
 import ArgumentParser
 import Foundation
 import Logging

@@ -1,10 +1,10 @@
 import AWSCore
-import AWSSigning
 import ArgumentParser
 import Crypto
 import Foundation
 import Logging
 import NIOCore
+import RelayFoundation
 
 /// `make demo` until the pipeline phases exist: proves the foundation against the local sandbox.
 ///
@@ -108,7 +108,6 @@ struct SandboxCheck: AsyncParsableCommand {
     }
 
     static func rate(_ bytes: Int, _ duration: Duration) -> String {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        return String(format: "%.1f MiB/s", Double(bytes) / 1_048_576 / max(seconds, 0.000_001))
+        String(format: "%.1f MiB/s", Double(bytes) / 1_048_576 / max(duration.seconds, 0.000_001))
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import NIOCore
 import NIOHTTP1
 
 /// Form parameters of a Query or EC2 request, in order.

@@ -3,7 +3,6 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
-import NIOFoundationCompat
 import NIOHTTP1
 import RelayFoundation
 

@@ -1,7 +1,6 @@
 import AWSSigning
 import Foundation
 import NIOCore
-import NIOFoundationCompat
 import NIOHTTP1
 
 /// A stream of body bytes. Pull-based sequences keep memory bounded: the next buffer is read

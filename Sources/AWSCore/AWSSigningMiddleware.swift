@@ -1,6 +1,7 @@
 import AWSSigning
 import AsyncHTTPClient
 import Foundation
+import NIOFoundationCompat
 import RelayFoundation
 
 /// What ``AWSSigningMiddleware`` signs besides the request it is handed: the path and query as

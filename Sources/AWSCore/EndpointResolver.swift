@@ -1,4 +1,3 @@
-import AWSSigning
 import Foundation
 import RelayFoundation
 

@@ -2,7 +2,7 @@
 ///
 /// Units are binary (KB = KiB = 1024 bytes), as the AWS CLI reads them. Parsing never traps: a
 /// value too large for 64 bits, a negative or fractional value, or an unknown unit is a
-/// ``SyncError/invalidArgument(_:)`` that says what to write.
+/// ``SyncError/Kind/invalidArgument`` that says what to write.
 public enum ByteSize {
     static let units: [(suffix: String, factor: Int64)] = [
         ("GIB", 1 << 30), ("GB", 1 << 30), ("MIB", 1 << 20), ("MB", 1 << 20), ("KIB", 1 << 10), ("KB", 1 << 10),

@@ -1,9 +1,7 @@
 import AWSCore
-import AWSSigning
 import Crypto
 import Foundation
 import NIOCore
-import NIOFoundationCompat
 import NIOHTTP1
 import NIOPosix
 import RelayFoundation

@@ -11,7 +11,7 @@ import NIOPosix
 #endif
 
 /// `close(2)`, named apart from ``LocalFile/close()``.
-private func systemClose(_ descriptor: Int32) -> Int32 { close(descriptor) }
+func systemClose(_ descriptor: Int32) -> Int32 { close(descriptor) }
 
 /// An open local file; every system call runs on NIO's blocking-I/O thread pool, never on the
 /// cooperative pool.
@@ -24,7 +24,9 @@ struct LocalFile: Sendable {
     }
 
     static func failure(_ action: String, _ path: String, _ code: Int32 = errno) -> SyncError {
-        .localIO("cannot \(action) \(path): \(String(cString: strerror(code)))")
+        .localIO(
+            "cannot \(action) \(path): \(String(cString: strerror(code)))",
+            underlying: POSIXErrorCode(rawValue: code).map { POSIXError($0) })
     }
 
     /// Opens `path` for reading.
@@ -193,7 +195,8 @@ struct LocalFile: Sendable {
             do {
                 try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             } catch {
-                throw SyncError.localIO("cannot create the folder \(path): \(error.localizedDescription)")
+                throw SyncError.localIO(
+                    "cannot create the folder \(path): \(error.localizedDescription)", underlying: error)
             }
         }
     }
@@ -204,111 +207,6 @@ struct LocalFile: Sendable {
             guard unlink(path) == 0 || errno == ENOENT else { throw failure("delete", path) }
         }
     }
-}
-
-/// Lists a local directory tree as ``SyncEntry`` values with `/`-separated relative keys.
-enum LocalLister {
-    /// Lists `root`; a missing `root` lists as empty unless it `mustExist` (a source), when it
-    /// throws ``SyncError/sourceMissing(_:)``.
-    static func list(root: String, symlinks: SymlinkPolicy, mustExist: Bool) async throws -> [SyncEntry] {
-        try await LocalFile.run {
-            var entries: [SyncEntry] = []
-            var rootInfo = stat()
-            guard stat(root, &rootInfo) == 0 else {
-                if errno == ENOENT {
-                    guard mustExist else { return [] }
-                    throw SyncError.sourceMissing(
-                        "the source folder \(root) does not exist; check the path (or that its file system is mounted): a missing source is never synced as an empty one"
-                    )
-                }
-                throw LocalFile.failure("read", root)
-            }
-            guard rootInfo.st_mode & S_IFMT == S_IFDIR else {
-                throw SyncError.invalidArgument("\(root) is not a directory; sync works on directories and prefixes")
-            }
-            try walk(root, prefix: "", symlinks: symlinks, visited: [rootInfo.st_ino], into: &entries)
-            return entries
-        }
-    }
-
-    private static func walk(
-        _ directory: String, prefix: String, symlinks: SymlinkPolicy, visited: Set<ino_t>,
-        into entries: inout [SyncEntry]
-    ) throws {
-        guard let handle = opendir(directory) else { throw LocalFile.failure("list", directory) }
-        defer { closedir(handle) }
-        while let item = readdir(handle) {
-            let name = withUnsafePointer(to: item.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name == "." || name == ".." || name.hasPrefix(LocalFile.partialPrefix) { continue }
-            let path = directory + "/" + name
-            let key = prefix + name
-            var info = stat()
-            guard lstat(path, &info) == 0 else { throw LocalFile.failure("stat", path) }
-            var isLink = false
-            if info.st_mode & S_IFMT == S_IFLNK {
-                isLink = true
-                if symlinks == .skip || stat(path, &info) != 0 {
-                    entries.append(
-                        SyncEntry(
-                            key: SyncKey(key), size: 0, lastModified: Date(timeIntervalSince1970: 0),
-                            kind: symlinks == .skip ? .symlink : .special))
-                    continue
-                }
-            }
-            switch info.st_mode & S_IFMT {
-            case S_IFDIR:
-                // A followed link to a folder already on the path would loop forever.
-                if isLink && visited.contains(info.st_ino) { continue }
-                try walk(
-                    path, prefix: key + "/", symlinks: symlinks, visited: visited.union([info.st_ino]), into: &entries)
-            case S_IFREG:
-                let modified = Date(
-                    timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec) + TimeInterval(info.st_mtim.tv_nsec) / 1e9)
-                entries.append(SyncEntry(key: SyncKey(key), size: Int64(info.st_size), lastModified: modified))
-            default:
-                entries.append(
-                    SyncEntry(key: SyncKey(key), size: 0, lastModified: Date(timeIntervalSince1970: 0), kind: .special))
-            }
-        }
-    }
-}
-
-/// An exclusive lock on a local destination folder, held while a sync writes into it: an
-/// advisory `flock` on the folder itself, so nothing is left behind in it, released by
-/// ``release()`` or when the process ends, however it ends.
-final class DestinationLock: Sendable {
-    let descriptor: Int32
-
-    private init(descriptor: Int32) { self.descriptor = descriptor }
-
-    /// Creates `root` if needed and locks it.
-    ///
-    /// - Throws: ``SyncError/destinationBusy(_:)`` when another sync (in this or another
-    ///   process) holds it.
-    static func acquire(_ root: String) async throws -> DestinationLock {
-        try await LocalFile.run {
-            do {
-                try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-            } catch {
-                throw SyncError.localIO("cannot create the destination folder \(root): \(error.localizedDescription)")
-            }
-            let descriptor = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard descriptor >= 0 else { throw LocalFile.failure("open", root) }
-            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-                let code = errno
-                _ = systemClose(descriptor)
-                guard code == EWOULDBLOCK else { throw LocalFile.failure("lock", root, code) }
-                throw SyncError.destinationBusy(
-                    "another sync is writing into \(root); wait for it to finish, or sync into another folder")
-            }
-            return DestinationLock(descriptor: descriptor)
-        }
-    }
-
-    /// Releases the lock.
-    func release() { _ = systemClose(descriptor) }
 }
 
 /// Hands a buffer to the thread pool without keeping a reference behind, so the pool thread holds

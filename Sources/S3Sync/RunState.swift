@@ -1,12 +1,4 @@
 import AWSCore
-import AWSSigning
-import Crypto
-import Foundation
-import NIOCore
-import NIOFoundationCompat
-import NIOHTTP1
-import NIOPosix
-import Synchronization
 
 /// Counters shared by the transfers of one run, progress reporting, and the give-up rule.
 actor RunState {

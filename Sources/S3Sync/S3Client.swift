@@ -1,5 +1,4 @@
 import AWSCore
-import AWSSigning
 import AsyncHTTPClient
 import Crypto
 import Foundation

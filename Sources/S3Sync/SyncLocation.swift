@@ -7,7 +7,7 @@ public enum SyncLocation: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses `s3://bucket/prefix` or a local path.
     ///
-    /// - Throws: ``SyncError/invalidArgument(_:)`` for an `s3://` URL without a valid bucket name,
+    /// - Throws: ``SyncError/Kind/invalidArgument`` for an `s3://` URL without a valid bucket name,
     ///   and for text that looks like a mistyped S3 URL (`s3:/x`, `S3://x`, `s3:x`), which would
     ///   otherwise be taken for a local folder of that name.
     public init(parsing text: String) throws {
@@ -62,12 +62,4 @@ public enum SyncLocation: Sendable, Equatable, CustomStringConvertible {
         case .s3(let bucket, let prefix): return "s3://\(bucket)/\(prefix)"
         }
     }
-}
-
-/// What the local lister does with symbolic links.
-public enum SymlinkPolicy: String, Sendable, Equatable, CaseIterable {
-    /// Sync what the link points at (the AWS CLI default); a broken link is reported, not synced.
-    case follow
-    /// Report links in ``SyncPlan/skipped`` without following them.
-    case skip
 }

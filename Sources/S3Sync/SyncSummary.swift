@@ -1,37 +1,3 @@
-import AWSCore
-import AWSSigning
-import Crypto
-import Foundation
-import NIOCore
-import NIOFoundationCompat
-import NIOHTTP1
-import NIOPosix
-import Synchronization
-
-/// Where a running sync stands.
-public struct SyncProgress: Sendable, Equatable {
-    /// Objects finished (transferred or failed) and planned.
-    public var objectsDone: Int
-    public var objectsTotal: Int
-    /// Bytes moved and planned.
-    public var bytesDone: Int64
-    public var bytesTotal: Int64
-    /// Time since the transfers started.
-    public var elapsed: Duration
-
-    /// Bytes per second so far.
-    public var bytesPerSecond: Double {
-        let seconds = SyncEngine.seconds(elapsed)
-        return seconds > 0 ? Double(bytesDone) / seconds : 0
-    }
-
-    /// The estimated time left at the current rate, when there is a rate.
-    public var estimatedRemaining: Duration? {
-        let rate = bytesPerSecond
-        guard rate > 0, bytesTotal >= bytesDone else { return nil }
-        return .seconds(Double(bytesTotal - bytesDone) / rate)
-    }
-}
 
 /// The outcome of a sync.
 public struct SyncSummary: Sendable, Codable, Equatable {

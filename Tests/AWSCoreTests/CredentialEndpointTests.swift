@@ -77,6 +77,7 @@ struct CredentialEndpointTests {
         #expect(check("http://[::1]:80/creds") == nil)
         #expect(check("http://169.254.170.23/v1/credentials") == nil)
         #expect(check("https://creds.example.com/x") == nil)
+        #expect(check("http://10.0.0.5/creds")?.kind == .invalidProfile)
         #expect(check("http://10.0.0.5/creds")?.message.contains("must use https") == true)
         #expect(check("http://evil.example.com/creds")?.kind == .invalidProfile)
         #expect(check("not a url")?.kind == .invalidProfile)

@@ -40,6 +40,7 @@ struct EndpointResolverTests {
             _ = try EndpointResolver(environment: ["AWS_ENDPOINT_URL_S3": "ftp://x"]).endpoint(
                 for: .s3, region: "us-east-1")
         } catch let error as AWSClientError {
+            #expect(error.kind == .invalidConfiguration)
             #expect(error.message.contains("AWS_ENDPOINT_URL_S3 'ftp://x' is not an absolute http(s) URL"))
         } catch {
             Issue.record("unexpected \(error)")
@@ -47,6 +48,7 @@ struct EndpointResolverTests {
         do {
             _ = try EndpointResolver(environment: [:]).endpoint(for: .sts, region: "EU West")
         } catch let error as AWSClientError {
+            #expect(error.kind == .invalidConfiguration)
             #expect(error.message.contains("set AWS_REGION"))
         } catch {
             Issue.record("unexpected \(error)")

@@ -28,6 +28,7 @@ struct ProcessCredentialProviderTests {
             _ = try await ProcessCredentialProvider(command: failing).credentials()
             Issue.record("expected an error")
         } catch let error as CredentialError {
+            #expect(error.kind == .providerFailed)
             #expect(error.message.contains("exited with status 3"))
             #expect(error.message.contains("token expired, run login"))
         }
@@ -37,6 +38,7 @@ struct ProcessCredentialProviderTests {
             _ = try await ProcessCredentialProvider(command: leaky).credentials()
             Issue.record("expected an error")
         } catch let error as CredentialError {
+            #expect(error.kind == .providerFailed)
             #expect(error.message.contains("Version 2"))
             #expect(!error.message.contains("must-not-leak"))
         }

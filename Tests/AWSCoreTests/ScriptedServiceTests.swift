@@ -321,12 +321,15 @@ struct ScriptedServiceTests {
         try await Self.withServer([throttled, denied]) { server in
             let client = Self.client(server, logger: recorder)
             var description = ""
+            var code: String?
             do {
                 _ = try await STSClient(client).assumeRole(
                     AssumeRoleSettings(roleArn: "arn:aws:iam::1:role/x", externalId: "ext"))
             } catch {
                 description = "\(error) \(String(reflecting: error))"
+                code = (error as? AWSServiceError)?.code
             }
+            #expect(code == "InvalidClientTokenId")
             #expect(description.contains("InvalidClientTokenId"))
             #expect(recorder.text.contains("retry"))
             for text in [recorder.text, description] {

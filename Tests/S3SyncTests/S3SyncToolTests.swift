@@ -1,4 +1,4 @@
-import AWSSigning
+import AWSCore
 import AtlasRelayTestSupport
 import Foundation
 import RelayFoundation

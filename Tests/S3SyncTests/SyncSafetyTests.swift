@@ -1,5 +1,4 @@
 import AWSCore
-import AWSSigning
 import AtlasRelayTestSupport
 import Foundation
 import NIOCore
@@ -93,8 +92,7 @@ struct SyncSafetyTests {
         await #expect {
             _ = try await engine.plan()
         } throws: { error in
-            if case .malformedListing = error as? SyncError { return true }
-            return false
+            (error as? SyncError)?.kind == .malformedListing
         }
     }
 
@@ -108,8 +106,7 @@ struct SyncSafetyTests {
         await #expect {
             _ = try await engine.sync()
         } throws: { error in
-            if case .sourceMissing = error as? SyncError { return true }
-            return false
+            (error as? SyncError)?.kind == .sourceMissing
         }
         #expect(try await s3.listAllObjects(bucket: bucket).map(\.key) == ["p/keep.txt"])
     }
@@ -137,8 +134,7 @@ struct SyncSafetyTests {
             await #expect {
                 _ = try await engine.sync()
             } throws: { error in
-                if case .emptySource = error as? SyncError { return true }
-                return false
+                (error as? SyncError)?.kind == .emptySource
             }
         }
         #expect(try await s3.listAllObjects(bucket: bucket).count == 2)
@@ -160,7 +156,7 @@ struct SyncSafetyTests {
                     source: SyncLocation(parsing: from), destination: SyncLocation(parsing: to), sourceClient: s3,
                     destinationClient: s3)
                 return false
-            } catch SyncError.overlap {
+            } catch let error as SyncError where error.kind == .overlap {
                 return true
             }
         }
@@ -185,8 +181,7 @@ struct SyncSafetyTests {
         await #expect {
             _ = try await engine.sync()
         } throws: { error in
-            if case .destinationBusy = error as? SyncError { return true }
-            return false
+            (error as? SyncError)?.kind == .destinationBusy
         }
         // Another process is refused the same way, with exit status 2.
         let other = try await S3SyncToolTests.run(["s3://\(bucket)/p", local])
