@@ -1,5 +1,10 @@
 import Foundation
-import RelayFoundation
+
+// The fuzz target (`Fuzz/ListingAndSizes`) compiles this file with RelayFoundation's
+// XMLEscaping.swift beside it rather than as a module.
+#if canImport(RelayFoundation)
+    import RelayFoundation
+#endif
 
 
 /// A parsed XML element: the small tree the Query, EC2 and REST-XML protocols answer with.
