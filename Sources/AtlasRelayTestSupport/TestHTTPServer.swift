@@ -191,6 +191,18 @@ extension TestHTTPServer {
         }
     }
 
+    /// Runs `body` with a ``loopingS3Listing()`` server, then stops the server whether `body`
+    /// returned or threw.
+    ///
+    /// - Returns: What `body` returned.
+    /// - Throws: What starting the server or `body` threw.
+    public static func withLoopingS3Listing<Value>(
+        isolation: isolated (any Actor)? = #isolation,
+        body: (TestHTTPServer) async throws -> Value
+    ) async throws -> Value {
+        try await withResource(isolation: isolation, loopingS3Listing, cleanup: { await $0.stop() }, body: body)
+    }
+
     /// A client that sends S3 requests here, with throwaway credentials.
     public func s3AWSClient() -> AWSClient {
         AWSClient(

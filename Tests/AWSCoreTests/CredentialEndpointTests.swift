@@ -14,52 +14,53 @@ struct CredentialEndpointTests {
     ]
 
     @Test func containerFullURIWithTokenFile() async throws {
-        let server = try await TestHTTPServer.start { request in
+        try await withTestServer { request in
             guard request.header("Authorization") == "Bearer rotated-token" else {
                 return .json(["code": "AccessDenied", "message": "bad token"], status: 403)
             }
             return .json(Self.containerAnswer)
-        }
-        defer { Task { await server.stop() } }
-        let tokenFile = FileManager.default.temporaryDirectory.appendingPathComponent("ctoken-\(UUID().uuidString)")
-        try "Bearer rotated-token\n".write(to: tokenFile, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: tokenFile) }
+        } body: { server in
+            let tokenFile = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "ctoken-\(UUID().uuidString)")
+            try "Bearer rotated-token\n".write(to: tokenFile, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: tokenFile) }
 
-        let provider = ContainerCredentialProvider(environment: [
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI": "\(server.baseURL)/v2/credentials/abc",
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile.path,
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN": "ignored-when-file-set",
-        ])
-        let credentials = try await provider.credentials()
-        #expect(credentials.accessKeyId == "ASIACONTAINER0001")
-        #expect(credentials.sessionToken == "container-token")
-        #expect(credentials.accountId == "123456789012")
-        #expect(credentials.expiration == ISO8601DateFormatter().date(from: "2031-06-01T12:00:00Z"))
-        #expect(server.requests.last?.path == "/v2/credentials/abc")
+            let provider = ContainerCredentialProvider(environment: [
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI": "\(server.baseURL)/v2/credentials/abc",
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile.path,
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN": "ignored-when-file-set",
+            ])
+            let credentials = try await provider.credentials()
+            #expect(credentials.accessKeyId == "ASIACONTAINER0001")
+            #expect(credentials.sessionToken == "container-token")
+            #expect(credentials.accountId == "123456789012")
+            #expect(credentials.expiration == ISO8601DateFormatter().date(from: "2031-06-01T12:00:00Z"))
+            #expect(server.requests.last?.path == "/v2/credentials/abc")
 
-        let refused = ContainerCredentialProvider(environment: [
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI": "\(server.baseURL)/v2/credentials/abc",
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer wrong",
-        ])
-        do {
-            _ = try await refused.credentials()
-            Issue.record("expected a refusal")
-        } catch let error as CredentialError {
-            #expect(error.kind == .providerFailed)
-            #expect(error.message.contains("HTTP 403"))
-            #expect(error.message.contains("AccessDenied: bad token"))
+            let refused = ContainerCredentialProvider(environment: [
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI": "\(server.baseURL)/v2/credentials/abc",
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer wrong",
+            ])
+            do {
+                _ = try await refused.credentials()
+                Issue.record("expected a refusal")
+            } catch let error as CredentialError {
+                #expect(error.kind == .providerFailed)
+                #expect(error.message.contains("HTTP 403"))
+                #expect(error.message.contains("AccessDenied: bad token"))
+            }
         }
     }
 
     @Test func containerRelativeURIAsInCodeBuild() async throws {
-        let server = try await TestHTTPServer.start { _ in .json(Self.containerAnswer) }
-        defer { Task { await server.stop() } }
-        let provider = ContainerCredentialProvider(
-            environment: ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/codebuild-guid"],
-            relativeBase: server.baseURL)
-        #expect(try await provider.credentials().accessKeyId == "ASIACONTAINER0001")
-        #expect(server.requests.first?.path == "/v2/credentials/codebuild-guid")
-        #expect(server.requests.first?.header("Authorization") == nil)
+        try await withTestServer { _ in .json(Self.containerAnswer) } body: { server async throws in
+            let provider = ContainerCredentialProvider(
+                environment: ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/codebuild-guid"],
+                relativeBase: server.baseURL)
+            #expect(try await provider.credentials().accessKeyId == "ASIACONTAINER0001")
+            #expect(server.requests.first?.path == "/v2/credentials/codebuild-guid")
+            #expect(server.requests.first?.header("Authorization") == nil)
+        }
     }
 
     @Test func containerFullURIHostRules() throws {
@@ -84,9 +85,12 @@ struct CredentialEndpointTests {
         #expect(throws: CredentialError.self) { try ContainerCredentialProvider(environment: [:]).endpoint() }
     }
 
-    /// A scripted IMDS: IMDSv2 tokens, one role, and a switch to behave like an IMDSv1-only host.
-    static func imds(v1Only: Bool = false, role: String? = "relay-ec2-role") async throws -> TestHTTPServer {
-        try await TestHTTPServer.start { request in
+    /// A scripted IMDS (a ``TestHTTPServer`` handler): IMDSv2 tokens, one role, and a switch to
+    /// behave like an IMDSv1-only host.
+    static func imds(
+        v1Only: Bool = false, role: String? = "relay-ec2-role"
+    ) -> @Sendable (RecordedRequest) async -> TestResponse {
+        { request in
             switch (request.method, request.path) {
             case ("PUT", "/latest/api/token"):
                 if v1Only { return TestResponse(status: 405) }
@@ -112,15 +116,15 @@ struct CredentialEndpointTests {
     }
 
     @Test func instanceMetadataV2() async throws {
-        let server = try await Self.imds()
-        defer { Task { await server.stop() } }
-        let provider = InstanceMetadataCredentialProvider(environment: [
-            "AWS_METADATA_SERVICE_TIMEOUT": "10", "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL + "/",
-        ])
-        let credentials = try await provider.credentials()
-        #expect(credentials.accessKeyId == "ASIAIMDS00000001")
-        #expect(credentials.sessionToken == "imds-token")
-        #expect(server.requests.map(\.method) == ["PUT", "GET", "GET"])
+        try await withTestServer(Self.imds()) { server in
+            let provider = InstanceMetadataCredentialProvider(environment: [
+                "AWS_METADATA_SERVICE_TIMEOUT": "10", "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL + "/",
+            ])
+            let credentials = try await provider.credentials()
+            #expect(credentials.accessKeyId == "ASIAIMDS00000001")
+            #expect(credentials.sessionToken == "imds-token")
+            #expect(server.requests.map(\.method) == ["PUT", "GET", "GET"])
+        }
     }
 
     @Test func instanceMetadataTimeoutFollowsTheAWSCLISetting() {
@@ -136,30 +140,32 @@ struct CredentialEndpointTests {
     }
 
     @Test func instanceMetadataV1FallbackAndRefusal() async throws {
-        let server = try await Self.imds(v1Only: true)
-        defer { Task { await server.stop() } }
-        let environment = ["AWS_METADATA_SERVICE_TIMEOUT": "10", "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL]
-        #expect(
-            try await InstanceMetadataCredentialProvider(environment: environment).credentials().accessKeyId
-                == "ASIAIMDS00000001")
-        var strict = environment
-        strict["AWS_EC2_METADATA_V1_DISABLED"] = "true"
-        await #expect(throws: CredentialError.self) {
-            try await InstanceMetadataCredentialProvider(environment: strict).credentials()
+        try await withTestServer(Self.imds(v1Only: true)) { server async throws in
+            let environment = [
+                "AWS_METADATA_SERVICE_TIMEOUT": "10", "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL,
+            ]
+            #expect(
+                try await InstanceMetadataCredentialProvider(environment: environment).credentials().accessKeyId
+                    == "ASIAIMDS00000001")
+            var strict = environment
+            strict["AWS_EC2_METADATA_V1_DISABLED"] = "true"
+            await #expect(throws: CredentialError.self) {
+                try await InstanceMetadataCredentialProvider(environment: strict).credentials()
+            }
         }
     }
 
     @Test func instanceMetadataWithoutRoleOrServiceIsNotConfigured() async throws {
-        let server = try await Self.imds(role: nil)
-        defer { Task { await server.stop() } }
-        do {
-            _ = try await InstanceMetadataCredentialProvider(environment: [
-                "AWS_METADATA_SERVICE_TIMEOUT": "10", "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL,
-            ]).credentials()
-            Issue.record("expected notConfigured")
-        } catch let error as CredentialError {
-            #expect(error.kind == .notConfigured)
-            #expect(error.message.contains("no IAM role"))
+        try await withTestServer(Self.imds(role: nil)) { server in
+            do {
+                _ = try await InstanceMetadataCredentialProvider(environment: [
+                    "AWS_METADATA_SERVICE_TIMEOUT": "10", "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL,
+                ]).credentials()
+                Issue.record("expected notConfigured")
+            } catch let error as CredentialError {
+                #expect(error.kind == .notConfigured)
+                #expect(error.message.contains("no IAM role"))
+            }
         }
         do {
             _ = try await InstanceMetadataCredentialProvider(environment: ["AWS_EC2_METADATA_DISABLED": "true"])
@@ -171,28 +177,25 @@ struct CredentialEndpointTests {
     }
 
     @Test func defaultChainOrder() async throws {
-        let container = try await TestHTTPServer.start { _ in .json(Self.containerAnswer) }
-        let imds = try await Self.imds()
-        defer {
-            Task {
-                await container.stop(); await imds.stop()
+        try await withTestServer { _ in .json(Self.containerAnswer) } body: { container in
+            try await withTestServer(Self.imds()) { imds async throws in
+                var environment = [
+                    "AWS_CONFIG_FILE": "/nonexistent/config", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials",
+                    "AWS_METADATA_SERVICE_TIMEOUT": "10", "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.baseURL,
+                ]
+                #expect(
+                    try await CredentialProviderChain.default(environment: environment).credentials().accessKeyId
+                        == "ASIAIMDS00000001")
+                environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = container.baseURL + "/creds"
+                #expect(
+                    try await CredentialProviderChain.default(environment: environment).credentials().accessKeyId
+                        == "ASIACONTAINER0001")
+                environment["AWS_ACCESS_KEY_ID"] = "AKIDFROMENV00001"
+                environment["AWS_SECRET_ACCESS_KEY"] = "env-secret"
+                #expect(
+                    try await CredentialProviderChain.default(environment: environment).credentials().accessKeyId
+                        == "AKIDFROMENV00001")
             }
         }
-        var environment = [
-            "AWS_CONFIG_FILE": "/nonexistent/config", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials",
-            "AWS_METADATA_SERVICE_TIMEOUT": "10", "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.baseURL,
-        ]
-        #expect(
-            try await CredentialProviderChain.default(environment: environment).credentials().accessKeyId
-                == "ASIAIMDS00000001")
-        environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = container.baseURL + "/creds"
-        #expect(
-            try await CredentialProviderChain.default(environment: environment).credentials().accessKeyId
-                == "ASIACONTAINER0001")
-        environment["AWS_ACCESS_KEY_ID"] = "AKIDFROMENV00001"
-        environment["AWS_SECRET_ACCESS_KEY"] = "env-secret"
-        #expect(
-            try await CredentialProviderChain.default(environment: environment).credentials().accessKeyId
-                == "AKIDFROMENV00001")
     }
 }

@@ -39,56 +39,56 @@ struct DeadlineTests {
     }
 
     @Test func aDrippingBodyTimesOutAtTheRequestDeadline() async throws {
-        let server = try await StallingHTTPServer.start(.drip(every: .milliseconds(500)))
-        let aws = Self.client(server)
-        let (kind, elapsed) = try await Self.failure {
-            _ = try await aws.execute(
-                AWSRequest(service: .s3, operation: "ListObjectsV2", path: "/", bucket: "b", timeout: .seconds(2)))
+        let (kind, elapsed) = try await withStallingServer(.drip(every: .milliseconds(500))) { server in
+            let aws = Self.client(server)
+            return try await Self.failure {
+                _ = try await aws.execute(
+                    AWSRequest(service: .s3, operation: "ListObjectsV2", path: "/", bucket: "b", timeout: .seconds(2)))
+            }
         }
-        await server.stop()
         #expect(kind == .timedOut)
         #expect(elapsed < Self.bound, "took \(elapsed)")
     }
 
     @Test func aDrippingStreamHandedToTheCallerTimesOutToo() async throws {
-        let server = try await StallingHTTPServer.start(.drip(every: .milliseconds(500)))
-        let aws = Self.client(server)
-        let (kind, elapsed) = try await Self.failure {
-            _ = try await aws.execute(
-                AWSRequest(service: .s3, operation: "GetObject", path: "/key", bucket: "b", timeout: .seconds(2))
-            ) { response in
-                var bytes = 0
-                for try await part in response.body { bytes += part.readableBytes }
-                return bytes
+        let (kind, elapsed) = try await withStallingServer(.drip(every: .milliseconds(500))) { server in
+            let aws = Self.client(server)
+            return try await Self.failure {
+                _ = try await aws.execute(
+                    AWSRequest(service: .s3, operation: "GetObject", path: "/key", bucket: "b", timeout: .seconds(2))
+                ) { response in
+                    var bytes = 0
+                    for try await part in response.body { bytes += part.readableBytes }
+                    return bytes
+                }
             }
         }
-        await server.stop()
         #expect(kind == .timedOut)
         #expect(elapsed < Self.bound, "took \(elapsed)")
     }
 
     @Test func giveUpAfterBoundsEveryAttemptAndTheRetries() async throws {
-        let server = try await StallingHTTPServer.start(.silent)
-        let aws = Self.client(server, retry: RetryPolicy(maxAttempts: 5, baseDelay: .milliseconds(200)))
-        let (kind, elapsed) = try await Self.failure {
-            _ = try await aws.execute(
-                AWSRequest(
-                    service: .s3, operation: "ListObjectsV2", path: "/", bucket: "b", giveUpAfter: .seconds(3)))
+        let (kind, elapsed) = try await withStallingServer(.silent) { server in
+            let aws = Self.client(server, retry: RetryPolicy(maxAttempts: 5, baseDelay: .milliseconds(200)))
+            return try await Self.failure {
+                _ = try await aws.execute(
+                    AWSRequest(
+                        service: .s3, operation: "ListObjectsV2", path: "/", bucket: "b", giveUpAfter: .seconds(3)))
+            }
         }
-        await server.stop()
         #expect(kind == .timedOut)
         #expect(elapsed >= .seconds(3) && elapsed < Self.bound, "took \(elapsed)")
     }
 
     @Test func aTimedOutAttemptIsRetriedWithinTheBudget() async throws {
-        let server = try await StallingHTTPServer.start(.drip(every: .milliseconds(300)))
-        let aws = Self.client(server, retry: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(10)))
-        let (kind, elapsed) = try await Self.failure {
-            _ = try await aws.execute(
-                AWSRequest(service: .s3, operation: "ListObjectsV2", path: "/", bucket: "b", timeout: .seconds(1)))
+        let (kind, elapsed, attempts) = try await withStallingServer(.drip(every: .milliseconds(300))) { server in
+            let aws = Self.client(server, retry: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(10)))
+            let (kind, elapsed) = try await Self.failure {
+                _ = try await aws.execute(
+                    AWSRequest(service: .s3, operation: "ListObjectsV2", path: "/", bucket: "b", timeout: .seconds(1)))
+            }
+            return (kind, elapsed, server.requestCount)
         }
-        let attempts = server.requestCount
-        await server.stop()
         #expect(kind == .timedOut)
         #expect(attempts == 3, "a listing whose body stalls is retried like any timeout")
         #expect(elapsed < Self.bound, "took \(elapsed)")

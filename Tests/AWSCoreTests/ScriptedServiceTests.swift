@@ -30,20 +30,14 @@ struct ScriptedServiceTests {
         _ answers: [TestResponse], _ body: (TestHTTPServer) async throws -> T
     ) async throws -> T {
         let counter = Mutex(0)
-        let server = try await TestHTTPServer.start { _ in
+        return try await withTestServer { _ in
             let index = counter.withLock { value in
                 defer { value += 1 }
                 return value
             }
             return answers[min(index, answers.count - 1)]
-        }
-        do {
-            let result = try await body(server)
-            await server.stop()
-            return result
-        } catch {
-            await server.stop()
-            throw error
+        } body: { server in
+            try await body(server)
         }
     }
 
@@ -256,11 +250,11 @@ struct ScriptedServiceTests {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        let dateFormat = formatter.dateFormat!
+        let dateFormat = try #require(formatter.dateFormat)
         let answered = Mutex(0)
         // A server whose clock runs an hour ahead; its Date is taken when it answers, so the
         // expected skew does not depend on how long the test waited under load.
-        let server = try await TestHTTPServer.start { _ in
+        try await withTestServer { _ in
             if answered.withLock({ count in
                 defer { count += 1 }; return count
             }) == 0 {
@@ -275,19 +269,19 @@ struct ScriptedServiceTests {
             return TestResponse.text(
                 "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>a</Arn><Account>1</Account></GetCallerIdentityResult></GetCallerIdentityResponse>"
             )
+        } body: { server in
+            let client = Self.client(server)
+            _ = try await STSClient(client).getCallerIdentity()
+            #expect(abs(client.clockSkew - 3600) < 5)
+            let signingTimes = server.requests.compactMap { $0.header("X-Amz-Date") }
+            let parser = DateFormatter()
+            parser.locale = Locale(identifier: "en_US_POSIX")
+            parser.timeZone = TimeZone(identifier: "UTC")
+            parser.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+            let first = try #require(parser.date(from: signingTimes[0]))
+            let second = try #require(parser.date(from: signingTimes[1]))
+            #expect(abs(second.timeIntervalSince(first) - 3600) < 10)
         }
-        defer { Task { await server.stop() } }
-        let client = Self.client(server)
-        _ = try await STSClient(client).getCallerIdentity()
-        #expect(abs(client.clockSkew - 3600) < 5)
-        let signingTimes = server.requests.compactMap { $0.header("X-Amz-Date") }
-        let parser = DateFormatter()
-        parser.locale = Locale(identifier: "en_US_POSIX")
-        parser.timeZone = TimeZone(identifier: "UTC")
-        parser.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        let first = try #require(parser.date(from: signingTimes[0]))
-        let second = try #require(parser.date(from: signingTimes[1]))
-        #expect(abs(second.timeIntervalSince(first) - 3600) < 10)
     }
 
     @Test func unreachableEndpointNamesTheEndpointAndTheFix() async throws {

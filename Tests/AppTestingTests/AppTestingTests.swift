@@ -16,51 +16,59 @@ import Testing
 struct AppTestingTests {
     static let token = AtlassianCredentials.token(AtlassianSimulator.User.admin.token)
 
-    static func simulator(_ product: Product) async throws -> AtlassianSimulator {
+    /// Starts a `product` simulator on a schema of its own loaded with the seeded tables, runs
+    /// `body` with it, then stops it, whether `body` returned or threw.
+    static func withSimulator<T>(_ product: Product, body: (AtlassianSimulator) async throws -> T) async throws -> T {
         let schema = try await Sandbox.makeSchema(
             prefix: "apptest", scripts: ["scripts/sql/atlassian-schema.sql", "scripts/sql/atlassian-seed-prod.sql"])
-        return try await AtlassianSimulator.start(
-            .init(product: product, database: try DatabaseLocation(url: try Sandbox.postgresURL(schema: schema))))
+        return try await withResource {
+            try await AtlassianSimulator.start(
+                .init(product: product, database: try DatabaseLocation(url: try Sandbox.postgresURL(schema: schema))))
+        } cleanup: { simulator in
+            await simulator.stop()
+        } body: { simulator in
+            try await body(simulator)
+        }
     }
 
     @Test func defaultSuitesPassOnAHealthyAppAndCleanUp() async throws {
-        let jiraSimulator = try await Self.simulator(.jira)
-        let confluenceSimulator = try await Self.simulator(.confluence)
-        defer {
-            Task {
-                await jiraSimulator.stop()
-                await confluenceSimulator.stop()
+        try await Self.withSimulator(.jira) { jiraSimulator in
+            try await Self.withSimulator(.confluence) { confluenceSimulator in
+                let jira = try JiraClient(baseURL: jiraSimulator.baseURL, credentials: Self.token)
+                let confluence = try ConfluenceClient(baseURL: confluenceSimulator.baseURL, credentials: Self.token)
+                let before = try await jira.search(jql: "project = DEMO")
+                let run = await AppTester().run("functional", Suites.jira() + Suites.confluence()) {
+                    TestContext(jira: jira, confluence: confluence)
+                }
+                #expect(run.passed, "\(run.summary)")
+                #expect(run.results.count == 7 + 7)
+                #expect(try await jira.search(jql: "project = DEMO") == before)  // the created issue was deleted
+                #expect(
+                    jiraSimulator.requests.contains {
+                        $0.method == "DELETE" && $0.path.hasPrefix("/rest/api/2/issue/DEMO-")
+                    })
+                #expect(
+                    confluenceSimulator.requests.contains {
+                        $0.method == "POST" && $0.path.hasSuffix("/child/attachment")
+                    })
             }
         }
-        let jira = try JiraClient(baseURL: jiraSimulator.baseURL, credentials: Self.token)
-        let confluence = try ConfluenceClient(baseURL: confluenceSimulator.baseURL, credentials: Self.token)
-        let before = try await jira.search(jql: "project = DEMO")
-        let run = await AppTester().run("functional", Suites.jira() + Suites.confluence()) {
-            TestContext(jira: jira, confluence: confluence)
-        }
-        #expect(run.passed, "\(run.summary)")
-        #expect(run.results.count == 7 + 7)
-        #expect(try await jira.search(jql: "project = DEMO") == before)  // the created issue was deleted
-        #expect(
-            jiraSimulator.requests.contains { $0.method == "DELETE" && $0.path.hasPrefix("/rest/api/2/issue/DEMO-") })
-        #expect(
-            confluenceSimulator.requests.contains { $0.method == "POST" && $0.path.hasSuffix("/child/attachment") })
     }
 
     @Test func aBrokenEndpointFailsItsStepWithTheProductsMessageAndSkipsTheRest() async throws {
-        let simulator = try await Self.simulator(.jira)
-        defer { Task { await simulator.stop() } }
-        simulator.fail(.init(pathPrefix: "/rest/api/2/issue/DEMO", status: 500))
-        let jira = try JiraClient(baseURL: simulator.baseURL, credentials: Self.token)
-        let run = await AppTester().run("functional", Suites.jira()) { TestContext(jira: jira) }
-        #expect(!run.passed)
-        let view = try #require(run.results.first { $0.step == "view issue" })
-        #expect(view.outcome == .failed)
-        #expect(view.message?.contains("500") == true && view.message?.contains("told to fail") == true)
-        #expect(run.results.first { $0.step == "edit issue" }?.outcome == .skipped)
-        // The cleanup ran and failed against the broken endpoint, and says so.
-        #expect(run.results.contains { $0.step.hasPrefix("cleanup: delete issue") && $0.outcome == .failed })
-        #expect(run.summary.contains("FAILED jira: issue lifecycle / view issue"))
+        try await Self.withSimulator(.jira) { simulator in
+            simulator.fail(.init(pathPrefix: "/rest/api/2/issue/DEMO", status: 500))
+            let jira = try JiraClient(baseURL: simulator.baseURL, credentials: Self.token)
+            let run = await AppTester().run("functional", Suites.jira()) { TestContext(jira: jira) }
+            #expect(!run.passed)
+            let view = try #require(run.results.first { $0.step == "view issue" })
+            #expect(view.outcome == .failed)
+            #expect(view.message?.contains("500") == true && view.message?.contains("told to fail") == true)
+            #expect(run.results.first { $0.step == "edit issue" }?.outcome == .skipped)
+            // The cleanup ran and failed against the broken endpoint, and says so.
+            #expect(run.results.contains { $0.step.hasPrefix("cleanup: delete issue") && $0.outcome == .failed })
+            #expect(run.summary.contains("FAILED jira: issue lifecycle / view issue"))
+        }
 
         let slow = await AppTester().run(
             "limits",
@@ -75,27 +83,30 @@ struct AppTestingTests {
     }
 
     @Test func smokeTestsAreReadOnlyAndCatchAWrongVersionOrANodeDown() async throws {
-        let simulator = try await Self.simulator(.confluence)
-        defer { Task { await simulator.stop() } }
-        let confluence = try ConfluenceClient(baseURL: simulator.baseURL, credentials: Self.token)
-        let healthy = SmokeTester(targets: [.init(client: confluence, expectedVersion: "10.0.3", knownContent: "65537")]
-        )
-        let run = await healthy.run()
-        #expect(run.passed, "\(run.summary)")
-        #expect(simulator.requests.allSatisfy { $0.method == "GET" })
+        try await Self.withSimulator(.confluence) { simulator in
+            let confluence = try ConfluenceClient(baseURL: simulator.baseURL, credentials: Self.token)
+            let healthy = SmokeTester(
+                targets: [.init(client: confluence, expectedVersion: "10.0.3", knownContent: "65537")])
+            let run = await healthy.run()
+            #expect(run.passed, "\(run.summary)")
+            #expect(simulator.requests.allSatisfy { $0.method == "GET" })
 
-        let down = try await Self.simulator(.confluence)
-        down.setMode(.maintenance)
-        defer { Task { await down.stop() } }
-        let wrong = SmokeTester(
-            targets: [
-                .init(client: confluence, nodeURLs: [simulator.baseURL, down.baseURL], expectedVersion: "10.0.4")
-            ])
-        let failed = await wrong.run()
-        #expect(
-            failed.results.filter { $0.outcome == .failed }.map(\.step) == ["status of \(down.baseURL)", "version"])
-        #expect(failed.summary.contains("answered MAINTENANCE, not RUNNING"))
-        #expect(failed.summary.contains("runs 10.0.3, expected 10.0.4"))
+            try await Self.withSimulator(.confluence) { down in
+                down.setMode(.maintenance)
+                let wrong = SmokeTester(
+                    targets: [
+                        .init(
+                            client: confluence, nodeURLs: [simulator.baseURL, down.baseURL], expectedVersion: "10.0.4")
+                    ])
+                let failed = await wrong.run()
+                #expect(
+                    failed.results.filter { $0.outcome == .failed }.map(\.step) == [
+                        "status of \(down.baseURL)", "version",
+                    ])
+                #expect(failed.summary.contains("answered MAINTENANCE, not RUNNING"))
+                #expect(failed.summary.contains("runs 10.0.3, expected 10.0.4"))
+            }
+        }
     }
 
     @Test func percentilesMatchAKnownDistributionAndMergedHistogramsEqualTheCombinedSamples() throws {
@@ -147,34 +158,35 @@ struct AppTestingTests {
     }
 
     @Test func aLoadRunAgainstTheSimulatorMeasuresTheInjectedDelay() async throws {
-        let simulator = try await Self.simulator(.jira)
-        defer { Task { await simulator.stop() } }
-        // Every issue view waits 250 ms in the simulator before answering: a floor no machine load can lower.
-        let delay = 250.0
-        simulator.fail(.init(pathPrefix: "/rest/api/2/issue/", status: 200, delay: .milliseconds(Int(delay))))
-        let jira = try JiraClient(baseURL: simulator.baseURL, credentials: Self.token)
-        let mix = Mixes.jira()
-        let profile = LoadProfile(virtualUsers: 4, rampUp: .milliseconds(200), hold: .seconds(2))
+        try await Self.withSimulator(.jira) { simulator in
+            // Every issue view waits 250 ms in the simulator before answering: a floor no machine load can lower.
+            let delay = 250.0
+            simulator.fail(.init(pathPrefix: "/rest/api/2/issue/", status: 200, delay: .milliseconds(Int(delay))))
+            let jira = try JiraClient(baseURL: simulator.baseURL, credentials: Self.token)
+            let mix = Mixes.jira()
+            let profile = LoadProfile(virtualUsers: 4, rampUp: .milliseconds(200), hold: .seconds(2))
 
-        // The whole DCAPT mix runs against the simulator without errors.
-        let full = try await PerfTester(actions: mix.actions, profile: profile, prepare: mix.prepare)
-            .run("uat-perf", context: TestContext(jira: jira))
-        #expect(full.actions.values.reduce(0) { $0 + $1.samples } > 0)
-        for (name, stats) in full.actions { #expect(stats.errors == 0, "\(name): \(stats.firstError ?? "")") }
-        #expect(full.timeline.reduce(0) { $0 + $1.requests } == full.actions.values.reduce(0) { $0 + $1.samples })
-        let gates = SLA(defaultP90Milliseconds: 30_000).evaluate(full)
-        #expect(gates.allSatisfy { $0.passed }, "\(gates)")
+            // The whole DCAPT mix runs against the simulator without errors.
+            let full = try await PerfTester(actions: mix.actions, profile: profile, prepare: mix.prepare)
+                .run("uat-perf", context: TestContext(jira: jira))
+            #expect(full.actions.values.reduce(0) { $0 + $1.samples } > 0)
+            for (name, stats) in full.actions { #expect(stats.errors == 0, "\(name): \(stats.firstError ?? "")") }
+            #expect(
+                full.timeline.reduce(0) { $0 + $1.requests } == full.actions.values.reduce(0) { $0 + $1.samples })
+            let gates = SLA(defaultP90Milliseconds: 30_000).evaluate(full)
+            #expect(gates.allSatisfy { $0.passed }, "\(gates)")
 
-        // Issue views against dashboards, equally weighted so both are sampled: only the views carry the delay.
-        let pair = mix.actions.filter { ["jmeter_view_issue", "jmeter_view_dashboard"].contains($0.name) }
-            .map { PerfAction($0.name, weight: 1, $0.run) }
-        let result = try await PerfTester(actions: pair, profile: profile, prepare: mix.prepare)
-            .run("uat-perf", context: TestContext(jira: jira))
-        let view = try #require(result.actions["jmeter_view_issue"])
-        let dashboard = try #require(result.actions["jmeter_view_dashboard"])
-        #expect(view.errors == 0 && dashboard.errors == 0)
-        #expect(Double(view.histogram.min) / 1000 >= delay * 0.99)
-        #expect(Double(dashboard.histogram.min) / 1000 < delay)
+            // Issue views against dashboards, equally weighted so both are sampled: only the views carry the delay.
+            let pair = mix.actions.filter { ["jmeter_view_issue", "jmeter_view_dashboard"].contains($0.name) }
+                .map { PerfAction($0.name, weight: 1, $0.run) }
+            let result = try await PerfTester(actions: pair, profile: profile, prepare: mix.prepare)
+                .run("uat-perf", context: TestContext(jira: jira))
+            let view = try #require(result.actions["jmeter_view_issue"])
+            let dashboard = try #require(result.actions["jmeter_view_dashboard"])
+            #expect(view.errors == 0 && dashboard.errors == 0)
+            #expect(Double(view.histogram.min) / 1000 >= delay * 0.99)
+            #expect(Double(dashboard.histogram.min) / 1000 < delay)
+        }
     }
 
     @Test func theOpenModelKeepsItsScheduleAndReportsItsOwnLag() async throws {

@@ -20,7 +20,7 @@ struct AtlassianAdminToolTests {
 
     @Test func statusGatesOnRunningAndServerInfoPrintsJSON() async throws {
         let starting = Mutex(true)
-        let server = try await TestHTTPServer.start { request in
+        try await withTestServer { request in
             switch request.path {
             case "/status":
                 return .json(["state": starting.withLock { $0 } ? "STARTING" : "RUNNING"])
@@ -33,26 +33,26 @@ struct AtlassianAdminToolTests {
                 ])
             default: return .text("", status: 404)
             }
+        } body: { server in
+            let common = ["--product", "jira", "--url", server.baseURL]
+
+            let notYet = try await Self.run(["status"] + common)
+            #expect(notYet.status == 3 && notYet.stdout == "STARTING\n")
+            starting.withLock { $0 = false }
+            let running = try await Self.run(["status", "--json"] + common)
+            #expect(running.status == 0 && running.stdout == "{\"state\":\"RUNNING\"}\n")
+
+            let info = try await Self.run(["server-info", "--json", "--token", "pat-1234"] + common)
+            #expect(info.status == 0)
+            let decoded = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any]
+            #expect(decoded?["version"] as? String == "10.3.4")
+
+            let refused = try await Self.run(["server-info", "--token", "wrong-secret"] + common)
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("You are not authenticated"))
+            #expect(refused.stderr.contains("the credentials were refused"))
+            #expect(!refused.stderr.contains("wrong-secret") && !refused.stdout.contains("wrong-secret"))
         }
-        defer { Task { await server.stop() } }
-        let common = ["--product", "jira", "--url", server.baseURL]
-
-        let notYet = try await Self.run(["status"] + common)
-        #expect(notYet.status == 3 && notYet.stdout == "STARTING\n")
-        starting.withLock { $0 = false }
-        let running = try await Self.run(["status", "--json"] + common)
-        #expect(running.status == 0 && running.stdout == "{\"state\":\"RUNNING\"}\n")
-
-        let info = try await Self.run(["server-info", "--json", "--token", "pat-1234"] + common)
-        #expect(info.status == 0)
-        let decoded = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any]
-        #expect(decoded?["version"] as? String == "10.3.4")
-
-        let refused = try await Self.run(["server-info", "--token", "wrong-secret"] + common)
-        #expect(refused.status == 1)
-        #expect(refused.stderr.contains("You are not authenticated"))
-        #expect(refused.stderr.contains("the credentials were refused"))
-        #expect(!refused.stderr.contains("wrong-secret") && !refused.stdout.contains("wrong-secret"))
     }
 
     @Test func badInputExitsTwoWithWhatToFix() async throws {
@@ -103,41 +103,48 @@ struct AtlassianAdminToolTests {
     @Test func settingsOverRESTAgainstTheSimulatorWithAToken() async throws {
         let schema = try await Sandbox.makeSchema(
             prefix: "toolrest", scripts: ["scripts/sql/atlassian-schema.sql", "scripts/sql/atlassian-seed-prod.sql"])
-        let simulator = try await AtlassianSimulator.start(
-            .init(product: .confluence, database: try DatabaseLocation(url: try Sandbox.postgresURL(schema: schema))))
-        defer { Task { await simulator.stop() } }
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("uat-\(UUID().uuidString).yml")
-        try Data(
-            """
-            environment: uat
-            productionBaseURLs: [https://jira.example.com]
-            confluence:
-              colours: {topBarColor: "#8B0000"}
-              applicationLinks: {jira: https://jira.uat.example.com}
-            """.utf8
-        ).write(to: file)
-        defer { try? FileManager.default.removeItem(at: file) }
-        let token = AtlassianSimulator.User.admin.token
-        let common = [
-            "--product", "confluence", "--url", simulator.baseURL, "--token", token, "--settings", file.path,
-        ]
-        let plan = try await Self.run(["settings", "plan"] + common)
-        #expect(plan.status == 4, "\(plan)")
-        #expect(
-            plan.stdout.contains(
-                #"Confluence application link Jira: "https://jira.example.com" → "https://jira.uat.example.com""#))
-        let apply = try await Self.run(["settings", "apply"] + common)
-        #expect(apply.status == 0, "\(apply)")
-        #expect(try await Self.run(["settings", "plan"] + common).status == 0)
-        #expect(!(plan.stdout + plan.stderr + apply.stdout + apply.stderr).contains(token))
-        let relocations = simulator.requests.filter { $0.path.hasPrefix("/rest/applinks/1.0/relocateApplicationlink/") }
-        #expect(relocations.count == 1 && relocations.first?.authorization == "Bearer \(token)")
+        try await withResource {
+            try await AtlassianSimulator.start(
+                .init(
+                    product: .confluence, database: try DatabaseLocation(url: try Sandbox.postgresURL(schema: schema))))
+        } cleanup: { simulator in
+            await simulator.stop()
+        } body: { simulator in
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("uat-\(UUID().uuidString).yml")
+            try Data(
+                """
+                environment: uat
+                productionBaseURLs: [https://jira.example.com]
+                confluence:
+                  colours: {topBarColor: "#8B0000"}
+                  applicationLinks: {jira: https://jira.uat.example.com}
+                """.utf8
+            ).write(to: file)
+            defer { try? FileManager.default.removeItem(at: file) }
+            let token = AtlassianSimulator.User.admin.token
+            let common = [
+                "--product", "confluence", "--url", simulator.baseURL, "--token", token, "--settings", file.path,
+            ]
+            let plan = try await Self.run(["settings", "plan"] + common)
+            #expect(plan.status == 4, "\(plan)")
+            #expect(
+                plan.stdout.contains(
+                    #"Confluence application link Jira: "https://jira.example.com" → "https://jira.uat.example.com""#))
+            let apply = try await Self.run(["settings", "apply"] + common)
+            #expect(apply.status == 0, "\(apply)")
+            #expect(try await Self.run(["settings", "plan"] + common).status == 0)
+            #expect(!(plan.stdout + plan.stderr + apply.stdout + apply.stderr).contains(token))
+            let relocations = simulator.requests.filter {
+                $0.path.hasPrefix("/rest/applinks/1.0/relocateApplicationlink/")
+            }
+            #expect(relocations.count == 1 && relocations.first?.authorization == "Bearer \(token)")
 
-        let viewer = try await Self.run(
-            [
-                "settings", "apply", "--product", "confluence", "--url", simulator.baseURL, "--user", "viewer",
-                "--password", "viewer", "--settings", file.path,
-            ])
-        #expect(viewer.status == 1 && viewer.stderr.contains("403"), "\(viewer)")
+            let viewer = try await Self.run(
+                [
+                    "settings", "apply", "--product", "confluence", "--url", simulator.baseURL, "--user", "viewer",
+                    "--password", "viewer", "--settings", file.path,
+                ])
+            #expect(viewer.status == 1 && viewer.stderr.contains("403"), "\(viewer)")
+        }
     }
 }

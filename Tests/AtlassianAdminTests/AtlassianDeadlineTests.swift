@@ -14,47 +14,45 @@ struct AtlassianDeadlineTests {
     /// measure the machine, not the code.
     static let bound: Duration = .seconds(60)
 
-    static func dripping() async throws -> StallingHTTPServer {
-        try await StallingHTTPServer.start(.drip(every: .milliseconds(500)))
-    }
-
     @Test func aDrippingAnswerTimesOutAtTheRequestTimeout() async throws {
-        let server = try await Self.dripping()
-        let jira = JiraClient(
-            connection: try AtlassianConnection(baseURL: server.baseURL, credentials: nil, timeout: .seconds(2)))
-        let started = ContinuousClock.now
-        let error = try await #require(throws: AtlassianError.self) {
-            try await withTimeLimit(.seconds(90)) { _ = try await jira.serverInfo() }
+        let (error, started) = try await withStallingServer(.drip(every: .milliseconds(500))) { server in
+            let jira = JiraClient(
+                connection: try AtlassianConnection(baseURL: server.baseURL, credentials: nil, timeout: .seconds(2)))
+            let started = ContinuousClock.now
+            let error = try await #require(throws: AtlassianError.self) {
+                try await withTimeLimit(.seconds(90)) { _ = try await jira.serverInfo() }
+            }
+            return (error, started)
         }
-        await server.stop()
         #expect(error.kind == .timedOut)
         #expect(ContinuousClock.now - started < Self.bound)
     }
 
     @Test func waitUntilRunningEndsAtItsTimeoutWhateverThePollsDo() async throws {
-        let server = try await Self.dripping()
-        // A request timeout far longer than the wait: the polls are cut to what is left.
-        let jira = JiraClient(
-            connection: try AtlassianConnection(baseURL: server.baseURL, credentials: nil, timeout: .seconds(60)))
-        let started = ContinuousClock.now
-        let error = try await #require(throws: AtlassianError.self) {
-            try await withTimeLimit(.seconds(90)) {
-                try await jira.waitUntilRunning(timeout: .seconds(3), interval: .milliseconds(100))
+        let (error, started) = try await withStallingServer(.drip(every: .milliseconds(500))) { server in
+            // A request timeout far longer than the wait: the polls are cut to what is left.
+            let jira = JiraClient(
+                connection: try AtlassianConnection(baseURL: server.baseURL, credentials: nil, timeout: .seconds(60)))
+            let started = ContinuousClock.now
+            let error = try await #require(throws: AtlassianError.self) {
+                try await withTimeLimit(.seconds(90)) {
+                    try await jira.waitUntilRunning(timeout: .seconds(3), interval: .milliseconds(100))
+                }
             }
+            return (error, started)
         }
-        await server.stop()
         #expect(error.kind == .timedOut)
         #expect(ContinuousClock.now - started < Self.bound)
     }
 
     @Test func statusWaitReturnsWithinTheWaitPlusOneRequestTimeout() async throws {
-        let server = try await Self.dripping()
-        let started = ContinuousClock.now
-        let result = try await AtlassianAdminToolTests.run([
-            "status", "--product", "jira", "--url", server.baseURL, "--wait", "3", "--timeout", "2",
-        ])
-        let elapsed = ContinuousClock.now - started
-        await server.stop()
+        let (result, elapsed) = try await withStallingServer(.drip(every: .milliseconds(500))) { server in
+            let started = ContinuousClock.now
+            let result = try await AtlassianAdminToolTests.run([
+                "status", "--product", "jira", "--url", server.baseURL, "--wait", "3", "--timeout", "2",
+            ])
+            return (result, ContinuousClock.now - started)
+        }
         #expect(result.status == 1, "\(result)")
         #expect(elapsed < Self.bound, "took \(elapsed)")
     }

@@ -17,56 +17,64 @@ struct EnvironmentSettingsTests {
     @Test func planShowsTheDifferencesAndApplyIsIdempotent() async throws {
         let schema = try await Sandbox.makeSchema(prefix: "env", scripts: SettingsStoreTests.scripts)
         let location = try SettingsStoreTests.location(schema)
-        let jira = try await JiraSettingsStore.open(location)
-        let confluence = try await ConfluenceSettingsStore.open(location)
-        defer {
-            Task {
-                await jira.close(); await confluence.close()
+        try await withResource {
+            try await JiraSettingsStore.open(location)
+        } cleanup: { jira in
+            await jira.close()
+        } body: { jira in
+            try await withResource {
+                try await ConfluenceSettingsStore.open(location)
+            } cleanup: { confluence in
+                await confluence.close()
+            } body: { confluence in
+                let plan = try await Self.dev.plan(jira: jira, confluence: confluence)
+                #expect(plan.text.contains(#"Jira jira.title: "Jira" → "Jira (DEV)""#))
+                #expect(plan.text.contains(#"Jira jira.mail.send.disabled: "0" → "1""#))
+                #expect(plan.text.contains(##"Jira jira.lf.top.bgcolour: "#205081" → "#0B6E4F""##))
+                #expect(
+                    plan.text.contains(
+                        #"Confluence baseUrl: "https://confluence.example.com" → "https://confluence.dev.example.com""#
+                    ))
+                // 5 Jira properties (the banner's visibility is already "public" in the seed) + 3 Confluence.
+                #expect(plan.changes.count == 8)
+                #expect(!plan.text.contains("jira.alertheader.visibility"))
+                #expect(try await jira.properties()["jira.title"] == .string("Jira"))  // planning wrote nothing
+
+                let applied = try await Self.dev.apply(jira: jira, confluence: confluence)
+                #expect(applied == plan)
+                #expect(try await Self.dev.plan(jira: jira, confluence: confluence).text == "no changes")
+                #expect(try await Self.dev.apply(jira: jira, confluence: confluence).changes.isEmpty)
+                #expect(try await confluence.settings().siteTitle == "Confluence (DEV)")
             }
         }
-
-        let plan = try await Self.dev.plan(jira: jira, confluence: confluence)
-        #expect(plan.text.contains(#"Jira jira.title: "Jira" → "Jira (DEV)""#))
-        #expect(plan.text.contains(#"Jira jira.mail.send.disabled: "0" → "1""#))
-        #expect(plan.text.contains(##"Jira jira.lf.top.bgcolour: "#205081" → "#0B6E4F""##))
-        #expect(
-            plan.text.contains(
-                #"Confluence baseUrl: "https://confluence.example.com" → "https://confluence.dev.example.com""#))
-        // 5 Jira properties (the banner's visibility is already "public" in the seed) + 3 Confluence.
-        #expect(plan.changes.count == 8)
-        #expect(!plan.text.contains("jira.alertheader.visibility"))
-        #expect(try await jira.properties()["jira.title"] == .string("Jira"))  // planning wrote nothing
-
-        let applied = try await Self.dev.apply(jira: jira, confluence: confluence)
-        #expect(applied == plan)
-        #expect(try await Self.dev.plan(jira: jira, confluence: confluence).text == "no changes")
-        #expect(try await Self.dev.apply(jira: jira, confluence: confluence).changes.isEmpty)
-        #expect(try await confluence.settings().siteTitle == "Confluence (DEV)")
     }
 
     @Test func invalidSettingsAndProdAreRefusedBeforeWriting() async throws {
         let schema = try await Sandbox.makeSchema(prefix: "env", scripts: SettingsStoreTests.scripts)
-        let jira = try await JiraSettingsStore.open(try SettingsStoreTests.location(schema))
-        defer { Task { await jira.close() } }
+        try await withResource {
+            try await JiraSettingsStore.open(try SettingsStoreTests.location(schema))
+        } cleanup: { jira in
+            await jira.close()
+        } body: { jira in
+            var bad = Self.dev
+            bad.jira?.colours = ["topBar": "green", "sidebar": "#000000"]
+            bad.confluence?.baseURL = "https://CONFLUENCE.example.com"
+            let invalid = try await #require(throws: AtlassianError.self) {
+                try await bad.apply(jira: jira, confluence: nil)
+            }
+            #expect(invalid.kind == .invalidInput)
+            #expect(invalid.description.contains("Jira colour topBar is 'green', not #rrggbb"))
+            #expect(invalid.description.contains("unknown Jira colour 'sidebar'"))
+            #expect(invalid.description.contains("Confluence's base URL https://CONFLUENCE.example.com is PROD's"))
 
-        var bad = Self.dev
-        bad.jira?.colours = ["topBar": "green", "sidebar": "#000000"]
-        bad.confluence?.baseURL = "https://CONFLUENCE.example.com"
-        let invalid = try await #require(throws: AtlassianError.self) {
-            try await bad.apply(jira: jira, confluence: nil)
+            var prod = Self.dev
+            prod.isProduction = true
+            let refused = try await #require(throws: AtlassianError.self) {
+                try await prod.apply(jira: jira, confluence: nil)
+            }
+            #expect(refused.kind == .refused)
+            #expect(try await jira.properties()["jira.title"] == .string("Jira"))
         }
-        #expect(invalid.kind == .invalidInput)
-        #expect(invalid.description.contains("Jira colour topBar is 'green', not #rrggbb"))
-        #expect(invalid.description.contains("unknown Jira colour 'sidebar'"))
-        #expect(invalid.description.contains("Confluence's base URL https://CONFLUENCE.example.com is PROD's"))
-
-        var prod = Self.dev
-        prod.isProduction = true
-        let refused = try await #require(throws: AtlassianError.self) {
-            try await prod.apply(jira: jira, confluence: nil)
-        }
-        #expect(refused.kind == .refused)
-        #expect(try await jira.properties()["jira.title"] == .string("Jira"))
     }
 
     @Test func settingsReadFromJSON() throws {

@@ -22,12 +22,16 @@ struct SecretsTests {
     static var basic: String { "Basic " + Data("admin:\(secret)".utf8).base64EncodedString() }
 
     @Test func aPasswordInsideTheURLSignsInButIsNeverShown() async throws {
-        let server = try await Self.server(expecting: Self.basic)
-        defer { Task { await server.stop() } }
-        let withPassword = "http://admin:\(Self.secret)@127.0.0.1:\(server.port)"
-        let jira = try JiraClient(baseURL: withPassword, credentials: nil)
-        #expect(try await jira.serverInfo().version == "10.3.4")
-        #expect(!jira.connection.baseURL.contains(Self.secret))
+        try await withResource {
+            try await Self.server(expecting: Self.basic)
+        } cleanup: { server in
+            await server.stop()
+        } body: { server in
+            let withPassword = "http://admin:\(Self.secret)@127.0.0.1:\(server.port)"
+            let jira = try JiraClient(baseURL: withPassword, credentials: nil)
+            #expect(try await jira.serverInfo().version == "10.3.4")
+            #expect(!jira.connection.baseURL.contains(Self.secret))
+        }
 
         let unreachable = try JiraClient(baseURL: "http://admin:\(Self.secret)@127.0.0.1:9", credentials: nil)
         let error = try await #require(throws: AtlassianError.self) { try await unreachable.serverInfo() }
@@ -60,31 +64,36 @@ struct SecretsTests {
 
     @Test func atlassianAdminTakesTheTokenFromAFileOrTheEnvironment() async throws {
         let token = "pat-from-a-file-0815"
-        let server = try await Self.server(expecting: "Bearer \(token)")
-        defer { Task { await server.stop() } }
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("token-\(UUID().uuidString)")
-        try Data("\(token)\n".utf8).write(to: file)
-        defer { try? FileManager.default.removeItem(at: file) }
-        let common = ["server-info", "--product", "jira", "--url", server.baseURL]
-        let binary = AtlassianAdminToolTests.binary
+        try await withResource {
+            try await Self.server(expecting: "Bearer \(token)")
+        } cleanup: { server in
+            await server.stop()
+        } body: { server in
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("token-\(UUID().uuidString)")
+            try Data("\(token)\n".utf8).write(to: file)
+            defer { try? FileManager.default.removeItem(at: file) }
+            let common = ["server-info", "--product", "jira", "--url", server.baseURL]
+            let binary = AtlassianAdminToolTests.binary
 
-        for (arguments, environment) in [
-            (common + ["--token-file", file.path], [String: String]()),
-            (common, ["ATLASSIAN_TOKEN_FILE": file.path]),
-            (common, ["ATLASSIAN_TOKEN": token]),
-        ] {
-            let result = try await ProcessRunner.run(binary, arguments, environment: environment, timeout: .seconds(60))
-            let output = String(decoding: result.stdout + result.stderr, as: UTF8.self)
-            #expect(result.status == 0, "\(arguments) \(environment.keys): \(output)")
-            #expect(!output.contains(token))
+            for (arguments, environment) in [
+                (common + ["--token-file", file.path], [String: String]()),
+                (common, ["ATLASSIAN_TOKEN_FILE": file.path]),
+                (common, ["ATLASSIAN_TOKEN": token]),
+            ] {
+                let result = try await ProcessRunner.run(
+                    binary, arguments, environment: environment, timeout: .seconds(60))
+                let output = String(decoding: result.stdout + result.stderr, as: UTF8.self)
+                #expect(result.status == 0, "\(arguments) \(environment.keys): \(output)")
+                #expect(!output.contains(token))
+            }
+            let missing = try await ProcessRunner.run(
+                binary, common + ["--token-file", file.path + "-missing"], timeout: .seconds(60))
+            #expect(missing.status == 2)
+
+            // The flag still works, with a warning that it shows the secret to every user.
+            let flagged = try await ProcessRunner.run(binary, common + ["--token", token], timeout: .seconds(60))
+            #expect(flagged.status == 0)
+            #expect(String(decoding: flagged.stderr, as: UTF8.self).contains("process list"))
         }
-        let missing = try await ProcessRunner.run(
-            binary, common + ["--token-file", file.path + "-missing"], timeout: .seconds(60))
-        #expect(missing.status == 2)
-
-        // The flag still works, with a warning that it shows the secret to every user.
-        let flagged = try await ProcessRunner.run(binary, common + ["--token", token], timeout: .seconds(60))
-        #expect(flagged.status == 0)
-        #expect(String(decoding: flagged.stderr, as: UTF8.self).contains("process list"))
     }
 }

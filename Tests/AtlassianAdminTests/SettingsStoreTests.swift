@@ -16,63 +16,75 @@ struct SettingsStoreTests {
 
     @Test func jiraPropertiesAreRewrittenOnceAndNewOnesGetIdsJiraWillNotReuse() async throws {
         let schema = try await Sandbox.makeSchema(prefix: "jira", scripts: Self.scripts)
-        let store = try await JiraSettingsStore.open(try Self.location(schema))
-        defer { Task { await store.close() } }
-        let before = try await store.properties()
-        #expect(before["jira.title"] == .string("Jira"))
-        #expect(before["jira.mail.send.disabled"] == .number(0))
+        try await withResource {
+            try await JiraSettingsStore.open(try Self.location(schema))
+        } cleanup: { store in
+            await store.close()
+        } body: { store in
+            let before = try await store.properties()
+            #expect(before["jira.title"] == .string("Jira"))
+            #expect(before["jira.mail.send.disabled"] == .number(0))
 
-        let wanted: [String: JiraSettingsStore.Value] = [
-            "jira.title": .string("Jira (DEV)"), "jira.baseurl": .string("https://jira.dev.example.com"),
-            "jira.mail.send.disabled": .number(1), "jira.lf.top.bgcolour": .string("#0B6E4F"),
-            "jira.alertheader": .text("<b>DEV</b>: data from PROD, 2026-11-28"),
-            "jira.lf.menu.bgcolour": .string("#0B6E4F"),  // not in the seed: a new entry
-        ]
-        let changed = try await store.set(wanted)
-        #expect(Set(changed) == Set(wanted.keys))
-        let after = try await store.properties()
-        for (key, value) in wanted { #expect(after[key] == value, "\(key)") }
-        #expect(after["jira.lf.top.textcolour"] == .string("#ffffff"))  // untouched
-        #expect(try await store.set(wanted).isEmpty)  // idempotent: nothing left to change
+            let wanted: [String: JiraSettingsStore.Value] = [
+                "jira.title": .string("Jira (DEV)"), "jira.baseurl": .string("https://jira.dev.example.com"),
+                "jira.mail.send.disabled": .number(1), "jira.lf.top.bgcolour": .string("#0B6E4F"),
+                "jira.alertheader": .text("<b>DEV</b>: data from PROD, 2026-11-28"),
+                "jira.lf.menu.bgcolour": .string("#0B6E4F"),  // not in the seed: a new entry
+            ]
+            let changed = try await store.set(wanted)
+            #expect(Set(changed) == Set(wanted.keys))
+            let after = try await store.properties()
+            for (key, value) in wanted { #expect(after[key] == value, "\(key)") }
+            #expect(after["jira.lf.top.textcolour"] == .string("#ffffff"))  // untouched
+            #expect(try await store.set(wanted).isEmpty)  // idempotent: nothing left to change
 
-        // The new entry's id is at or above Jira's sequence, and the sequence moved past it.
-        let psql = try await Self.query(
-            schema,
-            "SELECT e.id, s.seq_id FROM propertyentry e, sequence_value_item s WHERE e.property_key = 'jira.lf.menu.bgcolour' AND s.seq_name = 'OSPropertyEntry'"
-        )
-        let numbers = psql.split(separator: "|").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        #expect(numbers.count == 2 && numbers[0] >= 10100 && numbers[1] > numbers[0])
+            // The new entry's id is at or above Jira's sequence, and the sequence moved past it.
+            let psql = try await Self.query(
+                schema,
+                "SELECT e.id, s.seq_id FROM propertyentry e, sequence_value_item s WHERE e.property_key = 'jira.lf.menu.bgcolour' AND s.seq_name = 'OSPropertyEntry'"
+            )
+            let numbers = psql.split(separator: "|").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            #expect(numbers.count == 2 && numbers[0] >= 10100 && numbers[1] > numbers[0])
+        }
     }
 
     @Test func aTypeMismatchWritesNothing() async throws {
         let schema = try await Sandbox.makeSchema(prefix: "jira", scripts: Self.scripts)
-        let store = try await JiraSettingsStore.open(try Self.location(schema))
-        defer { Task { await store.close() } }
-        let error = try await #require(throws: AtlassianError.self) {
-            try await store.set(["jira.title": .string("DEV"), "jira.mail.send.disabled": .string("true")])
+        try await withResource {
+            try await JiraSettingsStore.open(try Self.location(schema))
+        } cleanup: { store in
+            await store.close()
+        } body: { store in
+            let error = try await #require(throws: AtlassianError.self) {
+                try await store.set(["jira.title": .string("DEV"), "jira.mail.send.disabled": .string("true")])
+            }
+            #expect(error.kind == .conflict)
+            #expect(try await store.properties()["jira.title"] == .string("Jira"))
         }
-        #expect(error.kind == .conflict)
-        #expect(try await store.properties()["jira.title"] == .string("Jira"))
     }
 
     @Test func confluenceSettingsAreRewrittenAsXMLKeepingEverythingElse() async throws {
         let schema = try await Sandbox.makeSchema(prefix: "conf", scripts: Self.scripts)
-        let store = try await ConfluenceSettingsStore.open(try Self.location(schema))
-        defer { Task { await store.close() } }
-        #expect(
-            try await store.settings()
-                == .init(siteTitle: "Confluence", baseURL: "https://confluence.example.com", bannerHTML: ""))
-        let wanted = ConfluenceSettingsStore.Settings(
-            siteTitle: "Confluence (DEV) & friends", baseURL: "https://confluence.dev.example.com",
-            bannerHTML: "<div class=\"banner\">DEV: data from PROD</div>")
-        let changed = try await store.set(wanted)
-        #expect(changed == ["siteTitle", "baseUrl", "customHtmlSettings/afterBodyStart"])
-        #expect(try await store.settings() == wanted)
-        #expect(try await store.set(wanted).isEmpty)
-        let xml = try await store.xml()
-        #expect(xml.contains("<maxAttachmentSize>104857600</maxAttachmentSize>"))  // the rest is kept
-        #expect(xml.contains("&amp; friends"))  // escaped as XML, not pasted in
-        #expect(xml.contains("<beforeBodyEnd"))
+        try await withResource {
+            try await ConfluenceSettingsStore.open(try Self.location(schema))
+        } cleanup: { store in
+            await store.close()
+        } body: { store in
+            #expect(
+                try await store.settings()
+                    == .init(siteTitle: "Confluence", baseURL: "https://confluence.example.com", bannerHTML: ""))
+            let wanted = ConfluenceSettingsStore.Settings(
+                siteTitle: "Confluence (DEV) & friends", baseURL: "https://confluence.dev.example.com",
+                bannerHTML: "<div class=\"banner\">DEV: data from PROD</div>")
+            let changed = try await store.set(wanted)
+            #expect(changed == ["siteTitle", "baseUrl", "customHtmlSettings/afterBodyStart"])
+            #expect(try await store.settings() == wanted)
+            #expect(try await store.set(wanted).isEmpty)
+            let xml = try await store.xml()
+            #expect(xml.contains("<maxAttachmentSize>104857600</maxAttachmentSize>"))  // the rest is kept
+            #expect(xml.contains("&amp; friends"))  // escaped as XML, not pasted in
+            #expect(xml.contains("<beforeBodyEnd"))
+        }
     }
 
     @Test func aDatabaseThatIsNotJiraOrConfluenceIsRefused() async throws {

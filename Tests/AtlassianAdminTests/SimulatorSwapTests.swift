@@ -27,9 +27,13 @@ struct SimulatorSwapTests {
         let location = try DatabaseLocation(url: url)
         let freshURL = try await Sandbox.makeDatabase(prefix: "swapnew", scripts: scripts)
         let fresh = try DatabaseLocation(url: freshURL).database
-        let store = try await JiraSettingsStore.open(try DatabaseLocation(url: freshURL))
-        _ = try await store.set(["jira.title": .string("Jira (restored)")])
-        await store.close()
+        try await withResource {
+            try await JiraSettingsStore.open(try DatabaseLocation(url: freshURL))
+        } cleanup: { store in
+            await store.close()
+        } body: { store in
+            _ = try await store.set(["jira.title": .string("Jira (restored)")])
+        }
         return (location, location.database, fresh, url)
     }
 
@@ -43,21 +47,33 @@ struct SimulatorSwapTests {
 
     @Test func afterASwapTheSimulatorServesTheNewDatabase() async throws {
         let (location, name, fresh, _) = try await Self.databases()
-        defer { Task { await Sandbox.dropDatabase(name) } }
-        let simulator = try await AtlassianSimulator.start(.init(product: .jira, database: location))
-        let jira = JiraClient(
-            connection: try AtlassianConnection(
-                baseURL: simulator.baseURL, credentials: .token(AtlassianSimulator.User.admin.token),
-                timeout: .seconds(20)))
-        #expect(try await jira.applicationProperty("jira.title")?.value == "Jira")
+        try await withCleanup {
+            // The test stops the simulator itself (in bounded time); the cleanup's stop then does nothing.
+            try await withResource {
+                try await AtlassianSimulator.start(.init(product: .jira, database: location))
+            } cleanup: { simulator in
+                await simulator.stop()
+            } body: { simulator in
+                let jira = JiraClient(
+                    connection: try AtlassianConnection(
+                        baseURL: simulator.baseURL, credentials: .token(AtlassianSimulator.User.admin.token),
+                        timeout: .seconds(20)))
+                #expect(try await jira.applicationProperty("jira.title")?.value == "Jira")
 
-        try await Self.swap(name, with: fresh)
-        let started = ContinuousClock.now
-        let title = try await withTimeLimit(.seconds(30)) { try await jira.applicationProperty("jira.title")?.value }
-        #expect(title == "Jira (restored)")
-        #expect(ContinuousClock.now - started < .seconds(10))
-        #expect(try await jira.state() == .running)
-        try await withTimeLimit(.seconds(30)) { await simulator.stop() }
+                try await Self.swap(name, with: fresh)
+                let started = ContinuousClock.now
+                let title = try await withTimeLimit(.seconds(30)) {
+                    try await jira.applicationProperty("jira.title")?.value
+                }
+                #expect(title == "Jira (restored)")
+                #expect(ContinuousClock.now - started < .seconds(10))
+                #expect(try await jira.state() == .running)
+                try await withTimeLimit(.seconds(30)) { await simulator.stop() }
+            }
+        } cleanup: {
+            await Sandbox.dropDatabase(name)
+            await Sandbox.dropDatabase(fresh)
+        }
     }
 }
 
@@ -68,37 +84,42 @@ extension SimulatorSwapTests {
 
     @Test func theExecutableStopsOnSIGTERMAfterASwap() async throws {
         let (_, name, fresh, url) = try await Self.databases()
-        defer { Task { await Sandbox.dropDatabase(name) } }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.simulatorBinary)
-        process.arguments = ["--product", "jira", "--db", url]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let pid = process.processIdentifier
-        defer { if StopScriptTests.isAlive(pid) { kill(pid, SIGKILL) } }
-        // "listening on http://127.0.0.1:PORT"
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { break }
-            line += chunk
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        let baseURL = try #require(text.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines))
-        let jira = JiraClient(
-            connection: try AtlassianConnection(
-                baseURL: baseURL, credentials: .token(AtlassianSimulator.User.admin.token), timeout: .seconds(60)))
-        #expect(try await jira.applicationProperty("jira.title")?.value == "Jira")
+        try await withCleanup {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Self.simulatorBinary)
+            process.arguments = ["--product", "jira", "--db", url]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let pid = process.processIdentifier
+            defer { if StopScriptTests.isAlive(pid) { kill(pid, SIGKILL) } }
+            // "listening on http://127.0.0.1:PORT"
+            var line = Data()
+            while !line.contains(UInt8(ascii: "\n")) {
+                let chunk = output.fileHandleForReading.availableData
+                guard !chunk.isEmpty else { break }
+                line += chunk
+            }
+            let text = String(decoding: line, as: UTF8.self)
+            let baseURL = try #require(
+                text.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines))
+            let jira = JiraClient(
+                connection: try AtlassianConnection(
+                    baseURL: baseURL, credentials: .token(AtlassianSimulator.User.admin.token), timeout: .seconds(60)))
+            #expect(try await jira.applicationProperty("jira.title")?.value == "Jira")
 
-        try await Self.swap(name, with: fresh)
-        let inFlight = Task { try? await jira.applicationProperty("jira.title") }
-        try await Task.sleep(for: .milliseconds(500))
-        let stopped = ContinuousClock.now
-        kill(pid, SIGTERM)
-        #expect(await StopScriptTests.waitForExit(pid, within: .seconds(30)), "SIGTERM ends the simulator")
-        #expect(ContinuousClock.now - stopped < .seconds(15))
-        inFlight.cancel()
+            try await Self.swap(name, with: fresh)
+            let inFlight = Task { try? await jira.applicationProperty("jira.title") }
+            try await Task.sleep(for: .milliseconds(500))
+            let stopped = ContinuousClock.now
+            kill(pid, SIGTERM)
+            #expect(await StopScriptTests.waitForExit(pid, within: .seconds(30)), "SIGTERM ends the simulator")
+            #expect(ContinuousClock.now - stopped < .seconds(15))
+            inFlight.cancel()
+        } cleanup: {
+            await Sandbox.dropDatabase(name)
+            await Sandbox.dropDatabase(fresh)
+        }
     }
 }

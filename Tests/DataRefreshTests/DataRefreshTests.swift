@@ -144,88 +144,110 @@ struct DataRefreshTests {
         }
     }
 
+    /// Builds a ``World``, runs `body` with it, then closes it (simulators stopped, databases
+    /// dropped, folders removed) whether `body` returned or threw.
+    static func withWorld<T>(_ body: (World) async throws -> T) async throws -> T {
+        try await withResource(World.init, cleanup: { await $0.close() }, body: body)
+    }
+
     @Test func aFailedStartResumesThereAndDEVEndsWithPRODDataButDEVSettings() async throws {
-        let world = try await World()
-        defer { Task { await world.close() } }
-        let manifest = try await world.provider.provide()
-        #expect(manifest.products.map(\.name) == ["jira", "confluence"])
-        #expect(
-            manifest.products.allSatisfy { $0.sharedHomeObjects == 2 && $0.dumpBytes > 0 && $0.dumpSHA256.count == 64 })
+        try await Self.withWorld { world in
+            let manifest = try await world.provider.provide()
+            #expect(manifest.products.map(\.name) == ["jira", "confluence"])
+            #expect(
+                manifest.products.allSatisfy {
+                    $0.sharedHomeObjects == 2 && $0.dumpBytes > 0 && $0.dumpSHA256.count == 64
+                })
 
-        world.failStarts.withLock { $0 = 1 }
-        let refresher = world.refresher()
-        let failure = try await #require(throws: DataRefreshError.self) { try await refresher.refresh() }
-        #expect(failure.description.contains("did not start"))
-        #expect(
-            try refresher.unfinished()?.done == [.check, .stop, .restoreDatabases, .syncSharedHomes, .rewriteSettings])
+            world.failStarts.withLock { $0 = 1 }
+            let refresher = world.refresher()
+            let failure = try await #require(throws: DataRefreshError.self) { try await refresher.refresh() }
+            #expect(failure.description.contains("did not start"))
+            #expect(
+                try refresher.unfinished()?.done == [
+                    .check, .stop, .restoreDatabases, .syncSharedHomes, .rewriteSettings,
+                ])
 
-        let resumed = try await refresher.refresh()
-        #expect(resumed.id == manifest.id)
-        #expect(world.stops.withLock { $0 } == 2)  // one stop per product, in the first run only
-        #expect(try refresher.unfinished() == nil)
+            let resumed = try await refresher.refresh()
+            #expect(resumed.id == manifest.id)
+            #expect(world.stops.withLock { $0 } == 2)  // one stop per product, in the first run only
+            #expect(try refresher.unfinished() == nil)
 
-        for product in ["jira", "confluence"] {
-            #expect(try await PostgresTools.sql(world.dev[product]!, "SELECT count(*) FROM content") == "500")
-            let home = world.devHome[product]!
-            #expect(FileManager.default.fileExists(atPath: "\(home)/data/attachments/PROJ/10000/10001"))
-            #expect(!FileManager.default.fileExists(atPath: "\(home)/data/stale.txt"))
-            #expect(!FileManager.default.fileExists(atPath: "\(home)/caches/indexes/segment"))
-            #expect(!FileManager.default.fileExists(atPath: "\(home)/log/atlassian.log"))
+            for product in ["jira", "confluence"] {
+                let database = try #require(world.dev[product])
+                #expect(try await PostgresTools.sql(database, "SELECT count(*) FROM content") == "500")
+                let home = try #require(world.devHome[product])
+                #expect(FileManager.default.fileExists(atPath: "\(home)/data/attachments/PROJ/10000/10001"))
+                #expect(!FileManager.default.fileExists(atPath: "\(home)/data/stale.txt"))
+                #expect(!FileManager.default.fileExists(atPath: "\(home)/caches/indexes/segment"))
+                #expect(!FileManager.default.fileExists(atPath: "\(home)/log/atlassian.log"))
+            }
+            let jira = try JiraClient(
+                baseURL: world.url("jira"), credentials: .token(AtlassianSimulator.User.admin.token))
+            let info = try await jira.serverInfo()
+            #expect(info.serverTitle == "Jira (DEV)" && info.baseUrl == "https://jira.dev.example.com")
+            #expect(try await jira.applicationLinks().first?.rpcUrl == "https://confluence.dev.example.com")
+            let devJira = try #require(world.dev["jira"])
+            try await withResource {
+                try await JiraSettingsStore.open(devJira)
+            } cleanup: { store in
+                await store.close()
+            } body: { store async throws in
+                #expect(try await store.properties()["jira.mail.send.disabled"] == .number(1))
+            }
+            let confluence = try ConfluenceClient(
+                baseURL: world.url("confluence"), credentials: .token(AtlassianSimulator.User.admin.token))
+            #expect(try await confluence.colorScheme().colorSchemeModelLight?["topBarColor"] == "#0b6e4f")
+            #expect(try await confluence.serverInformation().baseUrl == "https://confluence.dev.example.com")
+            // PROD was only read.
+            let prodJira = try #require(world.prod["jira"])
+            #expect(
+                try await PostgresTools.sql(prodJira, "SELECT propertyvalue FROM propertystring WHERE id = 10000")
+                    == "Jira")
         }
-        let jira = try JiraClient(baseURL: world.url("jira"), credentials: .token(AtlassianSimulator.User.admin.token))
-        let info = try await jira.serverInfo()
-        #expect(info.serverTitle == "Jira (DEV)" && info.baseUrl == "https://jira.dev.example.com")
-        #expect(try await jira.applicationLinks().first?.rpcUrl == "https://confluence.dev.example.com")
-        let store = try await JiraSettingsStore.open(world.dev["jira"]!)
-        #expect(try await store.properties()["jira.mail.send.disabled"] == .number(1))
-        await store.close()
-        let confluence = try ConfluenceClient(
-            baseURL: world.url("confluence"), credentials: .token(AtlassianSimulator.User.admin.token))
-        #expect(try await confluence.colorScheme().colorSchemeModelLight?["topBarColor"] == "#0b6e4f")
-        #expect(try await confluence.serverInformation().baseUrl == "https://confluence.dev.example.com")
-        // PROD was only read.
-        #expect(
-            try await PostgresTools.sql(
-                world.prod["jira"]!, "SELECT propertyvalue FROM propertystring WHERE id = 10000") == "Jira")
     }
 
     @Test func aCorruptedDumpIsDetectedAndTheOldDatabaseStays() async throws {
-        let world = try await World()
-        defer { Task { await world.close() } }
-        let manifest = try await world.provider.provide()
-        let key = world.location.prefix(of: manifest.id) + manifest.products[0].dumpKey
-        var bytes = try #require(try await world.s3.getObjectData(bucket: world.location.bucket, key: key))
-        bytes[bytes.count / 2] ^= 0xFF
-        _ = try await world.s3.putObject(bucket: world.location.bucket, key: key, data: .init(bytes: bytes))
+        try await Self.withWorld { world in
+            let manifest = try await world.provider.provide()
+            let key = world.location.prefix(of: manifest.id) + manifest.products[0].dumpKey
+            var bytes = try #require(try await world.s3.getObjectData(bucket: world.location.bucket, key: key))
+            bytes[bytes.count / 2] ^= 0xFF
+            _ = try await world.s3.putObject(bucket: world.location.bucket, key: key, data: .init(bytes: bytes))
 
-        let refresher = world.refresher()
-        let error = try await #require(throws: DataRefreshError.self) { try await refresher.refresh() }
-        #expect(error.kind == .mismatch)
-        #expect(error.description.contains("is corrupt") && error.description.contains("nothing was restored"))
-        #expect(try await PostgresTools.sql(world.dev["jira"]!, "SELECT title FROM content") == "stale DEV item")
-        #expect(try refresher.unfinished()?.done == [.check, .stop])
+            let refresher = world.refresher()
+            let error = try await #require(throws: DataRefreshError.self) { try await refresher.refresh() }
+            #expect(error.kind == .mismatch)
+            #expect(error.description.contains("is corrupt") && error.description.contains("nothing was restored"))
+            let devJira = try #require(world.dev["jira"])
+            #expect(try await PostgresTools.sql(devJira, "SELECT title FROM content") == "stale DEV item")
+            #expect(try refresher.unfinished()?.done == [.check, .stop])
+        }
     }
 
     @Test func prodIsRefusedAsATargetBeforeAnythingRuns() async throws {
-        let world = try await World()
-        defer { Task { await world.close() } }
-        let intoProd = world.refresher(targetDatabase: world.prod["jira"]!)
-        let error = try await #require(throws: DataRefreshError.self) { try await intoProd.refresh() }
-        #expect(error.kind == .refused)
-        var prodSettings = world.settings
-        prodSettings.isProduction = true
-        let marked = try await #require(throws: DataRefreshError.self) {
-            try await world.refresher(settings: prodSettings).refresh()
+        try await Self.withWorld { world in
+            let prodJira = try #require(world.prod["jira"])
+            let intoProd = world.refresher(targetDatabase: prodJira)
+            let error = try await #require(throws: DataRefreshError.self) { try await intoProd.refresh() }
+            #expect(error.kind == .refused)
+            var prodSettings = world.settings
+            prodSettings.isProduction = true
+            let marked = try await #require(throws: DataRefreshError.self) {
+                try await world.refresher(settings: prodSettings).refresh()
+            }
+            #expect(marked.kind == .refused)
+            var onProdHost = world.refresher()
+            onProdHost.production.hosts = [prodJira.host]
+            let host = try await #require(throws: DataRefreshError.self) { try await onProdHost.refresh() }
+            #expect(host.kind == .refused)
+            #expect(host.description.contains("is a PROD host"))  // says it is the host, not the database
+            #expect(world.stops.withLock { $0 } == 0)
+            let noSnapshot = try await #require(throws: DataRefreshError.self) {
+                try await world.refresher().refresh()
+            }
+            #expect(noSnapshot.description.contains("no complete snapshot"))
         }
-        #expect(marked.kind == .refused)
-        var onProdHost = world.refresher()
-        onProdHost.production.hosts = [world.prod["jira"]!.host]
-        let host = try await #require(throws: DataRefreshError.self) { try await onProdHost.refresh() }
-        #expect(host.kind == .refused)
-        #expect(host.description.contains("is a PROD host"))  // says it is the host, not the database
-        #expect(world.stops.withLock { $0 } == 0)
-        let noSnapshot = try await #require(throws: DataRefreshError.self) { try await world.refresher().refresh() }
-        #expect(noSnapshot.description.contains("no complete snapshot"))
     }
 
     @Test func aStartCommandThatLeavesAServerRunningReturns() async throws {

@@ -17,60 +17,63 @@ struct ProductionTargetTests {
     }
 
     @Test func prodsDatabaseSpeltLocalhostIsRefusedAndPRODKeepsItsTitle() async throws {
-        let world = try await DataRefreshTests.World()
-        defer { Task { await world.close() } }
-        _ = try await world.provider.provide()
-        let prod = world.prod["jira"]!
-        #expect(prod.host == "127.0.0.1", "the sandbox's PROD database is on 127.0.0.1")
-        let password = try #require(prod.libpqEnvironment["PGPASSWORD"])
-        // The same server, port and database: only the host is spelt another way.
-        let localhost = try DatabaseLocation(url: "postgres://\(prod.user)@LocalHost:\(prod.port)/\(prod.database)")
+        try await DataRefreshTests.withWorld { world in
+            _ = try await world.provider.provide()
+            let prod = try #require(world.prod["jira"])
+            #expect(prod.host == "127.0.0.1", "the sandbox's PROD database is on 127.0.0.1")
+            let password = try #require(prod.libpqEnvironment["PGPASSWORD"])
+            // The same server, port and database: only the host is spelt another way.
+            let localhost = try DatabaseLocation(
+                url: "postgres://\(prod.user)@LocalHost:\(prod.port)/\(prod.database)"
+            )
             .with(password: password)
-        let titleBefore = try await Self.prodTitle(world)
+            let titleBefore = try await Self.prodTitle(world)
 
-        let refresher = world.refresher(targetDatabase: localhost)
-        #expect(refresher.production.conflicts(refresher.targets).map(\.kind) == [.database])
-        let error = try await #require(throws: DataRefreshError.self) { try await refresher.refresh() }
-        #expect(error.kind == .refused, "\(error)")
-        #expect(error.description.contains("is PROD's"), "\(error)")
-        let showsPassword = error.description.contains(password)
-        #expect(!showsPassword, "the error shows the database password")
-        #expect(world.stops.withLock { $0 } == 0, "nothing may run once the target is PROD's")
-        #expect(try await Self.prodTitle(world) == titleBefore)
-        #expect(try refresher.unfinished() == nil)
+            let refresher = world.refresher(targetDatabase: localhost)
+            #expect(refresher.production.conflicts(refresher.targets).map(\.kind) == [.database])
+            let error = try await #require(throws: DataRefreshError.self) { try await refresher.refresh() }
+            #expect(error.kind == .refused, "\(error)")
+            #expect(error.description.contains("is PROD's"), "\(error)")
+            let showsPassword = error.description.contains(password)
+            #expect(!showsPassword, "the error shows the database password")
+            #expect(world.stops.withLock { $0 } == 0, "nothing may run once the target is PROD's")
+            #expect(try await Self.prodTitle(world) == titleBefore)
+            #expect(try refresher.unfinished() == nil)
+        }
     }
 
     @Test func prodsSharedHomeThroughALinkIsRefusedAndPRODKeepsItsFiles() async throws {
-        let world = try await DataRefreshTests.World()
-        defer { Task { await world.close() } }
-        _ = try await world.provider.provide()
-        // DEV's Jira home is a link to PROD's; Confluence's reaches PROD's through `..`.
-        let link = "\(world.root)/dev-jira-link"
-        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: world.prodHome["jira"]!)
-        let dotted = "\(world.root)/not-yet/../prod-confluence"
-        let kept = ["jira", "confluence"].map { "\(world.prodHome[$0]!)/caches/indexes/segment" }
-        #expect(kept.allSatisfy { FileManager.default.fileExists(atPath: $0) })
+        try await DataRefreshTests.withWorld { world in
+            _ = try await world.provider.provide()
+            let prodHomes = try ["jira", "confluence"].map { try #require(world.prodHome[$0]) }
+            // DEV's Jira home is a link to PROD's; Confluence's reaches PROD's through `..`.
+            let link = "\(world.root)/dev-jira-link"
+            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: prodHomes[0])
+            let dotted = "\(world.root)/not-yet/../prod-confluence"
+            let kept = prodHomes.map { "\($0)/caches/indexes/segment" }
+            #expect(kept.allSatisfy { FileManager.default.fileExists(atPath: $0) })
 
-        var refresher = world.refresher()
-        refresher.targets[0].sharedHome = link
-        refresher.targets[1].sharedHome = dotted
-        refresher.production.sharedHomes = ["jira", "confluence"].map { world.prodHome[$0]! }
-        #expect(refresher.production.conflicts(refresher.targets).map(\.kind) == [.sharedHome, .sharedHome])
-        let error = try await #require(throws: DataRefreshError.self) { try await refresher.refresh() }
-        #expect(error.kind == .refused, "\(error)")
-        #expect(error.description.contains("shared home"), "\(error)")
-        #expect(world.stops.withLock { $0 } == 0)
-        // The snapshot leaves caches out, so a sync with delete into PROD's home would remove these.
-        #expect(kept.allSatisfy { FileManager.default.fileExists(atPath: $0) }, "a PROD file was deleted")
+            var refresher = world.refresher()
+            refresher.targets[0].sharedHome = link
+            refresher.targets[1].sharedHome = dotted
+            refresher.production.sharedHomes = prodHomes
+            #expect(refresher.production.conflicts(refresher.targets).map(\.kind) == [.sharedHome, .sharedHome])
+            let error = try await #require(throws: DataRefreshError.self) { try await refresher.refresh() }
+            #expect(error.kind == .refused, "\(error)")
+            #expect(error.description.contains("shared home"), "\(error)")
+            #expect(world.stops.withLock { $0 } == 0)
+            // The snapshot leaves caches out, so a sync with delete into PROD's home would remove these.
+            #expect(kept.allSatisfy { FileManager.default.fileExists(atPath: $0) }, "a PROD file was deleted")
 
-        // A home inside PROD's is PROD's too.
-        refresher.targets = [refresher.targets[0]]
-        refresher.targets[0].sharedHome = "\(world.prodHome["jira"]!)/data/dev"
-        let inside = try #require(throws: DataRefreshError.self) { try refresher.checkTarget() }
-        #expect(inside.kind == .refused)
-        // DEV's own homes pass.
-        var own = world.refresher()
-        own.production.sharedHomes = ["jira", "confluence"].map { world.prodHome[$0]! }
-        try own.checkTarget()
+            // A home inside PROD's is PROD's too.
+            refresher.targets = [refresher.targets[0]]
+            refresher.targets[0].sharedHome = "\(prodHomes[0])/data/dev"
+            let inside = try #require(throws: DataRefreshError.self) { try refresher.checkTarget() }
+            #expect(inside.kind == .refused)
+            // DEV's own homes pass.
+            var own = world.refresher()
+            own.production.sharedHomes = prodHomes
+            try own.checkTarget()
+        }
     }
 }

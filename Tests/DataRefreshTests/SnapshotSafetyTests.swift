@@ -37,63 +37,68 @@ struct SnapshotSafetyTests {
     }
 
     @Test func aMissingOrEmptySharedHomeMakesNoSnapshot() async throws {
-        let world = try await World()
-        defer { Task { await world.close() } }
-        let missing = Self.provider(world, homes: ["jira": world.root + "/prod-jira-TYPO"])
-        #expect(await Self.kind { _ = try await missing.provide() } == .sourceMissing)
+        try await DataRefreshTests.withWorld { world in
+            let missing = Self.provider(world, homes: ["jira": world.root + "/prod-jira-TYPO"])
+            #expect(await Self.kind { _ = try await missing.provide() } == .sourceMissing)
 
-        let emptyHome = world.root + "/empty-home"
-        try FileManager.default.createDirectory(atPath: emptyHome, withIntermediateDirectories: true)
-        let empty = Self.provider(world, homes: ["confluence": emptyHome])
-        #expect(await Self.kind { _ = try await empty.provide() } == .unexpectedlyEmpty)
-        #expect(try await world.location.snapshots(world.s3).complete.isEmpty, "nothing was completed")
+            let emptyHome = world.root + "/empty-home"
+            try FileManager.default.createDirectory(atPath: emptyHome, withIntermediateDirectories: true)
+            let empty = Self.provider(world, homes: ["confluence": emptyHome])
+            #expect(await Self.kind { _ = try await empty.provide() } == .unexpectedlyEmpty)
+            #expect(try await world.location.snapshots(world.s3).complete.isEmpty, "nothing was completed")
+        }
     }
 
     @Test func aSharedHomeFarSmallerThanLastTimeMakesNoSnapshot() async throws {
-        let world = try await World()
-        defer { Task { await world.close() } }
-        let home = world.prodHome["jira"]!
-        for index in 0..<4 { try Data("more \(index)".utf8).write(to: URL(fileURLWithPath: "\(home)/data/extra-\(index)")) }
-        let first = try await world.provider.provide(now: Date(timeIntervalSinceNow: -60))
-        #expect(first.products.first { $0.name == "jira" }?.sharedHomeObjects == 6)
+        try await DataRefreshTests.withWorld { world in
+            let home = try #require(world.prodHome["jira"])
+            for index in 0..<4 {
+                try Data("more \(index)".utf8).write(to: URL(fileURLWithPath: "\(home)/data/extra-\(index)"))
+            }
+            let first = try await world.provider.provide(now: Date(timeIntervalSinceNow: -60))
+            #expect(first.products.first { $0.name == "jira" }?.sharedHomeObjects == 6)
 
-        // Five of six files gone: a failed mount or a wrong path, not a night's deletions.
-        for index in 0..<4 { try FileManager.default.removeItem(atPath: "\(home)/data/extra-\(index)") }
-        try FileManager.default.removeItem(atPath: "\(home)/data/avatars/1.png")
-        #expect(await Self.kind { _ = try await world.provider.provide() } == .unexpectedlyEmpty)
-        #expect(try await world.location.snapshots(world.s3).complete == [first.id])
+            // Five of six files gone: a failed mount or a wrong path, not a night's deletions.
+            for index in 0..<4 { try FileManager.default.removeItem(atPath: "\(home)/data/extra-\(index)") }
+            try FileManager.default.removeItem(atPath: "\(home)/data/avatars/1.png")
+            #expect(await Self.kind { _ = try await world.provider.provide() } == .unexpectedlyEmpty)
+            #expect(try await world.location.snapshots(world.s3).complete == [first.id])
 
-        // An operator who knows the data really went can say so for one run.
-        let accepted = try await Self.provider(world, share: 0).provide()
-        #expect(accepted.products.first { $0.name == "jira" }?.sharedHomeObjects == 1)
+            // An operator who knows the data really went can say so for one run.
+            let accepted = try await Self.provider(world, share: 0).provide()
+            #expect(accepted.products.first { $0.name == "jira" }?.sharedHomeObjects == 1)
+        }
     }
 
     @Test func aRefreshRefusesAnEmptySnapshotAndLeavesDEVAlone() async throws {
-        let world = try await World()
-        defer { Task { await world.close() } }
-        let emptyHome = world.root + "/empty-home"
-        try FileManager.default.createDirectory(atPath: emptyHome, withIntermediateDirectories: true)
-        _ = try await Self.provider(world, homes: ["jira": emptyHome], allowEmpty: true).provide()
+        try await DataRefreshTests.withWorld { world in
+            let emptyHome = world.root + "/empty-home"
+            try FileManager.default.createDirectory(atPath: emptyHome, withIntermediateDirectories: true)
+            _ = try await Self.provider(world, homes: ["jira": emptyHome], allowEmpty: true).provide()
 
-        let refresher = world.refresher()
-        #expect(await Self.kind { _ = try await refresher.refresh() } == .unexpectedlyEmpty)
-        #expect(world.stops.withLock { $0 } == 0, "nothing was stopped")
-        #expect(FileManager.default.fileExists(atPath: world.devHome["jira"]! + "/data/stale.txt"))
+            let refresher = world.refresher()
+            #expect(await Self.kind { _ = try await refresher.refresh() } == .unexpectedlyEmpty)
+            #expect(world.stops.withLock { $0 } == 0, "nothing was stopped")
+            let devHome = try #require(world.devHome["jira"])
+            #expect(FileManager.default.fileExists(atPath: devHome + "/data/stale.txt"))
+        }
     }
 
     @Test func aRefreshRefusesASnapshotThatNoLongerMatchesItsManifest() async throws {
-        let world = try await World()
-        defer { Task { await world.close() } }
-        let manifest = try await world.provider.provide()
-        let product = try #require(manifest.products.first { $0.name == "confluence" })
-        let prefix = world.location.prefix(of: manifest.id) + product.sharedHomePrefix
-        let objects = try await world.s3.listAllObjects(bucket: world.location.bucket, prefix: prefix)
-        _ = try await world.s3.deleteObjects(bucket: world.location.bucket, keys: [try #require(objects.first).key])
+        try await DataRefreshTests.withWorld { world in
+            let manifest = try await world.provider.provide()
+            let product = try #require(manifest.products.first { $0.name == "confluence" })
+            let prefix = world.location.prefix(of: manifest.id) + product.sharedHomePrefix
+            let objects = try await world.s3.listAllObjects(bucket: world.location.bucket, prefix: prefix)
+            _ = try await world.s3.deleteObjects(
+                bucket: world.location.bucket, keys: [try #require(objects.first).key])
 
-        let refresher = world.refresher()
-        #expect(await Self.kind { _ = try await refresher.refresh() } == .mismatch)
-        #expect(world.stops.withLock { $0 } == 0, "nothing was stopped")
-        #expect(FileManager.default.fileExists(atPath: world.devHome["confluence"]! + "/data/stale.txt"))
+            let refresher = world.refresher()
+            #expect(await Self.kind { _ = try await refresher.refresh() } == .mismatch)
+            #expect(world.stops.withLock { $0 } == 0, "nothing was stopped")
+            let devHome = try #require(world.devHome["confluence"])
+            #expect(FileManager.default.fileExists(atPath: devHome + "/data/stale.txt"))
+        }
     }
 }
 
@@ -171,15 +176,15 @@ struct DumpDownloadTests {
     }
 
     @Test func aListingThatRepeatsItsContinuationTokenEndsInAnError() async throws {
-        let server = try await TestHTTPServer.loopingS3Listing()
-        defer { Task { await server.stop() } }
-        let s3 = S3Client(server.s3AWSClient())
-        let outcome = try await withTimeLimit(.seconds(20)) {
-            do {
-                _ = try await SnapshotLocation(bucket: "bucket").snapshots(s3)
-                return false
-            } catch is DataRefreshError {
-                return true
+        let outcome = try await TestHTTPServer.withLoopingS3Listing { server in
+            let s3 = S3Client(server.s3AWSClient())
+            return try await withTimeLimit(.seconds(20)) {
+                do {
+                    _ = try await SnapshotLocation(bucket: "bucket").snapshots(s3)
+                    return false
+                } catch is DataRefreshError {
+                    return true
+                }
             }
         }
         #expect(outcome, "a looping server is an error, not a listing that never ends")

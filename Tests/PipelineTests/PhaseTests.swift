@@ -177,9 +177,13 @@ import Testing
         }
 
         func devTitle() async throws -> String? {
-            let store = try await JiraSettingsStore.open(devDB)
-            defer { Task { await store.close() } }
-            return try await store.properties()["jira.title"].map { "\($0)" }
+            try await withResource {
+                try await JiraSettingsStore.open(devDB)
+            } cleanup: { store in
+                await store.close()
+            } body: { store in
+                try await store.properties()["jira.title"].map { "\($0)" }
+            }
         }
 
         func stack(_ environment: String) async throws -> String? {
@@ -197,8 +201,17 @@ import Testing
     }
 
     @Test func nightlyThenUATThenGoLiveWithEveryGuardInTheWay() async throws {
-        let world = try await World()
-        defer { Task { await world.close() } }
+        try await withResource {
+            try await World()
+        } cleanup: { world in
+            await world.close()
+        } body: { world in
+            try await Self.nightlyThenUATThenGoLive(in: world)
+        }
+    }
+
+    /// The body of ``nightlyThenUATThenGoLiveWithEveryGuardInTheWay()``, in a world of its own.
+    static func nightlyThenUATThenGoLive(in world: World) async throws {
         let pipeline = world.pipeline
         let commit = try await pipeline.resolve("master", phase: .nightly)
 
@@ -222,7 +235,7 @@ import Testing
         // A failing App-Tester blocks the passed record.
         // The refresh restarts DEV's simulator, so the failure is scripted into its start.
         var broken = pipeline
-        let original = pipeline.applicationControl["dev"]!
+        let original = try #require(pipeline.applicationControl["dev"])
         broken.applicationControl["dev"] = .init(
             stop: original.stop,
             start: { name in

@@ -58,30 +58,31 @@ struct PipelineServicesTests {
     }
 
     @Test func buildStatusesReachBitbucketAndRefusalsAreReported() async throws {
-        let server = try await TestHTTPServer.start { request in
+        try await withTestServer { request in
             request.header("authorization") == "Bearer bb-token"
                 ? TestResponse(status: 204) : .json(["errors": [["message": "Authentication failed"]]], status: 401)
+        } body: { server in
+            let report = RunReport(
+                phase: .uat, commit: String(repeating: "ab", count: 20), environment: "uat", started: Date(),
+                seconds: 12, dryRun: false,
+                steps: [
+                    .init(name: "deployer", outcome: .passed, seconds: 3, figures: [:]),
+                    .init(name: "app-tester", outcome: .failed, seconds: 1, figures: [:], message: "boom"),
+                ])
+            try await BuildStatus(url: server.baseURL + "/", token: "bb-token").post(report)
+            let request = try #require(server.requests.first)
+            #expect(request.method == "POST" && request.path == "/rest/build-status/1.0/commits/\(report.commit)")
+            let body = try #require(try JSONSerialization.jsonObject(with: request.body) as? [String: String])
+            #expect(
+                body["state"] == "FAILED" && body["key"] == "atlas-relay-uat"
+                    && body["description"] == "failed: app-tester"
+            )
+            let error = await #expect(throws: PipelineError.self) {
+                try await BuildStatus(url: server.baseURL, token: "wrong").post(report)
+            }
+            #expect(error?.kind == .buildStatusRejected)
+            #expect(error?.description.contains("HTTP 401") == true && error?.description.contains("wrong") == false)
         }
-        defer { Task { await server.stop() } }
-        let report = RunReport(
-            phase: .uat, commit: String(repeating: "ab", count: 20), environment: "uat", started: Date(), seconds: 12,
-            dryRun: false,
-            steps: [
-                .init(name: "deployer", outcome: .passed, seconds: 3, figures: [:]),
-                .init(name: "app-tester", outcome: .failed, seconds: 1, figures: [:], message: "boom"),
-            ])
-        try await BuildStatus(url: server.baseURL + "/", token: "bb-token").post(report)
-        let request = try #require(server.requests.first)
-        #expect(request.method == "POST" && request.path == "/rest/build-status/1.0/commits/\(report.commit)")
-        let body = try #require(try JSONSerialization.jsonObject(with: request.body) as? [String: String])
-        #expect(
-            body["state"] == "FAILED" && body["key"] == "atlas-relay-uat" && body["description"] == "failed: app-tester"
-        )
-        let error = await #expect(throws: PipelineError.self) {
-            try await BuildStatus(url: server.baseURL, token: "wrong").post(report)
-        }
-        #expect(error?.kind == .buildStatusRejected)
-        #expect(error?.description.contains("HTTP 401") == true && error?.description.contains("wrong") == false)
     }
 
     @Test func ticketBranchesOnly() {

@@ -227,34 +227,34 @@ import Testing
         let root = try await Self.repository("url-bypass")
         defer { try? FileManager.default.removeItem(atPath: root) }
         // PROD's Jira records what reaches it.
-        let prodJira = try await TestHTTPServer.start { _ in .json(["key": "PROD-1"]) }
-        defer { Task { await prodJira.stop() } }
-        var config = try PipelineConfig.parse(
-            """
-            name: t
-            production: prod
-            accounts: { main: { id: "123456789012", region: us-east-1 } }
-            snapshots: { account: main, bucket: snapshots }
-            environments:
-              dev:
-                account: main
-                deployBucket: dev-deploy
-                applications: { jira: { url: "https://jira.dev.example.com" } }
-                tests: { functional: [jira] }
-              prod:
-                account: main
-                deployBucket: prod-deploy
-                applications: { jira: { url: "\(prodJira.baseURL)" } }
-            """, file: "pipeline.yml", directory: root)
-        config.environments["dev"]?.applications?["jira"]?.url = "HTTP://127.0.0.1:\(prodJira.port)/"
-        let pipeline = Pipeline(config: config, environment: Sandbox.environment)
+        try await withTestServer { _ in .json(["key": "PROD-1"]) } body: { prodJira in
+            var config = try PipelineConfig.parse(
+                """
+                name: t
+                production: prod
+                accounts: { main: { id: "123456789012", region: us-east-1 } }
+                snapshots: { account: main, bucket: snapshots }
+                environments:
+                  dev:
+                    account: main
+                    deployBucket: dev-deploy
+                    applications: { jira: { url: "https://jira.dev.example.com" } }
+                    tests: { functional: [jira] }
+                  prod:
+                    account: main
+                    deployBucket: prod-deploy
+                    applications: { jira: { url: "\(prodJira.baseURL)" } }
+                """, file: "pipeline.yml", directory: root)
+            config.environments["dev"]?.applications?["jira"]?.url = "HTTP://127.0.0.1:\(prodJira.port)/"
+            let pipeline = Pipeline(config: config, environment: Sandbox.environment)
 
-        let error = try await #require(throws: PipelineError.self) {
-            try await pipeline.run(.nightly, commit: "master", selection: .init(only: ["app-tester"]))
+            let error = try await #require(throws: PipelineError.self) {
+                try await pipeline.run(.nightly, commit: "master", selection: .init(only: ["app-tester"]))
+            }
+            #expect(error.kind == .productionResourceShared, "\(error)")
+            #expect(error.conflicts.map(\.kind) == [.url])
+            #expect(prodJira.requests.isEmpty, "App-Tester wrote to PROD's Jira: \(prodJira.requests.map(\.path))")
         }
-        #expect(error.kind == .productionResourceShared, "\(error)")
-        #expect(error.conflicts.map(\.kind) == [.url])
-        #expect(prodJira.requests.isEmpty, "App-Tester wrote to PROD's Jira: \(prodJira.requests.map(\.path))")
     }
 
     // MARK: - The identities themselves

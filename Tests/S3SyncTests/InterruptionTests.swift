@@ -164,31 +164,33 @@ struct InterruptionTests {
         let bucket = try await S3ClientTests.bucket(direct)
         let local = try Self.slowUploadSource()
         defer { try? FileManager.default.removeItem(atPath: local) }
-        let proxy = try await FaultProxy.start(targetPort: try #require(URL(string: try Sandbox.s3Endpoint())?.port))
-        defer { Task { await proxy.stop() } }
-        let engine = try SyncEngine(
-            source: .local(local), destination: .s3(bucket: bucket, prefix: "dest/"),
-            destinationClient: try FaultInjectionTests.client(through: proxy),
-            configuration: .init(
-                concurrency: 1, memoryLimit: 5 << 20, multipartThreshold: 5 << 20, partSize: 5 << 20,
-                staleUploadAge: .zero))
-        let plan = try await engine.plan()
-        let run = Task { try await engine.run(plan) }
-        let open = try await Self.openUpload(direct, bucket, prefix: "dest/")
-        proxy.cut(afterBytes: 0)  // the endpoint goes, so the abort fails
-        run.cancel()
-        let summary = try await withTimeLimit(.seconds(30)) { try await run.value }
-        #expect(summary.cancelled)
-        #expect(summary.abortedUploads == 0)
-        #expect(summary.uploadsLeftOpen == [.init(bucket: bucket, key: "dest/a-big.bin", uploadId: open.uploadId)])
-        #expect(!summary.succeeded)
+        let port = try #require(URL(string: try Sandbox.s3Endpoint())?.port)
+        try await withFaultProxy(targetPort: port) { proxy in
+            let engine = try SyncEngine(
+                source: .local(local), destination: .s3(bucket: bucket, prefix: "dest/"),
+                destinationClient: try FaultInjectionTests.client(through: proxy),
+                configuration: .init(
+                    concurrency: 1, memoryLimit: 5 << 20, multipartThreshold: 5 << 20, partSize: 5 << 20,
+                    staleUploadAge: .zero))
+            let plan = try await engine.plan()
+            let run = Task { try await engine.run(plan) }
+            let open = try await Self.openUpload(direct, bucket, prefix: "dest/")
+            proxy.cut(afterBytes: 0)  // the endpoint goes, so the abort fails
+            run.cancel()
+            let summary = try await withTimeLimit(.seconds(30)) { try await run.value }
+            #expect(summary.cancelled)
+            #expect(summary.abortedUploads == 0)
+            #expect(
+                summary.uploadsLeftOpen == [.init(bucket: bucket, key: "dest/a-big.bin", uploadId: open.uploadId)])
+            #expect(!summary.succeeded)
 
-        proxy.restore()
-        try await Task.sleep(for: .milliseconds(1200))  // servers give Initiated to the second
-        let (_, next) = try await engine.sync()
-        #expect(next.abortedStaleUploads == 1)
-        #expect(next.succeeded)
-        #expect(try await direct.listMultipartUploads(bucket: bucket, prefix: "dest/").isEmpty)
+            proxy.restore()
+            try await Task.sleep(for: .milliseconds(1200))  // servers give Initiated to the second
+            let (_, next) = try await engine.sync()
+            #expect(next.abortedStaleUploads == 1)
+            #expect(next.succeeded)
+            #expect(try await direct.listMultipartUploads(bucket: bucket, prefix: "dest/").isEmpty)
+        }
     }
 
     @Test(arguments: [(SIGINT, Int32(130)), (SIGTERM, Int32(143))])
@@ -215,26 +217,27 @@ struct InterruptionTests {
         let bucket = try await S3ClientTests.bucket(s3)
         let local = try Self.slowUploadSource()
         defer { try? FileManager.default.removeItem(atPath: local) }
-        let proxy = try await FaultProxy.start(targetPort: try #require(URL(string: try Sandbox.s3Endpoint())?.port))
-        defer { Task { await proxy.stop() } }
-        let (process, stdout) = try await Self.toolMidUpload(
-            s3, into: bucket, from: local, arguments: ["--endpoint-url", proxy.baseURL],
-            environment: ["AWS_MAX_ATTEMPTS": "50"])
-        // The endpoint goes away: the abort the first signal starts keeps retrying (up to 10 s).
-        proxy.cut(afterBytes: 0)
-        kill(process.processIdentifier, SIGINT)
-        try await Task.sleep(for: .seconds(1))
-        #expect(process.isRunning, "the first signal waits for the aborts")
-        let second = ContinuousClock.now
-        kill(process.processIdentifier, SIGINT)
-        let output = try await Self.finish(process, stdout)
+        let port = try #require(URL(string: try Sandbox.s3Endpoint())?.port)
+        try await withFaultProxy(targetPort: port) { proxy in
+            let (process, stdout) = try await Self.toolMidUpload(
+                s3, into: bucket, from: local, arguments: ["--endpoint-url", proxy.baseURL],
+                environment: ["AWS_MAX_ATTEMPTS": "50"])
+            // The endpoint goes away: the abort the first signal starts keeps retrying (up to 10 s).
+            proxy.cut(afterBytes: 0)
+            kill(process.processIdentifier, SIGINT)
+            try await Task.sleep(for: .seconds(1))
+            #expect(process.isRunning, "the first signal waits for the aborts")
+            let second = ContinuousClock.now
+            kill(process.processIdentifier, SIGINT)
+            let output = try await Self.finish(process, stdout)
 
-        #expect(ContinuousClock.now - second < .seconds(3), "the second signal does not wait for them")
-        #expect(process.terminationReason == .exit)
-        #expect(process.terminationStatus == 130)
-        #expect(output.isEmpty, "it exits without a summary")
-        for upload in try await s3.listMultipartUploads(bucket: bucket, prefix: "dest/") {
-            try await s3.abortMultipartUpload(bucket: bucket, key: upload.key, uploadId: upload.uploadId)
+            #expect(ContinuousClock.now - second < .seconds(3), "the second signal does not wait for them")
+            #expect(process.terminationReason == .exit)
+            #expect(process.terminationStatus == 130)
+            #expect(output.isEmpty, "it exits without a summary")
+            for upload in try await s3.listMultipartUploads(bucket: bucket, prefix: "dest/") {
+                try await s3.abortMultipartUpload(bucket: bucket, key: upload.key, uploadId: upload.uploadId)
+            }
         }
     }
 }

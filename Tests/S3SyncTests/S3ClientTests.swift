@@ -197,18 +197,19 @@ struct S3ClientTests {
     }
 
     @Test func expectedBucketOwnerGoesWithEveryRequest() async throws {
-        let server = try await TestHTTPServer.start { _ in .text("", headers: [("ETag", "\"abc\"")]) }
-        defer { Task { await server.stop() } }
-        let s3 = S3Client(
-            AWSClient(
-                region: "us-east-1", credentialProvider: .static(accessKeyId: "AKID", secretAccessKey: "secret"),
-                endpoints: EndpointResolver(explicitEndpoint: server.baseURL)),
-            expectedBucketOwner: "222222222222")
-        try await s3.putObject(bucket: "deploy", key: "releases/current.json", data: ByteBuffer(string: "{}"))
-        _ = try await s3.headObject(bucket: "deploy", key: "releases/current.json")
-        #expect(server.requests.map { $0.header("x-amz-expected-bucket-owner") } == ["222222222222", "222222222222"])
-        // Signed, so a proxy cannot strip it.
-        #expect(server.requests[0].header("Authorization")?.contains("x-amz-expected-bucket-owner") == true)
+        try await withTestServer { _ in .text("", headers: [("ETag", "\"abc\"")]) } body: { server in
+            let s3 = S3Client(
+                AWSClient(
+                    region: "us-east-1", credentialProvider: .static(accessKeyId: "AKID", secretAccessKey: "secret"),
+                    endpoints: EndpointResolver(explicitEndpoint: server.baseURL)),
+                expectedBucketOwner: "222222222222")
+            try await s3.putObject(bucket: "deploy", key: "releases/current.json", data: ByteBuffer(string: "{}"))
+            _ = try await s3.headObject(bucket: "deploy", key: "releases/current.json")
+            #expect(
+                server.requests.map { $0.header("x-amz-expected-bucket-owner") } == ["222222222222", "222222222222"])
+            // Signed, so a proxy cannot strip it.
+            #expect(server.requests[0].header("Authorization")?.contains("x-amz-expected-bucket-owner") == true)
+        }
     }
 
     @Test func partSizesStayWithinTenThousandParts() {

@@ -148,15 +148,15 @@ struct S3SyncToolTests {
         for behaviour in [
             StallingHTTPServer.Behaviour.silent, .drip(every: .seconds(1), contentType: "application/xml"),
         ] {
-            let server = try await StallingHTTPServer.start(behaviour)
-            let local = try SyncEngineTests.temporaryDirectory()
-            defer { try? FileManager.default.removeItem(atPath: local) }
-            let started = ContinuousClock.now
-            let result = try await Self.run([
-                "s3://bucket/p", local, "--endpoint-url", server.baseURL, "--give-up-after", "3",
-            ])
-            let took = ContinuousClock.now - started
-            await server.stop()
+            let (result, took) = try await withStallingServer(behaviour) { server in
+                let local = try SyncEngineTests.temporaryDirectory()
+                defer { try? FileManager.default.removeItem(atPath: local) }
+                let started = ContinuousClock.now
+                let result = try await Self.run([
+                    "s3://bucket/p", local, "--endpoint-url", server.baseURL, "--give-up-after", "3",
+                ])
+                return (result, ContinuousClock.now - started)
+            }
             #expect(result.status == 1, "\(behaviour): \(result.stderr)")
             // The request timeout is 300 s: without the bound the listing would run that long. Loose
             // (a page is given at least 5 s; a full parallel run delays timers by seconds).

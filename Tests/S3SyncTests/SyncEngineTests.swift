@@ -246,7 +246,7 @@ struct SyncEngineTests {
 
     @Test func corruptDownloadIsRejectedAndLeavesNoFile() async throws {
         // A scripted S3 that lists one object and serves bytes that do not match its ETag.
-        let server = try await TestHTTPServer.start { request in
+        try await withTestServer { request in
             if request.query.contains("list-type=2") {
                 return .text(
                     """
@@ -256,21 +256,23 @@ struct SyncEngineTests {
                     """)
             }
             return .text("hellp", headers: [("ETag", "\"5d41402abc4b2a76b9719d911017c592\"")])
+        } body: { server in
+            let s3 = S3Client(
+                AWSClient(
+                    region: "us-east-1", credentialProvider: .static(accessKeyId: "AKID", secretAccessKey: "secret"),
+                    endpoints: EndpointResolver(environment: ["AWS_ENDPOINT_URL_S3": server.baseURL]),
+                    retryPolicy: .none))
+            let local = try Self.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: local) }
+            let summary = try await SyncEngine(
+                source: .s3(bucket: "b", prefix: ""), destination: .local(local), sourceClient: s3,
+                configuration: Self.configuration()
+            ).sync().1
+            #expect(!summary.succeeded)
+            #expect(summary.failures.first?.message.contains("MD5 of the received data") == true)
+            #expect(
+                try FileManager.default.contentsOfDirectory(atPath: local).isEmpty, "no final file and no partial file")
         }
-        defer { Task { await server.stop() } }
-        let s3 = S3Client(
-            AWSClient(
-                region: "us-east-1", credentialProvider: .static(accessKeyId: "AKID", secretAccessKey: "secret"),
-                endpoints: EndpointResolver(environment: ["AWS_ENDPOINT_URL_S3": server.baseURL]), retryPolicy: .none))
-        let local = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: local) }
-        let summary = try await SyncEngine(
-            source: .s3(bucket: "b", prefix: ""), destination: .local(local), sourceClient: s3,
-            configuration: Self.configuration()
-        ).sync().1
-        #expect(!summary.succeeded)
-        #expect(summary.failures.first?.message.contains("MD5 of the received data") == true)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: local).isEmpty, "no final file and no partial file")
     }
 
     @Test func unreachableEndpointGivesUpWithinTheBound() async throws {

@@ -70,7 +70,7 @@ struct SyncSafetyTests {
     }
 
     @Test func aListingOutsideTheRequestedPrefixIsAnErrorNotACrash() async throws {
-        let server = try await TestHTTPServer.start { _ in
+        try await withTestServer { _ in
             .text(
                 """
                 <?xml version="1.0" encoding="UTF-8"?>
@@ -78,21 +78,21 @@ struct SyncSafetyTests {
                 <IsTruncated>false</IsTruncated><Contents><Key>h\u{e9}/x</Key><LastModified>2026-01-01T00:00:00.000Z</LastModified>\
                 <ETag>"0cc175b9c0f1b6a831c399e269772661"</ETag><Size>1</Size></Contents></ListBucketResult>
                 """, headers: [("Content-Type", "application/xml")])
-        }
-        defer { Task { await server.stop() } }
-        let s3 = S3Client(
-            AWSClient(
-                region: "us-east-1", credentialProvider: .static(accessKeyId: "AKID", secretAccessKey: "secret"),
-                endpoints: EndpointResolver(environment: ["AWS_ENDPOINT_URL_S3": server.baseURL]),
-                retryPolicy: RetryPolicy(maxAttempts: 1)))
-        let local = try SyncEngineTests.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: local) }
-        let engine = try SyncEngine(
-            source: .s3(bucket: "bucket", prefix: "home/"), destination: .local(local), sourceClient: s3)
-        await #expect {
-            _ = try await engine.plan()
-        } throws: { error in
-            (error as? SyncError)?.kind == .malformedListing
+        } body: { server in
+            let s3 = S3Client(
+                AWSClient(
+                    region: "us-east-1", credentialProvider: .static(accessKeyId: "AKID", secretAccessKey: "secret"),
+                    endpoints: EndpointResolver(environment: ["AWS_ENDPOINT_URL_S3": server.baseURL]),
+                    retryPolicy: RetryPolicy(maxAttempts: 1)))
+            let local = try SyncEngineTests.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: local) }
+            let engine = try SyncEngine(
+                source: .s3(bucket: "bucket", prefix: "home/"), destination: .local(local), sourceClient: s3)
+            await #expect {
+                _ = try await engine.plan()
+            } throws: { error in
+                (error as? SyncError)?.kind == .malformedListing
+            }
         }
     }
 
@@ -252,15 +252,15 @@ struct SyncSafetyTests {
     }
 
     @Test func aListingThatRepeatsItsContinuationTokenIsAnErrorNotALoop() async throws {
-        let server = try await TestHTTPServer.loopingS3Listing()
-        defer { Task { await server.stop() } }
-        let s3 = S3Client(server.s3AWSClient())
-        let kind = try await withTimeLimit(.seconds(20)) { () -> AWSClientError.Kind? in
-            do {
-                _ = try await s3.listAllObjects(bucket: "bucket")
-                return nil
-            } catch let error as AWSClientError {
-                return error.kind
+        let kind = try await TestHTTPServer.withLoopingS3Listing { server in
+            let s3 = S3Client(server.s3AWSClient())
+            return try await withTimeLimit(.seconds(20)) { () -> AWSClientError.Kind? in
+                do {
+                    _ = try await s3.listAllObjects(bucket: "bucket")
+                    return nil
+                } catch let error as AWSClientError {
+                    return error.kind
+                }
             }
         }
         #expect(kind == .malformedResponse)

@@ -40,9 +40,11 @@ struct HotDeployerTests {
 
     /// A status server per test: `/<instance>/status` answers STARTING once, then RUNNING (or
     /// what `states` says for that instance).
-    static func statusServer(states: [String: String] = [:]) async throws -> TestHTTPServer {
+    /// A status endpoint (a ``TestHTTPServer`` handler) for `/<instance>/status`: STARTING at each
+    /// node's first poll, then `states[instance]` or RUNNING.
+    static func statusServer(states: [String: String] = [:]) -> @Sendable (RecordedRequest) async -> TestResponse {
         let seen = Mutex<Set<String>>([])
-        return try await TestHTTPServer.start { request in
+        return { request in
             let instance = request.path.split(separator: "/").first.map(String.init) ?? ""
             let first = seen.withLock { $0.insert(instance).inserted }
             let state = first ? "STARTING" : states[instance] ?? "RUNNING"
@@ -90,37 +92,37 @@ struct HotDeployerTests {
         let aws = try Self.motoClient()
         let stack = "dev-jira-\(UUID().uuidString.prefix(8))"
         let launched = try await Self.rolloutOrder(Self.launch(3, stack: stack, aws: aws), stack: stack, aws: aws)
-        let server = try await Self.statusServer()
-        defer { Task { await server.stop() } }
-        let deployer = HotDeployer(ec2: EC2Client(aws), ssm: SSMClient(aws), options: Self.options)
-        let report = try await deployer.deploy(Self.application(stack: stack, server: server), version: "c0ffee1")
-        #expect(report.succeeded, "\(report.summary)")
-        #expect(report.updated == launched)
-        // Each node was polled until RUNNING before the next one was touched.
-        let order = Self.statusOrder(server)
-        #expect(order == report.updated.flatMap { [$0, $0] })
+        try await withTestServer(Self.statusServer()) { server in
+            let deployer = HotDeployer(ec2: EC2Client(aws), ssm: SSMClient(aws), options: Self.options)
+            let report = try await deployer.deploy(Self.application(stack: stack, server: server), version: "c0ffee1")
+            #expect(report.succeeded, "\(report.summary)")
+            #expect(report.updated == launched)
+            // Each node was polled until RUNNING before the next one was touched.
+            let order = Self.statusOrder(server)
+            #expect(order == report.updated.flatMap { [$0, $0] })
+        }
     }
 
     @Test func aNodeThatDoesNotComeBackStopsTheRollout() async throws {
         let aws = try Self.motoClient()
         let stack = "dev-jira-\(UUID().uuidString.prefix(8))"
         let nodes = try await Self.rolloutOrder(Self.launch(3, stack: stack, aws: aws), stack: stack, aws: aws)
-        let server = try await Self.statusServer(states: [nodes[1]: "ERROR"])
-        defer { Task { await server.stop() } }
-        let deployer = HotDeployer(ec2: EC2Client(aws), ssm: SSMClient(aws), options: Self.options)
-        let report = try await deployer.deploy(Self.application(stack: stack, server: server), version: "c0ffee1")
-        #expect(!report.succeeded)
-        #expect(report.updated == [nodes[0]])
-        #expect(report.failure?.instance == nodes[1])
-        #expect(report.failure?.reason.contains("answered state ERROR") == true)
-        #expect(report.untouched == [nodes[2]])
-        #expect(!Self.statusOrder(server).contains(nodes[2]))
+        try await withTestServer(Self.statusServer(states: [nodes[1]: "ERROR"])) { server in
+            let deployer = HotDeployer(ec2: EC2Client(aws), ssm: SSMClient(aws), options: Self.options)
+            let report = try await deployer.deploy(Self.application(stack: stack, server: server), version: "c0ffee1")
+            #expect(!report.succeeded)
+            #expect(report.updated == [nodes[0]])
+            #expect(report.failure?.instance == nodes[1])
+            #expect(report.failure?.reason.contains("answered state ERROR") == true)
+            #expect(report.untouched == [nodes[2]])
+            #expect(!Self.statusOrder(server).contains(nodes[2]))
+        }
     }
 
     @Test func aFailedCommandIsReportedWithItsErrorAndLaterNodesAreNotSent() async throws {
         let sent = Mutex<[Data]>([])
         let polls = Mutex(0)
-        let endpoint = try await TestHTTPServer.start { request in
+        try await withTestServer { request in
             if let target = request.header("X-Amz-Target") {
                 switch target {
                 case "AmazonSSM.SendCommand":
@@ -152,43 +154,44 @@ struct HotDeployerTests {
                 </instanceState><privateIpAddress>10.0.1.11</privateIpAddress><launchTime>2026-11-01T09:00:00.000Z</launchTime></item>\
                 </instancesSet></item></reservationSet></DescribeInstancesResponse>
                 """, headers: [("Content-Type", "text/xml")])
-        }
-        defer { Task { await endpoint.stop() } }
-        let aws = AWSClient(
-            region: "us-east-1",
-            credentialProvider: StaticCredentialProvider(
-                Credentials(accessKeyId: "AKIDSCRIPTED", secretAccessKey: "s")),
-            endpoints: EndpointResolver(explicitEndpoint: endpoint.baseURL),
-            retryPolicy: RetryPolicy(maxAttempts: 1))
-        let deployer = HotDeployer(ec2: EC2Client(aws), ssm: SSMClient(aws), options: Self.options)
-        let application = HotDeployer.Application(name: "jira", stack: "dev-jira", commands: ["systemctl restart jira"])
-        {
-            _ in "http://127.0.0.1:1/status"  // never reached: the command fails first
-        }
+        } body: { endpoint in
+            let aws = AWSClient(
+                region: "us-east-1",
+                credentialProvider: StaticCredentialProvider(
+                    Credentials(accessKeyId: "AKIDSCRIPTED", secretAccessKey: "s")),
+                endpoints: EndpointResolver(explicitEndpoint: endpoint.baseURL),
+                retryPolicy: RetryPolicy(maxAttempts: 1))
+            let deployer = HotDeployer(ec2: EC2Client(aws), ssm: SSMClient(aws), options: Self.options)
+            let application = HotDeployer.Application(
+                name: "jira", stack: "dev-jira", commands: ["systemctl restart jira"]
+            ) {
+                _ in "http://127.0.0.1:1/status"  // never reached: the command fails first
+            }
 
-        let refused = try await #require(throws: DeployError.self) {
-            try await deployer.deploy(application, version: "abc; rm -rf /")
-        }
-        #expect(refused.kind == .invalidSpec)
-        #expect(endpoint.requests.isEmpty)
+            let refused = try await #require(throws: DeployError.self) {
+                try await deployer.deploy(application, version: "abc; rm -rf /")
+            }
+            #expect(refused.kind == .invalidSpec)
+            #expect(endpoint.requests.isEmpty)
 
-        let report = try await deployer.deploy(application, version: "abc123")
-        // The older node goes first.
-        #expect(report.failure?.instance == "i-0000000000000bbbb")
-        let reason = try #require(report.failure?.reason)
-        #expect(reason.contains("the command ended Failed (Failed), exit code 1: Job for jira.service failed."))
-        #expect(report.untouched == ["i-0000000000000aaaa"])
-        let commands = sent.withLock { $0 }.map {
-            (try? JSONSerialization.jsonObject(with: $0)) as? [String: Any] ?? [:]
+            let report = try await deployer.deploy(application, version: "abc123")
+            // The older node goes first.
+            #expect(report.failure?.instance == "i-0000000000000bbbb")
+            let reason = try #require(report.failure?.reason)
+            #expect(reason.contains("the command ended Failed (Failed), exit code 1: Job for jira.service failed."))
+            #expect(report.untouched == ["i-0000000000000aaaa"])
+            let commands = sent.withLock { $0 }.map {
+                (try? JSONSerialization.jsonObject(with: $0)) as? [String: Any] ?? [:]
+            }
+            #expect(commands.count == 1)
+            #expect(commands.first?["InstanceIds"] as? [String] == ["i-0000000000000bbbb"])
+            let parameters = commands.first?["Parameters"] as? [String: [String]]
+            #expect(parameters?["commands"] == ["export COMMIT_ID=abc123", "systemctl restart jira"])
+            let describe = try #require(endpoint.requests.first)
+            let form = String(decoding: describe.body, as: UTF8.self)
+            #expect(form.contains("Filter.1.Name=tag%3Aaws%3Acloudformation%3Astack-name&Filter.1.Value.1=dev-jira"))
+            #expect(form.contains("Filter.2.Name=instance-state-name&Filter.2.Value.1=running"))
         }
-        #expect(commands.count == 1)
-        #expect(commands.first?["InstanceIds"] as? [String] == ["i-0000000000000bbbb"])
-        let parameters = commands.first?["Parameters"] as? [String: [String]]
-        #expect(parameters?["commands"] == ["export COMMIT_ID=abc123", "systemctl restart jira"])
-        let describe = try #require(endpoint.requests.first)
-        let form = String(decoding: describe.body, as: UTF8.self)
-        #expect(form.contains("Filter.1.Name=tag%3Aaws%3Acloudformation%3Astack-name&Filter.1.Value.1=dev-jira"))
-        #expect(form.contains("Filter.2.Name=instance-state-name&Filter.2.Value.1=running"))
     }
 }
 

@@ -63,6 +63,11 @@ final class ScriptedCloudFormation: Sendable {
         return ScriptedCloudFormation(script: script, server: server)
     }
 
+    /// Starts a scripted endpoint, runs `body` with it, then stops it whether `body` returned or threw.
+    static func with<T>(_ body: (ScriptedCloudFormation) async throws -> T) async throws -> T {
+        try await withResource(start, cleanup: { await $0.stop() }, body: body)
+    }
+
     /// Reads or changes the script's state.
     @discardableResult
     func withState<T: Sendable>(_ body: (inout State) -> T) -> T { script.state.withLock { body(&$0) } }
