@@ -14,7 +14,7 @@ public enum NodeState: String, Sendable, Decodable {
 /// The HTTP side shared by ``JiraClient`` and ``ConfluenceClient``: base URL, authentication,
 /// JSON, and errors that carry what the product said.
 ///
-/// Requests go through an ``HTTPTransport`` (RelayFoundation), so its middleware (user agent,
+/// Requests go through an `HTTPTransport` (RelayFoundation), so its middleware (user agent,
 /// logging with redaction) applies to them as to every other client in the package. A connection
 /// is a value, safe to share between tasks.
 public struct AtlassianConnection: Sendable {
@@ -30,7 +30,7 @@ public struct AtlassianConnection: Sendable {
     /// The largest answer body read: 16 MiB.
     static let bodyLimit = 16 << 20
 
-    /// Creates a connection. By default it sends through ``HTTPTransport/shared``, whose client
+    /// Creates a connection. By default it sends through `HTTPTransport.shared`, whose client
     /// does not retry refused connections on its own, so an unreachable URL fails at once.
     ///
     /// A user and password inside `baseURL` (`https://admin:secret@jira.example.com`) are taken

@@ -53,8 +53,14 @@ public struct AtlassianError: Error, Sendable, CustomStringConvertible {
 
     /// Creates the error of a REST request.
     ///
-    /// - Parameter kind: the class of failure; by default ``Kind/unreachable`` for status 0 and
-    ///   ``Kind/answered`` for any other.
+    /// - Parameters:
+    ///   - status: the HTTP status; 0 when no answer arrived.
+    ///   - request: the method and path (or the step, such as `connect`) that failed.
+    ///   - messages: what the product said, or what went wrong.
+    ///   - fieldErrors: field errors by field name.
+    ///   - kind: the class of failure; by default ``Kind/unreachable`` for status 0 and
+    ///     ``Kind/answered`` for any other.
+    ///   - underlying: the error underneath, if any.
     public init(
         status: Int, request: String, messages: [String], fieldErrors: [String: String] = [:], kind: Kind? = nil,
         underlying: (any Error)? = nil

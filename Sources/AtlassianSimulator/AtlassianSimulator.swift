@@ -7,7 +7,7 @@ import ServiceLifecycle
 import Synchronization
 
 /// A small Jira or Confluence Data Center stand-in for tests and the sandbox: a real HTTP server
-/// that speaks the admin REST subset of ``AtlassianAdmin`` with the documented shapes (status
+/// that speaks the admin REST subset of `AtlassianAdmin` with the documented shapes (status
 /// codes, JSON fields, error bodies, Basic and Bearer auth) and keeps its settings in the same
 /// PostgreSQL tables as the product (through the settings stores), so a database rewrite shows
 /// through REST and a REST write lands in the database.

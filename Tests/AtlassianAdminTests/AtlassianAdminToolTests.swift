@@ -98,6 +98,13 @@ struct AtlassianAdminToolTests {
         #expect(invalid.status == 2, "\(invalid)")
         #expect(invalid.stderr.contains("not #rrggbb"))
         #expect(!invalid.stderr.contains(try Sandbox.value("PGPASSWORD")))
+
+        // PROD without --allow-production is refused (exit 2), and nothing is written.
+        try Data("environment: prod\nisProduction: true\njira:\n  title: Jira (PROD)\n".utf8).write(to: file)
+        let refused = try await Self.run(["settings", "apply"] + common)
+        #expect(refused.status == 2, "\(refused)")
+        #expect(refused.stderr.contains("prod is PROD"))
+        #expect(try await Self.run(["settings", "plan"] + common).stdout.contains(#""Jira (DEV)" → "Jira (PROD)""#))
     }
 
     @Test func settingsOverRESTAgainstTheSimulatorWithAToken() async throws {
