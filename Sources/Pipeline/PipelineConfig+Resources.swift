@@ -1,5 +1,4 @@
 import AtlassianAdmin
-import StackDeploy
 
 // Which resources each environment names, by identity, and the PROD guard built from them.
 

@@ -1,4 +1,3 @@
-import Foundation
 import StackDeploy
 
 // dev-release's one step: the ticket branch's code into DEV's deploy bucket.

@@ -1,51 +1,5 @@
-import AWSCore
 import Foundation
 import S3Sync
-
-/// What a snapshot holds; written last, so a snapshot without one is incomplete and never
-/// restored.
-public struct SnapshotManifest: Sendable, Codable, Equatable {
-    /// One product's data in the snapshot.
-    public struct Product: Sendable, Codable, Equatable {
-        /// `jira` or `confluence`.
-        public var name: String
-        /// The product version, when known.
-        public var version: String?
-        /// The dump's key, relative to the snapshot.
-        public var dumpKey: String
-        /// The dump's size.
-        public var dumpBytes: Int64
-        /// The dump's SHA-256, hex.
-        public var dumpSHA256: String
-        /// The shared home's prefix, relative to the snapshot.
-        public var sharedHomePrefix: String
-        /// Objects in the shared home.
-        public var sharedHomeObjects: Int
-        /// Bytes in the shared home.
-        public var sharedHomeBytes: Int64
-    }
-
-    /// The snapshot id: its UTC time, `yyyyMMdd'T'HHmmss'Z'`, so ids sort by age.
-    public var id: String
-    /// The environment the data came from.
-    public var sourceEnvironment: String
-    /// The products.
-    public var products: [Product]
-    /// The Atlas Relay version that wrote it.
-    public var toolVersion: String
-
-    /// The manifest's key under a snapshot.
-    public static let fileName = "manifest.json"
-
-    /// A new snapshot id for `date`.
-    public static func id(for date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        return formatter.string(from: date)
-    }
-}
 
 /// Where snapshots live: `s3://bucket/prefix<id>/…`.
 public struct SnapshotLocation: Sendable, Equatable {
