@@ -111,6 +111,7 @@ extension AWSClient {
     ///   - service: a service whose protocol is `.json`.
     ///   - operation: the operation, for example `GetParameter`.
     ///   - input: the request shape.
+    ///   - output: the response shape to decode.
     ///   - idempotent: whether a broken connection may be retried (default: `Describe`, `Get`, `List`).
     /// - Returns: the decoded response shape. Timestamps are epoch seconds, as the protocol sends them.
     public func json<Input: Encodable & Sendable, Output: Decodable & Sendable>(
@@ -138,6 +139,7 @@ extension AWSClient {
     ///   - path: the encoded path.
     ///   - query: query parameters.
     ///   - input: the JSON body, if any.
+    ///   - output: the response shape to decode.
     /// - Returns: the decoded response shape.
     public func restJSON<Input: Encodable & Sendable, Output: Decodable & Sendable>(
         _ service: AWSService, operation: String, method: HTTPMethod, path: String,

@@ -28,7 +28,7 @@ public final class AWSClient: Sendable {
     /// Retry behaviour.
     public let retryPolicy: RetryPolicy
     /// The transport as given: its middleware (the user agent and logging of
-    /// ``HTTPTransport/shared``, say) sees every attempt before it is signed; its `HTTPClient`
+    /// `HTTPTransport.shared`, say) sees every attempt before it is signed; its `HTTPClient`
     /// is owned by the caller.
     public let transport: HTTPTransport
     /// Where request lines are logged (method, host, operation, status, attempt; never secrets).
@@ -45,7 +45,7 @@ public final class AWSClient: Sendable {
     ///   - credentialProvider: the credentials to sign with.
     ///   - endpoints: endpoint resolution (environment overrides by default).
     ///   - retryPolicy: the standard retry mode by default.
-    ///   - transport: the HTTP transport; ``HTTPTransport/shared`` (its high-concurrency client,
+    ///   - transport: the HTTP transport; `HTTPTransport.shared` (its high-concurrency client,
     ///     the user agent and debug logging) by default.
     ///   - logger: where to log requests.
     public init(
@@ -73,11 +73,13 @@ public final class AWSClient: Sendable {
     /// The body is read within the attempt: a body cut short or slower than the request's
     /// ``AWSRequest/timeout`` fails the attempt, which is retried as the policy allows.
     ///
-    /// - Parameter maxResponseBytes: the largest body to buffer (64 MiB by default); stream
-    ///   larger ones with ``execute(_:handle:)``.
+    /// - Parameters:
+    ///   - request: the request; sent again for each retry.
+    ///   - maxResponseBytes: the largest body to buffer (64 MiB by default); stream larger ones
+    ///     with ``execute(_:handle:)``.
     /// - Throws: ``AWSServiceError`` for an error answer, ``AWSClientError`` for transport or
     ///   configuration failures (``AWSClientError/Kind/timedOut`` when the deadline passed),
-    ///   ``CredentialError`` when no credentials can be had.
+    ///   `CredentialError` when no credentials can be had.
     public func execute(_ request: AWSRequest, maxResponseBytes: Int = 64 << 20) async throws -> AWSResponse {
         try await withRetries(request) { attempt in
             let response = try await send(request, attempt: attempt)

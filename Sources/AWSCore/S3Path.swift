@@ -2,7 +2,7 @@ import RelayFoundation
 
 /// Percent-encoding for S3 object keys in request paths: every byte except the RFC 3986
 /// unreserved characters and `/` is encoded, once, so keys are carried exactly as bytes
-/// (``PercentEncoding`` with S3's names).
+/// (`PercentEncoding` with S3's names).
 public enum S3Path {
     /// Encodes `key` for a request path.
     public static func encodeKey(_ key: String) -> String {

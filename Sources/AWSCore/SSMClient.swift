@@ -46,6 +46,7 @@ public struct SSMClient: Sendable {
     /// Sends a Run Command document to `instances`.
     ///
     /// - Parameters:
+    ///   - instances: the instance ids to run it on.
     ///   - document: for example `AWS-RunShellScript`.
     ///   - parameters: the document's parameters, for example `["commands": ["systemctl restart jira"]]`.
     ///   - comment: shown in the console (at most 100 characters).

@@ -152,8 +152,12 @@ extension S3Client {
 
     /// Abandons an upload and frees its parts; an upload already gone (`NoSuchUpload`) is not an error.
     ///
-    /// - Parameter giveUpAfter: the most the request may take over all its attempts
-    ///   (``AWSRequest/giveUpAfter``); `nil` leaves it to the retry policy.
+    /// - Parameters:
+    ///   - bucket: the bucket.
+    ///   - key: the object key the upload writes.
+    ///   - uploadId: the upload, as created.
+    ///   - giveUpAfter: the most the request may take over all its attempts
+    ///     (`AWSRequest.giveUpAfter`); `nil` leaves it to the retry policy.
     public func abortMultipartUpload(bucket: String, key: String, uploadId: String, giveUpAfter: Duration? = nil)
         async throws
     {
@@ -174,9 +178,11 @@ extension S3Client {
     ///
     /// Needs `s3:ListBucketMultipartUploads` on the bucket.
     /// - Parameters:
+    ///   - bucket: the bucket.
+    ///   - prefix: only uploads of keys starting with this.
     ///   - maxUploads: at most this many uploads a page (S3 caps at 1000).
     ///   - giveUpAfter: the most each page may take over all its attempts.
-    /// - Throws: ``AWSClientError`` with kind `malformedResponse` for an upload without a key or an
+    /// - Throws: `AWSClientError` with kind `malformedResponse` for an upload without a key or an
     ///   id, or a page that says the listing goes on without new markers (it would never end).
     public func listMultipartUploads(
         bucket: String, prefix: String = "", maxUploads: Int? = nil, giveUpAfter: Duration? = nil

@@ -10,7 +10,7 @@ import RelayFoundation
 
 /// Amazon S3 operations for syncing: listing, objects, deletion and multipart uploads.
 ///
-/// Requests go through ``AWSCore/AWSClient`` (signing, retries, endpoints); keys are carried as
+/// Requests go through AWSCore's `AWSClient` (signing, retries, endpoints); keys are carried as
 /// bytes (percent-encoded once), so any key S3 accepts round-trips exactly.
 public struct S3Client: Sendable {
     /// The transport.
@@ -121,11 +121,11 @@ public struct S3Client: Sendable {
     /// - Parameters:
     ///   - bucket: the bucket.
     ///   - prefix: only keys starting with this.
-    ///   - delimiter: group keys by this (usually `/`) into ``ListPage/commonPrefixes``.
+    ///   - delimiter: group keys by this (usually `/`) into ``S3ListPage/commonPrefixes``.
     ///   - startAfter: only keys after this one.
-    ///   - continuationToken: the previous page's ``ListPage/nextContinuationToken``.
+    ///   - continuationToken: the previous page's ``S3ListPage/nextContinuationToken``.
     ///   - maxKeys: at most this many keys (S3 caps at 1000).
-    ///   - giveUpAfter: the most the page may take over all its attempts (``AWSRequest/giveUpAfter``).
+    ///   - giveUpAfter: the most the page may take over all its attempts (`AWSRequest.giveUpAfter`).
     public func listObjectsV2(
         bucket: String, prefix: String = "", delimiter: String? = nil, startAfter: String? = nil,
         continuationToken: String? = nil, maxKeys: Int? = nil, giveUpAfter: Duration? = nil
@@ -223,6 +223,8 @@ public struct S3Client: Sendable {
     /// Reads an object (or a byte range of it) and hands its body, still streaming, to `body`.
     ///
     /// - Parameters:
+    ///   - bucket: the bucket.
+    ///   - key: the object key.
     ///   - range: the bytes to read, inclusive; the whole object when `nil`.
     ///   - body: consumes the head and the body's buffers; not retried if it throws.
     public func getObject<T: Sendable>(
@@ -256,7 +258,10 @@ public struct S3Client: Sendable {
 
     /// A whole (small) object in memory, or `nil` when there is no such key.
     ///
-    /// - Parameter limit: the most bytes accepted; a larger object is an error.
+    /// - Parameters:
+    ///   - bucket: the bucket.
+    ///   - key: the object key.
+    ///   - limit: the most bytes accepted; a larger object is an error.
     public func getObjectData(bucket: String, key: String, limit: Int = 1 << 30) async throws -> Data? {
         do {
             return try await getObject(bucket: bucket, key: key) { _, body in

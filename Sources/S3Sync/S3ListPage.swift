@@ -17,7 +17,7 @@ public struct S3ListPage: Sendable {
 
     /// Reads a ListObjectsV2 answer (`ListBucketResult`), decoding `encoding-type=url` keys.
     ///
-    /// Whatever the server sent, this returns a page or throws ``AWSClientError`` with kind
+    /// Whatever the server sent, this returns a page or throws `AWSClientError` with kind
     /// `malformedResponse`; it never traps (fuzzed in CI).
     public static func parse(_ data: Data, bucket: String) throws -> S3ListPage {
         let root = try XMLNode.parse(data)

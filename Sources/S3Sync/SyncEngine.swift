@@ -37,10 +37,13 @@ public struct SyncEngine: Sendable {
     /// Creates an engine.
     ///
     /// - Parameters:
+    ///   - source: where data comes from.
+    ///   - destination: where it goes; not inside `source`, nor `source` inside it.
     ///   - sourceClient: required when `source` is S3.
     ///   - destinationClient: required when `destination` is S3; for S3→S3 with the same client
     ///     objects are copied server-side, with different clients (separate credentials per
     ///     account) they stream through this machine.
+    ///   - configuration: tuning and behaviour.
     /// - Throws: ``SyncError/Kind/invalidArgument`` for local→local or a missing client.
     public init(
         source: SyncLocation, destination: SyncLocation, sourceClient: S3Client? = nil,

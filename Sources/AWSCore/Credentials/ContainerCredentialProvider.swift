@@ -19,7 +19,7 @@ public struct ContainerCredentialProvider: CredentialProvider {
     /// - Parameters:
     ///   - environment: the process environment by default.
     ///   - relativeBase: the host that `RELATIVE_URI` paths are resolved against.
-    ///   - transport: what the endpoint is asked through (``HTTPTransport/shared`` by default);
+    ///   - transport: what the endpoint is asked through (`HTTPTransport.shared` by default);
     ///     each call must be answered, head and body, within 5 s.
     public init(
         environment: [String: String] = ProcessInfo.processInfo.environment,

@@ -18,7 +18,7 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
     ///
     /// - Parameters:
     ///   - environment: the process environment by default.
-    ///   - transport: what the metadata service is asked through (``HTTPTransport/shared`` by default).
+    ///   - transport: what the metadata service is asked through (`HTTPTransport.shared` by default).
     ///   - timeout: the bound on each call, head and body; by default
     ///     `AWS_METADATA_SERVICE_TIMEOUT` seconds, else 1 s.
     public init(

@@ -4,7 +4,7 @@ import RelayFoundation
 
 /// Credentials of a role assumed with STS AssumeRole, using another provider's credentials.
 ///
-/// Wrap it in a ``CachingCredentialProvider`` (``CredentialProvider/assumeRole(_:source:region:endpoints:transport:)``
+/// Wrap it in a `CachingCredentialProvider` (`CredentialProvider.assumeRole(_:source:region:endpoints:transport:)``
 /// does) so the role is assumed once and refreshed before it expires.
 public struct AssumeRoleCredentialProvider: CredentialProvider {
     /// The role and session parameters.
