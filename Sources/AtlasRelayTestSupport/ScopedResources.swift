@@ -140,7 +140,11 @@ private func withServer<Server, Value>(
     stop: (Server) async -> Void,
     _ body: (Server) async throws -> Value
 ) async throws -> Value {
-    try await withCleanup(isolation: isolation) { try await body(server) } cleanup: { await stop(server) }
+    try await withCleanup(isolation: isolation) {
+        try await body(server)
+    } cleanup: {
+        await stop(server)
+    }
 }
 
 /// Creates a bucket of its own for the test (``Sandbox/makeBucket(_:prefix:)``: `prefix-<random>`),

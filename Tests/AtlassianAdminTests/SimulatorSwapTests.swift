@@ -21,20 +21,26 @@ struct SimulatorSwapTests {
         guard output.status == 0 else { throw TestSupportError("psql failed: \(output.errorText)") }
     }
 
-    /// A seeded database, and a second one (already renamed into place by `swap`) whose title says so.
-    static func databases() async throws -> (location: DatabaseLocation, name: String, fresh: String, url: String) {
-        let url = try await Sandbox.makeDatabase(prefix: "swap", scripts: scripts)
-        let location = try DatabaseLocation(url: url)
-        let freshURL = try await Sandbox.makeDatabase(prefix: "swapnew", scripts: scripts)
-        let fresh = try DatabaseLocation(url: freshURL).database
-        try await withResource {
-            try await JiraSettingsStore.open(try DatabaseLocation(url: freshURL))
-        } cleanup: { store in
-            await store.close()
-        } body: { store in
-            _ = try await store.set(["jira.title": .string("Jira (restored)")])
+    /// Runs `body` with a seeded database (its location, name and URL) and a second one, `fresh`,
+    /// whose title says so (for `swap` to rename into place); both are dropped afterwards, with
+    /// the `_previous` copy the swap leaves.
+    static func withDatabases<T>(
+        _ body: (_ location: DatabaseLocation, _ name: String, _ fresh: String, _ url: String) async throws -> T
+    ) async throws -> T {
+        try await withSandboxDatabase(prefix: "swap", scripts: scripts) { url in
+            try await withSandboxDatabase(prefix: "swapnew", scripts: scripts) { freshURL in
+                let location = try DatabaseLocation(url: url)
+                let fresh = try DatabaseLocation(url: freshURL).database
+                try await withResource {
+                    try await JiraSettingsStore.open(try DatabaseLocation(url: freshURL))
+                } cleanup: { store in
+                    await store.close()
+                } body: { store in
+                    _ = try await store.set(["jira.title": .string("Jira (restored)")])
+                }
+                return try await body(location, location.database, fresh, url)
+            }
         }
-        return (location, location.database, fresh, url)
     }
 
     /// What PostgresTools.restore does once the fresh database is loaded.
@@ -46,8 +52,7 @@ struct SimulatorSwapTests {
     }
 
     @Test func afterASwapTheSimulatorServesTheNewDatabase() async throws {
-        let (location, name, fresh, _) = try await Self.databases()
-        try await withCleanup {
+        try await Self.withDatabases { location, name, fresh, _ in
             // The test stops the simulator itself (in bounded time); the cleanup's stop then does nothing.
             try await withResource {
                 try await AtlassianSimulator.start(.init(product: .jira, database: location))
@@ -70,9 +75,6 @@ struct SimulatorSwapTests {
                 #expect(try await jira.state() == .running)
                 try await withTimeLimit(.seconds(30)) { await simulator.stop() }
             }
-        } cleanup: {
-            await Sandbox.dropDatabase(name)
-            await Sandbox.dropDatabase(fresh)
         }
     }
 }
@@ -83,8 +85,7 @@ extension SimulatorSwapTests {
     }
 
     @Test func theExecutableStopsOnSIGTERMAfterASwap() async throws {
-        let (_, name, fresh, url) = try await Self.databases()
-        try await withCleanup {
+        try await Self.withDatabases { _, name, fresh, url in
             let process = Process()
             process.executableURL = URL(fileURLWithPath: Self.simulatorBinary)
             process.arguments = ["--product", "jira", "--db", url]
@@ -117,9 +118,6 @@ extension SimulatorSwapTests {
             #expect(await StopScriptTests.waitForExit(pid, within: .seconds(30)), "SIGTERM ends the simulator")
             #expect(ContinuousClock.now - stopped < .seconds(15))
             inFlight.cancel()
-        } cleanup: {
-            await Sandbox.dropDatabase(name)
-            await Sandbox.dropDatabase(fresh)
         }
     }
 }

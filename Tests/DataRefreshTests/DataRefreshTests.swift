@@ -140,6 +140,7 @@ struct DataRefreshTests {
         func close() async {
             for simulator in running.withLock({ Array($0.values) }) { await simulator.stop() }
             for database in Array(prod.values) + Array(dev.values) { await Sandbox.dropDatabase(database.database) }
+            try? await Sandbox.deleteBucket(s3.aws, location.bucket)
             try? FileManager.default.removeItem(atPath: root)
         }
     }

@@ -13,7 +13,8 @@ import Testing
 struct ProductionTargetTests {
     /// PROD's Jira title, as the refresh would rewrite it.
     static func prodTitle(_ world: DataRefreshTests.World) async throws -> String {
-        try await PostgresTools.sql(world.prod["jira"]!, "SELECT propertyvalue FROM propertystring WHERE id = 10000")
+        try await PostgresTools.sql(
+            try #require(world.prod["jira"]), "SELECT propertyvalue FROM propertystring WHERE id = 10000")
     }
 
     @Test func prodsDatabaseSpeltLocalhostIsRefusedAndPRODKeepsItsTitle() async throws {

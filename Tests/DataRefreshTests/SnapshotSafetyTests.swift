@@ -157,22 +157,23 @@ struct DataRefreshToolTests {
 struct DumpDownloadTests {
     @Test func aDumpLargerThanOneRangeComesBackWholeAndChecked() async throws {
         let s3 = S3Client(try Sandbox.s3AWSClient())
-        let bucket = try await Sandbox.makeBucket(s3.aws, prefix: "dump")
-        let bytes = Data((0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
-        try await s3.putObject(bucket: bucket, key: "d.dump", data: .init(bytes: bytes))
-        let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("dump-\(UUID())").path
-        defer { try? FileManager.default.removeItem(atPath: file) }
+        try await withSandboxBucket(s3.aws, prefix: "dump") { bucket in
+            let bytes = Data((0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+            try await s3.putObject(bucket: bucket, key: "d.dump", data: .init(bytes: bytes))
+            let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("dump-\(UUID())").path
+            defer { try? FileManager.default.removeItem(atPath: file) }
 
-        try await PostgresTools.download(
-            s3, bucket: bucket, key: "d.dump", to: file, bytes: 10_000, sha256: digest, rangeSize: 999)
-        #expect(FileManager.default.contents(atPath: file) == bytes)
-
-        // The manifest says less than the object holds: refused, not truncated silently.
-        await #expect {
             try await PostgresTools.download(
-                s3, bucket: bucket, key: "d.dump", to: file, bytes: 9_000, sha256: digest, rangeSize: 999)
-        } throws: { ($0 as? DataRefreshError)?.kind == .mismatch }
+                s3, bucket: bucket, key: "d.dump", to: file, bytes: 10_000, sha256: digest, rangeSize: 999)
+            #expect(FileManager.default.contents(atPath: file) == bytes)
+
+            // The manifest says less than the object holds: refused, not truncated silently.
+            await #expect {
+                try await PostgresTools.download(
+                    s3, bucket: bucket, key: "d.dump", to: file, bytes: 9_000, sha256: digest, rangeSize: 999)
+            } throws: { ($0 as? DataRefreshError)?.kind == .mismatch }
+        }
     }
 
     @Test func aListingThatRepeatsItsContinuationTokenEndsInAnError() async throws {

@@ -196,6 +196,7 @@ import Testing
                 try? await cloudFormation.deleteStack("\(tag)-\(environment)-app")
             }
             for database in [prodDB, devDB, uatDB] { await Sandbox.dropDatabase(database.database) }
+            for bucket in buckets.values { try? await Sandbox.deleteBucket(s3.aws, bucket) }
             try? FileManager.default.removeItem(atPath: root)
         }
     }

@@ -136,37 +136,39 @@ struct PipelineServicesTests {
         try await git("add", "-A")
         try await git("commit", "-q", "-m", "first")
         let aws = try Sandbox.s3AWSClient()
-        let bucket = try await Sandbox.makeBucket(aws, prefix: "dev-release")
-        let config = try PipelineConfig.parse(
-            """
-            name: t
-            production: prod
-            accounts: { main: { id: "123456789012", region: us-east-1 } }
-            environments:
-              dev: { account: main, deployBucket: \(bucket) }
-              prod: { account: main, deployBucket: \(bucket)-prod }
-            """, file: "pipeline.yml", directory: root)
-        let pipeline = Pipeline(config: config, environment: Sandbox.environment)
-        let s3 = S3Client(aws)
+        try await withSandboxBucket(aws, prefix: "dev-release") { bucket in
+            let config = try PipelineConfig.parse(
+                """
+                name: t
+                production: prod
+                accounts: { main: { id: "123456789012", region: us-east-1 } }
+                environments:
+                  dev: { account: main, deployBucket: \(bucket) }
+                  prod: { account: main, deployBucket: \(bucket)-prod }
+                """, file: "pipeline.yml", directory: root)
+            let pipeline = Pipeline(config: config, environment: Sandbox.environment)
+            let s3 = S3Client(aws)
 
-        let onMaster = try await pipeline.run(.devRelease, commit: "HEAD")
-        #expect(!onMaster.passed)
-        #expect(
-            onMaster.steps[0].message?.contains("branch 'master' is not a ticket branch") == true, "\(onMaster.text)")
+            let onMaster = try await pipeline.run(.devRelease, commit: "HEAD")
+            #expect(!onMaster.passed)
+            #expect(
+                onMaster.steps[0].message?.contains("branch 'master' is not a ticket branch") == true,
+                "\(onMaster.text)")
 
-        try await git("checkout", "-q", "-b", "feature/demo-7-raise-heap")
-        try Data("Resources: { X: { Type: AWS::SNS::Topic } }\n".utf8).write(
-            to: URL(fileURLWithPath: "\(root)/app.yaml"))
-        let dirty = try await pipeline.run(.devRelease, commit: "HEAD")
-        #expect(dirty.steps[0].message?.contains("uncommitted changes (app.yaml)") == true, "\(dirty.text)")
-        #expect(try await s3.listAllObjects(bucket: bucket).isEmpty)
+            try await git("checkout", "-q", "-b", "feature/demo-7-raise-heap")
+            try Data("Resources: { X: { Type: AWS::SNS::Topic } }\n".utf8).write(
+                to: URL(fileURLWithPath: "\(root)/app.yaml"))
+            let dirty = try await pipeline.run(.devRelease, commit: "HEAD")
+            #expect(dirty.steps[0].message?.contains("uncommitted changes (app.yaml)") == true, "\(dirty.text)")
+            #expect(try await s3.listAllObjects(bucket: bucket).isEmpty)
 
-        try await git("commit", "-q", "-am", "raise the heap")
-        let released = try await pipeline.run(.devRelease, commit: "HEAD")
-        #expect(released.passed, "\(released.text)")
-        #expect(released.steps[0].figures["jira"] == "DEMO-7")
-        let keys = try await s3.listAllObjects(bucket: bucket).map(\.key)
-        #expect(keys.contains("releases/current.json") && keys.contains { $0.hasSuffix("/code.tar") })
-        #expect(!keys.contains { $0.hasPrefix("passed/") }, "a developer's release passes nothing")
+            try await git("commit", "-q", "-am", "raise the heap")
+            let released = try await pipeline.run(.devRelease, commit: "HEAD")
+            #expect(released.passed, "\(released.text)")
+            #expect(released.steps[0].figures["jira"] == "DEMO-7")
+            let keys = try await s3.listAllObjects(bucket: bucket).map(\.key)
+            #expect(keys.contains("releases/current.json") && keys.contains { $0.hasSuffix("/code.tar") })
+            #expect(!keys.contains { $0.hasPrefix("passed/") }, "a developer's release passes nothing")
+        }
     }
 }

@@ -187,9 +187,19 @@ import Testing
         let root = try await Self.repository("bucket-bypass")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let aws = try Sandbox.s3AWSClient()
-        let s3 = S3Client(aws)
-        let devBucket = try await Sandbox.makeBucket(aws, prefix: "bypass-dev")
-        let prodBucket = try await Sandbox.makeBucket(aws, prefix: "bypass-prod")
+        try await withSandboxBucket(aws, prefix: "bypass-dev") { devBucket in
+            try await withSandboxBucket(aws, prefix: "bypass-prod") { prodBucket in
+                try await Self.refuseDEVWritingToPRODsBucket(
+                    root: root, s3: S3Client(aws), devBucket: devBucket, prodBucket: prodBucket)
+            }
+        }
+    }
+
+    /// The body of ``nightlyRefusesADEVWhoseDeployBucketIsPRODsBeforeAnythingRuns()``, with DEV's
+    /// and PROD's buckets.
+    static func refuseDEVWritingToPRODsBucket(root: String, s3: S3Client, devBucket: String, prodBucket: String)
+        async throws
+    {
         var config = try PipelineConfig.parse(
             """
             name: t
@@ -227,7 +237,9 @@ import Testing
         let root = try await Self.repository("url-bypass")
         defer { try? FileManager.default.removeItem(atPath: root) }
         // PROD's Jira records what reaches it.
-        try await withTestServer { _ in .json(["key": "PROD-1"]) } body: { prodJira in
+        try await withTestServer { _ in
+            .json(["key": "PROD-1"])
+        } body: { prodJira in
             var config = try PipelineConfig.parse(
                 """
                 name: t

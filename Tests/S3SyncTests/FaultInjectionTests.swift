@@ -37,60 +37,65 @@ struct FaultInjectionTests {
         try await withFaultProxy(targetPort: s3Port) { proxy in
             let s3 = try Self.client(through: proxy)
             let direct = try S3ClientTests.client()
-            let bucket = try await S3ClientTests.bucket(direct)
-            let local = try SyncEngineTests.temporaryDirectory()
-            let restored = try SyncEngineTests.temporaryDirectory()
-            defer {
-                try? FileManager.default.removeItem(atPath: local)
-                try? FileManager.default.removeItem(atPath: restored)
+            try await S3ClientTests.withBucket(direct) { bucket in
+                try await Self.interruptAndResume(proxy: proxy, s3: s3, direct: direct, bucket: bucket)
             }
-            try SyncEngineTests.write(Self.tree, under: local)
-            let expected = Dictionary(
-                uniqueKeysWithValues: Self.tree.map { ($0.0, SyncEngineTests.content($0.0, $0.1)) })
-            let totalBytes = Self.tree.reduce(0) { $0 + $1.1 }
-
-            // Upload, killed a third of the way through.
-            let up = try SyncEngine(
-                source: .local(local), destination: .s3(bucket: bucket, prefix: "home/"), destinationClient: s3,
-                configuration: Self.configuration)
-            proxy.cut(afterBytes: totalBytes / 3)
-            let interrupted = try await up.sync().1
-            #expect(!interrupted.succeeded)
-            #expect(interrupted.failures.count + interrupted.notAttempted > 0)
-            #expect(interrupted.transferred < Self.tree.count)
-            // Whatever arrived is whole: S3 never shows a partial object.
-            for (key, data) in try await SyncEngineTests.objects(direct, bucket, prefix: "home/") {
-                #expect(data == expected[key], "\(key)")
-            }
-
-            proxy.restore()
-            let resumed = try await up.sync().1
-            #expect(resumed.succeeded, "\(resumed.failures)")
-            // An upload whose answer was lost in the cut may have landed; the re-run then finds it in sync.
-            #expect(resumed.transferred + interrupted.transferred <= Self.tree.count)
-            #expect(resumed.transferred >= Self.tree.count - interrupted.transferred - interrupted.failures.count)
-            #expect(try await up.plan().isEmpty)
-            #expect(try await SyncEngineTests.objects(direct, bucket, prefix: "home/") == expected)
-
-            // Download, killed halfway.
-            let down = try SyncEngine(
-                source: .s3(bucket: bucket, prefix: "home/"), destination: .local(restored), sourceClient: s3,
-                configuration: Self.configuration)
-            proxy.cut(afterBytes: totalBytes / 2)
-            let cutDown = try await down.sync().1
-            #expect(!cutDown.succeeded)
-            // No partial file under a final name: every file there is complete.
-            for (key, data) in try SyncEngineTests.files(under: restored)
-            where !key.contains(LocalFile.partialPrefix) {
-                #expect(data == expected[key], "\(key) is under its final name but incomplete")
-            }
-
-            proxy.restore()
-            let completed = try await down.sync().1
-            #expect(completed.succeeded, "\(completed.failures)")
-            let files = try SyncEngineTests.files(under: restored)
-            #expect(files == expected, "complete, and no partial files left behind")
-            #expect(try await down.plan().isEmpty)
         }
+    }
+
+    /// The body of ``interruptedSyncsResumeToACompleteCopy()``: `s3` goes through `proxy`,
+    /// `direct` does not.
+    static func interruptAndResume(proxy: FaultProxy, s3: S3Client, direct: S3Client, bucket: String) async throws {
+        let local = try SyncEngineTests.temporaryDirectory()
+        let restored = try SyncEngineTests.temporaryDirectory()
+        defer {
+            try? FileManager.default.removeItem(atPath: local)
+            try? FileManager.default.removeItem(atPath: restored)
+        }
+        try SyncEngineTests.write(Self.tree, under: local)
+        let expected = Dictionary(uniqueKeysWithValues: Self.tree.map { ($0.0, SyncEngineTests.content($0.0, $0.1)) })
+        let totalBytes = Self.tree.reduce(0) { $0 + $1.1 }
+
+        // Upload, killed a third of the way through.
+        let up = try SyncEngine(
+            source: .local(local), destination: .s3(bucket: bucket, prefix: "home/"), destinationClient: s3,
+            configuration: Self.configuration)
+        proxy.cut(afterBytes: totalBytes / 3)
+        let interrupted = try await up.sync().1
+        #expect(!interrupted.succeeded)
+        #expect(interrupted.failures.count + interrupted.notAttempted > 0)
+        #expect(interrupted.transferred < Self.tree.count)
+        // Whatever arrived is whole: S3 never shows a partial object.
+        for (key, data) in try await SyncEngineTests.objects(direct, bucket, prefix: "home/") {
+            #expect(data == expected[key], "\(key)")
+        }
+
+        proxy.restore()
+        let resumed = try await up.sync().1
+        #expect(resumed.succeeded, "\(resumed.failures)")
+        // An upload whose answer was lost in the cut may have landed; the re-run then finds it in sync.
+        #expect(resumed.transferred + interrupted.transferred <= Self.tree.count)
+        #expect(resumed.transferred >= Self.tree.count - interrupted.transferred - interrupted.failures.count)
+        #expect(try await up.plan().isEmpty)
+        #expect(try await SyncEngineTests.objects(direct, bucket, prefix: "home/") == expected)
+
+        // Download, killed halfway.
+        let down = try SyncEngine(
+            source: .s3(bucket: bucket, prefix: "home/"), destination: .local(restored), sourceClient: s3,
+            configuration: Self.configuration)
+        proxy.cut(afterBytes: totalBytes / 2)
+        let cutDown = try await down.sync().1
+        #expect(!cutDown.succeeded)
+        // No partial file under a final name: every file there is complete.
+        for (key, data) in try SyncEngineTests.files(under: restored) where !key.contains(LocalFile.partialPrefix) {
+            #expect(data == expected[key], "\(key) is under its final name but incomplete")
+        }
+
+        proxy.restore()
+        let completed = try await down.sync().1
+        #expect(completed.succeeded, "\(completed.failures)")
+        let files = try SyncEngineTests.files(under: restored)
+        #expect(files == expected, "complete, and no partial files left behind")
+        #expect(try await down.plan().isEmpty)
     }
 }

@@ -45,87 +45,91 @@ struct InterruptionTests {
     @Test(arguments: ["seaweedfs", "moto"])
     func listMultipartUploadsFollowsEveryPage(server: String) async throws {
         let s3 = server == "moto" ? S3Client(try Sandbox.motoAWSClient()) : try SyncEngineTests.s3()
-        let bucket = try await Sandbox.makeBucket(s3.aws, prefix: "mpu")
-        var made: [String] = []
-        for key in ["p/a.bin", "p/a.bin", "p/b.bin", "p/c d+e.bin"] {
-            made.append(try await s3.createMultipartUpload(bucket: bucket, key: key))
+        try await withSandboxBucket(s3.aws, prefix: "mpu") { bucket in
+            var made: [String] = []
+            for key in ["p/a.bin", "p/a.bin", "p/b.bin", "p/c d+e.bin"] {
+                made.append(try await s3.createMultipartUpload(bucket: bucket, key: key))
+            }
+            let outside = try await s3.createMultipartUpload(bucket: bucket, key: "q/a.bin")
+            let listed = try await s3.listMultipartUploads(bucket: bucket, prefix: "p/", maxUploads: 1)
+            #expect(Set(listed.map(\.uploadId)) == Set(made))
+            #expect(listed.count == made.count, "no page is read twice")
+            #expect(listed.map(\.key).sorted() == ["p/a.bin", "p/a.bin", "p/b.bin", "p/c d+e.bin"])
+            #expect(listed.allSatisfy { $0.initiated != nil })
+            #expect(try await s3.listMultipartUploads(bucket: bucket, prefix: "q/").map(\.uploadId) == [outside])
         }
-        let outside = try await s3.createMultipartUpload(bucket: bucket, key: "q/a.bin")
-        let listed = try await s3.listMultipartUploads(bucket: bucket, prefix: "p/", maxUploads: 1)
-        #expect(Set(listed.map(\.uploadId)) == Set(made))
-        #expect(listed.count == made.count, "no page is read twice")
-        #expect(listed.map(\.key).sorted() == ["p/a.bin", "p/a.bin", "p/b.bin", "p/c d+e.bin"])
-        #expect(listed.allSatisfy { $0.initiated != nil })
-        #expect(try await s3.listMultipartUploads(bucket: bucket, prefix: "q/").map(\.uploadId) == [outside])
     }
 
     @Test func theNextRunAbortsTheStaleUploadOfAnInterruptedRun() async throws {
         let s3 = try SyncEngineTests.s3()
-        let bucket = try await S3ClientTests.bucket(s3)
-        let local = try SyncEngineTests.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: local) }
-        try SyncEngineTests.write([("big.bin", 12 << 20), ("small.txt", 10)], under: local)
-        // What a killed run leaves: an upload of a key this sync writes, with a part sent.
-        let stale = try await s3.createMultipartUpload(bucket: bucket, key: "dest/big.bin")
-        _ = try await s3.uploadPart(
-            bucket: bucket, key: "dest/big.bin", uploadId: stale, partNumber: 1,
-            data: ByteBuffer(repeating: 1, count: 5 << 20))
-        // Someone else's, of a key this sync does not write: left alone.
-        let foreign = try await s3.createMultipartUpload(bucket: bucket, key: "dest/elsewhere.bin")
-        try await Task.sleep(for: .milliseconds(1200))  // servers give Initiated to the second
+        try await S3ClientTests.withBucket(s3) { bucket in
+            let local = try SyncEngineTests.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: local) }
+            try SyncEngineTests.write([("big.bin", 12 << 20), ("small.txt", 10)], under: local)
+            // What a killed run leaves: an upload of a key this sync writes, with a part sent.
+            let stale = try await s3.createMultipartUpload(bucket: bucket, key: "dest/big.bin")
+            _ = try await s3.uploadPart(
+                bucket: bucket, key: "dest/big.bin", uploadId: stale, partNumber: 1,
+                data: ByteBuffer(repeating: 1, count: 5 << 20))
+            // Someone else's, of a key this sync does not write: left alone.
+            let foreign = try await s3.createMultipartUpload(bucket: bucket, key: "dest/elsewhere.bin")
+            try await Task.sleep(for: .milliseconds(1200))  // servers give Initiated to the second
 
-        var configuration = SyncEngineTests.configuration()
-        let young = try SyncEngine(
-            source: .local(local), destination: .s3(bucket: bucket, prefix: "dest/"), destinationClient: s3,
-            configuration: configuration)
-        let plan = try await young.plan()
-        let kept = await young.abortStaleUploads(writing: plan, before: Date())
-        #expect(kept.aborted == 0 && kept.problem == nil, "by default an upload must be an hour old to be stale")
+            var configuration = SyncEngineTests.configuration()
+            let young = try SyncEngine(
+                source: .local(local), destination: .s3(bucket: bucket, prefix: "dest/"), destinationClient: s3,
+                configuration: configuration)
+            let plan = try await young.plan()
+            let kept = await young.abortStaleUploads(writing: plan, before: Date())
+            #expect(kept.aborted == 0 && kept.problem == nil, "by default an upload must be an hour old to be stale")
 
-        configuration.staleUploadAge = .zero
-        let engine = try SyncEngine(
-            source: .local(local), destination: .s3(bucket: bucket, prefix: "dest/"), destinationClient: s3,
-            configuration: configuration)
-        let later = await engine.abortStaleUploads(writing: plan, before: Date(timeIntervalSinceNow: -60))
-        #expect(later.aborted == 0, "an upload started after the run began is never stale")
-        let (_, summary) = try await engine.sync()
-        #expect(summary.abortedStaleUploads == 1)
-        #expect(summary.staleUploadProblem == nil)
-        #expect(summary.succeeded)
-        #expect(summary.transferred == 2)
-        let open = try await s3.listMultipartUploads(bucket: bucket, prefix: "dest/").map(\.uploadId)
-        #expect(!open.contains(stale), "the interrupted run's upload is aborted")
-        #expect(open == [foreign], "an upload of a key this sync does not write is not its own")
-        #expect(try await s3.headObject(bucket: bucket, key: "dest/big.bin")?.size == 12 << 20)
+            configuration.staleUploadAge = .zero
+            let engine = try SyncEngine(
+                source: .local(local), destination: .s3(bucket: bucket, prefix: "dest/"), destinationClient: s3,
+                configuration: configuration)
+            let later = await engine.abortStaleUploads(writing: plan, before: Date(timeIntervalSinceNow: -60))
+            #expect(later.aborted == 0, "an upload started after the run began is never stale")
+            let (_, summary) = try await engine.sync()
+            #expect(summary.abortedStaleUploads == 1)
+            #expect(summary.staleUploadProblem == nil)
+            #expect(summary.succeeded)
+            #expect(summary.transferred == 2)
+            let open = try await s3.listMultipartUploads(bucket: bucket, prefix: "dest/").map(\.uploadId)
+            #expect(!open.contains(stale), "the interrupted run's upload is aborted")
+            #expect(open == [foreign], "an upload of a key this sync does not write is not its own")
+            #expect(try await s3.headObject(bucket: bucket, key: "dest/big.bin")?.size == 12 << 20)
+        }
     }
 
     @Test func cancellingARunAbortsItsUploadInFlight() async throws {
         let s3 = try SyncEngineTests.s3()
-        let bucket = try await S3ClientTests.bucket(s3)
-        let local = try Self.slowUploadSource()
-        defer { try? FileManager.default.removeItem(atPath: local) }
-        try await s3.putObject(bucket: bucket, key: "dest/gone.txt", data: ByteBuffer(string: "delete me"))
-        let engine = try SyncEngine(
-            source: .local(local), destination: .s3(bucket: bucket, prefix: "dest/"), destinationClient: s3,
-            configuration: .init(
-                options: SyncOptions(delete: true), concurrency: 1, memoryLimit: 5 << 20,
-                multipartThreshold: 5 << 20, partSize: 5 << 20))
-        let plan = try await engine.plan()
-        let run = Task { try await engine.run(plan) }
-        _ = try await Self.openUpload(s3, bucket, prefix: "dest/")
-        run.cancel()
-        let summary = try await withTimeLimit(.seconds(30)) { try await run.value }
+        try await S3ClientTests.withBucket(s3) { bucket in
+            let local = try Self.slowUploadSource()
+            defer { try? FileManager.default.removeItem(atPath: local) }
+            try await s3.putObject(bucket: bucket, key: "dest/gone.txt", data: ByteBuffer(string: "delete me"))
+            let engine = try SyncEngine(
+                source: .local(local), destination: .s3(bucket: bucket, prefix: "dest/"), destinationClient: s3,
+                configuration: .init(
+                    options: SyncOptions(delete: true), concurrency: 1, memoryLimit: 5 << 20,
+                    multipartThreshold: 5 << 20, partSize: 5 << 20))
+            let plan = try await engine.plan()
+            let run = Task { try await engine.run(plan) }
+            _ = try await Self.openUpload(s3, bucket, prefix: "dest/")
+            run.cancel()
+            let summary = try await withTimeLimit(.seconds(30)) { try await run.value }
 
-        #expect(summary.cancelled)
-        #expect(summary.interrupted == 1, "the large upload was cut short, not finished")
-        #expect(summary.notAttempted == 2)
-        #expect(summary.abortedUploads == 1)
-        #expect(summary.uploadsLeftOpen.isEmpty)
-        #expect(summary.deletionsWithheld != nil)
-        #expect(!summary.succeeded)
-        #expect(try await s3.listMultipartUploads(bucket: bucket, prefix: "dest/").isEmpty)
-        #expect(try await s3.headObject(bucket: bucket, key: "dest/a-big.bin") == nil)
-        #expect(try await s3.headObject(bucket: bucket, key: "dest/gone.txt") != nil, "no deletion after a cancel")
+            #expect(summary.cancelled)
+            #expect(summary.interrupted == 1, "the large upload was cut short, not finished")
+            #expect(summary.notAttempted == 2)
+            #expect(summary.abortedUploads == 1)
+            #expect(summary.uploadsLeftOpen.isEmpty)
+            #expect(summary.deletionsWithheld != nil)
+            #expect(!summary.succeeded)
+            #expect(try await s3.listMultipartUploads(bucket: bucket, prefix: "dest/").isEmpty)
+            #expect(try await s3.headObject(bucket: bucket, key: "dest/a-big.bin") == nil)
+            #expect(
+                try await s3.headObject(bucket: bucket, key: "dest/gone.txt") != nil, "no deletion after a cancel")
+        }
     }
 
     /// `s3sync` uploading ``slowUploadSource()`` into `bucket`, one 5 MiB part at a time (with
@@ -161,82 +165,87 @@ struct InterruptionTests {
 
     @Test func anUploadThatCouldNotBeAbortedIsReportedAndTheNextRunAbortsIt() async throws {
         let direct = try SyncEngineTests.s3()
-        let bucket = try await S3ClientTests.bucket(direct)
         let local = try Self.slowUploadSource()
         defer { try? FileManager.default.removeItem(atPath: local) }
         let port = try #require(URL(string: try Sandbox.s3Endpoint())?.port)
-        try await withFaultProxy(targetPort: port) { proxy in
-            let engine = try SyncEngine(
-                source: .local(local), destination: .s3(bucket: bucket, prefix: "dest/"),
-                destinationClient: try FaultInjectionTests.client(through: proxy),
-                configuration: .init(
-                    concurrency: 1, memoryLimit: 5 << 20, multipartThreshold: 5 << 20, partSize: 5 << 20,
-                    staleUploadAge: .zero))
-            let plan = try await engine.plan()
-            let run = Task { try await engine.run(plan) }
-            let open = try await Self.openUpload(direct, bucket, prefix: "dest/")
-            proxy.cut(afterBytes: 0)  // the endpoint goes, so the abort fails
-            run.cancel()
-            let summary = try await withTimeLimit(.seconds(30)) { try await run.value }
-            #expect(summary.cancelled)
-            #expect(summary.abortedUploads == 0)
-            #expect(
-                summary.uploadsLeftOpen == [.init(bucket: bucket, key: "dest/a-big.bin", uploadId: open.uploadId)])
-            #expect(!summary.succeeded)
+        try await S3ClientTests.withBucket(direct) { bucket in
+            try await withFaultProxy(targetPort: port) { proxy in
+                let engine = try SyncEngine(
+                    source: .local(local), destination: .s3(bucket: bucket, prefix: "dest/"),
+                    destinationClient: try FaultInjectionTests.client(through: proxy),
+                    configuration: .init(
+                        concurrency: 1, memoryLimit: 5 << 20, multipartThreshold: 5 << 20, partSize: 5 << 20,
+                        staleUploadAge: .zero))
+                let plan = try await engine.plan()
+                let run = Task { try await engine.run(plan) }
+                let open = try await Self.openUpload(direct, bucket, prefix: "dest/")
+                proxy.cut(afterBytes: 0)  // the endpoint goes, so the abort fails
+                run.cancel()
+                let summary = try await withTimeLimit(.seconds(30)) { try await run.value }
+                #expect(summary.cancelled)
+                #expect(summary.abortedUploads == 0)
+                #expect(
+                    summary.uploadsLeftOpen == [
+                        .init(bucket: bucket, key: "dest/a-big.bin", uploadId: open.uploadId)
+                    ])
+                #expect(!summary.succeeded)
 
-            proxy.restore()
-            try await Task.sleep(for: .milliseconds(1200))  // servers give Initiated to the second
-            let (_, next) = try await engine.sync()
-            #expect(next.abortedStaleUploads == 1)
-            #expect(next.succeeded)
-            #expect(try await direct.listMultipartUploads(bucket: bucket, prefix: "dest/").isEmpty)
+                proxy.restore()
+                try await Task.sleep(for: .milliseconds(1200))  // servers give Initiated to the second
+                let (_, next) = try await engine.sync()
+                #expect(next.abortedStaleUploads == 1)
+                #expect(next.succeeded)
+                #expect(try await direct.listMultipartUploads(bucket: bucket, prefix: "dest/").isEmpty)
+            }
         }
     }
 
     @Test(arguments: [(SIGINT, Int32(130)), (SIGTERM, Int32(143))])
     func theToolAbortsItsUploadOnASignal(signal: Int32, status: Int32) async throws {
         let s3 = try SyncEngineTests.s3()
-        let bucket = try await S3ClientTests.bucket(s3)
-        let local = try Self.slowUploadSource()
-        defer { try? FileManager.default.removeItem(atPath: local) }
-        let (process, stdout) = try await Self.toolMidUpload(s3, into: bucket, from: local)
-        kill(process.processIdentifier, signal)
-        let output = try await Self.finish(process, stdout)
+        try await S3ClientTests.withBucket(s3) { bucket in
+            let local = try Self.slowUploadSource()
+            defer { try? FileManager.default.removeItem(atPath: local) }
+            let (process, stdout) = try await Self.toolMidUpload(s3, into: bucket, from: local)
+            kill(process.processIdentifier, signal)
+            let output = try await Self.finish(process, stdout)
 
-        #expect(process.terminationReason == .exit, "it exits, not dies of the signal")
-        #expect(process.terminationStatus == status)
-        #expect(try await s3.listMultipartUploads(bucket: bucket, prefix: "dest/").isEmpty)
-        let summary = try S3SyncToolTests.json(output)
-        #expect(summary["cancelled"] as? Bool == true)
-        #expect(summary["aborted_uploads"] as? Int == 1)
-        #expect(summary["succeeded"] as? Bool == false)
+            #expect(process.terminationReason == .exit, "it exits, not dies of the signal")
+            #expect(process.terminationStatus == status)
+            #expect(try await s3.listMultipartUploads(bucket: bucket, prefix: "dest/").isEmpty)
+            let summary = try S3SyncToolTests.json(output)
+            #expect(summary["cancelled"] as? Bool == true)
+            #expect(summary["aborted_uploads"] as? Int == 1)
+            #expect(summary["succeeded"] as? Bool == false)
+        }
     }
 
     @Test func aSecondSignalExitsAtOnce() async throws {
         let s3 = try SyncEngineTests.s3()
-        let bucket = try await S3ClientTests.bucket(s3)
         let local = try Self.slowUploadSource()
         defer { try? FileManager.default.removeItem(atPath: local) }
         let port = try #require(URL(string: try Sandbox.s3Endpoint())?.port)
-        try await withFaultProxy(targetPort: port) { proxy in
-            let (process, stdout) = try await Self.toolMidUpload(
-                s3, into: bucket, from: local, arguments: ["--endpoint-url", proxy.baseURL],
-                environment: ["AWS_MAX_ATTEMPTS": "50"])
-            // The endpoint goes away: the abort the first signal starts keeps retrying (up to 10 s).
-            proxy.cut(afterBytes: 0)
-            kill(process.processIdentifier, SIGINT)
-            try await Task.sleep(for: .seconds(1))
-            #expect(process.isRunning, "the first signal waits for the aborts")
-            let second = ContinuousClock.now
-            kill(process.processIdentifier, SIGINT)
-            let output = try await Self.finish(process, stdout)
+        try await S3ClientTests.withBucket(s3) { bucket in
+            try await withFaultProxy(targetPort: port) { proxy in
+                let (process, stdout) = try await Self.toolMidUpload(
+                    s3, into: bucket, from: local, arguments: ["--endpoint-url", proxy.baseURL],
+                    environment: ["AWS_MAX_ATTEMPTS": "50"])
+                // The endpoint goes away: the abort the first signal starts keeps retrying (up to 10 s).
+                proxy.cut(afterBytes: 0)
+                kill(process.processIdentifier, SIGINT)
+                try await Task.sleep(for: .seconds(1))
+                #expect(process.isRunning, "the first signal waits for the aborts")
+                let second = ContinuousClock.now
+                kill(process.processIdentifier, SIGINT)
+                let output = try await Self.finish(process, stdout)
 
-            #expect(ContinuousClock.now - second < .seconds(3), "the second signal does not wait for them")
-            #expect(process.terminationReason == .exit)
-            #expect(process.terminationStatus == 130)
-            #expect(output.isEmpty, "it exits without a summary")
-            for upload in try await s3.listMultipartUploads(bucket: bucket, prefix: "dest/") {
-                try await s3.abortMultipartUpload(bucket: bucket, key: upload.key, uploadId: upload.uploadId)
+                #expect(ContinuousClock.now - second < .seconds(3), "the second signal does not wait for them")
+                #expect(process.terminationReason == .exit)
+                #expect(process.terminationStatus == 130)
+                #expect(output.isEmpty, "it exits without a summary")
+                for upload in try await s3.listMultipartUploads(bucket: bucket, prefix: "dest/") {
+                    try await s3.abortMultipartUpload(bucket: bucket, key: upload.key, uploadId: upload.uploadId)
+                }
             }
         }
     }

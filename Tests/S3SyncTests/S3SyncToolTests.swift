@@ -45,98 +45,105 @@ struct S3SyncToolTests {
     @Test func uploadDryRunFiltersAndExitCodes() async throws {
         _ = try Sandbox.s3Endpoint()
         let s3 = try S3ClientTests.client()
-        let bucket = try await S3ClientTests.bucket(s3)
-        let local = try SyncEngineTests.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: local) }
-        try SyncEngineTests.write([("keep/a.txt", 10), ("keep/b.log", 10), ("drop/c.txt", 10)], under: local)
+        try await S3ClientTests.withBucket(s3) { bucket in
+            let local = try SyncEngineTests.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: local) }
+            try SyncEngineTests.write([("keep/a.txt", 10), ("keep/b.log", 10), ("drop/c.txt", 10)], under: local)
 
-        let dry = try await Self.run([
-            local, "s3://\(bucket)/home", "--dryrun", "--exclude", "*", "--include", "keep/*", "--exclude", "*.log",
-        ])
-        #expect(dry.status == 0)
-        #expect(dry.stdout.contains("(dryrun) upload: \(local)/keep/a.txt to s3://\(bucket)/home/keep/a.txt  [new]"))
-        #expect(!dry.stdout.contains("b.log"), "the last matching rule wins")
-        #expect(!dry.stdout.contains("c.txt"))
-        #expect(try await s3.listAllObjects(bucket: bucket).isEmpty, "a dry run changes nothing")
+            let dry = try await Self.run([
+                local, "s3://\(bucket)/home", "--dryrun", "--exclude", "*", "--include", "keep/*", "--exclude",
+                "*.log",
+            ])
+            #expect(dry.status == 0)
+            #expect(
+                dry.stdout.contains("(dryrun) upload: \(local)/keep/a.txt to s3://\(bucket)/home/keep/a.txt  [new]"))
+            #expect(!dry.stdout.contains("b.log"), "the last matching rule wins")
+            #expect(!dry.stdout.contains("c.txt"))
+            #expect(try await s3.listAllObjects(bucket: bucket).isEmpty, "a dry run changes nothing")
 
-        let real = try await Self.run([local, "s3://\(bucket)/home", "--json", "--exclude=drop/*"])
-        #expect(real.status == 0)
-        let summary = try Self.json(real.stdout)
-        #expect(summary["transferred"] as? Int == 2)
-        #expect(summary["succeeded"] as? Bool == true)
-        #expect(Set(try await s3.listAllObjects(bucket: bucket).map(\.key)) == ["home/keep/a.txt", "home/keep/b.log"])
+            let real = try await Self.run([local, "s3://\(bucket)/home", "--json", "--exclude=drop/*"])
+            #expect(real.status == 0)
+            let summary = try Self.json(real.stdout)
+            #expect(summary["transferred"] as? Int == 2)
+            #expect(summary["succeeded"] as? Bool == true)
+            #expect(
+                Set(try await s3.listAllObjects(bucket: bucket).map(\.key)) == ["home/keep/a.txt", "home/keep/b.log"])
 
-        let again = try Self.json(try await Self.run([local, "s3://\(bucket)/home", "--json", "--exclude=drop/*"]).stdout)
-        #expect(again["transferred"] as? Int == 0)
-        #expect(again["unchanged"] as? Int == 2)
+            let again = try Self.json(
+                try await Self.run([local, "s3://\(bucket)/home", "--json", "--exclude=drop/*"]).stdout)
+            #expect(again["transferred"] as? Int == 0)
+            #expect(again["unchanged"] as? Int == 2)
 
-        let bad = try await Self.run([local, "s3://\(bucket)/home", "--shard", "4/4"])
-        #expect(bad.status != 0)
-        #expect(bad.stderr.contains("shard 4/4 is impossible"))
-        let smallPart = try await Self.run([local, "s3://\(bucket)/home", "--part-size", "1MiB"])
-        #expect(smallPart.status != 0)
-        #expect(
-            smallPart.stderr.contains(
-                "--part-size 1MiB is below 5.0 MiB (S3 takes parts of 5 MiB to 5 GiB); use at least 5.0 MiB"))
-        let badRange = try await Self.run([local, "s3://\(bucket)/home", "--range-size", "sixteen"])
-        #expect(badRange.status != 0)
-        #expect(badRange.stderr.contains("--range-size: 'sixteen' is not a size"))
+            let bad = try await Self.run([local, "s3://\(bucket)/home", "--shard", "4/4"])
+            #expect(bad.status != 0)
+            #expect(bad.stderr.contains("shard 4/4 is impossible"))
+            let smallPart = try await Self.run([local, "s3://\(bucket)/home", "--part-size", "1MiB"])
+            #expect(smallPart.status != 0)
+            #expect(
+                smallPart.stderr.contains(
+                    "--part-size 1MiB is below 5.0 MiB (S3 takes parts of 5 MiB to 5 GiB); use at least 5.0 MiB"))
+            let badRange = try await Self.run([local, "s3://\(bucket)/home", "--range-size", "sixteen"])
+            #expect(badRange.status != 0)
+            #expect(badRange.stderr.contains("--range-size: 'sixteen' is not a size"))
 
-        let down = try await Self.run([
-            local, "s3://\(bucket)/home", "--endpoint-url", "http://127.0.0.1:9", "--give-up-after", "1",
-        ])
-        #expect(down.status == 1)
-        #expect(down.stderr.contains("could not reach 127.0.0.1:9"))
+            let down = try await Self.run([
+                local, "s3://\(bucket)/home", "--endpoint-url", "http://127.0.0.1:9", "--give-up-after", "1",
+            ])
+            #expect(down.status == 1)
+            #expect(down.stderr.contains("could not reach 127.0.0.1:9"))
+        }
     }
 
     @Test func badInputAndRefusalsExitTwoAndTouchNothing() async throws {
         _ = try Sandbox.s3Endpoint()
         let s3 = try S3ClientTests.client()
-        let bucket = try await S3ClientTests.bucket(s3)
-        try await s3.putObject(bucket: bucket, key: "p/keep.txt", data: .init(string: "keep"))
-        let local = try SyncEngineTests.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: local) }
-        let target = "s3://\(bucket)/p"
-        let cases: [[String]] = [
-            [local + "/srcTYPO", target, "--delete"],
-            [local, target, "--delete"],
-            [local, target, "--memory-limit", "99999999999GiB"],
-            [local, target, "--part-size", "9999999999999999GB"],
-            [local, target, "--size-only", "--checksum"],
-            [local, target, "--sse-kms-key-id", "alias/k"],
-            [local, target, "--concurrency", "0"],
-            [local, target, "--stale-upload-age", "-5"],
-            [local, "s3:/typo"],
-            [local, "s3://Bad_Bucket/p"],
-            [local, "s3://b?prefix=x"],
-            [local, target, "--no-such-flag"],
-            ["s3://\(bucket)/p", "s3://\(bucket)/p/inner"],
-        ]
-        for arguments in cases {
-            let result = try await Self.run(arguments)
-            #expect(result.status == 2, "\(arguments): \(result.status) \(result.stderr)")
-            #expect(!result.stderr.isEmpty, "\(arguments) says why")
-        }
-        #expect(try await s3.listAllObjects(bucket: bucket).map(\.key) == ["p/keep.txt"])
-        #expect(!FileManager.default.fileExists(atPath: "s3:/typo"))
+        try await S3ClientTests.withBucket(s3) { bucket in
+            try await s3.putObject(bucket: bucket, key: "p/keep.txt", data: .init(string: "keep"))
+            let local = try SyncEngineTests.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: local) }
+            let target = "s3://\(bucket)/p"
+            let cases: [[String]] = [
+                [local + "/srcTYPO", target, "--delete"],
+                [local, target, "--delete"],
+                [local, target, "--memory-limit", "99999999999GiB"],
+                [local, target, "--part-size", "9999999999999999GB"],
+                [local, target, "--size-only", "--checksum"],
+                [local, target, "--sse-kms-key-id", "alias/k"],
+                [local, target, "--concurrency", "0"],
+                [local, target, "--stale-upload-age", "-5"],
+                [local, "s3:/typo"],
+                [local, "s3://Bad_Bucket/p"],
+                [local, "s3://b?prefix=x"],
+                [local, target, "--no-such-flag"],
+                ["s3://\(bucket)/p", "s3://\(bucket)/p/inner"],
+            ]
+            for arguments in cases {
+                let result = try await Self.run(arguments)
+                #expect(result.status == 2, "\(arguments): \(result.status) \(result.stderr)")
+                #expect(!result.stderr.isEmpty, "\(arguments) says why")
+            }
+            #expect(try await s3.listAllObjects(bucket: bucket).map(\.key) == ["p/keep.txt"])
+            #expect(!FileManager.default.fileExists(atPath: "s3:/typo"))
 
-        let allowed = try await Self.run([local, target, "--delete", "--allow-empty-source"])
-        #expect(allowed.status == 0, "\(allowed.stderr)")
-        #expect(try await s3.listAllObjects(bucket: bucket).isEmpty)
+            let allowed = try await Self.run([local, target, "--delete", "--allow-empty-source"])
+            #expect(allowed.status == 0, "\(allowed.stderr)")
+            #expect(try await s3.listAllObjects(bucket: bucket).isEmpty)
+        }
     }
 
     @Test func aKeyThatLeavesTheDestinationFailsTheRunWithStatusOne() async throws {
         let s3 = try SyncSafetyTests.moto()
-        let bucket = try await Sandbox.makeBucket(s3.aws, prefix: "travtool")
-        try await s3.putObject(bucket: bucket, key: "trav/../../ESCAPED.txt", data: .init(string: "x"))
-        let parent = try SyncEngineTests.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: parent) }
-        let result = try await Self.runMoto([
-            "s3://\(bucket)/trav", parent + "/a/b", "--endpoint-url", try Sandbox.motoEndpoint(),
-        ])
-        #expect(result.status == 1, "\(result.stderr)\(result.stdout)")
-        #expect(result.stdout.contains("ESCAPED.txt"), "the refused key is reported")
-        #expect(!FileManager.default.fileExists(atPath: parent + "/ESCAPED.txt"))
+        try await withSandboxBucket(s3.aws, prefix: "travtool") { bucket in
+            try await s3.putObject(bucket: bucket, key: "trav/../../ESCAPED.txt", data: .init(string: "x"))
+            let parent = try SyncEngineTests.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: parent) }
+            let result = try await Self.runMoto([
+                "s3://\(bucket)/trav", parent + "/a/b", "--endpoint-url", try Sandbox.motoEndpoint(),
+            ])
+            #expect(result.status == 1, "\(result.stderr)\(result.stdout)")
+            #expect(result.stdout.contains("ESCAPED.txt"), "the refused key is reported")
+            #expect(!FileManager.default.fileExists(atPath: parent + "/ESCAPED.txt"))
+        }
     }
 
     /// Runs s3sync with moto's credentials.

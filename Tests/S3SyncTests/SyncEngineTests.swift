@@ -56,7 +56,7 @@ struct SyncEngineTests {
     static func files(under root: String) throws -> [String: Data] {
         var result: [String: Data] = [:]
         let base = URL(fileURLWithPath: root).standardizedFileURL.path
-        let enumerator = FileManager.default.enumerator(atPath: base)!
+        let enumerator = try #require(FileManager.default.enumerator(atPath: base))
         while let relative = enumerator.nextObject() as? String {
             var isDirectory: ObjCBool = false
             let path = base + "/" + relative
@@ -79,107 +79,119 @@ struct SyncEngineTests {
 
     @Test func roundTripInAllThreeDirectionsAndResyncIsANoOp() async throws {
         let s3 = try Self.s3()
-        let bucket = try await S3ClientTests.bucket(s3)
-        let local = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: local) }
-        try Self.write(Self.tree, under: local)
+        try await S3ClientTests.withBucket(s3) { bucket in
+            let local = try Self.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: local) }
+            try Self.write(Self.tree, under: local)
 
-        // local → S3
-        let up = try SyncEngine(
-            source: .local(local), destination: try SyncLocation(parsing: "s3://\(bucket)/shared-home"),
-            destinationClient: s3,
-            configuration: Self.configuration())
-        let (plan, summary) = try await up.sync()
-        #expect(plan.transfers.count == Self.tree.count)
-        #expect(summary.succeeded, "\(summary.failures)")
-        #expect(summary.transferredBytes == Int64(Self.tree.reduce(0) { $0 + $1.1 }))
-        #expect(try await Self.objects(s3, bucket, prefix: "shared-home/") == Self.expected)
-        let multipart = try #require(
-            try await s3.headObject(bucket: bucket, key: "shared-home/plugins/installed-plugins/multipart-odd.jar"))
-        #expect(multipart.eTag.hasSuffix("-3"))
-        #expect(try await up.plan().isEmpty, "a second upload finds nothing to do")
+            // local → S3
+            let up = try SyncEngine(
+                source: .local(local), destination: try SyncLocation(parsing: "s3://\(bucket)/shared-home"),
+                destinationClient: s3,
+                configuration: Self.configuration())
+            let (plan, summary) = try await up.sync()
+            #expect(plan.transfers.count == Self.tree.count)
+            #expect(summary.succeeded, "\(summary.failures)")
+            #expect(summary.transferredBytes == Int64(Self.tree.reduce(0) { $0 + $1.1 }))
+            #expect(try await Self.objects(s3, bucket, prefix: "shared-home/") == Self.expected)
+            let multipart = try #require(
+                try await s3.headObject(bucket: bucket, key: "shared-home/plugins/installed-plugins/multipart-odd.jar"))
+            #expect(multipart.eTag.hasSuffix("-3"))
+            #expect(try await up.plan().isEmpty, "a second upload finds nothing to do")
 
-        // S3 → S3 (server-side copy)
-        let copy = try SyncEngine(
-            source: .s3(bucket: bucket, prefix: "shared-home/"), destination: .s3(bucket: bucket, prefix: "snapshot/"),
-            sourceClient: s3, destinationClient: s3, configuration: Self.configuration())
-        #expect(try await copy.sync().1.succeeded)
-        #expect(try await Self.objects(s3, bucket, prefix: "snapshot/") == Self.expected)
-        #expect(try await copy.plan().isEmpty)
+            // S3 → S3 (server-side copy)
+            let copy = try SyncEngine(
+                source: .s3(bucket: bucket, prefix: "shared-home/"),
+                destination: .s3(bucket: bucket, prefix: "snapshot/"),
+                sourceClient: s3, destinationClient: s3, configuration: Self.configuration())
+            #expect(try await copy.sync().1.succeeded)
+            #expect(try await Self.objects(s3, bucket, prefix: "snapshot/") == Self.expected)
+            #expect(try await copy.plan().isEmpty)
 
-        // S3 → local
-        let restored = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: restored) }
-        let down = try SyncEngine(
-            source: .s3(bucket: bucket, prefix: "snapshot/"), destination: .local(restored), sourceClient: s3,
-            configuration: Self.configuration())
-        let downSummary = try await down.sync().1
-        #expect(downSummary.succeeded, "\(downSummary.failures)")
-        #expect(try Self.files(under: restored) == Self.expected)
-        #expect(try await down.plan().isEmpty, "downloads take LastModified as their time, so a re-sync is a no-op")
-        #expect(try await down.plan().unchanged == Self.tree.count)
+            // S3 → local
+            let restored = try Self.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: restored) }
+            let down = try SyncEngine(
+                source: .s3(bucket: bucket, prefix: "snapshot/"), destination: .local(restored), sourceClient: s3,
+                configuration: Self.configuration())
+            let downSummary = try await down.sync().1
+            #expect(downSummary.succeeded, "\(downSummary.failures)")
+            #expect(try Self.files(under: restored) == Self.expected)
+            #expect(
+                try await down.plan().isEmpty, "downloads take LastModified as their time, so a re-sync is a no-op")
+            #expect(try await down.plan().unchanged == Self.tree.count)
 
-        // S3 → local with the default range size: every object, multipart ones too, in one request.
-        let wholeRestored = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: wholeRestored) }
-        var whole = Self.configuration()
-        whole.rangeSize = SyncEngine.Configuration().rangeSize
-        #expect(whole.rangeSize > Int64(Self.tree.map(\.1).max()!))
-        let wholeDown = try SyncEngine(
-            source: .s3(bucket: bucket, prefix: "snapshot/"), destination: .local(wholeRestored), sourceClient: s3,
-            configuration: whole)
-        let wholeSummary = try await wholeDown.sync().1
-        #expect(wholeSummary.succeeded, "\(wholeSummary.failures)")
-        #expect(try Self.files(under: wholeRestored) == Self.expected)
+            // S3 → local with the default range size: every object, multipart ones too, in one request.
+            let wholeRestored = try Self.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: wholeRestored) }
+            var whole = Self.configuration()
+            whole.rangeSize = SyncEngine.Configuration().rangeSize
+            let largest = try #require(Self.tree.map(\.1).max())
+            #expect(whole.rangeSize > Int64(largest))
+            let wholeDown = try SyncEngine(
+                source: .s3(bucket: bucket, prefix: "snapshot/"), destination: .local(wholeRestored),
+                sourceClient: s3, configuration: whole)
+            let wholeSummary = try await wholeDown.sync().1
+            #expect(wholeSummary.succeeded, "\(wholeSummary.failures)")
+            #expect(try Self.files(under: wholeRestored) == Self.expected)
+        }
     }
 
     @Test func changesDeletesFiltersAndDryRun() async throws {
         let s3 = try Self.s3()
-        let bucket = try await S3ClientTests.bucket(s3)
-        let local = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: local) }
-        try Self.write([("a.txt", 10), ("b.txt", 20), ("caches/x.idx", 5), ("keep.log", 3)], under: local)
-        let target = SyncLocation.s3(bucket: bucket, prefix: "home/")
-        _ = try await SyncEngine(
-            source: .local(local), destination: target, destinationClient: s3, configuration: Self.configuration()
-        )
-        .sync()
+        try await S3ClientTests.withBucket(s3) { bucket in
+            let local = try Self.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: local) }
+            try Self.write([("a.txt", 10), ("b.txt", 20), ("caches/x.idx", 5), ("keep.log", 3)], under: local)
+            let target = SyncLocation.s3(bucket: bucket, prefix: "home/")
+            _ = try await SyncEngine(
+                source: .local(local), destination: target, destinationClient: s3, configuration: Self.configuration()
+            )
+            .sync()
 
-        try FileManager.default.removeItem(atPath: local + "/b.txt")
-        try FileManager.default.removeItem(atPath: local + "/keep.log")
-        try Data("changed, longer".utf8).write(to: URL(fileURLWithPath: local + "/a.txt"))
-        try Self.write([("new/c.txt", 7)], under: local)
+            try FileManager.default.removeItem(atPath: local + "/b.txt")
+            try FileManager.default.removeItem(atPath: local + "/keep.log")
+            try Data("changed, longer".utf8).write(to: URL(fileURLWithPath: local + "/a.txt"))
+            try Self.write([("new/c.txt", 7)], under: local)
 
-        // Without --delete: changes and additions go up, nothing is removed.
-        let plain = try SyncEngine(
-            source: .local(local), destination: target, destinationClient: s3, configuration: Self.configuration())
-        let planned = try await plain.plan()
-        #expect(planned.transfers.map(\.entry.key) == ["a.txt", "new/c.txt"])
-        #expect(planned.deletes.isEmpty)
+            // Without --delete: changes and additions go up, nothing is removed.
+            let plain = try SyncEngine(
+                source: .local(local), destination: target, destinationClient: s3, configuration: Self.configuration())
+            let planned = try await plain.plan()
+            #expect(planned.transfers.map(\.entry.key) == ["a.txt", "new/c.txt"])
+            #expect(planned.deletes.isEmpty)
 
-        // Dry run: planning touches nothing.
-        let before = try await Self.objects(s3, bucket, prefix: "home/")
-        let options = SyncOptions(delete: true, filter: SyncFilter([.exclude("*.log"), .exclude("caches/*")]))
-        let deleting = try SyncEngine(
-            source: .local(local), destination: target, destinationClient: s3,
-            configuration: Self.configuration(options))
-        let dryPlan = try await deleting.plan()
-        #expect(dryPlan.deletes.map(\.key) == ["b.txt"], "keep.log is excluded, so --delete leaves it")
-        #expect(try await Self.objects(s3, bucket, prefix: "home/") == before)
+            // Dry run: planning touches nothing.
+            let before = try await Self.objects(s3, bucket, prefix: "home/")
+            let options = SyncOptions(delete: true, filter: SyncFilter([.exclude("*.log"), .exclude("caches/*")]))
+            let deleting = try SyncEngine(
+                source: .local(local), destination: target, destinationClient: s3,
+                configuration: Self.configuration(options))
+            let dryPlan = try await deleting.plan()
+            #expect(dryPlan.deletes.map(\.key) == ["b.txt"], "keep.log is excluded, so --delete leaves it")
+            #expect(try await Self.objects(s3, bucket, prefix: "home/") == before)
 
-        let summary = try await deleting.run(dryPlan)
-        #expect(summary.succeeded)
-        #expect(summary.deleted == 1)
-        let after = try await Self.objects(s3, bucket, prefix: "home/")
-        #expect(Set(after.keys) == ["a.txt", "caches/x.idx", "keep.log", "new/c.txt"])
-        #expect(after["a.txt"] == Data("changed, longer".utf8))
+            let summary = try await deleting.run(dryPlan)
+            #expect(summary.succeeded)
+            #expect(summary.deleted == 1)
+            let after = try await Self.objects(s3, bucket, prefix: "home/")
+            #expect(Set(after.keys) == ["a.txt", "caches/x.idx", "keep.log", "new/c.txt"])
+            #expect(after["a.txt"] == Data("changed, longer".utf8))
+        }
     }
 
     @Test func crossAccountCopyWithAReadOnlySource() async throws {
         let admin = try Self.s3()
         let reader = try Self.s3(reader: true)
-        let prod = try await S3ClientTests.bucket(admin)
-        let dev = try await S3ClientTests.bucket(admin)
+        try await S3ClientTests.withBucket(admin) { prod in
+            try await S3ClientTests.withBucket(admin) { dev in
+                try await Self.copyAcrossAccounts(admin: admin, reader: reader, prod: prod, dev: dev)
+            }
+        }
+    }
+
+    /// The body of ``crossAccountCopyWithAReadOnlySource()``, with its two buckets.
+    static func copyAcrossAccounts(admin: S3Client, reader: S3Client, prod: String, dev: String) async throws {
         let local = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: local) }
         try Self.write([("x.bin", 100), ("big.bin", Int(Self.threshold) + 99)], under: local)
@@ -216,32 +228,34 @@ struct SyncEngineTests {
 
     @Test func checksumModeFindsSameSizeOlderChanges() async throws {
         let s3 = try Self.s3()
-        let bucket = try await S3ClientTests.bucket(s3)
-        let local = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: local) }
-        try Self.write([("same.txt", 100), ("edited.txt", 100), ("big.bin", Int(Self.threshold) + 1)], under: local)
-        let target = SyncLocation.s3(bucket: bucket, prefix: "")
-        _ = try await SyncEngine(
-            source: .local(local), destination: target, destinationClient: s3, configuration: Self.configuration()
-        )
-        .sync()
-        // Same size, content changed, time set back: the default compare cannot see it.
-        let edited = URL(fileURLWithPath: local + "/edited.txt")
-        try Data(repeating: 0x41, count: 100).write(to: edited)
-        try FileManager.default.setAttributes(
-            [.modificationDate: Date(timeIntervalSince1970: 1_000_000)], ofItemAtPath: edited.path)
-        let byTime = try SyncEngine(
-            source: .local(local), destination: target, destinationClient: s3, configuration: Self.configuration())
-        #expect(try await byTime.plan().isEmpty)
-        let byContent = try SyncEngine(
-            source: .local(local), destination: target, destinationClient: s3,
-            configuration: Self.configuration(SyncOptions(compare: .checksum)))
-        let plan = try await byContent.plan()
-        #expect(plan.transfers.map(\.entry.key) == ["big.bin", "edited.txt"])
-        #expect(
-            plan.transfers.map(\.reason) == [.checksumUnknown, .checksumDiffers],
-            "a multipart ETag is never taken for an MD5")
-        #expect(plan.unchanged == 1)
+        try await S3ClientTests.withBucket(s3) { bucket in
+            let local = try Self.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: local) }
+            try Self.write(
+                [("same.txt", 100), ("edited.txt", 100), ("big.bin", Int(Self.threshold) + 1)], under: local)
+            let target = SyncLocation.s3(bucket: bucket, prefix: "")
+            _ = try await SyncEngine(
+                source: .local(local), destination: target, destinationClient: s3, configuration: Self.configuration()
+            )
+            .sync()
+            // Same size, content changed, time set back: the default compare cannot see it.
+            let edited = URL(fileURLWithPath: local + "/edited.txt")
+            try Data(repeating: 0x41, count: 100).write(to: edited)
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date(timeIntervalSince1970: 1_000_000)], ofItemAtPath: edited.path)
+            let byTime = try SyncEngine(
+                source: .local(local), destination: target, destinationClient: s3, configuration: Self.configuration())
+            #expect(try await byTime.plan().isEmpty)
+            let byContent = try SyncEngine(
+                source: .local(local), destination: target, destinationClient: s3,
+                configuration: Self.configuration(SyncOptions(compare: .checksum)))
+            let plan = try await byContent.plan()
+            #expect(plan.transfers.map(\.entry.key) == ["big.bin", "edited.txt"])
+            #expect(
+                plan.transfers.map(\.reason) == [.checksumUnknown, .checksumDiffers],
+                "a multipart ETag is never taken for an MD5")
+            #expect(plan.unchanged == 1)
+        }
     }
 
     @Test func corruptDownloadIsRejectedAndLeavesNoFile() async throws {

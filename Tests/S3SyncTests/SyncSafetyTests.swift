@@ -19,42 +19,47 @@ struct SyncSafetyTests {
 
     @Test func keysThatWouldLeaveTheDestinationAreRefusedAndNothingEscapes() async throws {
         let s3 = try Self.moto()
-        let bucket = try await Sandbox.makeBucket(s3.aws, prefix: "trav")
-        try await Self.put(
-            s3, bucket,
-            [
-                ("trav/../../ESCAPED.txt", "escaped"), ("trav/ok.txt", "fine"), ("trav/a/./b.txt", "dot"),
-                ("trav/a//b.txt", "double"), ("trav/sub/../../../UP.txt", "up"),
-            ])
-        let parent = try SyncEngineTests.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: parent) }
-        let destination = parent + "/one/two"
-        try SyncEngineTests.write([("one/two/stale.txt", 5)], under: parent)
-        let engine = try SyncEngine(
-            source: .s3(bucket: bucket, prefix: "trav/"), destination: .local(destination), sourceClient: s3,
-            configuration: SyncEngineTests.configuration(SyncOptions(delete: true)))
-        let (plan, summary) = try await engine.sync()
+        try await withSandboxBucket(s3.aws, prefix: "trav") { bucket in
+            try await Self.put(
+                s3, bucket,
+                [
+                    ("trav/../../ESCAPED.txt", "escaped"), ("trav/ok.txt", "fine"), ("trav/a/./b.txt", "dot"),
+                    ("trav/a//b.txt", "double"), ("trav/sub/../../../UP.txt", "up"),
+                ])
+            let parent = try SyncEngineTests.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: parent) }
+            let destination = parent + "/one/two"
+            try SyncEngineTests.write([("one/two/stale.txt", 5)], under: parent)
+            let engine = try SyncEngine(
+                source: .s3(bucket: bucket, prefix: "trav/"), destination: .local(destination), sourceClient: s3,
+                configuration: SyncEngineTests.configuration(SyncOptions(delete: true)))
+            let (plan, summary) = try await engine.sync()
 
-        #expect(Set(plan.refused.map(\.entry.key.string)) == ["../../ESCAPED.txt", "a/./b.txt", "a//b.txt", "sub/../../../UP.txt"])
-        #expect(!summary.succeeded, "refused keys are failures")
-        #expect(Set(summary.failures.map(\.key)) == Set(plan.refused.map(\.entry.key.string)))
-        #expect(summary.deletionsWithheld != nil, "no deletions after a refusal")
-        #expect(
-            try SyncEngineTests.files(under: parent).keys.sorted() == ["one/two/ok.txt", "one/two/stale.txt"],
-            "nothing written outside the destination, and nothing deleted")
+            #expect(
+                Set(plan.refused.map(\.entry.key.string)) == [
+                    "../../ESCAPED.txt", "a/./b.txt", "a//b.txt", "sub/../../../UP.txt",
+                ])
+            #expect(!summary.succeeded, "refused keys are failures")
+            #expect(Set(summary.failures.map(\.key)) == Set(plan.refused.map(\.entry.key.string)))
+            #expect(summary.deletionsWithheld != nil, "no deletions after a refusal")
+            #expect(
+                try SyncEngineTests.files(under: parent).keys.sorted() == ["one/two/ok.txt", "one/two/stale.txt"],
+                "nothing written outside the destination, and nothing deleted")
+        }
     }
 
     @Test func uploadsAndCopiesRefuseUnsafeKeysToo() async throws {
         let s3 = try Self.moto()
-        let bucket = try await Sandbox.makeBucket(s3.aws, prefix: "travcp")
-        try await Self.put(s3, bucket, [("src/../outside.txt", "x"), ("src/in.txt", "y")])
-        let engine = try SyncEngine(
-            source: .s3(bucket: bucket, prefix: "src/"), destination: .s3(bucket: bucket, prefix: "dst/"),
-            sourceClient: s3, destinationClient: s3, configuration: SyncEngineTests.configuration())
-        let (plan, summary) = try await engine.sync()
-        #expect(plan.refused.map(\.entry.key.string) == ["../outside.txt"])
-        #expect(summary.transferred == 1)
-        #expect(try await s3.listAllObjects(bucket: bucket, prefix: "dst/").map(\.key) == ["dst/in.txt"])
+        try await withSandboxBucket(s3.aws, prefix: "travcp") { bucket in
+            try await Self.put(s3, bucket, [("src/../outside.txt", "x"), ("src/in.txt", "y")])
+            let engine = try SyncEngine(
+                source: .s3(bucket: bucket, prefix: "src/"), destination: .s3(bucket: bucket, prefix: "dst/"),
+                sourceClient: s3, destinationClient: s3, configuration: SyncEngineTests.configuration())
+            let (plan, summary) = try await engine.sync()
+            #expect(plan.refused.map(\.entry.key.string) == ["../outside.txt"])
+            #expect(summary.transferred == 1)
+            #expect(try await s3.listAllObjects(bucket: bucket, prefix: "dst/").map(\.key) == ["dst/in.txt"])
+        }
     }
 
     @Test func unsafeKeyRules() {
@@ -98,54 +103,56 @@ struct SyncSafetyTests {
 
     @Test func aMissingSourceIsAnErrorAndDeletesNothing() async throws {
         let s3 = try SyncEngineTests.s3()
-        let bucket = try await S3ClientTests.bucket(s3)
-        try await Self.put(s3, bucket, [("p/keep.txt", "keep")])
-        let engine = try SyncEngine(
-            source: .local("/nonexistent/srcTYPO-\(UUID())"), destination: .s3(bucket: bucket, prefix: "p/"),
-            destinationClient: s3, configuration: SyncEngineTests.configuration(SyncOptions(delete: true)))
-        await #expect {
-            _ = try await engine.sync()
-        } throws: { error in
-            (error as? SyncError)?.kind == .sourceMissing
+        try await S3ClientTests.withBucket(s3) { bucket in
+            try await Self.put(s3, bucket, [("p/keep.txt", "keep")])
+            let engine = try SyncEngine(
+                source: .local("/nonexistent/srcTYPO-\(UUID())"), destination: .s3(bucket: bucket, prefix: "p/"),
+                destinationClient: s3, configuration: SyncEngineTests.configuration(SyncOptions(delete: true)))
+            await #expect {
+                _ = try await engine.sync()
+            } throws: { error in
+                (error as? SyncError)?.kind == .sourceMissing
+            }
+            #expect(try await s3.listAllObjects(bucket: bucket).map(\.key) == ["p/keep.txt"])
         }
-        #expect(try await s3.listAllObjects(bucket: bucket).map(\.key) == ["p/keep.txt"])
     }
 
     @Test func anEmptySourceDeletesOnlyWhenAllowed() async throws {
         let s3 = try SyncEngineTests.s3()
-        let bucket = try await S3ClientTests.bucket(s3)
-        try await Self.put(s3, bucket, [("p/a.txt", "a"), ("p/b.txt", "b")])
-        let empty = try SyncEngineTests.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: empty) }
+        try await S3ClientTests.withBucket(s3) { bucket in
+            try await Self.put(s3, bucket, [("p/a.txt", "a"), ("p/b.txt", "b")])
+            let empty = try SyncEngineTests.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: empty) }
 
-        // Also from S3 to a local folder: an empty snapshot must not wipe a shared home.
-        let home = try SyncEngineTests.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: home) }
-        try SyncEngineTests.write([("attachment.bin", 10)], under: home)
-        let restore = try SyncEngine(
-            source: .s3(bucket: bucket, prefix: "nothing-here/"), destination: .local(home), sourceClient: s3,
-            configuration: SyncEngineTests.configuration(SyncOptions(delete: true)))
-        for engine in [
-            try SyncEngine(
-                source: .local(empty), destination: .s3(bucket: bucket, prefix: "p/"), destinationClient: s3,
-                configuration: SyncEngineTests.configuration(SyncOptions(delete: true))),
-            restore,
-        ] {
-            await #expect {
-                _ = try await engine.sync()
-            } throws: { error in
-                (error as? SyncError)?.kind == .emptySource
+            // Also from S3 to a local folder: an empty snapshot must not wipe a shared home.
+            let home = try SyncEngineTests.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: home) }
+            try SyncEngineTests.write([("attachment.bin", 10)], under: home)
+            let restore = try SyncEngine(
+                source: .s3(bucket: bucket, prefix: "nothing-here/"), destination: .local(home), sourceClient: s3,
+                configuration: SyncEngineTests.configuration(SyncOptions(delete: true)))
+            for engine in [
+                try SyncEngine(
+                    source: .local(empty), destination: .s3(bucket: bucket, prefix: "p/"), destinationClient: s3,
+                    configuration: SyncEngineTests.configuration(SyncOptions(delete: true))),
+                restore,
+            ] {
+                await #expect {
+                    _ = try await engine.sync()
+                } throws: { error in
+                    (error as? SyncError)?.kind == .emptySource
+                }
             }
-        }
-        #expect(try await s3.listAllObjects(bucket: bucket).count == 2)
-        #expect(try SyncEngineTests.files(under: home).keys.sorted() == ["attachment.bin"])
+            #expect(try await s3.listAllObjects(bucket: bucket).count == 2)
+            #expect(try SyncEngineTests.files(under: home).keys.sorted() == ["attachment.bin"])
 
-        let allowed = try SyncEngine(
-            source: .local(empty), destination: .s3(bucket: bucket, prefix: "p/"), destinationClient: s3,
-            configuration: SyncEngineTests.configuration(SyncOptions(delete: true, allowEmptySource: true)))
-        let (_, summary) = try await allowed.sync()
-        #expect(summary.deleted == 2)
-        #expect(try await s3.listAllObjects(bucket: bucket).isEmpty)
+            let allowed = try SyncEngine(
+                source: .local(empty), destination: .s3(bucket: bucket, prefix: "p/"), destinationClient: s3,
+                configuration: SyncEngineTests.configuration(SyncOptions(delete: true, allowEmptySource: true)))
+            let (_, summary) = try await allowed.sync()
+            #expect(summary.deleted == 2)
+            #expect(try await s3.listAllObjects(bucket: bucket).isEmpty)
+        }
     }
 
     @Test func overlappingPrefixesAreRefused() throws {
@@ -170,49 +177,54 @@ struct SyncSafetyTests {
 
     @Test func aLockedDestinationIsRefusedUntilReleased() async throws {
         let s3 = try SyncEngineTests.s3()
-        let bucket = try await S3ClientTests.bucket(s3)
-        try await Self.put(s3, bucket, [("p/a.txt", "a")])
-        let local = try SyncEngineTests.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: local) }
-        let engine = try SyncEngine(
-            source: .s3(bucket: bucket, prefix: "p/"), destination: .local(local), sourceClient: s3,
-            configuration: SyncEngineTests.configuration())
-        let lock = try await DestinationLock.acquire(local)
-        await #expect {
-            _ = try await engine.sync()
-        } throws: { error in
-            (error as? SyncError)?.kind == .destinationBusy
+        try await S3ClientTests.withBucket(s3) { bucket in
+            try await Self.put(s3, bucket, [("p/a.txt", "a")])
+            let local = try SyncEngineTests.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: local) }
+            let engine = try SyncEngine(
+                source: .s3(bucket: bucket, prefix: "p/"), destination: .local(local), sourceClient: s3,
+                configuration: SyncEngineTests.configuration())
+            let lock = try await DestinationLock.acquire(local)
+            await #expect {
+                _ = try await engine.sync()
+            } throws: { error in
+                (error as? SyncError)?.kind == .destinationBusy
+            }
+            // Another process is refused the same way, with exit status 2.
+            let other = try await S3SyncToolTests.run(["s3://\(bucket)/p", local])
+            #expect(other.status == 2)
+            #expect(try SyncEngineTests.files(under: local).isEmpty)
+            lock.release()
+            #expect(try await engine.sync().1.transferred == 1)
+            #expect(
+                try SyncEngineTests.files(under: local).keys.sorted() == ["a.txt"], "the lock leaves nothing behind")
         }
-        // Another process is refused the same way, with exit status 2.
-        let other = try await S3SyncToolTests.run(["s3://\(bucket)/p", local])
-        #expect(other.status == 2)
-        #expect(try SyncEngineTests.files(under: local).isEmpty)
-        lock.release()
-        #expect(try await engine.sync().1.transferred == 1)
-        #expect(try SyncEngineTests.files(under: local).keys.sorted() == ["a.txt"], "the lock leaves nothing behind")
     }
 
     @Test func folderMarkersBecomeFolders() async throws {
         let s3 = try Self.moto()
-        let bucket = try await Sandbox.makeBucket(s3.aws, prefix: "marker")
-        try await Self.put(s3, bucket, [("m/", ""), ("m/dir/", ""), ("m/dir/file.txt", "in"), ("m/empty/", "")])
-        let local = try SyncEngineTests.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: local) }
-        let engine = try SyncEngine(
-            source: .s3(bucket: bucket, prefix: "m/"), destination: .local(local), sourceClient: s3,
-            configuration: SyncEngineTests.configuration())
-        let (_, summary) = try await engine.sync()
-        #expect(summary.succeeded, "\(summary.failures)")
-        #expect(try SyncEngineTests.files(under: local).keys.sorted() == ["dir/file.txt"])
-        var isDirectory: ObjCBool = false
-        #expect(FileManager.default.fileExists(atPath: local + "/empty", isDirectory: &isDirectory) && isDirectory.boolValue)
-        let again = try await engine.sync()
-        #expect(again.0.isEmpty, "a second sync finds the folders in place")
+        try await withSandboxBucket(s3.aws, prefix: "marker") { bucket in
+            try await Self.put(s3, bucket, [("m/", ""), ("m/dir/", ""), ("m/dir/file.txt", "in"), ("m/empty/", "")])
+            let local = try SyncEngineTests.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: local) }
+            let engine = try SyncEngine(
+                source: .s3(bucket: bucket, prefix: "m/"), destination: .local(local), sourceClient: s3,
+                configuration: SyncEngineTests.configuration())
+            let (_, summary) = try await engine.sync()
+            #expect(summary.succeeded, "\(summary.failures)")
+            #expect(try SyncEngineTests.files(under: local).keys.sorted() == ["dir/file.txt"])
+            var isDirectory: ObjCBool = false
+            #expect(
+                FileManager.default.fileExists(atPath: local + "/empty", isDirectory: &isDirectory)
+                    && isDirectory.boolValue)
+            let again = try await engine.sync()
+            #expect(again.0.isEmpty, "a second sync finds the folders in place")
 
-        try await Self.put(s3, bucket, [("m/notafolder/", "has bytes")])
-        let (plan, withBytes) = try await engine.sync()
-        #expect(plan.refused.map(\.entry.key.string) == ["notafolder/"])
-        #expect(!withBytes.succeeded)
+            try await Self.put(s3, bucket, [("m/notafolder/", "has bytes")])
+            let (plan, withBytes) = try await engine.sync()
+            #expect(plan.refused.map(\.entry.key.string) == ["notafolder/"])
+            #expect(!withBytes.succeeded)
+        }
     }
 
     @Test func sizesParseWithoutTrapping() throws {

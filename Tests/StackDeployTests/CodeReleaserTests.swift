@@ -58,83 +58,99 @@ struct CodeReleaserTests {
 
     static func seaweed(reader: Bool = false) throws -> S3Client { S3Client(try Sandbox.s3AWSClient(reader: reader)) }
 
-    static func makeBucket(_ s3: S3Client, _ base: String) async throws -> String {
-        try await Sandbox.makeBucket(s3.aws, prefix: base)
+    /// Runs `body` with a bucket of its own (`base-…`), deleted with its objects afterwards.
+    static func withBucket<T>(_ s3: S3Client, _ base: String, _ body: (String) async throws -> T) async throws -> T {
+        try await withSandboxBucket(s3.aws, prefix: base, body: body)
     }
 
     @Test func releaseIsReproducibleAndDescribesEveryFile() async throws {
         let fixture = try await Fixture.make()
         let s3 = try Self.seaweed()
-        let target = DeployBucket(s3: s3, bucket: try await Self.makeBucket(s3, "dev-deploy"))
-        let releaser = CodeReleaser(repository: fixture.repository)
-        let first = try await releaser.release(.commit("feature/jira-1234-login-page"), to: target)
-        let second = try await releaser.release(.commit(first.commit), to: target)
-        #expect(first.archive == second.archive)  // same commit, same bytes
-        #expect(first.commit == (try await fixture.repository.resolve("HEAD")))
-        #expect(first.branch == "feature/jira-1234-login-page")
-        #expect(first.jiraKeys == ["JIRA-1234", "JIRA-1240", "OPS-7"])
-        #expect(first.author == "Dev One <dev@example.com>")
-        var expected = fixture.files.mapValues(Self.sha256)
-        expected["current.sh"] = Self.sha256("scripts/boot.sh")  // the link's target
-        #expect(Dictionary(uniqueKeysWithValues: first.files.map { ($0.path, $0.sha256) }) == expected)
-        #expect(first.files.first { $0.path == "current.sh" }?.symlink == true)
+        try await Self.withBucket(s3, "dev-deploy") { bucket in
+            let target = DeployBucket(s3: s3, bucket: bucket)
+            let releaser = CodeReleaser(repository: fixture.repository)
+            let first = try await releaser.release(.commit("feature/jira-1234-login-page"), to: target)
+            let second = try await releaser.release(.commit(first.commit), to: target)
+            #expect(first.archive == second.archive)  // same commit, same bytes
+            #expect(first.commit == (try await fixture.repository.resolve("HEAD")))
+            #expect(first.branch == "feature/jira-1234-login-page")
+            #expect(first.jiraKeys == ["JIRA-1234", "JIRA-1240", "OPS-7"])
+            #expect(first.author == "Dev One <dev@example.com>")
+            var expected = fixture.files.mapValues(Self.sha256)
+            expected["current.sh"] = Self.sha256("scripts/boot.sh")  // the link's target
+            #expect(Dictionary(uniqueKeysWithValues: first.files.map { ($0.path, $0.sha256) }) == expected)
+            #expect(first.files.first { $0.path == "current.sh" }?.symlink == true)
 
-        let stored = try #require(try await s3.getObjectData(bucket: target.bucket, key: first.archive.key))
-        #expect(Hex.sha256(stored) == first.archive.sha256)
-        let pointer = try #require(try await CodeReleaser.current(in: target))
-        #expect(pointer.commit == first.commit)
-        #expect(pointer.archiveSHA256 == first.archive.sha256)
-        let manifest = try #require(try await s3.getObjectData(bucket: target.bucket, key: pointer.manifest))
-        #expect(try CodeReleaser.decoder.decode(ReleaseManifest.self, from: manifest) == second)
+            let stored = try #require(try await s3.getObjectData(bucket: target.bucket, key: first.archive.key))
+            #expect(Hex.sha256(stored) == first.archive.sha256)
+            let pointer = try #require(try await CodeReleaser.current(in: target))
+            #expect(pointer.commit == first.commit)
+            #expect(pointer.archiveSHA256 == first.archive.sha256)
+            let manifest = try #require(try await s3.getObjectData(bucket: target.bucket, key: pointer.manifest))
+            #expect(try CodeReleaser.decoder.decode(ReleaseManifest.self, from: manifest) == second)
+        }
     }
 
     @Test func workingTreeReleaseRefusesUncommittedChangesUnlessAllowed() async throws {
         let fixture = try await Fixture.make()
         let s3 = try Self.seaweed()
-        let target = DeployBucket(s3: s3, bucket: try await Self.makeBucket(s3, "dev-laptop"))
-        let releaser = CodeReleaser(repository: fixture.repository)
-        try Fixture.write(["README.md": "# work in progress\n"], in: fixture.root)
-        let refused = try await #require(throws: ReleaseError.self) {
-            try await releaser.release(.workingTree(allowUncommitted: false), to: target)
-        }
-        #expect(refused.kind == .refused)
-        #expect(refused.description.contains("uncommitted changes (README.md)"))  // names what to commit
-        #expect(try await CodeReleaser.current(in: target) == nil)
+        try await Self.withBucket(s3, "dev-laptop") { bucket in
+            let target = DeployBucket(s3: s3, bucket: bucket)
+            let releaser = CodeReleaser(repository: fixture.repository)
+            try Fixture.write(["README.md": "# work in progress\n"], in: fixture.root)
+            let refused = try await #require(throws: ReleaseError.self) {
+                try await releaser.release(.workingTree(allowUncommitted: false), to: target)
+            }
+            #expect(refused.kind == .refused)
+            #expect(refused.description.contains("uncommitted changes (README.md)"))  // names what to commit
+            #expect(try await CodeReleaser.current(in: target) == nil)
 
-        try Fixture.write(["notes.txt": "untracked\n"], in: fixture.root)
-        let manifest = try await releaser.release(.workingTree(allowUncommitted: true), to: target)
-        let head = try await fixture.repository.resolve("HEAD")
-        #expect(manifest.baseCommit == head && manifest.commit != head)
-        #expect(manifest.files.first { $0.path == "README.md" }?.sha256 == Self.sha256("# work in progress\n"))
-        #expect(!manifest.files.contains { $0.path == "notes.txt" })
-        #expect(manifest.jiraKeys.first == "JIRA-1234")
+            try Fixture.write(["notes.txt": "untracked\n"], in: fixture.root)
+            let manifest = try await releaser.release(.workingTree(allowUncommitted: true), to: target)
+            let head = try await fixture.repository.resolve("HEAD")
+            #expect(manifest.baseCommit == head && manifest.commit != head)
+            #expect(manifest.files.first { $0.path == "README.md" }?.sha256 == Self.sha256("# work in progress\n"))
+            #expect(!manifest.files.contains { $0.path == "notes.txt" })
+            #expect(manifest.jiraKeys.first == "JIRA-1234")
+        }
     }
 
     @Test func unknownCommitsAndProductionBucketsAreRefusedBeforeWriting() async throws {
         let fixture = try await Fixture.make()
         let s3 = try Self.seaweed()
-        let bucket = try await Self.makeBucket(s3, "guarded")
-        let releaser = CodeReleaser(repository: fixture.repository)
-        let unknown = try await #require(throws: ReleaseError.self) {
+        try await Self.withBucket(s3, "guarded") { bucket in
+            let releaser = CodeReleaser(repository: fixture.repository)
+            let unknown = try await #require(throws: ReleaseError.self) {
+                try await releaser.release(
+                    .commit("0123456789abcdef0123456789abcdef01234567"), to: .init(s3: s3, bucket: bucket))
+            }
+            #expect(unknown.kind == .notFound)
+            let prod = try await #require(throws: ReleaseError.self) {
+                try await releaser.release(.commit("HEAD"), to: .init(s3: s3, bucket: bucket, isProduction: true))
+            }
+            #expect(prod.kind == .refused)
+            #expect(try await s3.listAllObjects(bucket: bucket).isEmpty)
             try await releaser.release(
-                .commit("0123456789abcdef0123456789abcdef01234567"), to: .init(s3: s3, bucket: bucket))
+                .commit("HEAD"), to: .init(s3: s3, bucket: bucket, isProduction: true), allowProduction: true)
+            #expect(try await CodeReleaser.current(in: .init(s3: s3, bucket: bucket)) != nil)
         }
-        #expect(unknown.kind == .notFound)
-        let prod = try await #require(throws: ReleaseError.self) {
-            try await releaser.release(.commit("HEAD"), to: .init(s3: s3, bucket: bucket, isProduction: true))
-        }
-        #expect(prod.kind == .refused)
-        #expect(try await s3.listAllObjects(bucket: bucket).isEmpty)
-        try await releaser.release(
-            .commit("HEAD"), to: .init(s3: s3, bucket: bucket, isProduction: true), allowProduction: true)
-        #expect(try await CodeReleaser.current(in: .init(s3: s3, bucket: bucket)) != nil)
     }
 
     @Test func promotionNeedsEvidenceAndAnUndamagedArchive() async throws {
         let fixture = try await Fixture.make()
         let admin = try Self.seaweed()
-        let dev = try await Self.makeBucket(admin, "dev-deploy")
-        let uat = DeployBucket(s3: admin, bucket: try await Self.makeBucket(admin, "uat-deploy"))
+        try await Self.withBucket(admin, "dev-deploy") { dev in
+            try await Self.withBucket(admin, "uat-deploy") { uat in
+                try await Self.promoteWithEvidence(fixture, admin: admin, dev: dev, uat: uat)
+            }
+        }
+    }
+
+    /// The body of ``promotionNeedsEvidenceAndAnUndamagedArchive()``, with its two buckets.
+    static func promoteWithEvidence(_ fixture: Fixture, admin: S3Client, dev: String, uat uatBucket: String)
+        async throws
+    {
+        let uat = DeployBucket(s3: admin, bucket: uatBucket)
         // The source is read with a read-only identity, as through a role in the DEV account.
         let source = DeployBucket(s3: try Self.seaweed(reader: true), bucket: dev)
         let released = try await CodeReleaser(repository: fixture.repository)
@@ -184,9 +200,19 @@ struct CodeReleaserTests {
             source: uatCredentials, region: "us-east-1", endpoints: endpoints)
         let devS3 = S3Client(try Sandbox.motoAWSClient(credentials: devRole))
         let uatS3 = S3Client(try Sandbox.motoAWSClient())
-        let dev = DeployBucket(
-            s3: devS3, bucket: try await Self.makeBucket(devS3, "dev-deploy"), expectedAccount: "222222222222")
-        let uatBucket = try await Self.makeBucket(uatS3, "uat-deploy")
+        try await Self.withBucket(devS3, "dev-deploy") { devBucket in
+            try await Self.withBucket(uatS3, "uat-deploy") { uatBucket in
+                try await Self.promoteAcrossAccounts(
+                    fixture, devS3: devS3, devBucket: devBucket, uatS3: uatS3, uatBucket: uatBucket)
+            }
+        }
+    }
+
+    /// The body of ``promotionAcrossAccountsThroughAnAssumedRole()``, with a bucket in each account.
+    static func promoteAcrossAccounts(
+        _ fixture: Fixture, devS3: S3Client, devBucket: String, uatS3: S3Client, uatBucket: String
+    ) async throws {
+        let dev = DeployBucket(s3: devS3, bucket: devBucket, expectedAccount: "222222222222")
 
         // The nightly phase in DEV released the commit and recorded that it passed.
         let released = try await CodeReleaser(repository: fixture.repository).release(.commit("HEAD"), to: dev)

@@ -164,15 +164,16 @@ struct MotoStackDeployTests {
         // moto's CloudFormation reads TemplateURL from its own S3, at localhost (not 127.0.0.1).
         let motoS3 = try #require(URL(string: try Sandbox.motoEndpoint())).port.map { "http://localhost:\($0)" }
         let s3 = S3Client(try Sandbox.motoAWSClient(endpoint: try #require(motoS3)))
-        let bucket = try await Sandbox.makeBucket(s3.aws, prefix: "deploy")
-        let deployer = try Self.deployer(templateBucket: .init(s3: s3, bucket: bucket))
-        let name = Self.unique("dev-big")
-        let result = try await deployer.deploy(
-            StackSpec(
-                name: name, template: .body(Self.template(padding: 60_000)), parameters: ["CodeVersion": .value("big")])
-        )
-        #expect(result.outcome == .created)
-        let stored = try await s3.listAllObjects(bucket: bucket, prefix: "templates/\(name)/")
-        #expect(stored.count == 1 && stored[0].size > 60_000)
+        try await withSandboxBucket(s3.aws, prefix: "deploy") { bucket in
+            let deployer = try Self.deployer(templateBucket: .init(s3: s3, bucket: bucket))
+            let name = Self.unique("dev-big")
+            let result = try await deployer.deploy(
+                StackSpec(
+                    name: name, template: .body(Self.template(padding: 60_000)),
+                    parameters: ["CodeVersion": .value("big")]))
+            #expect(result.outcome == .created)
+            let stored = try await s3.listAllObjects(bucket: bucket, prefix: "templates/\(name)/")
+            #expect(stored.count == 1 && stored[0].size > 60_000)
+        }
     }
 }
