@@ -3,7 +3,7 @@ import Foundation
 
 extension DataRefresher {
     /// What PROD is, so it can never be a target: PROD's databases, database hosts, base URLs and
-    /// shared homes, compared by identity (``ResourceIdentity``), not by spelling. A target
+    /// shared homes, compared by identity (`ResourceIdentity`), not by spelling. A target
     /// database on `localhost` is PROD's when PROD's is on `127.0.0.1`; a target shared home that
     /// is PROD's through a symbolic link or `..`, or that contains PROD's or lies inside it, is
     /// PROD's too.

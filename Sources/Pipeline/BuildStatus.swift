@@ -43,7 +43,9 @@ public struct BuildStatus: Sendable {
 
     /// Posts `report`: SUCCESSFUL or FAILED under the key `atlas-relay-<phase>`.
     ///
-    /// - Parameter link: where the status links to; the server's base URL by default.
+    /// - Parameters:
+    ///   - report: the phase's report: its commit, phase, environment and outcome.
+    ///   - link: where the status links to; the server's base URL by default.
     /// - Throws: ``PipelineError`` of kind ``PipelineError/Kind/buildStatusRejected`` with the
     ///   server's status and message; the transport's errors when the server cannot be reached
     ///   or does not answer within ``timeout``.

@@ -13,7 +13,7 @@ import Foundation
 /// Loading checks everything it can before anything runs: unknown keys, missing keys, inline
 /// secrets, references to unknown accounts or stacks, template files, colours, and any resource
 /// of PROD (deploy bucket, database, shared home, URL) that another environment names too,
-/// compared by identity (``ResourceIdentity``: database hosts resolved, paths made real, URLs
+/// compared by identity (`ResourceIdentity`: database hosts resolved, paths made real, URLs
 /// normalised), not by spelling. A ``PipelineConfigError`` names each problem with its line,
 /// column and key path.
 public struct PipelineConfig: Sendable {

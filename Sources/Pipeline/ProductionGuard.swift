@@ -2,7 +2,7 @@ import AtlassianAdmin
 
 /// Writes to PROD happen only in go-live, only to the config's PROD environment, and only with
 /// `--confirm-prod`; and no step writes to an environment that names any of PROD's resources
-/// (its deploy bucket, databases, shared homes or URLs, compared by ``ResourceIdentity``), so a
+/// (its deploy bucket, databases, shared homes or URLs, compared by `ResourceIdentity`), so a
 /// DEV that shares PROD's bucket or database is refused whatever its name.
 ///
 /// ```swift

@@ -76,7 +76,7 @@ public struct CloudFormationClient: Sendable {
     /// Starts creating a change set.
     ///
     /// - Returns: the change set's ARN and the stack's ARN.
-    /// - Throws: ``AWSServiceError``; a `ValidationError` "No updates are to be performed." means
+    /// - Throws: `AWSServiceError`; a `ValidationError` "No updates are to be performed." means
     ///   the template and parameters are what the stack already has (see ``isNoChangesMessage(_:)``).
     public func createChangeSet(_ request: ChangeSetRequest) async throws -> (changeSetId: String, stackId: String) {
         var parameters = QueryParameters()

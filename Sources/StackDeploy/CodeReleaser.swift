@@ -38,7 +38,11 @@ public struct CodeReleaser: Sendable {
 
     /// Releases `source` into `target` and moves its pointer.
     ///
-    /// - Parameter allowProduction: must be true to write to a PROD bucket.
+    /// - Parameters:
+    ///   - source: a commit, or the working tree (with or without its uncommitted changes).
+    ///   - target: the deploy bucket the archive, the manifest and then the pointer go to.
+    ///   - allowProduction: must be true to write to a PROD bucket.
+    /// - Returns: the manifest of the release.
     /// - Throws: ``ReleaseError`` for an unknown commit, a dirty working tree, a PROD bucket
     ///   without permission or credentials of the wrong account, before anything is written.
     @discardableResult

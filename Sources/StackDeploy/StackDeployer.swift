@@ -73,8 +73,10 @@ public struct StackDeployer: Sendable {
 
     /// Deploys `spec`.
     ///
-    /// - Parameter outputs: outputs of other stacks, by stack and key, for ``StackSpec/Parameter/output(stack:key:)``;
-    ///   stacks not listed are read from CloudFormation.
+    /// - Parameters:
+    ///   - spec: the stack as it should be.
+    ///   - outputs: outputs of other stacks, by stack and key, for
+    ///     ``StackSpec/Parameter/output(stack:key:)``; stacks not listed are read from CloudFormation.
     /// - Throws: ``DeployError`` with the root cause and advice.
     public func deploy(_ spec: StackSpec, outputs: [String: [String: String]] = [:]) async throws -> StackResult {
         let prepared = try await prepare(spec, outputs: outputs)
