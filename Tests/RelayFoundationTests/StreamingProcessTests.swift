@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+
+@testable import RelayFoundation
+
+struct StreamingProcessTests {
+    @Test func outputArrivesInChunksOfTheChosenSizeAndTheExitCarriesStatusAndStandardError() async throws {
+        // 10,000 bytes of output in 4,096-byte chunks: two full chunks and the rest; then exit 3.
+        let program = try StreamingProcess.start(
+            "/bin/sh", ["-c", "head -c 10000 /dev/zero; echo 'dump failed: disk full' >&2; exit 3"], chunkSize: 4096)
+        var sizes: [Int] = []
+        for try await chunk in program.chunks {
+            defer { program.consumed() }
+            sizes.append(chunk.count)
+        }
+        #expect(sizes == [4096, 4096, 1808])
+        let exit = await program.exit()
+        #expect(exit.status == 3)
+        #expect(exit.errorText == "dump failed: disk full")
+    }
+
+    @Test func theReaderStaysAtMostTwoChunksAheadOfTheConsumer() async throws {
+        // The program writes 64 chunks' worth; with nothing consumed the reader may hold only two
+        // (plus the one in flight), so the program is still blocked on its full pipe.
+        let program = try StreamingProcess.start("/bin/sh", ["-c", "head -c 4194304 /dev/zero"], chunkSize: 65536)
+        var iterator = program.chunks.makeAsyncIterator()
+        let first = try await iterator.next()
+        #expect(first?.count == 65536)
+        try await Task.sleep(for: .milliseconds(300))
+        // Unbounded, the reader would have taken all 4 MiB and the writer would have exited.
+        #expect(program.isRunning, "the writer was not held back: the reader ran ahead")
+        program.terminate()
+        while try await iterator.next() != nil { program.consumed() }
+        let exit = await program.exit()
+        #expect(exit.status != 0)
+    }
+
+    @Test func aProgramThatCannotStartIsATypedFailure() {
+        #expect(throws: ProcessRunner.Failure.self) {
+            _ = try StreamingProcess.start("/nonexistent/pg_dump", [], chunkSize: 1024)
+        }
+    }
+}
