@@ -86,8 +86,10 @@ public enum Sandbox {
         return name
     }
 
-    /// Tests leave their buckets behind for a look after a failure; hundreds of them keep
-    /// SeaweedFS busy while idle, which skews benchmarks. Swept once per process.
+    /// Buckets left behind (by a run that was killed, a cancelled cleanup, or a caller of
+    /// ``makeBucket(_:prefix:)`` that does not delete its bucket; ``withSandboxBucket(isolation:_:prefix:body:)``
+    /// does); hundreds of them keep SeaweedFS busy while idle, which skews benchmarks. Swept
+    /// once per process.
     static let sweep = Task<Void, Never> {
         guard let aws = try? s3AWSClient() else { return }
         _ = try? await sweepBuckets(aws, createdBefore: Date(timeIntervalSinceNow: -3600))

@@ -13,18 +13,20 @@ import RelayFoundation
 /// Runs `body`, then awaits `cleanup` whether `body` returned or threw.
 ///
 /// ```swift
-/// let store = try await SettingsStore.open(...)
+/// let store = try await JiraSettingsStore.open(location)
 /// try await withCleanup {
-///     #expect(try await store.value("jira.title") == "Jira")
+///     #expect(try await store.properties()["jira.title"] == .string("Jira"))
 /// } cleanup: {
 ///     await store.close()
 /// }
 /// ```
 ///
 /// - Parameters:
+///   - isolation: Where `body` and the cleanup run: the caller's actor, by default.
 ///   - body: The work that uses the resource.
 ///   - cleanup: Releases the resource; it runs once, after `body`, even when `body` threw or the
-///     task was cancelled.
+///     task was cancelled (in the same task, so a cleanup that checks for cancellation may stop
+///     early then; ``Sandbox`` sweeps buckets left that way).
 /// - Returns: What `body` returned.
 /// - Throws: What `body` threw (an error `cleanup` throws then is dropped: the body's error says
 ///   what went wrong first); when `body` returned, what `cleanup` threw.
@@ -58,6 +60,7 @@ public func withCleanup<Value>(
 /// ```
 ///
 /// - Parameters:
+///   - isolation: Where `body` and the cleanup run: the caller's actor, by default.
 ///   - make: Creates the resource.
 ///   - cleanup: Releases it, after `body`.
 ///   - body: The work that uses it.
@@ -87,6 +90,7 @@ public func withResource<Resource, Value>(
 /// ```
 ///
 /// - Parameters:
+///   - isolation: Where `body` and the cleanup run: the caller's actor, by default.
 ///   - handler: Answers each request; it runs on any thread, concurrently with `body`.
 ///   - body: The test, given the running server.
 /// - Returns: What `body` returned.
@@ -103,6 +107,7 @@ public func withTestServer<Value>(
 /// stops it (ending any drip) whether `body` returned or threw.
 ///
 /// - Parameters:
+///   - isolation: Where `body` and the cleanup run: the caller's actor, by default.
 ///   - behaviour: Silent, or a drip of one byte per interval.
 ///   - body: The test, given the running server.
 /// - Returns: What `body` returned.
@@ -120,6 +125,7 @@ public func withStallingServer<Value>(
 /// it whether `body` returned or threw.
 ///
 /// - Parameters:
+///   - isolation: Where `body` and the cleanup run: the caller's actor, by default.
 ///   - targetPort: The port of the real server behind the proxy.
 ///   - body: The test, given the running proxy.
 /// - Returns: What `body` returned.
@@ -154,11 +160,12 @@ private func withServer<Server, Value>(
 /// ```swift
 /// let aws = try Sandbox.s3AWSClient()
 /// try await withSandboxBucket(aws, prefix: "wire") { bucket in
-///     try await S3Client(aws).putObject(bucket: bucket, key: "a", body: Data("x".utf8))
+///     try await S3Client(aws).putObject(bucket: bucket, key: "a", data: ByteBuffer(string: "x"))
 /// }
 /// ```
 ///
 /// - Parameters:
+///   - isolation: Where `body` and the cleanup run: the caller's actor, by default.
 ///   - aws: A client for the S3 endpoint (SeaweedFS or moto), with rights to create and delete.
 ///   - prefix: The start of the bucket's name (lower case, digits and `-`).
 ///   - body: The test, given the bucket's name.
@@ -184,6 +191,7 @@ public func withSandboxBucket<Value>(
 /// refresh leaves), whether `body` returned or threw.
 ///
 /// - Parameters:
+///   - isolation: Where `body` and the cleanup run: the caller's actor, by default.
 ///   - prefix: The start of the database's name.
 ///   - scripts: SQL files (relative to the repository) run in it first.
 ///   - body: The test, given the database's URL.

@@ -194,6 +194,9 @@ extension TestHTTPServer {
     /// Runs `body` with a ``loopingS3Listing()`` server, then stops the server whether `body`
     /// returned or threw.
     ///
+    /// - Parameters:
+    ///   - isolation: Where `body` and the cleanup run: the caller's actor, by default.
+    ///   - body: The test, given the running server.
     /// - Returns: What `body` returned.
     /// - Throws: What starting the server or `body` threw.
     public static func withLoopingS3Listing<Value>(
