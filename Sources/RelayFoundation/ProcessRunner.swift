@@ -33,6 +33,26 @@ package enum ProcessRunner {
         _ executable: String, _ arguments: [String], directory: String? = nil, environment: [String: String] = [:],
         timeout: Duration
     ) async throws -> Output {
+        let (process, stdout, stderr) = try launch(executable, arguments, directory: directory, environment: environment)
+        let run = Run(process: process, stdout: stdout, stderr: stderr)
+        let watchdog = Task {
+            guard (try? await Task.sleep(for: timeout)) != nil else { return }
+            run.terminate(with: Failure.timedOut)
+        }
+        defer { watchdog.cancel() }
+        return try await withCheckedThrowingContinuation { continuation in
+            run.start(continuation)
+        }
+    }
+
+    /// Starts `executable` with `arguments`, standard input empty and both outputs on pipes: the
+    /// one place a program is started (``run(_:_:directory:environment:timeout:)`` and
+    /// ``StreamingProcess``). `environment` entries are added to this process's environment.
+    ///
+    /// - Throws: ``Failure/cannotStart(_:)``.
+    static func launch(
+        _ executable: String, _ arguments: [String], directory: String? = nil, environment: [String: String]
+    ) throws -> (process: Process, stdout: Pipe, stderr: Pipe) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -50,15 +70,7 @@ package enum ProcessRunner {
         } catch {
             throw Failure.cannotStart(error.localizedDescription)
         }
-        let run = Run(process: process, stdout: stdout, stderr: stderr)
-        let watchdog = Task {
-            guard (try? await Task.sleep(for: timeout)) != nil else { return }
-            run.terminate(with: Failure.timedOut)
-        }
-        defer { watchdog.cancel() }
-        return try await withCheckedThrowingContinuation { continuation in
-            run.start(continuation)
-        }
+        return (process, stdout, stderr)
     }
 
     /// Blocks the calling thread until `process` has exited and returns its exit status (128 + the

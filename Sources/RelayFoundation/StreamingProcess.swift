@@ -75,22 +75,7 @@ package final class StreamingProcess: @unchecked Sendable {
     package static func start(
         _ executable: String, _ arguments: [String], environment: [String: String] = [:], chunkSize: Int
     ) throws -> StreamingProcess {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            throw ProcessRunner.Failure.cannotStart(error.localizedDescription)
-        }
+        let (process, stdout, stderr) = try ProcessRunner.launch(executable, arguments, environment: environment)
         return StreamingProcess(
             process: process, stdout: stdout.fileHandleForReading, stderr: stderr.fileHandleForReading,
             chunkSize: max(1, chunkSize))
