@@ -26,25 +26,22 @@ enum PostgresTools {
         _ database: DatabaseLocation, to s3: S3Client, bucket: String, key: String, partSize: Int = 16 << 20,
         writeOptions: S3Client.WriteOptions
     ) async throws -> (bytes: Int64, sha256: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try path(of: "pg_dump"))
-        process.arguments = ["--format=custom", "--no-owner", "--no-privileges"]
-        process.environment = ProcessInfo.processInfo.environment.merging(database.libpqEnvironment) { $1 }
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let chunks = ChunkReader(
-            handle: stdout.fileHandleForReading, chunkSize: max(partSize, Int(S3Client.minimumPartSize)))
-        let uploadId = try await s3.createMultipartUpload(bucket: bucket, key: key, options: writeOptions)
+        let dump = try StreamingProcess.start(
+            try path(of: "pg_dump"), ["--format=custom", "--no-owner", "--no-privileges"],
+            environment: database.libpqEnvironment, chunkSize: max(partSize, Int(S3Client.minimumPartSize)))
+        let uploadId: String
+        do {
+            uploadId = try await s3.createMultipartUpload(bucket: bucket, key: key, options: writeOptions)
+        } catch {
+            dump.terminate()
+            throw error
+        }
         var hash = SHA256()
         var bytes: Int64 = 0
         var parts: [S3Client.CompletedPart] = []
         do {
-            for try await chunk in chunks.stream() {
-                defer { chunks.consumed() }
+            for try await chunk in dump.chunks {
+                defer { dump.consumed() }
                 hash.update(data: chunk)
                 bytes += Int64(chunk.count)
                 parts.append(
@@ -52,16 +49,13 @@ enum PostgresTools {
                         bucket: bucket, key: key, uploadId: uploadId, partNumber: parts.count + 1,
                         data: ByteBuffer(bytes: chunk)))
             }
-            let errors = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let status = ProcessRunner.waitForExit(process)
-            guard status == 0, !parts.isEmpty else {
-                throw DataRefreshError("pg_dump of \(database) failed (exit \(status)): \(errors.prefix(500))")
+            let exit = await dump.exit()
+            guard exit.status == 0, !parts.isEmpty else {
+                throw DataRefreshError("pg_dump of \(database) failed (exit \(exit.status)): \(exit.errorText)")
             }
             _ = try await s3.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: parts)
         } catch {
-            if process.isRunning { process.terminate() }
-            chunks.consumed()  // let the reader thread reach the end of the pipe and stop
-            chunks.consumed()
+            dump.terminate()
             try? await s3.abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId)
             throw error
         }
@@ -153,41 +147,4 @@ enum PostgresTools {
     static func quoted(_ identifier: String) -> String {
         "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
-}
-
-/// Reads a pipe in fixed-size chunks on its own thread, at most two chunks ahead of the consumer.
-final class ChunkReader: Sendable {
-    let handle: FileHandle
-    let chunkSize: Int
-    let permits = DispatchSemaphore(value: 2)
-
-    init(handle: FileHandle, chunkSize: Int) {
-        self.handle = handle
-        self.chunkSize = chunkSize
-    }
-
-    func stream() -> AsyncThrowingStream<Data, any Error> {
-        AsyncThrowingStream { continuation in
-            let thread = Thread { [self] in
-                while true {
-                    permits.wait()
-                    var chunk = Data()
-                    while chunk.count < chunkSize {
-                        guard let data = try? handle.read(upToCount: chunkSize - chunk.count), !data.isEmpty else {
-                            break
-                        }
-                        chunk.append(data)
-                    }
-                    if chunk.isEmpty { break }
-                    continuation.yield(chunk)
-                    if chunk.count < chunkSize { break }
-                }
-                continuation.finish()
-            }
-            thread.start()
-        }
-    }
-
-    /// Lets the reader go one chunk further.
-    func consumed() { permits.signal() }
 }
