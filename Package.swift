@@ -93,9 +93,8 @@ let package = Package(
             name: "StackDeploy",
             dependencies: [
                 "RelayFoundation",
-                "AWSCore", "AWSSigning", "S3Sync", .product(name: "Logging", package: "swift-log"),
+                "AWSCore", "S3Sync", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -125,7 +124,7 @@ let package = Package(
             name: "DataRefresh",
             dependencies: [
                 "RelayFoundation",
-                "S3Sync", "AtlassianAdmin", "AWSCore", "AWSSigning",
+                "S3Sync", "AtlassianAdmin", "AWSCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -147,20 +146,26 @@ let package = Package(
             name: "Pipeline",
             dependencies: [
                 "RelayFoundation",
-                "DataRefresh", "StackDeploy", "AppTesting", "AtlassianAdmin", "S3Sync", "AWSCore", "AWSSigning",
-                "ToolSupport",
+                "DataRefresh", "StackDeploy", "AppTesting", "AtlassianAdmin", "S3Sync", "AWSCore",
                 .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PhaseCLI",
+            dependencies: [
+                "Pipeline", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "ToolSupport",
             dependencies: [
-                "RelayFoundation","AWSCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                "RelayFoundation", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -222,7 +227,6 @@ let package = Package(
         .executableTarget(
             name: "data-refresh",
             dependencies: [
-                "RelayFoundation",
                 "DataRefresh", "AtlassianAdmin", "S3Sync", "ToolSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -232,20 +236,36 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "dev-release", dependencies: [
-                "RelayFoundation","Pipeline", "ToolSupport"], path: "Examples/dev-release", swiftSettings: swiftSettings
+            name: "dev-release",
+            dependencies: [
+                "PhaseCLI", "Pipeline", "ToolSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/dev-release", swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "nightly", dependencies: [
-                "RelayFoundation","Pipeline", "ToolSupport"], path: "Examples/nightly", swiftSettings: swiftSettings
+            name: "nightly",
+            dependencies: [
+                "PhaseCLI", "Pipeline", "ToolSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/nightly", swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "uat", dependencies: [
-                "RelayFoundation","Pipeline", "ToolSupport"], path: "Examples/uat", swiftSettings: swiftSettings
+            name: "uat",
+            dependencies: [
+                "PhaseCLI", "Pipeline", "ToolSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/uat", swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "go-live", dependencies: [
-                "RelayFoundation","Pipeline", "ToolSupport"], path: "Examples/go-live", swiftSettings: swiftSettings
+            name: "go-live",
+            dependencies: [
+                "PhaseCLI", "Pipeline", "ToolSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/go-live", swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "app-tester",
@@ -318,7 +338,7 @@ let package = Package(
             name: "PipelineTests",
             dependencies: [
                 "RelayFoundation",
-                "Pipeline", "DataRefresh", "StackDeploy", "AppTesting", "AtlassianAdmin", "AtlassianSimulator",
+                "Pipeline", "DataRefresh", "StackDeploy", "AtlassianAdmin", "AtlassianSimulator",
                 "S3Sync",
                 "AWSCore", "AWSSigning", "AtlasRelayTestSupport",
             ],
