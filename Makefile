@@ -29,10 +29,11 @@ services-status:
 build:
 	cd "$(ROOT)" && $(SWIFT) build
 
-# Starts the services, runs the tests with .sandbox/env loaded, and always stops the services
+# Checks the module layering (scripts/check-layers.py), starts the services, runs the tests with .sandbox/env loaded, and always stops the services
 # again (on failure and on Ctrl-C too). The recipe exits with swift test's status (make itself
 # then reports failure as exit status 2).
 test: setup
+	@python3 "$(ROOT)/scripts/check-layers.py"
 	@trap 'echo "stopping services"; "$(SERVICES)" stop || true' EXIT; \
 	trap 'exit 130' INT; trap 'exit 143' TERM; \
 	"$(SERVICES)" start; \

@@ -41,6 +41,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        // `make docs` (swift package generate-documentation); a plugin, it is not built into products.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .target(
@@ -279,6 +281,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "RelayFoundationTests",
+            dependencies: [
+                "RelayFoundation", "AtlasRelayTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "AWSSigningTests",
             dependencies: [
                 "RelayFoundation","AWSSigning"],
@@ -308,7 +320,7 @@ let package = Package(
             name: "StackDeployTests",
             dependencies: [
                 "RelayFoundation",
-                "StackDeploy", "AWSCore", "AWSSigning", "S3Sync", "AtlasRelayTestSupport", "RelayFoundation",
+                "StackDeploy", "AWSCore", "AWSSigning", "S3Sync", "AtlasRelayTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -1,5 +1,4 @@
 import AWSCore
-import AWSSigning
 import Foundation
 import RelayFoundation
 

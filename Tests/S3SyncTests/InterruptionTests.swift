@@ -16,7 +16,7 @@ import Testing
 struct InterruptionTests {
     /// A file of `size` zero bytes (sparse, so it is written at once).
     static func bigFile(_ path: String, size: Int64) throws {
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)  // opening it below fails if it was not
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         try handle.truncate(atOffset: UInt64(size))
         try handle.close()

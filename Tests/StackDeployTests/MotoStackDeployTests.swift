@@ -162,8 +162,8 @@ struct MotoStackDeployTests {
 
     @Test func templatesOverTheInlineLimitGoThroughTheDeployBucket() async throws {
         // moto's CloudFormation reads TemplateURL from its own S3, at localhost (not 127.0.0.1).
-        let motoS3 = try #require(URL(string: try Sandbox.motoEndpoint())).port.map { "http://localhost:\($0)" }
-        let s3 = S3Client(try Sandbox.motoAWSClient(endpoint: try #require(motoS3)))
+        let motoPort = try #require(URL(string: try Sandbox.motoEndpoint())?.port)
+        let s3 = S3Client(try Sandbox.motoAWSClient(endpoint: "http://localhost:\(motoPort)"))
         try await withSandboxBucket(s3.aws, prefix: "deploy") { bucket in
             let deployer = try Self.deployer(templateBucket: .init(s3: s3, bucket: bucket))
             let name = Self.unique("dev-big")
