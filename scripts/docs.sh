@@ -7,13 +7,16 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 modules=(RelayFoundation AWSSigning AWSCore S3Sync StackDeploy AtlassianAdmin AtlassianSimulator DataRefresh
     AppTesting Pipeline ToolSupport AtlasRelayTestSupport)
 [[ -d Sources/PhaseCLI ]] && modules+=(PhaseCLI)
+# `scripts/docs.sh Module…` builds only those.
+[[ $# -gt 0 ]] && modules=("$@")
 args=()
 for module in "${modules[@]}"; do args+=(--target "$module"); done
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 mkdir -p .build/docs
 swift package --allow-writing-to-directory .build/docs generate-documentation "${args[@]}" \
-    --output-path .build/docs --warnings-as-errors 2>&1 | tee "$log" | grep -E '^(warning|error)|Generated' || true
+    --output-path .build/docs --warnings-as-errors 2>&1 | tee "$log" \
+    | grep -E '^(warning|error)|Generated' | grep -vE "^warning: '[^']+': found [0-9]+ file" || true
 status=${PIPESTATUS[0]}
 # Package-graph warnings about other packages' files ("'swift-x': found 1 file(s) which are unhandled")
 # are not about our documentation.
