@@ -20,7 +20,7 @@ public struct ContainerCredentialProvider: CredentialProvider {
     ///   - environment: the process environment by default.
     ///   - relativeBase: the host that `RELATIVE_URI` paths are resolved against.
     ///   - transport: what the endpoint is asked through (`HTTPTransport.shared` by default);
-    ///     each call must be answered, head and body, within 5 s.
+    ///     each call must start answering within 5 s.
     public init(
         environment: [String: String] = ProcessInfo.processInfo.environment,
         relativeBase: String = "http://169.254.170.2", transport: HTTPTransport = .shared
@@ -98,7 +98,7 @@ public struct ContainerCredentialProvider: CredentialProvider {
         do {
             let answer = try await transport.collect(
                 request, context: TransportContext(operation: "container credentials", timeout: .seconds(5)),
-                upTo: 1 << 20)
+                upTo: 1 << 20, deadline: .responseHead)
             status = answer.status.code
             body = Data(answer.body.readableBytesView)
         } catch {

@@ -19,7 +19,7 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
     /// - Parameters:
     ///   - environment: the process environment by default.
     ///   - transport: what the metadata service is asked through (`HTTPTransport.shared` by default).
-    ///   - timeout: the bound on each call, head and body; by default
+    ///   - timeout: how soon each call must start answering (its response head); by default
     ///     `AWS_METADATA_SERVICE_TIMEOUT` seconds, else 1 s.
     public init(
         environment: [String: String] = ProcessInfo.processInfo.environment,
@@ -78,7 +78,7 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
         let body: Data
         do {
             let answer = try await transport.collect(
-                request, context: TransportContext(operation: "IMDS token", timeout: timeout), upTo: 64 * 1024)
+                request, context: TransportContext(operation: "IMDS token", timeout: timeout), upTo: 64 * 1024, deadline: .responseHead)
             status = answer.status.code
             body = Data(answer.body.readableBytesView)
         } catch {
@@ -108,7 +108,7 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
         if let token { request.headers.add(name: "X-aws-ec2-metadata-token", value: token) }
         do {
             let answer = try await transport.collect(
-                request, context: TransportContext(operation: "IMDS GET", timeout: timeout), upTo: 1 << 20)
+                request, context: TransportContext(operation: "IMDS GET", timeout: timeout), upTo: 1 << 20, deadline: .responseHead)
             return (answer.status.code, Data(answer.body.readableBytesView))
         } catch {
             throw CredentialError(.providerFailed, "instance metadata at \(endpoint) stopped answering (\(error))")

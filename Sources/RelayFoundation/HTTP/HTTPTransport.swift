@@ -87,24 +87,46 @@ public struct HTTPTransport: Sendable {
         }
     }
 
-    /// Sends `request` and reads the whole answer, head and body, by the context's deadline: a
-    /// server that sends one byte now and then cannot keep the caller waiting.
+    /// Sends `request` and reads the whole answer.
+    ///
+    /// By default the context's deadline ends the whole exchange, head and body: a server that
+    /// sends one byte now and then cannot keep the caller waiting. With `scope`
+    /// ``DeadlineScope/responseHead`` it bounds the head only (the body is then bounded by the
+    /// client's read timeout between bytes): for tiny answers on a link-local service, where a
+    /// wall-clock deadline of a second would also count the time the caller's task waited to
+    /// run on a busy machine.
     ///
     /// - Parameters:
     ///   - request: the request.
-    ///   - context: the exchange's name, deadline and logger; the deadline covers head and body.
+    ///   - context: the exchange's name, deadline and logger.
     ///   - limit: the largest body to accept.
+    ///   - scope: what the deadline bounds; the whole exchange by default.
     /// - Returns: the status, headers and whole body.
     /// - Throws: `HTTPClientError.deadlineExceeded` at the deadline, `NIOTooManyBytesError` for a
     ///   larger body, AsyncHTTPClient's errors when the exchange failed.
-    public func collect(_ request: TransportRequest, context: TransportContext, upTo limit: Int) async throws
-        -> CollectedAnswer
-    {
-        try await withDeadline(context.deadline, orThrow: { HTTPClientError.deadlineExceeded }) {
+    public func collect(
+        _ request: TransportRequest, context: TransportContext, upTo limit: Int,
+        deadline scope: DeadlineScope = .wholeExchange
+    ) async throws -> CollectedAnswer {
+        let exchange = { @Sendable in
             let response = try await send(request, context: context)
             let body = try await response.body.collect(upTo: limit)
             return CollectedAnswer(status: response.status, headers: response.headers, body: body)
         }
+        switch scope {
+        case .responseHead:
+            return try await exchange()
+        case .wholeExchange:
+            return try await withDeadline(context.deadline, orThrow: { HTTPClientError.deadlineExceeded }, exchange)
+        }
+    }
+
+    /// What a context's deadline bounds in ``collect(_:context:upTo:deadline:)``.
+    public enum DeadlineScope: Sendable {
+        /// The whole exchange: the head and every byte of the body.
+        case wholeExchange
+        /// The response head only, as AsyncHTTPClient's own deadline does.
+        case responseHead
     }
 
     /// Runs the chain around `terminal`, which performs the exchange: for callers that read the
@@ -153,7 +175,7 @@ public struct TransportContext: Sendable {
     /// A short name for logs and errors (`s3 GetObject`, `GET /status`); never holds secrets.
     public var operation: String
     /// When the exchange must be over: the head for ``HTTPTransport/send(_:context:)``, head and
-    /// body for ``HTTPTransport/collect(_:context:upTo:)``.
+    /// body for ``HTTPTransport/collect(_:context:upTo:deadline:)``.
     public var deadline: ContinuousClock.Instant
     /// The attempt, from 1, when the caller retries.
     public var attempt: Int
@@ -194,7 +216,7 @@ public protocol TransportAnswer: Sendable {
 
 extension HTTPClientResponse: TransportAnswer {}
 
-/// A whole answer read by ``HTTPTransport/collect(_:context:upTo:)``.
+/// A whole answer read by ``HTTPTransport/collect(_:context:upTo:deadline:)``.
 public struct CollectedAnswer: TransportAnswer {
     /// The HTTP status.
     public let status: HTTPResponseStatus
