@@ -20,15 +20,18 @@ public final class FaultProxy: Sendable {
         }
         let value = Mutex(Value())
 
-        /// Counts bytes; returns the channels to close when the budget has just run out.
-        func forwarded(_ bytes: Int) -> [any Channel] {
+        /// Counts bytes about to be forwarded. Says whether to forward them, and returns the
+        /// channels to close when they exhaust the budget: once the proxy is down nothing more
+        /// passes, not even bytes read from a connection that is still being closed.
+        func forwarded(_ bytes: Int) -> (forward: Bool, close: [any Channel]) {
             value.withLock { state in
+                if state.down { return (false, []) }
                 state.forwarded += bytes
-                guard !state.down, let limit = state.cutAfter, state.forwarded >= limit else { return [] }
+                guard let limit = state.cutAfter, state.forwarded >= limit else { return (true, []) }
                 state.down = true
                 state.cutAfter = nil
                 defer { state.connections.removeAll() }
-                return Array(state.connections.values)
+                return (false, Array(state.connections.values))
             }
         }
     }
@@ -55,9 +58,17 @@ public final class FaultProxy: Sendable {
                 return ClientBootstrap(group: inbound.eventLoop)
                     .connect(host: "127.0.0.1", port: targetPort)
                     .flatMap { outbound in
-                        state.value.withLock {
-                            $0.connections[ObjectIdentifier(inbound)] = inbound
-                            $0.connections[ObjectIdentifier(outbound)] = outbound
+                        // A connection accepted just before the cut is closed, not left open past it.
+                        let down = state.value.withLock {
+                            if !$0.down {
+                                $0.connections[ObjectIdentifier(inbound)] = inbound
+                                $0.connections[ObjectIdentifier(outbound)] = outbound
+                            }
+                            return $0.down
+                        }
+                        if down {
+                            outbound.close(promise: nil)
+                            return inbound.close()
                         }
                         let (left, right) = Glue.pair(state: state)
                         return inbound.pipeline.addHandler(left).and(outbound.pipeline.addHandler(right)).map { _ in }
@@ -113,9 +124,10 @@ public final class FaultProxy: Sendable {
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let buffer = unwrapInboundIn(data)
-            let toClose = state.forwarded(buffer.readableBytes)
-            if !toClose.isEmpty {
+            let (forward, toClose) = state.forwarded(buffer.readableBytes)
+            guard forward else {
                 for channel in toClose { channel.close(promise: nil) }
+                context.close(promise: nil)
                 return
             }
             partner?.send(buffer)
