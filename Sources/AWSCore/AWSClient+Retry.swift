@@ -98,13 +98,13 @@ extension AWSClient {
             return AWSClientError(
                 .timedOut,
                 "\(request.service) \(request.operation) to \(target) timed out after \(attempts) attempt(s); "
-                    + "check the endpoint and network, or raise the timeout")
+                    + "check the endpoint and network, or raise the timeout", underlying: error)
         }
         return AWSClientError(
             .connectionFailed,
             "\(request.service) \(request.operation) could not reach \(target) after \(attempts) attempt(s) "
-                + "(\(Self.summary(error))); check the endpoint URL (AWS_ENDPOINT_URL…), the network and that the service is up"
-        )
+                + "(\(Self.summary(error))); check the endpoint URL (AWS_ENDPOINT_URL…), the network and that the service is up",
+            underlying: error)
     }
 
     static func summary(_ error: any Error) -> String {

@@ -57,11 +57,25 @@ public struct AWSClientError: Error, Sendable, Equatable, CustomStringConvertibl
     /// What happened and what to do.
     public let message: String
 
+    /// The error underneath (a connection's, a process's, a file's), if any.
+    public let underlying: (any Error)?
+
     /// Creates an error.
-    public init(_ kind: Kind, _ message: String) {
+    ///
+    /// - Parameters:
+    ///   - kind: the class of failure.
+    ///   - message: what went wrong and what to do; never a secret.
+    ///   - underlying: the error underneath, if any.
+    public init(_ kind: Kind, _ message: String, underlying: (any Error)? = nil) {
         self.kind = kind
         self.message = message
+        self.underlying = underlying
     }
 
     public var description: String { message }
+
+    /// Two errors are equal when their kind and message are (the underlying error is not compared).
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.kind == rhs.kind && lhs.message == rhs.message
+    }
 }

@@ -105,7 +105,7 @@ public struct ContainerCredentialProvider: CredentialProvider {
             throw CredentialError(
                 .providerFailed,
                 "the container credentials endpoint \(Self.redacted(url)) did not answer (\(error)); "
-                    + "is this running in CodeBuild/ECS with a task role?")
+                    + "is this running in CodeBuild/ECS with a task role?", underlying: error)
         }
         let answer = try? JSONDecoder().decode(CredentialsDocument.self, from: body)
         guard status == 200 else {

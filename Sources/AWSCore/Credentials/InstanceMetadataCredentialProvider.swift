@@ -82,7 +82,8 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
             status = answer.status.code
             body = Data(answer.body.readableBytesView)
         } catch {
-            throw CredentialError(.notConfigured, "no instance metadata service answered at \(endpoint)")
+            throw CredentialError(
+                .notConfigured, "no instance metadata service answered at \(endpoint)", underlying: error)
         }
         switch status {
         case 200:
@@ -111,7 +112,8 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
                 request, context: TransportContext(operation: "IMDS GET", timeout: timeout), upTo: 1 << 20, deadline: .responseHead)
             return (answer.status.code, Data(answer.body.readableBytesView))
         } catch {
-            throw CredentialError(.providerFailed, "instance metadata at \(endpoint) stopped answering (\(error))")
+            throw CredentialError(
+                .providerFailed, "instance metadata at \(endpoint) stopped answering (\(error))", underlying: error)
         }
     }
 
