@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "RelayFoundation", targets: ["RelayFoundation"]),
+        .library(name: "RelayHTTP", targets: ["RelayHTTP"]),
         .library(name: "AWSSigning", targets: ["AWSSigning"]),
         .library(name: "AWSCore", targets: ["AWSCore"]),
         .library(name: "S3Sync", targets: ["S3Sync"]),
@@ -47,9 +48,14 @@ let package = Package(
     targets: [
         .target(
             name: "RelayFoundation",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "RelayHTTP",
             dependencies: [
+                "RelayFoundation",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -64,7 +70,7 @@ let package = Package(
         .target(
             name: "AWSCore",
             dependencies: [
-                "RelayFoundation",
+                "RelayFoundation", "RelayHTTP",
                 "AWSSigning",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -94,7 +100,7 @@ let package = Package(
         .target(
             name: "StackDeploy",
             dependencies: [
-                "RelayFoundation",
+                "RelayFoundation", "RelayHTTP",
                 "AWSCore", "S3Sync", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -103,7 +109,7 @@ let package = Package(
         .target(
             name: "AtlassianAdmin",
             dependencies: [
-                "RelayFoundation", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "RelayFoundation", "RelayHTTP", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -147,7 +153,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "RelayFoundation",
+                "RelayFoundation", "RelayHTTP",
                 "DataRefresh", "StackDeploy", "AppTesting", "AtlassianAdmin", "S3Sync", "AWSCore",
                 .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -282,8 +288,13 @@ let package = Package(
         ),
         .testTarget(
             name: "RelayFoundationTests",
+            dependencies: ["RelayFoundation"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RelayHTTPTests",
             dependencies: [
-                "RelayFoundation", "AtlasRelayTestSupport",
+                "RelayHTTP", "RelayFoundation", "AtlasRelayTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

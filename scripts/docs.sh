@@ -4,7 +4,7 @@
 # documented list, …). Warnings about dependencies' packages are not ours and are ignored.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-modules=(RelayFoundation AWSSigning AWSCore S3Sync StackDeploy AtlassianAdmin AtlassianSimulator DataRefresh
+modules=(RelayFoundation RelayHTTP AWSSigning AWSCore S3Sync StackDeploy AtlassianAdmin AtlassianSimulator DataRefresh
     AppTesting Pipeline ToolSupport AtlasRelayTestSupport)
 [[ -d Sources/PhaseCLI ]] && modules+=(PhaseCLI)
 # `scripts/docs.sh Module…` builds only those.

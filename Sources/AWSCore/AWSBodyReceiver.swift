@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
 import RelayFoundation
+import RelayHTTP
 import Synchronization
 
 /// Takes a successful answer's body as it arrives, on the connection's event loop, for

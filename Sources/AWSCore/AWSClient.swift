@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import RelayFoundation
+import RelayHTTP
 
 /// Sends signed requests to AWS services: endpoint resolution, signing, retries, clock skew.
 ///

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOFoundationCompat
 import RelayFoundation
+import RelayHTTP
 
 /// What ``AWSSigningMiddleware`` signs besides the request it is handed: the path and query as
 /// signed, the body and how it is covered, the service. ``AWSClient`` puts it in each attempt's

@@ -4,6 +4,7 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import RelayFoundation
+import RelayHTTP
 
 /// A node's state, as `GET /status` reports it. Only `RUNNING` (with HTTP 200) serves users.
 public enum NodeState: String, Sendable, Decodable {

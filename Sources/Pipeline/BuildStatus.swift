@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import RelayFoundation
+import RelayHTTP
 
 /// Posts a phase's outcome as a build status on its commit in Bitbucket Server / Data Center
 /// (`POST /rest/build-status/1.0/commits/{commit}`), so reviewers see which commits passed

@@ -2,6 +2,7 @@ import AWSCore
 import Foundation
 import Logging
 import RelayFoundation
+import RelayHTTP
 
 /// Pushes a code version to the running nodes of an application without replacing them: node by
 /// node (or in batches), an SSM Run Command pulls the release and restarts the app, and the next

@@ -2,6 +2,7 @@ import AtlasRelayTestSupport
 import Foundation
 import NIOHTTP1
 import RelayFoundation
+import RelayHTTP
 import Synchronization
 import Testing
 

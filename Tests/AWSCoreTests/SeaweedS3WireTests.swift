@@ -5,6 +5,7 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import RelayFoundation
+import RelayHTTP
 import Testing
 
 @testable import AWSCore

@@ -1,6 +1,7 @@
 import AWSSigning
 import Foundation
 import RelayFoundation
+import RelayHTTP
 
 /// Credentials from the container credentials endpoint of CodeBuild, ECS and EKS Pod Identity.
 ///

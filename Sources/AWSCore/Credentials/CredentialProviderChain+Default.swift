@@ -1,6 +1,7 @@
 import AWSSigning
 import Foundation
 import RelayFoundation
+import RelayHTTP
 
 extension CredentialProvider where Self == CredentialProviderChain {
     /// The AWS SDKs' default chain: environment variables, web identity (`AWS_WEB_IDENTITY_TOKEN_FILE`),

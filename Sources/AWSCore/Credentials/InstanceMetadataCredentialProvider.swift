@@ -1,6 +1,7 @@
 import AWSSigning
 import Foundation
 import RelayFoundation
+import RelayHTTP
 
 /// Credentials of an EC2 instance's role, from the instance metadata service (IMDSv2).
 ///

@@ -1,6 +1,7 @@
 import AWSSigning
 import Foundation
 import RelayFoundation
+import RelayHTTP
 
 /// Credentials of a named profile in the shared config and credentials files.
 ///

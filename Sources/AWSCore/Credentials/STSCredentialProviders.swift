@@ -1,6 +1,7 @@
 import AWSSigning
 import Foundation
 import RelayFoundation
+import RelayHTTP
 
 /// Credentials of a role assumed with STS AssumeRole, using another provider's credentials.
 ///

@@ -3,10 +3,11 @@ import AtlasRelayTestSupport
 import Foundation
 import Logging
 import NIOHTTP1
+import RelayFoundation
 import Synchronization
 import Testing
 
-@testable import RelayFoundation
+@testable import RelayHTTP
 
 struct HTTPTransportTests {
     final class Trace: Sendable {

@@ -1,7 +1,8 @@
 import Logging
+import RelayFoundation
 
 /// Logs each exchange once it answered or failed: operation, method, URL with its secrets
-/// redacted (``URLRedaction``), status or error, attempt and elapsed time. Headers and bodies,
+/// redacted (`URLRedaction`), status or error, attempt and elapsed time. Headers and bodies,
 /// where credentials travel, are never logged.
 public struct LoggingMiddleware: HTTPMiddleware {
     /// The level of the lines.

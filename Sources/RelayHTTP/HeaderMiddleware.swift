@@ -1,3 +1,4 @@
+import RelayFoundation
 /// Sets headers on every request that passes (replacing a header of the same name).
 public struct HeaderMiddleware: HTTPMiddleware {
     /// The headers to set, in order.
@@ -8,7 +9,7 @@ public struct HeaderMiddleware: HTTPMiddleware {
         self.headers = headers
     }
 
-    /// Sets `User-Agent: atlas-relay/<version>` (``AtlasRelayVersion/userAgent``).
+    /// Sets `User-Agent: atlas-relay/<version>` (`AtlasRelayVersion.userAgent`).
     public static let userAgent = HeaderMiddleware([("User-Agent", AtlasRelayVersion.userAgent)])
 
     public func handle<Answer: TransportAnswer>(

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Logging
 import NIOCore
 import NIOHTTP1
+import RelayFoundation
 
 /// The one way the package speaks HTTP: an AsyncHTTPClient behind a chain of ``HTTPMiddleware``.
 ///
