@@ -42,8 +42,6 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
-        // `make docs` (swift package generate-documentation); a plugin, it is not built into products.
-        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .target(
@@ -381,3 +379,9 @@ let package = Package(
         ),
     ]
 )
+
+// The DocC plugin only for `make docs` (scripts/docs.sh sets ATLAS_RELAY_DOCS=1): otherwise every
+// build would resolve it and compile its two plugins before anything else.
+if Context.environment["ATLAS_RELAY_DOCS"] != nil {
+    package.dependencies.append(.package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"))
+}

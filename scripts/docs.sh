@@ -11,6 +11,8 @@ modules=(RelayFoundation RelayHTTP AWSSigning AWSCore S3Sync StackDeploy Atlassi
 [[ $# -gt 0 ]] && modules=("$@")
 args=()
 for module in "${modules[@]}"; do args+=(--target "$module"); done
+# Package.swift adds the DocC plugin only when this is set, so other builds neither resolve nor compile it.
+export ATLAS_RELAY_DOCS=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 mkdir -p .build/docs
