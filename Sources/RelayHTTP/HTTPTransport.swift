@@ -68,11 +68,6 @@ public struct HTTPTransport: Sendable {
         HTTPTransport(client: client, middleware: self.middleware + middleware)
     }
 
-    /// This transport on another client, with the same chain.
-    public func on(_ client: HTTPClient) -> HTTPTransport {
-        HTTPTransport(client: client, middleware: middleware)
-    }
-
     /// Sends `request` through the chain and returns once the response head arrived; the body
     /// still streams and is the caller's to read (or cancel).
     ///
