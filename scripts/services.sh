@@ -145,7 +145,9 @@ write_env() {
       PGPORT "'$PG_PORT'" \
       PGUSER "$(sq "$PG_USER")" \
       PGPASSWORD "$(sq "$PG_PASSWORD")" \
-      PGDATABASE "$(sq "$PG_DB")"
+      PGDATABASE "$(sq "$PG_DB")" \
+      PGSSLMODE "'verify-full'" \
+      PGSSLROOTCERT "$(sq "$SANDBOX/postgres-ca.crt")"
   } >"$tmp"
   mv -f "$tmp" "$ENV_FILE"
 }
@@ -335,12 +337,52 @@ pg_ready() { "$PG_BIN/pg_isready" -q -h "$HOST" -p "$PG_PORT" -t 3; }
 # shellcheck disable=SC2015
 pg_pid() { [ -f "$PG_DATA/postmaster.pid" ] && head -n 1 "$PG_DATA/postmaster.pid" | tr -dc '0-9' || true; }
 
+# TLS like RDS with rds.force_ssl=1: a private CA and a server certificate (DNS:localhost,
+# IP:127.0.0.1), made at start when missing or about to expire. The CA is copied to
+# $SANDBOX/postgres-ca.crt for clients (PGSSLROOTCERT in the env file).
+pg_tls() {
+  local tls="$PG_HOME/tls" ca_copy="$SANDBOX/postgres-ca.crt"
+  if as_pg test -f "$tls/server.crt" && [ -f "$ca_copy" ] &&
+    as_pg openssl x509 -checkend 86400 -noout -in "$tls/server.crt" >/dev/null 2>&1; then
+    return 0
+  fi
+  command -v openssl >/dev/null 2>&1 || die "postgres: openssl not found (run scripts/setup.sh)"
+  as_pg rm -rf "$tls"
+  as_pg mkdir -p "$tls"
+  as_pg sh -c "cd '$tls' && umask 077 &&
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj '/CN=Atlas Relay sandbox CA' \
+      -keyout ca.key -out ca.crt -addext 'basicConstraints=critical,CA:TRUE' \
+      -addext 'keyUsage=critical,keyCertSign,cRLSign' &&
+    openssl req -newkey rsa:2048 -nodes -subj '/CN=localhost' -keyout server.key -out server.csr &&
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > server.ext &&
+    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 825 \
+      -extfile server.ext -out server.crt" >"$PG_HOME/tls.log" 2>&1 ||
+    { cat "$PG_HOME/tls.log" >&2; die "postgres: making the TLS certificate failed"; }
+  as_pg cat "$tls/ca.crt" >"$ca_copy.tmp.$$" && mv -f "$ca_copy.tmp.$$" "$ca_copy"
+  chmod 644 "$ca_copy"
+}
+
 pg_conf() { # regenerated on every start so a moved sandbox keeps working
+  # TCP takes TLS only (hostssl; a plain connection is rejected, as RDS with rds.force_ssl=1);
+  # the private Unix socket (its folder is mode 0700) stays trusted for the bootstrap.
+  cat <<EOF | as_pg tee "$PG_DATA/sandbox_hba.conf" >/dev/null
+# Written by scripts/services.sh on every start; do not edit.
+local     all all                trust
+hostssl   all all 127.0.0.1/32   scram-sha-256
+hostssl   all all ::1/128        scram-sha-256
+hostnossl all all 0.0.0.0/0      reject
+hostnossl all all ::/0           reject
+EOF
   cat <<EOF | as_pg tee "$PG_DATA/sandbox.conf" >/dev/null
 # Written by scripts/services.sh on every start; do not edit.
 listen_addresses = '$HOST'
 port = $PG_PORT
 unix_socket_directories = '$PG_RUN'
+hba_file = '$PG_DATA/sandbox_hba.conf'
+ssl = on
+ssl_cert_file = '$PG_HOME/tls/server.crt'
+ssl_key_file = '$PG_HOME/tls/server.key'
+ssl_min_protocol_version = 'TLSv1.2'
 # Throwaway test cluster: durability off for speed.
 fsync = off
 synchronous_commit = off
@@ -395,6 +437,7 @@ pg_start() {
     echo "include_if_exists = 'sandbox.conf'" | as_pg tee -a "$PG_DATA/postgresql.conf" >/dev/null
   fi
   as_pg chmod 700 "$PG_RUN"
+  pg_tls
   pg_conf
   if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$TIMEOUT" start >/dev/null 2>&1; then
     err "postgres: pg_ctl start failed or timed out after ${TIMEOUT}s"

