@@ -120,10 +120,45 @@ public enum Sandbox {
         return swept
     }
 
-    /// The sandbox PostgreSQL as a `postgres://` URL, inside `schema` when given.
-    public static func postgresURL(schema: String? = nil) throws -> String {
-        "postgres://\(try value("PGUSER")):\(try value("PGPASSWORD"))@\(try value("PGHOST")):\(try value("PGPORT"))/"
-            + (try value("PGDATABASE")) + (schema.map { "?schema=\($0)" } ?? "")
+    /// The sandbox PostgreSQL as a `postgres://` URL (of `database`, default `PGDATABASE`), inside
+    /// `schema` when given. The server takes TLS only; the URL asks for `sslmode=verify-full` with
+    /// the sandbox's CA (`PGSSLROOTCERT`) when the environment names one, so every test connection
+    /// checks the server's certificate as an RDS client with the RDS CA bundle would.
+    public static func postgresURL(schema: String? = nil, database: String? = nil) throws -> String {
+        var query: [String] = []
+        if let schema { query.append("schema=\(schema)") }
+        if let rootCertificate = environment["PGSSLROOTCERT"], !rootCertificate.isEmpty {
+            query += ["sslmode=\(environment["PGSSLMODE"] ?? "verify-full")", "sslrootcert=\(rootCertificate)"]
+        }
+        return "postgres://\(try value("PGUSER")):\(try value("PGPASSWORD"))@\(try value("PGHOST")):\(try value("PGPORT"))/"
+            + (try database ?? value("PGDATABASE")) + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+    }
+
+    /// A real product database, as `scripts/product-db.sh` makes it: the dump of a real Jira 8 or
+    /// Confluence 6 installation (`../shared/reference/atlassian/real-db/`) with PROD's own
+    /// settings and integrations written in (`scripts/sql/prod-*.sql`).
+    public enum ProductDump: String, Sendable {
+        /// Jira 8 (project `TEST`, issues `TEST-1`…, base URL `https://jira.example.com`).
+        case jira
+        /// Confluence 6 (space `TEST`, pages 360451 and 360467, base URL `https://confluence.example.com`).
+        case confluence
+    }
+
+    /// Creates a fresh database holding a copy of the real `product` database (a copy of a
+    /// template, a fraction of a second) and returns its `postgres://` URL.
+    ///
+    /// - Throws: ``TestSupportError`` with the script's output when it fails.
+    public static func makeProductDatabase(_ product: ProductDump, prefix: String) async throws -> String {
+        let name = "\(prefix)_\(product.rawValue)_\(UUID().uuidString.lowercased().prefix(8))"
+        let output = try await ProcessRunner.run(
+            "/bin/bash",
+            [repositoryRoot.appendingPathComponent("scripts/product-db.sh").path, "create", name, product.rawValue],
+            environment: ["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGSSLMODE", "PGSSLROOTCERT"].reduce(into: [:]) {
+                $0[$1] = environment[$1]
+            },
+            timeout: .seconds(300))
+        guard output.status == 0 else { throw TestSupportError("scripts/product-db.sh failed: \(output.errorText)") }
+        return try postgresURL(database: name)
     }
 
     /// Creates a fresh schema in the sandbox PostgreSQL and runs the SQL `scripts` (paths
@@ -152,8 +187,7 @@ public enum Sandbox {
             "/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", try postgresURL(), "-c", "CREATE DATABASE \(name)"],
             timeout: .seconds(60))
         guard output.status == 0 else { throw TestSupportError("psql failed: \(output.errorText)") }
-        let url =
-            "postgres://\(try value("PGUSER")):\(try value("PGPASSWORD"))@\(try value("PGHOST")):\(try value("PGPORT"))/\(name)"
+        let url = try postgresURL(database: name)
         if !scripts.isEmpty {
             output = try await ProcessRunner.run(
                 "/usr/bin/psql",

@@ -211,6 +211,23 @@ public func withSandboxDatabase<Value>(
     }
 }
 
+/// Runs `body` with the URL of a fresh copy of the real `product` database (see
+/// ``Sandbox/makeProductDatabase(_:prefix:)``), and drops it (with the `_previous` and `_restore`
+/// copies a refresh leaves) afterwards, whether `body` threw or not.
+public func withProductDatabase<Value>(
+    isolation: isolated (any Actor)? = #isolation,
+    _ product: Sandbox.ProductDump,
+    prefix: String,
+    body: (String) async throws -> Value
+) async throws -> Value {
+    let url = try await Sandbox.makeProductDatabase(product, prefix: prefix)
+    return try await withCleanup(isolation: isolation) {
+        try await body(url)
+    } cleanup: {
+        await Sandbox.dropDatabase(Sandbox.databaseName(url))
+    }
+}
+
 extension Sandbox {
     /// Deletes `bucket` after deleting its objects and aborting its unfinished multipart uploads
     /// (S3 refuses to delete a bucket that holds either).
