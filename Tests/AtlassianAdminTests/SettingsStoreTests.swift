@@ -5,9 +5,10 @@ import Testing
 
 @testable import AtlassianAdmin
 
-/// The settings stores against the sandbox PostgreSQL, each test in a schema of its own loaded
-/// with `scripts/sql/atlassian-schema.sql` and the seeded "PROD" data.
+/// The settings stores against the sandbox PostgreSQL (over TLS), each test on a fresh copy of a
+/// real product database (the Jira 8 / Confluence 6 dumps, with PROD's settings written in).
 struct SettingsStoreTests {
+    // The model schema, for the suites not yet moved to the real databases.
     static let scripts = ["scripts/sql/atlassian-schema.sql", "scripts/sql/atlassian-seed-prod.sql"]
 
     static func location(_ schema: String) throws -> DatabaseLocation {
@@ -15,9 +16,9 @@ struct SettingsStoreTests {
     }
 
     @Test func jiraPropertiesAreRewrittenOnceAndNewOnesGetIdsJiraWillNotReuse() async throws {
-        let schema = try await Sandbox.makeSchema(prefix: "jira", scripts: Self.scripts)
+        try await withProductDatabase(.jira, prefix: "store") { url in
         try await withResource {
-            try await JiraSettingsStore.open(try Self.location(schema))
+            try await JiraSettingsStore.open(try DatabaseLocation(url: url))
         } cleanup: { store in
             await store.close()
         } body: { store in
@@ -35,23 +36,24 @@ struct SettingsStoreTests {
             #expect(Set(changed) == Set(wanted.keys))
             let after = try await store.properties()
             for (key, value) in wanted { #expect(after[key] == value, "\(key)") }
-            #expect(after["jira.lf.top.textcolour"] == .string("#ffffff"))  // untouched
+            #expect(after["jira.option.emailvisible"] == .string("show"))  // untouched (a real row of the dump)
             #expect(try await store.set(wanted).isEmpty)  // idempotent: nothing left to change
 
             // The new entry's id is at or above Jira's sequence, and the sequence moved past it.
             let psql = try await Self.query(
-                schema,
+                url,
                 "SELECT e.id, s.seq_id FROM propertyentry e, sequence_value_item s WHERE e.property_key = 'jira.lf.menu.bgcolour' AND s.seq_name = 'OSPropertyEntry'"
             )
             let numbers = psql.split(separator: "|").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            #expect(numbers.count == 2 && numbers[0] >= 10100 && numbers[1] > numbers[0])
+            #expect(numbers.count == 2 && numbers[0] >= 11100 && numbers[1] > numbers[0])
+        }
         }
     }
 
     @Test func aTypeMismatchWritesNothing() async throws {
-        let schema = try await Sandbox.makeSchema(prefix: "jira", scripts: Self.scripts)
+        try await withProductDatabase(.jira, prefix: "store") { url in
         try await withResource {
-            try await JiraSettingsStore.open(try Self.location(schema))
+            try await JiraSettingsStore.open(try DatabaseLocation(url: url))
         } cleanup: { store in
             await store.close()
         } body: { store in
@@ -61,12 +63,13 @@ struct SettingsStoreTests {
             #expect(error.kind == .conflict)
             #expect(try await store.properties()["jira.title"] == .string("Jira"))
         }
+        }
     }
 
     @Test func confluenceSettingsAreRewrittenAsXMLKeepingEverythingElse() async throws {
-        let schema = try await Sandbox.makeSchema(prefix: "conf", scripts: Self.scripts)
+        try await withProductDatabase(.confluence, prefix: "store") { url in
         try await withResource {
-            try await ConfluenceSettingsStore.open(try Self.location(schema))
+            try await ConfluenceSettingsStore.open(try DatabaseLocation(url: url))
         } cleanup: { store in
             await store.close()
         } body: { store in
@@ -81,20 +84,23 @@ struct SettingsStoreTests {
             #expect(try await store.settings() == wanted)
             #expect(try await store.set(wanted).isEmpty)
             let xml = try await store.xml()
-            #expect(xml.contains("<maxAttachmentSize>104857600</maxAttachmentSize>"))  // the rest is kept
+            #expect(xml.contains("<attachmentMaxSize>104857600</attachmentMaxSize>"))  // the rest is kept
+            #expect(xml.contains("<supportRequestEmail>confluence-autosupportrequests@atlassian.com</supportRequestEmail>"))
             #expect(xml.contains("&amp; friends"))  // escaped as XML, not pasted in
             #expect(xml.contains("<beforeBodyEnd"))
+        }
         }
     }
 
     @Test func aDatabaseThatIsNotJiraOrConfluenceIsRefused() async throws {
         let empty = try await Sandbox.makeSchema(prefix: "empty", scripts: [])
+        let emptyLocation = try DatabaseLocation(url: try Sandbox.postgresURL(schema: empty))
         let jira = try await #require(throws: AtlassianError.self) {
-            try await JiraSettingsStore.open(try Self.location(empty))
+            try await JiraSettingsStore.open(emptyLocation)
         }
         #expect(jira.kind == .invalidInput)
         let confluence = try await #require(throws: AtlassianError.self) {
-            try await ConfluenceSettingsStore.open(try Self.location(empty))
+            try await ConfluenceSettingsStore.open(emptyLocation)
         }
         #expect(confluence.kind == .invalidInput)
         #expect(!jira.description.contains(try Sandbox.value("PGPASSWORD")))
@@ -110,10 +116,9 @@ struct SettingsStoreTests {
     }
 
     /// One psql query's unaligned output.
-    static func query(_ schema: String, _ sql: String) async throws -> String {
-        let url = try Sandbox.postgresURL()
+    static func query(_ url: String, _ sql: String) async throws -> String {
         let output = try await ProcessRunner.run(
-            "/usr/bin/psql", ["-X", "-q", "-A", "-t", url, "-c", "SET search_path TO \(schema)", "-c", sql],
+            "/usr/bin/psql", ["-X", "-q", "-A", "-t", url, "-c", sql],
             timeout: .seconds(30))
         return String(decoding: output.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
