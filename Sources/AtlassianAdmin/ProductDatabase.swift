@@ -1,4 +1,5 @@
 import Logging
+import NIOSSL
 import PostgresNIO
 
 /// An open connection to a product database, with the checks and transactions the stores share.
