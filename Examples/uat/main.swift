@@ -10,10 +10,12 @@ struct UAT: AsyncParsableCommand {
         commandName: "uat",
         abstract: "UAT: promote a commit that passed nightly, deploy it, run App- and Perf-Tester, invite users.",
         discussion: "Exit codes: 0 passed (recorded as passed uat), 1 a step failed, 2 bad input or refused.")
-    @Argument(help: "Run only this step: code-releaser, deployer, app-tester, perf-tester, invite.") var component:
-        String?
+    @Argument(help: "Run only this step: data-refresher (with --refresh), code-releaser, deployer, app-tester, perf-tester, invite.")
+    var component: String?
     @Option(help: "The COMMIT_ID that passed nightly.") var commit: String
     @Option(help: "cold or hot.") var deployer: Pipeline.Deployer = .cold
+    @Flag(help: "Refresh UAT from the newest complete PROD snapshot first (UAT needs a refresh section in the config).")
+    var refresh = false
     @OptionGroup var options: PhaseOptions
 
     /// Parses, runs, and exits 0 passed, 1 a step failed, 2 bad input or refused.
@@ -22,6 +24,6 @@ struct UAT: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await options.run(.uat, component: component, commit: commit, deployer: deployer)
+        try await options.run(.uat, component: component, commit: commit, deployer: deployer, refresh: refresh)
     }
 }

@@ -5,7 +5,7 @@ import Pipeline
 import ToolSupport
 
 /// The options every phase executable shares; the executables in `Examples/` are thin mains
-/// around ``run(_:component:commit:deployer:confirmProduction:allowUncommitted:)`` and
+/// around ``run(_:component:commit:deployer:confirmProduction:allowUncommitted:refresh:)`` and
 /// ``PhaseExit``.
 ///
 /// ```swift
@@ -37,7 +37,7 @@ public struct PhaseOptions: ParsableArguments {
     ///   reports. `runAsTool` with ``PhaseExit/isRefusal(_:)`` turns them into exit statuses.
     public func run(
         _ phase: Phase, component: String?, commit: String?, deployer: Pipeline.Deployer = .cold,
-        confirmProduction: Bool = false, allowUncommitted: Bool = false
+        confirmProduction: Bool = false, allowUncommitted: Bool = false, refresh: Bool = false
     ) async throws {
         var logger = Logger(label: "atlas-relay.pipeline")
         logger.logLevel =
@@ -52,7 +52,7 @@ public struct PhaseOptions: ParsableArguments {
                 deployer: deployer, confirmProduction: confirmProduction, reportDirectory: reportDir,
                 workDirectory: work,
                 pollInterval: try ToolInput.seconds(pollSeconds, option: "--poll-seconds", within: 0.01...3600),
-                allowUncommitted: allowUncommitted))
+                allowUncommitted: allowUncommitted, refresh: refresh))
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

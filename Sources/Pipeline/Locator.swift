@@ -12,11 +12,14 @@ struct Locator {
         "accounts.*": ["id", "region", "role", "readRole"],
         "snapshots": ["account", "bucket", "prefix", "keep", "role"],
         "bitbucket": ["url", "token"],
-        "environments.*": ["account", "deployBucket", "stacks", "applications", "control", "settings", "tests"],
+        "environments.*": [
+            "account", "deployBucket", "stacks", "applications", "control", "settings", "tests", "refresh",
+        ],
+        "environments.*.refresh": ["nightly", "jobs", "reindex", "keepFromProduction", "productionHosts", "licences"],
         "environments.*.stacks.*": ["name", "template", "parameters", "dependsOn", "capabilities", "tags"],
         "environments.*.applications.*": ["url", "credentials", "database", "sharedHome", "sharedHomeEFS", "version"],
         "environments.*.applications.*.credentials": ["token", "user", "password"],
-        "environments.*.applications.*.database": ["url", "password"],
+        "environments.*.applications.*.database": ["url", "password", "owner"],
         "environments.*.control": ["stop", "start", "autoScalingGroup", "capacity"],
         "environments.*.settings": ["jira", "confluence"],
         "environments.*.settings.jira": ["title", "baseURL", "colours", "banner", "mailDisabled", "applicationLinks"],
@@ -29,6 +32,7 @@ struct Locator {
     /// Mappings whose keys are names.
     static let named: Set<String> = [
         "accounts", "environments", "environments.*.applications", "environments.*.tests.smoke",
+        "environments.*.refresh.licences",
     ]
 
     func unknownKeys() -> [String] {

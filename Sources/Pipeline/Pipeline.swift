@@ -35,12 +35,17 @@ public struct Pipeline: Sendable {
         public var pollInterval: Duration
         /// For dev-release: include uncommitted changes of tracked files.
         public var allowUncommitted: Bool
+        /// For uat: refresh UAT from the newest complete PROD snapshot before the deploy (UAT
+        /// needs a `refresh` section).
+        public var refresh: Bool
 
         /// Creates options.
         public init(
             deployer: Deployer = .cold, confirmProduction: Bool = false, reportDirectory: String? = nil,
-            workDirectory: String = ".atlas-relay", pollInterval: Duration = .seconds(5), allowUncommitted: Bool = false
+            workDirectory: String = ".atlas-relay", pollInterval: Duration = .seconds(5), allowUncommitted: Bool = false,
+            refresh: Bool = false
         ) {
+            self.refresh = refresh
             self.deployer = deployer
             self.confirmProduction = confirmProduction
             self.reportDirectory = reportDirectory
@@ -185,11 +190,13 @@ public struct Pipeline: Sendable {
         case .devRelease: try [devRelease(options)]
         case .nightly:
             try [
-                dataProvider(), dataRefresher(options), codeReleaser(phase, commit: commit, options: options),
+                dataProvider()
+            ] + nightlyRefreshers(options) + [
+                codeReleaser(phase, commit: commit, options: options),
                 deployer(phase, commit: commit, options: options), appTester(phase, commit: commit, options: options),
             ]
         case .uat:
-            try [
+            try (options.refresh ? [dataRefresher(try environment(of: phase), options)] : []) + [
                 codeReleaser(phase, commit: commit, options: options),
                 deployer(phase, commit: commit, options: options),
                 appTester(phase, commit: commit, options: options), perfTester(commit: commit, options: options),

@@ -108,6 +108,24 @@ extension PipelineConfig {
                     }
                 }
             }
+            if let refresh = environment.refresh {
+                if name == production {
+                    add(here + ["refresh"], "\(name) is PROD; a refresh never writes to PROD, so PROD has no refresh section")
+                }
+                if let jobs = refresh.jobs, jobs < 1 { add(here + ["refresh", "jobs"], "jobs is at least 1") }
+                if let mode = refresh.reindex, !Refresh.reindexModes.contains(mode) {
+                    add(here + ["refresh", "reindex"], "reindex is \(Refresh.reindexModes.joined(separator: ", ")), not '\(mode)'")
+                }
+                for product in (refresh.licences ?? [:]).keys.sorted() where environment.applications?[product] == nil {
+                    add(here + ["refresh", "licences", product], "\(name) has no application '\(product)'")
+                }
+                for (product, application) in (environment.applications ?? [:]).sorted(by: { $0.key < $1.key })
+                where application.database == nil || application.sharedHome == nil {
+                    add(
+                        here + ["applications", product],
+                        "\(name) is refreshed, so \(product) needs its database and sharedHome")
+                }
+            }
             do { try settings(of: environment).validate() } catch { add(here + ["settings"], "\(error)") }
             if name != production {
                 for (path, resource) in namedResources(of: environment) {

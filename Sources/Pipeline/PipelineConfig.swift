@@ -106,6 +106,10 @@ public struct PipelineConfig: Sendable {
             public var url: String
             /// The password, by reference.
             public var password: SecretReference?
+            /// The application's own database role, which owns a restored database and its
+            /// objects (the refresh connects as the URL's user, an admin role); default: the
+            /// URL's user.
+            public var owner: String?
         }
 
         /// The base URL (through the load balancer).
@@ -134,6 +138,33 @@ public struct PipelineConfig: Sendable {
         public var autoScalingGroup: String?
         /// How many nodes the group runs when started.
         public var capacity: Int?
+    }
+
+    /// How Data-Refresher refreshes a non-PROD environment from PROD's snapshots.
+    ///
+    /// An environment with a `refresh` section can be refreshed: nightly refreshes those with
+    /// `nightly` on (the default), and `uat --refresh` refreshes UAT before its deploy. A
+    /// config where no environment has one refreshes `dev` nightly with the defaults.
+    public struct Refresh: Sendable, Decodable, Equatable {
+        /// Whether the nightly phase refreshes this environment (default true).
+        public var nightly: Bool?
+        /// `pg_restore --jobs` (default: the machine's cores).
+        public var jobs: Int?
+        /// After the applications are RUNNING: rebuild Jira's index `background` (the default),
+        /// `foreground`, or `none`.
+        public var reindex: String?
+        /// Sanitisation steps turned off for this environment, by name (`--dry-run` lists
+        /// them). Each one turned off lets this environment keep a piece of PROD's behaviour:
+        /// its mail, its webhooks, its links; say why in a comment beside it.
+        public var keepFromProduction: [String]?
+        /// Hostnames besides PROD's base URLs that the PROD-reference scan looks for (mail
+        /// servers, proxies, partner systems only PROD may call).
+        public var productionHosts: [String]?
+        /// The licence to install, by product (`jira`, `confluence`), by reference.
+        public var licences: [String: SecretReference]?
+
+        /// The reindex modes `reindex` takes.
+        public static let reindexModes = ["background", "foreground", "none"]
     }
 
     /// How an environment must look.
@@ -202,9 +233,11 @@ public struct PipelineConfig: Sendable {
         public var settings: Settings?
         /// Its tests.
         public var tests: Tests?
+        /// How it is refreshed from PROD's data, if it is.
+        public var refresh: Refresh?
 
         enum CodingKeys: String, CodingKey {
-            case account, deployBucket, stacks, applications, control, settings, tests
+            case account, deployBucket, stacks, applications, control, settings, tests, refresh
         }
     }
 
@@ -260,6 +293,15 @@ public struct PipelineConfig: Sendable {
     /// PROD's application URLs, which no other environment may take over.
     public var productionURLs: [String] {
         (environments[production]?.applications ?? [:]).values.map(\.url).sorted()
+    }
+
+    /// The environments the nightly phase refreshes, in name order: those with a `refresh`
+    /// section whose `nightly` is not off; `dev` (with the defaults) when no environment has a
+    /// `refresh` section.
+    public var nightlyRefreshes: [Environment] {
+        let declared = environments.values.filter { $0.refresh != nil && !isProduction($0) }
+        guard !declared.isEmpty else { return environments["dev"].map { [$0] } ?? [] }
+        return declared.filter { $0.refresh?.nightly ?? true }.sorted { $0.name < $1.name }
     }
 
     /// The desired settings of `environment`, as AtlassianAdmin plans and applies them.

@@ -57,8 +57,19 @@ extension Pipeline {
             })
     }
 
-    func dataRefresher(_ options: Options) throws -> PhaseStep {
-        let dev = try config.environment("dev")
+    /// The data-refresher steps of the nightly phase: one per environment it refreshes, the
+    /// first named `data-refresher`, the others `data-refresher-<environment>`.
+    func nightlyRefreshers(_ options: Options) throws -> [PhaseStep] {
+        try config.nightlyRefreshes.enumerated().map { index, environment in
+            try dataRefresher(environment, options, name: index == 0 ? "data-refresher" : "data-refresher-\(environment.name)")
+        }
+    }
+
+    /// A step that refreshes `dev` (the name is the environment's: dev or uat) from the newest
+    /// complete snapshot.
+    func dataRefresher(_ dev: PipelineConfig.Environment, _ options: Options, name: String = "data-refresher") throws
+        -> PhaseStep
+    {
         let prod = config.productionEnvironment
         let (snapshots, s3) = try snapshotClient()
         let location = SnapshotLocation(bucket: snapshots.bucket, prefix: snapshots.prefix ?? "snapshots/")
@@ -87,7 +98,7 @@ extension Pipeline {
                 control: control, workDirectory: work, logger: Logger(label: "atlas-relay.data-refresher"))
         }
         return PhaseStep(
-            "data-refresher", writesTo: dev.name,
+            name, writesTo: dev.name,
             plan: {
                 let refresher = try await refresher()
                 guard try await location.snapshots(s3).complete.isEmpty else { return try await refresher.plan().text }
