@@ -36,6 +36,19 @@ public struct AtlassianError: Error, Sendable, CustomStringConvertible {
         /// The stored data is not in the state the change expects (a property of another type,
         /// settings changed while being rewritten) or did not read back as written.
         case conflict
+        /// The database server accepts TLS connections only (`hostssl` in `pg_hba.conf`, RDS with
+        /// `rds.force_ssl=1`) and the connection was made without (`sslmode=disable`): use
+        /// `sslmode=require` or higher.
+        case tlsRequired
+        /// `sslmode` (`require`, `verify-ca`, `verify-full`) needs TLS and the database server
+        /// offers none.
+        case tlsUnavailable
+        /// The database server's TLS certificate does not chain to the trusted root certificates
+        /// (`sslrootcert`): point `sslrootcert` at the right CA (for RDS, its CA bundle).
+        case untrustedCertificate
+        /// With `sslmode=verify-full`, the database server's certificate does not name the host
+        /// connected to.
+        case hostnameMismatch
     }
 
     /// The class of failure.
