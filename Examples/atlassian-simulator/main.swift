@@ -10,9 +10,13 @@ import ToolSupport
 struct SimulatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "atlassian-simulator",
-        abstract: "Serve the Jira or Confluence admin REST subset from a database with the products' tables.",
+        abstract: "Serve the Jira or Confluence REST subset from a real Jira 8 / Confluence 6 database.",
         discussion: """
-            Users: admin/admin (token simulator-admin-token) and viewer/viewer (simulator-viewer-token).
+            Everything it serves is read from and written to the product's own tables (propertyentry, jiraissue, \
+            jiraaction, …; bandana, content, bodycontent, …) and, for Confluence attachments, the shared home.
+            Users: the database's cwd_user accounts (Basic auth against their {PKCS5S2} credentials), and unless \
+            --database-users-only the sandbox's admin/admin (token simulator-admin-token) and viewer/viewer \
+            (simulator-viewer-token).
             Prints "listening on http://HOST:PORT" once it serves, and serves until SIGTERM or SIGINT.
 
             Exit status: 0 done (stopped by a signal); 1 failed (the database cannot be opened or the port bound: a \
@@ -33,6 +37,8 @@ struct SimulatorCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port (0: any free port).") var port = 0
     @Option(help: "Answer /status STARTING this many times first.") var startingPolls = 0
+    @Option(help: "Confluence's shared home (attachments under attachments/ver003/).") var sharedHome: String?
+    @Flag(help: "Accept only the database's users (no sandbox accounts, no tokens).") var databaseUsersOnly = false
 
     func run() async throws {
         guard let product = Product(rawValue: product) else {
@@ -43,7 +49,10 @@ struct SimulatorCommand: AsyncParsableCommand {
             location = try DatabaseLocation(url: db).withPassword(from: ProcessInfo.processInfo.environment)
         } catch { throw ValidationError("\(error)") }
         let simulator = try await AtlassianSimulator.start(
-            .init(product: product, database: location), host: host, port: port)
+            .init(
+                product: product, database: location, users: databaseUsersOnly ? [] : [.admin, .viewer],
+                sharedHome: sharedHome.map { URL(fileURLWithPath: $0, isDirectory: true) }),
+            host: host, port: port)
         if startingPolls > 0 { simulator.setMode(.starting(polls: startingPolls)) }
         FileHandle.standardOutput.write(Data("listening on \(simulator.baseURL)\n".utf8))
         let (signals, continuation) = AsyncStream<Int32>.makeStream()

@@ -7,10 +7,15 @@ import ServiceLifecycle
 import Synchronization
 
 /// A small Jira or Confluence Data Center stand-in for tests and the sandbox: a real HTTP server
-/// that speaks the admin REST subset of `AtlassianAdmin` with the documented shapes (status
-/// codes, JSON fields, error bodies, Basic and Bearer auth) and keeps its settings in the same
-/// PostgreSQL tables as the product (through the settings stores), so a database rewrite shows
-/// through REST and a REST write lands in the database.
+/// that speaks the REST subset of `AtlassianAdmin` and App-Tester with the documented shapes
+/// (status codes, JSON fields, error bodies, Basic and Bearer auth), serving a real product
+/// database — a Jira 8 or Confluence 6 schema, as a restore leaves it — through SQL of its own.
+///
+/// It is an independent oracle: it shares no storage code with the project's settings stores,
+/// and keeps nothing in memory but id blocks and reindex tasks. Settings, application links,
+/// issues, comments, pages, attachments and users are read from and written to the product's
+/// own tables (and Confluence's attachment bytes to its shared home), so whatever a refresh left
+/// in the database is what REST shows, and a broken restore makes requests fail.
 ///
 /// ```swift
 /// let jira = try await AtlassianSimulator.start(.init(product: .jira, database: location))
@@ -49,24 +54,35 @@ public final class AtlassianSimulator: Sendable {
     public struct Configuration: Sendable {
         /// The product.
         public var product: Product
-        /// Its database (the tables of `scripts/sql/atlassian-schema.sql`).
+        /// Its database: a Jira 8 / Confluence 6 schema (for example a restored dump).
         public var database: DatabaseLocation
-        /// The accepted users.
+        /// The sandbox's own accounts, accepted besides the database's `cwd_user` users (checked
+        /// first; a name they do not match with its password falls through to the database).
+        /// `[]`: only database users (and no Bearer tokens).
         public var users: [User]
-        /// The version it reports.
-        public var version: String
+        /// The version to report when the database records none. Jira's comes from the database
+        /// (`jira.version`); Confluence records only its build number (`confversion`), so its
+        /// version is this (default `unknown`).
+        public var version: String?
         /// The licence it reports.
         public var licence: LicenceDetails
+        /// Confluence's shared home, where attachment bytes live (`attachments/ver003/…`); nil:
+        /// attachment uploads and downloads answer 500.
+        public var sharedHome: URL?
+        /// How many progress polls a Jira reindex takes to finish (at least 1).
+        public var reindexPolls: Int
 
-        /// Creates a configuration with Jira 10.3.4 or Confluence 10.0.3 and a valid Data Center licence.
+        /// Creates a configuration with a valid Data Center licence.
         public init(
             product: Product, database: DatabaseLocation, users: [User] = [.admin, .viewer], version: String? = nil,
-            licence: LicenceDetails? = nil
+            licence: LicenceDetails? = nil, sharedHome: URL? = nil, reindexPolls: Int = 3
         ) {
             self.product = product
             self.database = database
             self.users = users
-            self.version = version ?? (product == .jira ? "10.3.4" : "10.0.3")
+            self.version = version
+            self.sharedHome = sharedHome
+            self.reindexPolls = max(1, reindexPolls)
             self.licence =
                 licence
                 ?? LicenceDetails(
@@ -121,11 +137,22 @@ public final class AtlassianSimulator: Sendable {
         }
     }
 
+    /// A Jira reindex task (kept in memory, as Jira keeps its task manager's tasks).
+    struct ReindexTask: Sendable {
+        let id: Int
+        let type: String
+        let submitted: Date
+        var polls = 0
+        var fault: String?
+        var finished: Date?
+    }
+
     struct State {
         var mode = Mode.running
         var failures: [Failure] = []
         var requests: [Request] = []
-        var reindexTasks = 0
+        var reindexTasks: [ReindexTask] = []
+        var reindexFault: String?
     }
 
     /// The configuration.
@@ -133,8 +160,7 @@ public final class AtlassianSimulator: Sendable {
     /// The port it listens on.
     public let port: Int
     let state: Mutex<State>
-    let content = Mutex(Content.seeded())
-    let backend: Backend
+    let backend: DatabaseBackend
     private let task: Mutex<(Task<Void, any Error>, ServiceGroup)?>
 
     /// `http://<host>:<port>`.
@@ -152,7 +178,11 @@ public final class AtlassianSimulator: Sendable {
     /// Removes every scripted failure.
     public func clearFailures() { state.withLock { $0.failures.removeAll() } }
 
-    private init(configuration: Configuration, port: Int, host: String, backend: Backend) {
+    /// Makes the Jira reindexes started from now on fail with `message` (an index error, as
+    /// Jira reports one: the task finishes with `success` false); nil: they succeed again.
+    public func setReindexFault(_ message: String?) { state.withLock { $0.reindexFault = message } }
+
+    private init(configuration: Configuration, port: Int, host: String, backend: DatabaseBackend) {
         self.configuration = configuration
         self.port = port
         self.baseURL = "http://\(host):\(port)"
@@ -163,13 +193,17 @@ public final class AtlassianSimulator: Sendable {
 
     /// Opens the database and starts serving on `host:port` (0: any free port).
     ///
+    /// Only the settings tables are required to start (Jira `propertyentry` and its value
+    /// tables and `sequence_value_item`, Confluence `bandana` and `hibernate_unique_key`); a
+    /// missing content table makes the requests that need it answer 500 naming it.
+    ///
     /// - Throws: `AtlassianError` of kind `unreachable` when the database is unreachable or the
     ///   port cannot be bound, `invalidInput` when the database is not this product's.
     public static func start(
         _ configuration: Configuration, host: String = "127.0.0.1", port: Int = 0,
         logger: Logger = Logger(label: "atlas-relay.simulator")
     ) async throws -> AtlassianSimulator {
-        let backend = try await Backend.open(configuration, logger: logger)
+        let backend = try await DatabaseBackend.open(configuration, logger: logger)
         let (bound, continuation) = AsyncStream<Int>.makeStream()
         let box = Mutex<AtlassianSimulator?>(nil)
         let responder = CallbackResponder<BasicRequestContext> { request, _ in

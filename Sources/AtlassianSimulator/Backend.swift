@@ -3,92 +3,117 @@ import Logging
 import RelayFoundation
 import Synchronization
 
-/// The simulator's database side: one store (one connection, writes in transactions), used by one
-/// request at a time.
+/// The simulator's database side: one connection of its own (``SimulatorDatabase``), used by one
+/// request at a time, and the id blocks the products keep in memory (OFBiz's sequence banks for
+/// Jira, Hibernate's hi/lo block for Confluence).
 ///
 /// Like a product's connection pool it survives the database going away under it: a refresh
 /// terminates its connection and renames the restored database into place, so a use that finds
-/// the connection closed reconnects to the same location (now the new database) first. (A query
-/// sent on a connection the server closed would wait for ever.) No use waits longer than
-/// ``timeout`` either: the request fails with an `AtlassianError` of kind `timedOut` and the next use starts on
-/// a new connection.
-final class Backend: Sendable {
-    /// The stores of one connection; only the product's is set.
-    struct Stores: Sendable {
-        let jira: JiraSettingsStore?
-        let confluence: ConfluenceSettingsStore?
-
-        var isOpen: Bool { jira?.isOpen ?? confluence?.isOpen ?? false }
-
-        func close() async {
-            await jira?.close()
-            await confluence?.close()
-        }
-    }
-
+/// the connection closed reconnects to the same location (now the new database) first, and
+/// forgets its id blocks (they belonged to the old database). (A query sent on a connection the
+/// server closed would wait for ever.) No use waits longer than ``timeout`` either: the request
+/// fails with an `AtlassianError` of kind `timedOut` and the next use starts on a new connection.
+final class DatabaseBackend: Sendable {
     /// How long one database use (connecting included) may take.
     static let timeout: Duration = .seconds(10)
 
-    let configuration: AtlassianSimulator.Configuration
-    let logger: Logger
-    private let stores: Mutex<Stores?>
-    private let lock = AsyncSemaphore(1)
-
-    private init(configuration: AtlassianSimulator.Configuration, stores: Stores, logger: Logger) {
-        self.configuration = configuration
-        self.stores = Mutex(stores)
-        self.logger = logger
-    }
-
-    static func open(_ configuration: AtlassianSimulator.Configuration, logger: Logger) async throws -> Backend {
-        Backend(configuration: configuration, stores: try await connect(configuration, logger: logger), logger: logger)
-    }
-
-    static func connect(_ configuration: AtlassianSimulator.Configuration, logger: Logger) async throws -> Stores {
-        switch configuration.product {
-        case .jira:
-            Stores(jira: try await JiraSettingsStore.open(configuration.database, logger: logger), confluence: nil)
-        case .confluence:
-            Stores(
-                jira: nil, confluence: try await ConfluenceSettingsStore.open(configuration.database, logger: logger))
+    /// The tables a start requires (the settings); content tables are checked when used, so that
+    /// a simulator running on a truncated restore answers errors instead of refusing to start.
+    static func requiredTables(_ product: Product) -> [String] {
+        switch product {
+        case .jira: ["propertyentry", "propertystring", "propertynumber", "propertytext", "sequence_value_item"]
+        case .confluence: ["bandana", "hibernate_unique_key"]
         }
     }
 
-    func close() async {
-        await stores.withLock({ $0.take() })?.close()
+    /// Ids taken from the database but not used yet (per sequence name).
+    struct IdBlock: Sendable {
+        var next: Int64
+        var end: Int64
     }
 
-    /// Runs `body` with open stores, one use at a time.
-    private func use<T: Sendable>(_ body: @escaping @Sendable (Stores) async throws -> T) async throws -> T {
+    let configuration: AtlassianSimulator.Configuration
+    let logger: Logger
+    private let database: Mutex<SimulatorDatabase?>
+    let blocks = Mutex<[String: IdBlock]>([:])
+    private let lock = AsyncSemaphore(1)
+
+    private init(configuration: AtlassianSimulator.Configuration, database: SimulatorDatabase, logger: Logger) {
+        self.configuration = configuration
+        self.database = Mutex(database)
+        self.logger = logger
+    }
+
+    static func open(_ configuration: AtlassianSimulator.Configuration, logger: Logger) async throws -> DatabaseBackend {
+        let database = try await SimulatorDatabase.connect(configuration.database, logger: logger)
+        do {
+            let missing = try await database.missingTables(requiredTables(configuration.product))
+            guard missing.isEmpty else {
+                throw AtlassianError(
+                    .invalidInput,
+                    "\(configuration.database) is not a \(configuration.product.displayName) database: "
+                        + "table(s) \(missing.joined(separator: ", ")) missing; check the database name (and schema)")
+            }
+        } catch {
+            await database.close()
+            throw error
+        }
+        return DatabaseBackend(configuration: configuration, database: database, logger: logger)
+    }
+
+    func close() async {
+        await database.withLock({ $0.take() })?.close()
+    }
+
+    /// Runs `body` with an open connection, one use at a time.
+    func use<T: Sendable>(_ body: @escaping @Sendable (SimulatorDatabase) async throws -> T) async throws -> T {
         try await lock.withPermit {
-            let stores = try await self.openStores()
+            let database = try await self.openDatabase()
             do {
-                return try await Self.within(Self.timeout) { try await body(stores) }
+                return try await Self.within(Self.timeout) { try await body(database) }
             } catch is TimedOut {
                 // Whatever hangs keeps its connection; the next use gets a new one.
-                self.stores.withLock { $0 = nil }
-                Task { await stores.close() }
+                self.database.withLock { $0 = nil }
+                self.blocks.withLock { $0.removeAll() }
+                Task { await database.close() }
                 throw AtlassianError(
                     .timedOut,
                     "\(self.configuration.database) did not answer within \(Self.timeout); "
-                        + "check that PostgreSQL is up and that nothing holds a lock on the settings tables")
+                        + "check that PostgreSQL is up and that nothing holds a lock on the product's tables")
             }
         }
     }
 
-    /// The stores, reconnected first when the server closed their connection (as a refresh does).
-    private func openStores() async throws -> Stores {
-        if let open = stores.withLock({ $0 }), open.isOpen { return open }
-        if let lost = stores.withLock({ $0.take() }) {
+    /// The connection, reconnected first when the server closed it (as a refresh does).
+    private func openDatabase() async throws -> SimulatorDatabase {
+        if let open = database.withLock({ $0 }), open.isOpen { return open }
+        if let lost = database.withLock({ $0.take() }) {
             logger.warning(
                 "database connection lost; reconnecting", metadata: ["database": "\(configuration.database)"])
             await lost.close()
         }
-        let fresh = try await Self.within(Self.timeout) {
-            try await Self.connect(self.configuration, logger: self.logger)
-        }
-        stores.withLock { $0 = fresh }
+        blocks.withLock { $0.removeAll() }
+        let location = configuration.database
+        let logger = self.logger
+        let fresh = try await Self.within(Self.timeout) { try await SimulatorDatabase.connect(location, logger: logger) }
+        database.withLock { $0 = fresh }
         return fresh
+    }
+
+    /// The next id of `name` from the block in memory, or `nil` when a new block must be taken.
+    func takeCachedId(_ name: String) -> Int64? {
+        blocks.withLock { blocks in
+            guard var block = blocks[name], block.next < block.end else { return nil }
+            let id = block.next
+            block.next += 1
+            blocks[name] = block
+            return id
+        }
+    }
+
+    /// Keeps the rest of a new block (`first` is used by the caller).
+    func keepBlock(_ name: String, first: Int64, end: Int64) {
+        blocks.withLock { $0[name] = IdBlock(next: first + 1, end: end) }
     }
 
     private struct TimedOut: Error {}
@@ -111,42 +136,6 @@ final class Backend: Sendable {
                 try? await Task.sleep(for: limit)
                 pending.resume(with: .failure(TimedOut()))
             }
-        }
-    }
-
-    /// Runs `body` with the Jira store, one database use at a time.
-    func jira<T: Sendable>(_ body: @escaping @Sendable (JiraSettingsStore) async throws -> T) async throws -> T {
-        try await use { try await body($0.jira!) }
-    }
-
-    /// Runs `body` with the Confluence store, one database use at a time.
-    func confluence<T: Sendable>(_ body: @escaping @Sendable (ConfluenceSettingsStore) async throws -> T) async throws
-        -> T
-    {
-        try await use { try await body($0.confluence!) }
-    }
-
-    func applicationLinks() async throws -> [ApplicationLink] {
-        try await use { stores in
-            if let jira = stores.jira { return try await jira.applicationLinks() }
-            return try await stores.confluence!.applicationLinks()
-        }
-    }
-
-    func saveApplicationLink(_ link: ApplicationLink) async throws {
-        try await use { stores in
-            if let jira = stores.jira {
-                try await jira.saveApplicationLink(link)
-            } else {
-                try await stores.confluence!.saveApplicationLink(link)
-            }
-        }
-    }
-
-    func deleteApplicationLink(id: String) async throws -> Bool {
-        try await use { stores in
-            if let jira = stores.jira { return try await jira.deleteApplicationLink(id: id) }
-            return try await stores.confluence!.deleteApplicationLink(id: id)
         }
     }
 }

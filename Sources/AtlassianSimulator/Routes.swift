@@ -2,11 +2,13 @@ import AtlassianAdmin
 import Foundation
 import Hummingbird
 import NIOCore
+import PostgresNIO
 
 /// An answer before it becomes a `Response`.
 struct Answer: Sendable {
     var status: Int
     var body: Data
+    var contentType: String? = "application/json;charset=UTF-8"
 
     static func json(_ object: Any, status: Int = 200) -> Answer {
         Answer(
@@ -21,11 +23,21 @@ struct Answer: Sendable {
     static let noContent = Answer(status: 204, body: Data())
 }
 
+/// Who a request is from: one of the configured accounts or a database user.
+struct Principal: Sendable {
+    let name: String
+    /// The user key to record as author (`app_user` / `user_mapping`), or the name.
+    let key: String
+    let displayName: String
+    let email: String?
+    let isAdmin: Bool
+}
+
 extension AtlassianSimulator {
     /// One request: records it, applies the mode, scripted failures and auth, then routes it.
     func respond(to request: Hummingbird.Request) async throws -> Response {
         var request = request
-        let body = Data((try await request.collectBody(upTo: 1 << 20)).readableBytesView)
+        let body = Data((try await request.collectBody(upTo: 16 << 20)).readableBytesView)
         let method = request.method.rawValue
         let path = request.uri.path
         let query = request.uri.query ?? ""
@@ -41,7 +53,7 @@ extension AtlassianSimulator {
         }
         var response = Response(
             status: .init(code: answer.status), body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
-        if !answer.body.isEmpty { response.headers[.contentType] = "application/json;charset=UTF-8" }
+        if !answer.body.isEmpty, let type = answer.contentType { response.headers[.contentType] = type }
         return response
     }
 
@@ -74,41 +86,87 @@ extension AtlassianSimulator {
         guard mode == .running else {
             return error(503, "\(configuration.product.displayName) is not running yet")
         }
-        let anonymous = method == "GET" && (path == "/rest/api/2/serverInfo" || path == "/rest/api/server-information")
-        let user = authenticate(authorization)
-        if user == nil && !anonymous {
-            if authorization == nil {
-                return error(401, "You are not authenticated. Authentication required to perform this operation.")
-            }
-            return error(401, "The credentials are not valid (wrong user name, password or token).")
-        }
         do {
+            let anonymous =
+                method == "GET" && (path == "/rest/api/2/serverInfo" || path == "/rest/api/server-information")
+            let user = try await authenticate(authorization)
+            if user == nil && !anonymous {
+                if authorization == nil {
+                    return error(
+                        401, "You are not authenticated. Authentication required to perform this operation.")
+                }
+                return error(401, "The credentials are not valid (wrong user name, password or token).")
+            }
             return try await route(
                 method: method, path: path, query: query, user: user, body: body, contentType: contentType)
-        } catch let failure as AtlassianError {
-            return error(500, failure.description)
         } catch {
-            return self.error(500, "\(error)")
+            return self.error(500, Self.describe(error))
         }
     }
 
-    func authenticate(_ authorization: String?) -> User? {
+    /// What a failure says, with PostgreSQL's own message (a missing table after a truncated
+    /// restore: `relation "jiraissue" does not exist`).
+    static func describe(_ error: any Error) -> String {
+        if let failure = error as? PSQLError {
+            let message = failure.serverInfo?[.message] ?? "\(failure.code)"
+            return "database error: \(message)"
+        }
+        if let failure = error as? AtlassianError, let underlying = failure.underlying as? PSQLError {
+            return "\(failure.description): \(describe(underlying))"
+        }
+        return "\(error)"
+    }
+
+    /// The configured account or database user the `Authorization` header names, nil when it
+    /// names none or the password is wrong. Bearer tokens are the configured accounts' only
+    /// (Jira 8 and Confluence 6 have no personal access tokens).
+    func authenticate(_ authorization: String?) async throws -> Principal? {
         guard let authorization else { return nil }
         if authorization.hasPrefix("Bearer ") {
             let token = String(authorization.dropFirst(7))
-            return configuration.users.first { $0.token == token }
+            return configuration.users.first { $0.token == token }.map(Self.principal)
         }
-        if authorization.hasPrefix("Basic "),
+        guard authorization.hasPrefix("Basic "),
             let decoded = Data(base64Encoded: String(authorization.dropFirst(6))).map({
                 String(decoding: $0, as: UTF8.self)
             }),
             let colon = decoded.firstIndex(of: ":")
-        {
-            let name = String(decoded[..<colon])
-            let password = String(decoded[decoded.index(after: colon)...])
-            return configuration.users.first { $0.name == name && $0.password == password }
+        else { return nil }
+        let name = String(decoded[..<colon])
+        let password = String(decoded[decoded.index(after: colon)...])
+        if let configured = configuration.users.first(where: { $0.name == name && $0.password == password }) {
+            return Self.principal(configured)
         }
-        return nil
+        guard !name.isEmpty else { return nil }
+        let backend = self.backend
+        switch configuration.product {
+        case .jira:
+            guard
+                let user = try await backend.use({ db in
+                    try await JiraTables(db: db, backend: backend).user(named: name)
+                }),
+                let credential = user.credential, PKCS5S2.verify(password, credential: credential)
+            else { return nil }
+            return Principal(
+                name: user.name, key: user.key, displayName: user.displayName ?? user.name, email: user.email,
+                isAdmin: user.isAdmin)
+        case .confluence:
+            guard
+                let user = try await backend.use({ db in
+                    try await ConfluenceTables(db: db, backend: backend).user(named: name)
+                }),
+                let credential = user.credential, PKCS5S2.verify(password, credential: credential)
+            else { return nil }
+            return Principal(
+                name: user.name, key: user.key, displayName: user.displayName ?? user.name, email: nil,
+                isAdmin: user.isAdmin)
+        }
+    }
+
+    static func principal(_ user: User) -> Principal {
+        Principal(
+            name: user.name, key: user.name, displayName: user.name.capitalized, email: "\(user.name)@example.com",
+            isAdmin: user.isAdmin)
     }
 
     /// An error in the product's own shape: Jira's `errorMessages`/`errors`, Confluence's
@@ -141,7 +199,58 @@ extension AtlassianSimulator {
         return items
     }
 
-    func route(method: String, path: String, query: String, user: User?, body: Data, contentType: String?)
+    /// Runs `body` with the Jira tables, one database use at a time.
+    func jiraTables<T: Sendable>(_ body: @escaping @Sendable (JiraTables) async throws -> T) async throws -> T {
+        let backend = self.backend
+        return try await backend.use { db in try await body(JiraTables(db: db, backend: backend)) }
+    }
+
+    /// Runs `body` with the Jira tables in one transaction.
+    func jiraTransaction<T: Sendable>(_ body: @escaping @Sendable (JiraTables) async throws -> T) async throws -> T {
+        let backend = self.backend
+        return try await backend.use { db in try await db.transaction { try await body(JiraTables(db: db, backend: backend)) } }
+    }
+
+    /// Runs `body` with the Confluence tables, one database use at a time.
+    func confluenceTables<T: Sendable>(_ body: @escaping @Sendable (ConfluenceTables) async throws -> T) async throws
+        -> T
+    {
+        let backend = self.backend
+        return try await backend.use { db in try await body(ConfluenceTables(db: db, backend: backend)) }
+    }
+
+    /// Runs `body` with the Confluence tables in one transaction.
+    func confluenceTransaction<T: Sendable>(_ body: @escaping @Sendable (ConfluenceTables) async throws -> T)
+        async throws -> T
+    {
+        let backend = self.backend
+        return try await backend.use { db in
+            try await db.transaction { try await body(ConfluenceTables(db: db, backend: backend)) }
+        }
+    }
+
+    func applicationLinks() async throws -> [ApplicationLink] {
+        switch configuration.product {
+        case .jira: try await jiraTables { try await $0.applicationLinks() }
+        case .confluence: try await confluenceTables { try await $0.applicationLinks() }
+        }
+    }
+
+    func saveApplicationLink(_ link: ApplicationLink) async throws {
+        switch configuration.product {
+        case .jira: try await jiraTransaction { try await $0.saveApplicationLink(link) }
+        case .confluence: try await confluenceTransaction { try await $0.saveApplicationLink(link) }
+        }
+    }
+
+    func deleteApplicationLink(id: String) async throws -> Bool {
+        switch configuration.product {
+        case .jira: try await jiraTransaction { try await $0.deleteApplicationLink(id: id) }
+        case .confluence: try await confluenceTransaction { try await $0.deleteApplicationLink(id: id) }
+        }
+    }
+
+    func route(method: String, path: String, query: String, user: Principal?, body: Data, contentType: String?)
         async throws -> Answer
     {
         let items = Self.queryItems(query)
@@ -152,7 +261,7 @@ extension AtlassianSimulator {
         // Shared by both products.
         if let _ = Self.match(method, segments, "GET", ["rest", "applinks", "1.0", "listApplicationlinks"]) {
             guard isAdmin else { return error(403, adminOnly) }
-            let links = try await backend.applicationLinks()
+            let links = try await applicationLinks()
             return .json([
                 "list": try links.map { link in
                     [
@@ -165,7 +274,7 @@ extension AtlassianSimulator {
         if let captures = Self.match(method, segments, "GET", ["rest", "applinks", "1.0", "applicationlink", "*"]) {
             let id = captures[0]
             guard isAdmin else { return error(403, adminOnly) }
-            guard let link = try await backend.applicationLinks().first(where: { $0.id == id }) else {
+            guard let link = try await applicationLinks().first(where: { $0.id == id }) else {
                 return error(404, "No application link with id \(id)")
             }
             return .encoded(link)
@@ -176,16 +285,16 @@ extension AtlassianSimulator {
             guard let link = try? JSONDecoder().decode(ApplicationLink.self, from: body), link.id == id else {
                 return error(400, "The body must be an application link whose id is \(id)")
             }
-            guard try await backend.applicationLinks().contains(where: { $0.id == id }) else {
+            guard try await applicationLinks().contains(where: { $0.id == id }) else {
                 return error(404, "No application link with id \(id)")
             }
-            try await backend.saveApplicationLink(link)
+            try await saveApplicationLink(link)
             return .encoded(link)
         }
         if let captures = Self.match(method, segments, "DELETE", ["rest", "applinks", "1.0", "applicationlink", "*"]) {
             let id = captures[0]
             guard isAdmin else { return error(403, adminOnly) }
-            guard try await backend.deleteApplicationLink(id: id) else {
+            guard try await deleteApplicationLink(id: id) else {
                 return error(404, "No application link with id \(id)")
             }
             return .json(["status-code": 200, "message": "Application link \(id) deleted"])
@@ -198,18 +307,18 @@ extension AtlassianSimulator {
             guard let url = items["newUrl"], let parsed = URL(string: url), parsed.host != nil else {
                 return error(400, "newUrl must be an absolute URL")
             }
-            guard let link = try await backend.applicationLinks().first(where: { $0.id == id }) else {
+            guard let link = try await applicationLinks().first(where: { $0.id == id }) else {
                 return error(404, "No application link with id \(id)")
             }
             guard items["nowarning"] == "true" else {
                 return error(409, "\(url) could not be reached to confirm the relocation; add nowarning=true")
             }
-            try await backend.saveApplicationLink(link.relocated(to: url))
+            try await saveApplicationLink(link.relocated(to: url))
             return .noContent
         }
         if let captures = Self.match(method, segments, "GET", ["rest", "applinks", "3.0", "status", "*"]) {
             guard isAdmin else { return error(403, adminOnly) }
-            guard let link = try await backend.applicationLinks().first(where: { $0.id == captures[0] }) else {
+            guard let link = try await applicationLinks().first(where: { $0.id == captures[0] }) else {
                 return error(404, "No application link with id \(captures[0])")
             }
             // The simulator cannot reach real peers: a link works when it points at a loopback
@@ -249,18 +358,18 @@ extension AtlassianSimulator {
         }
         switch configuration.product {
         case .jira:
-            if let answer = jiraContent(method: method, segments: segments, items: items, body: body) { return answer }
-        case .confluence:
-            if method == "GET", let data = download(segments: segments) { return Answer(status: 200, body: data) }
-            if let answer = confluenceContent(
-                method: method, segments: segments, items: items, body: body, contentType: contentType)
+            if let answer = try await jiraContent(method: method, segments: segments, items: items, user: user, body: body)
             {
                 return answer
             }
-        }
-        switch configuration.product {
-        case .jira: return try await jira(method: method, segments: segments, items: items, user: user, body: body)
+            return try await jira(method: method, segments: segments, items: items, user: user, body: body)
         case .confluence:
+            if method == "GET", let answer = try await download(segments: segments, items: items) { return answer }
+            if let answer = try await confluenceContent(
+                method: method, segments: segments, items: items, user: user, body: body, contentType: contentType)
+            {
+                return answer
+            }
             return try await confluence(method: method, segments: segments, items: items, user: user, body: body)
         }
     }
@@ -278,5 +387,15 @@ extension AtlassianSimulator {
 
     static func isColour(_ value: String) -> Bool {
         value.count == 7 && value.hasPrefix("#") && value.dropFirst().allSatisfy(\.isHexDigit)
+    }
+
+    /// A timestamp as the products write them in JSON (`2020-07-09T09:21:38.238+0000`).
+    static func timestamp(_ date: Date?) -> String? {
+        guard let date else { return nil }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSSZ"
+        return formatter.string(from: date)
     }
 }
