@@ -104,17 +104,25 @@ struct Status: AsyncParsableCommand {
 }
 
 struct ServerInfo: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "server-info", abstract: "Version and base URL.")
+    static let configuration = CommandConfiguration(
+        commandName: "server-info",
+        abstract: "Title, version, build and base URL.",
+        discussion: """
+            Jira's serverInfo gives the site title (serverTitle, the jira.title property); Confluence's \
+            server-information has no title (its site title lives only in the database's settings), so none is shown.
+            """)
     @OptionGroup var connection: Connection
 
     func run() async throws {
         let client = try connection.client()
         if let jira = client as? JiraClient {
             let info = try await jira.serverInfo()
+            var object: [String: Any] = ["baseUrl": info.baseUrl, "version": info.version, "buildNumber": info.buildNumber]
+            if let title = info.serverTitle { object["serverTitle"] = title }
             connection.emit(
-                ["baseUrl": info.baseUrl, "version": info.version, "buildNumber": info.buildNumber],
-                text: "\(info.serverTitle ?? "Jira") \(info.version) (build \(info.buildNumber)) at \(info.baseUrl)"
-            )
+                object,
+                text: "\(info.serverTitle.map { "\"\($0)\"" } ?? "Jira (no title)"): Jira \(info.version) "
+                    + "(build \(info.buildNumber)) at \(info.baseUrl)")
         } else if let confluence = client as? ConfluenceClient {
             let info = try await confluence.serverInformation()
             connection.emit(

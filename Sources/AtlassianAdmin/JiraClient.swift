@@ -119,36 +119,81 @@ public struct JiraClient: AtlassianProduct {
         try await connection.call(.GET, "/rest/api/2/cluster/nodes")
     }
 
-    /// How a reindex runs.
-    public enum ReindexType: String, Sendable {
-        /// Locks Jira while it runs.
+    /// How a reindex runs (the `type` of `POST /rest/api/2/reindex`).
+    public enum ReindexType: String, Sendable, CaseIterable {
+        /// Locks Jira while it rebuilds the whole index: users cannot work until it ends.
         case foreground = "FOREGROUND"
-        /// Jira stays usable; slower.
+        /// Jira stays usable while the index is rebuilt in the background; slower.
         case background = "BACKGROUND"
-        /// Background, unless a full lock-and-rebuild is needed.
+        /// Background, unless Jira decides a full lock-and-rebuild is needed (Jira's default).
         case backgroundPreferred = "BACKGROUND_PREFERRED"
     }
 
-    /// A reindex task (`/rest/api/2/reindex`).
+    /// A reindex task, as Jira's `ReindexBean` describes it (`POST /rest/api/2/reindex`, `GET
+    /// /rest/api/2/reindex/progress`). Jira sends no task id field: the id is the `taskId` query
+    /// parameter of ``progressUrl`` (``taskId``).
     public struct ReindexProgress: Sendable, Equatable, Decodable {
-        /// The task id, for ``reindexProgress(taskId:)``.
-        public let currentTaskId: Int?
+        /// Where the task's progress page is, for example
+        /// `/secure/admin/jira/IndexProgress.jspa?taskId=10100`.
+        public let progressUrl: String?
         /// 0–100.
         public let currentProgress: Int?
-        /// Whether it finished.
-        public let success: Bool?
-        /// The task's type.
+        /// What it is doing, for example `Currently reindexing Change History`.
+        public let currentSubTask: String?
+        /// `FOREGROUND`, `BACKGROUND`, …
         public let type: String?
+        /// When it was submitted, started and finished (ISO 8601; `finishTime` is absent or null
+        /// while it runs).
+        public let submittedTime: String?
+        /// When it started.
+        public let startTime: String?
+        /// When it finished.
+        public let finishTime: String?
+        /// Whether it succeeded: `false` while it runs and when it failed.
+        public let success: Bool?
+
+        /// The task's id, from ``progressUrl``'s `taskId` parameter.
+        public var taskId: Int? {
+            guard let progressUrl, let query = URLComponents(string: progressUrl)?.queryItems else { return nil }
+            return query.first { $0.name == "taskId" }?.value.flatMap { Int($0) }
+        }
+
+        /// Whether the task has ended (it has a finish time, or says it succeeded).
+        public var isFinished: Bool { finishTime != nil || success == true }
+
+        /// Whether it ended without success: the index is incomplete.
+        public var failed: Bool { finishTime != nil && success != true }
+
+        /// Creates a progress report (for tests and simulators).
+        public init(
+            progressUrl: String?, currentProgress: Int?, currentSubTask: String? = nil, type: String?,
+            submittedTime: String? = nil, startTime: String? = nil, finishTime: String? = nil, success: Bool?
+        ) {
+            self.progressUrl = progressUrl
+            self.currentProgress = currentProgress
+            self.currentSubTask = currentSubTask
+            self.type = type
+            self.submittedTime = submittedTime
+            self.startTime = startTime
+            self.finishTime = finishTime
+            self.success = success
+        }
     }
 
-    /// Starts a reindex.
-    public func startReindex(_ type: ReindexType = .backgroundPreferred) async throws -> ReindexProgress {
+    /// Starts a reindex of the whole instance (`POST /rest/api/2/reindex?type=…`, administrators
+    /// only; Jira answers 202 with the new task). Poll it with ``reindexProgress(taskId:)``.
+    ///
+    /// - Parameter type: how it runs; Jira's default is ``ReindexType/backgroundPreferred``.
+    /// - Returns: the task as Jira reports it at the start.
+    public func reindex(type: ReindexType = .backgroundPreferred) async throws -> ReindexProgress {
         try await connection.call(.POST, "/rest/api/2/reindex?type=\(type.rawValue)", body: nil as String?)
     }
 
-    /// A reindex task's progress.
-    public func reindexProgress(taskId: Int) async throws -> ReindexProgress {
-        try await connection.call(.GET, "/rest/api/2/reindex/progress?taskId=\(taskId)")
+    /// A reindex task's progress (`GET /rest/api/2/reindex/progress?taskId=…`); nil `taskId`:
+    /// the running task, or else the last one. Jira answers 404 when there is no such task.
+    public func reindexProgress(taskId: Int?) async throws -> ReindexProgress {
+        try await connection.call(
+            .GET, "/rest/api/2/reindex/progress" + (taskId.map { "?taskId=\($0)" } ?? ""))
     }
 }
 

@@ -20,7 +20,8 @@ public struct DataProvider: Sendable {
         public var sharedHome: String
         /// Shared-home paths that never travel (aws-cli `--exclude` patterns).
         public var excludes: [String]
-        /// The product version, recorded in the manifest.
+        /// The product version, recorded in the manifest (default: what the database says, for
+        /// Jira its `jira.version`). The build number is always read from the database.
         public var version: String?
 
         /// The shared-home folders Jira and Confluence keep only locally: caches, temp, exports, logs.
@@ -107,6 +108,12 @@ public struct DataProvider: Sendable {
         var products: [SnapshotManifest.Product] = []
         for source in sources {
             let dumpKey = "\(source.name)/database.dump"
+            var build: (build: Int, version: String?)?
+            if let product = Product(rawValue: source.name) {
+                build = try await PostgresTools.productBuild(source.database, product: product)
+            }
+            logger.info(
+                "product build", metadata: ["product": "\(source.name)", "build": "\(build.map { String($0.build) } ?? "none")"])
             logger.info("dumping database", metadata: ["product": "\(source.name)", "database": "\(source.database)"])
             let dump = try await PostgresTools.dump(
                 source.database, to: s3, bucket: location.bucket, key: base + dumpKey, writeOptions: writeOptions)
@@ -129,9 +136,9 @@ public struct DataProvider: Sendable {
             }
             let listed = try await s3.listAllObjects(bucket: location.bucket, prefix: base + homePrefix)
             let product = SnapshotManifest.Product(
-                name: source.name, version: source.version, dumpKey: dumpKey, dumpBytes: dump.bytes,
+                name: source.name, version: source.version ?? build?.version, dumpKey: dumpKey, dumpBytes: dump.bytes,
                 dumpSHA256: dump.sha256, sharedHomePrefix: homePrefix, sharedHomeObjects: listed.count,
-                sharedHomeBytes: listed.reduce(0) { $0 + $1.size })
+                sharedHomeBytes: listed.reduce(0) { $0 + $1.size }, buildNumber: build?.build)
             try check(product, against: previous, snapshot: id)
             products.append(product)
         }
@@ -203,3 +210,4 @@ public struct DataProvider: Sendable {
         }
     }
 }
+

@@ -20,6 +20,24 @@ public struct DataRefreshError: Error, Sendable, CustomStringConvertible {
         case mismatch
         /// A step failed on the way; the run state says where to resume.
         case failed
+        /// The target's database server cannot be reached as the admin role: down, a wrong host or
+        /// port, or TLS refused (a server that requires TLS with `sslmode=disable`, a certificate
+        /// `sslrootcert` does not trust). Found before anything is stopped.
+        case databaseUnreachable
+        /// The admin role is refused (a wrong password or role) or may not create databases or act
+        /// as the owner role, or the owner role does not exist. Found before anything is stopped.
+        case databaseRole
+        /// The dump was written by a newer `pg_dump` (or archive format) than the local
+        /// `pg_restore` reads: install the newer PostgreSQL client. Found before anything is stopped.
+        case unsupportedDump
+        /// The work directory has too little free space for the dump. Found before anything is
+        /// stopped (and again before each download).
+        case insufficientDiskSpace
+        /// The snapshot's product build differs from the target's (Confluence does not start on a
+        /// database of another build; Jira would upgrade or refuse it). Found before anything is stopped.
+        case versionMismatch
+        /// The Jira reindex after the restore failed or did not finish in time.
+        case reindexFailed
     }
 
     /// The kind of problem.
@@ -35,7 +53,12 @@ public struct DataRefreshError: Error, Sendable, CustomStringConvertible {
     /// Whether it refused the run before anything was changed (PROD, a missing or empty
     /// source): tools report this with exit status 2. A mismatch can be found after the
     /// applications were stopped, so it counts as a failure (exit 1), like any other.
-    public var isRefusal: Bool { [.refused, .sourceMissing, .unexpectedlyEmpty].contains(kind) }
+    /// A wrong role, a dump too new for the local tools or a version mismatch is bad input too
+    /// (exit 2); an unreachable server or a full disk is a failure a retry may fix (exit 1).
+    public var isRefusal: Bool {
+        [.refused, .sourceMissing, .unexpectedlyEmpty, .databaseRole, .unsupportedDump, .versionMismatch]
+            .contains(kind)
+    }
 
     /// Creates an error.
     ///

@@ -22,19 +22,46 @@ extension DataRefresher {
         }
     }
 
-    /// Restores each target's database from the snapshot's dump (downloaded, checked against its
-    /// SHA-256, restored into a fresh database that is then swapped in).
+    /// Restores each target's database from the snapshot's dump into a fresh database created
+    /// as the product's documentation asks and owned by the target's owner role, then swaps it
+    /// in (``RestoreOptions``: downloaded and checked against its SHA-256 first, or streamed
+    /// with the check at the end, before the swap).
     func restoreDatabases(_ manifest: SnapshotManifest) async throws {
         let base = location.prefix(of: manifest.id)
+        let options = restoreOptions
         for target in targets {
             let data = try product(target.name, in: manifest)
-            let file = "\(workDirectory)/\(target.name)-\(manifest.id).dump"
-            defer { try? FileManager.default.removeItem(atPath: file) }
-            try await PostgresTools.download(
-                s3, bucket: location.bucket, key: base + data.dumpKey, to: file, bytes: data.dumpBytes,
-                sha256: data.dumpSHA256)
-            try await PostgresTools.restore(file, into: target.database)
-            logger.info("database restored", metadata: ["product": "\(target.name)", "bytes": "\(data.dumpBytes)"])
+            let creation = target.creation ?? .for(target.product)
+            let key = base + data.dumpKey
+            let started = ContinuousClock.now
+            if options.streams {
+                logger.info(
+                    "restoring database (streamed from S3, one pg_restore job)",
+                    metadata: ["product": "\(target.name)", "bytes": "\(data.dumpBytes)"])
+                try await PostgresTools.restore(
+                    .stream(
+                        s3, bucket: location.bucket, key: key, bytes: data.dumpBytes, sha256: data.dumpSHA256,
+                        workDirectory: workDirectory),
+                    into: target.database, owner: target.owner, creation: creation, jobs: 1)
+            } else {
+                try checkFreeSpace(for: data)
+                let file = "\(workDirectory)/\(target.name)-\(manifest.id).dump"
+                defer { try? FileManager.default.removeItem(atPath: file) }
+                try await PostgresTools.download(
+                    s3, bucket: location.bucket, key: key, to: file, bytes: data.dumpBytes, sha256: data.dumpSHA256)
+                logger.info(
+                    "restoring database",
+                    metadata: ["product": "\(target.name)", "bytes": "\(data.dumpBytes)", "jobs": "\(options.jobs)"])
+                try await PostgresTools.restore(
+                    .file(file), into: target.database, owner: target.owner, creation: creation, jobs: options.jobs)
+            }
+            logger.info(
+                "database restored",
+                metadata: [
+                    "product": "\(target.name)", "bytes": "\(data.dumpBytes)",
+                    "owner": "\(target.owner ?? target.database.user)",
+                    "seconds": "\((ContinuousClock.now - started).components.seconds)",
+                ])
         }
     }
 

@@ -23,20 +23,41 @@ public struct DataRefresher: Sendable {
         public var url: String
         /// Administrator credentials for REST.
         public var credentials: AtlassianCredentials?
+        /// The application's database role, which owns the restored database and every object in
+        /// it (the application connects as it). ``database`` names the admin role the refresher
+        /// connects as, which must be allowed to create databases and be a member of this role.
+        /// Nil: the admin role owns them.
+        public var owner: String?
+        /// How the restored database is created; nil: the product's documented recipe
+        /// (``DatabaseCreation/for(_:)``).
+        public var creation: DatabaseCreation?
+        /// The product build the target runs (Jira's `jira.version.patched`, Confluence's build
+        /// number), compared with the snapshot's before anything is stopped. Nil: the build in the
+        /// target's current database, when it has one.
+        public var expectedBuild: Int?
 
         /// The product the target is; nil for a name that is not one (``checkTarget()`` refuses it).
         public var product: Product? { Product(rawValue: name) }
 
         /// Creates a target.
+        ///
+        /// - Parameters:
+        ///   - owner: the application's database role (see ``owner``).
+        ///   - creation: how the database is created (see ``creation``).
+        ///   - expectedBuild: the build the target's application runs (see ``expectedBuild``).
         public init(
             name: String, database: DatabaseLocation, sharedHome: String, url: String,
-            credentials: AtlassianCredentials?
+            credentials: AtlassianCredentials?, owner: String? = nil, creation: DatabaseCreation? = nil,
+            expectedBuild: Int? = nil
         ) {
             self.name = name
             self.database = database
             self.sharedHome = sharedHome
             self.url = url
             self.credentials = credentials
+            self.owner = owner
+            self.creation = creation
+            self.expectedBuild = expectedBuild
         }
     }
 
@@ -54,6 +75,8 @@ public struct DataRefresher: Sendable {
         case rewriteSettings = "rewrite-settings"
         /// Start the applications and wait for RUNNING.
         case start
+        /// Rebuild Jira's index (``RestoreOptions/reindex``) and wait for it.
+        case reindex
         /// Apply the REST-side settings and verify the whole plan is empty.
         case verify
     }
@@ -82,15 +105,22 @@ public struct DataRefresher: Sendable {
     public var workDirectory: String
     /// How long an application may take to reach RUNNING.
     public var startTimeout: Duration
+    /// How databases are restored (jobs, streaming) and Jira's index rebuilt.
+    public var restoreOptions: RestoreOptions
     /// Where progress goes.
     public var logger: Logger
 
     /// Creates a refresher.
+    ///
+    /// - Parameter restore: `pg_restore --jobs`, how the dump reaches it, and the Jira reindex
+    ///   (default: the machine's cores, download with a free-space check, background reindex).
     public init(
         settings: EnvironmentSettings, targets: [Target], location: SnapshotLocation, s3: S3Client,
         production: ProductionGuard, control: ApplicationControl = .none, workDirectory: String,
-        startTimeout: Duration = .seconds(1800), logger: Logger = Logger(label: "atlas-relay.data-refresher")
+        startTimeout: Duration = .seconds(1800), restore: RestoreOptions = RestoreOptions(),
+        logger: Logger = Logger(label: "atlas-relay.data-refresher")
     ) {
+        self.restoreOptions = restore
         self.settings = settings
         self.targets = targets
         self.location = location
@@ -191,6 +221,7 @@ public struct DataRefresher: Sendable {
         switch step {
         case .check:
             for target in targets { try await checkSnapshot(product(target.name, in: manifest), of: manifest) }
+            try await checkBeforeStopping(manifest)
         case .stop:
             for target in targets { try await control.stop(target.name) }
         case .restoreDatabases:
@@ -204,6 +235,8 @@ public struct DataRefresher: Sendable {
                 try await control.start(target.name)
                 try await client(target).waitUntilRunning(timeout: startTimeout)
             }
+        case .reindex:
+            try await rebuildIndexes()
         case .verify:
             try await verifySettings()
         }

@@ -21,6 +21,13 @@ public struct SnapshotManifest: Sendable, Codable, Equatable {
         public var sharedHomeObjects: Int
         /// Bytes in the shared home.
         public var sharedHomeBytes: Int64
+        /// The product build the database was at when it was dumped: Jira's `jira.version.patched`
+        /// (for example `811001` for 8.11.0), Confluence's highest `confversion.buildnumber`
+        /// (for example `7109`). A refresh compares it with the target's before it stops anything:
+        /// Confluence does not start on a database of another build, and Jira upgrades a
+        /// database of an older build or refuses a newer one. Nil in snapshots taken before it was
+        /// recorded, or when the database held no build.
+        public var buildNumber: Int?
     }
 
     /// The snapshot id: its UTC time, `yyyyMMdd'T'HHmmss'Z'`, so ids sort by age.

@@ -30,6 +30,7 @@ struct AtlassianAdminToolTests {
                 }
                 return .json([
                     "baseUrl": "https://jira.dev.example.com", "version": "10.3.4", "buildNumber": 10_030_004,
+                    "serverTitle": "Jira (DEV)",
                 ])
             default: return .text("", status: 404)
             }
@@ -46,6 +47,9 @@ struct AtlassianAdminToolTests {
             #expect(info.status == 0)
             let decoded = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any]
             #expect(decoded?["version"] as? String == "10.3.4")
+            #expect(decoded?["serverTitle"] as? String == "Jira (DEV)")
+            let text = try await Self.run(["server-info", "--token", "pat-1234"] + common)
+            #expect(text.status == 0 && text.stdout.contains("\"Jira (DEV)\"") && text.stdout.contains("10.3.4"))
 
             let refused = try await Self.run(["server-info", "--token", "wrong-secret"] + common)
             #expect(refused.status == 1)
