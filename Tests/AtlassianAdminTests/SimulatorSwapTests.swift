@@ -11,33 +11,28 @@ import Testing
 /// renamed into its place. The simulator must then serve the new database (or fail at once),
 /// never hang, and a stop (SIGTERM for the executable) must end it.
 struct SimulatorSwapTests {
-    static let scripts = ["scripts/sql/atlassian-schema.sql", "scripts/sql/atlassian-seed-prod.sql"]
-
     static func psql(_ statements: String...) async throws {
-        let output = try await ProcessRunner.run(
-            "/usr/bin/psql",
-            ["-X", "-q", "-v", "ON_ERROR_STOP=1", try Sandbox.postgresURL()] + statements.flatMap { ["-c", $0] },
-            timeout: .seconds(60))
-        guard output.status == 0 else { throw TestSupportError("psql failed: \(output.errorText)") }
+        for statement in statements {
+            try await SimulatorFixtures.psql(try Sandbox.postgresURL(), statement)
+        }
     }
 
-    /// Runs `body` with a seeded database (its location, name and URL) and a second one, `fresh`,
-    /// whose title says so (for `swap` to rename into place); both are dropped afterwards, with
-    /// the `_previous` copy the swap leaves.
+    /// Runs `body` with a real Jira database (its location, name and URL) and a second copy,
+    /// `fresh`, whose title says so (for `swap` to rename into place); both are dropped
+    /// afterwards, with the `_previous` copy the swap leaves.
     static func withDatabases<T>(
         _ body: (_ location: DatabaseLocation, _ name: String, _ fresh: String, _ url: String) async throws -> T
     ) async throws -> T {
-        try await withSandboxDatabase(prefix: "swap", scripts: scripts) { url in
-            try await withSandboxDatabase(prefix: "swapnew", scripts: scripts) { freshURL in
+        try await withProductDatabase(.jira, prefix: "swap") { url in
+            try await withProductDatabase(.jira, prefix: "swapnew") { freshURL in
                 let location = try DatabaseLocation(url: url)
                 let fresh = try DatabaseLocation(url: freshURL).database
-                try await withResource {
-                    try await JiraSettingsStore.open(try DatabaseLocation(url: freshURL))
-                } cleanup: { store in
-                    await store.close()
-                } body: { store in
-                    _ = try await store.set(["jira.title": .string("Jira (restored)")])
-                }
+                try await SimulatorFixtures.psql(
+                    freshURL,
+                    """
+                    UPDATE propertystring SET propertyvalue = 'Jira (restored)' WHERE id =
+                      (SELECT id FROM propertyentry WHERE entity_name = 'jira.properties' AND property_key = 'jira.title')
+                    """)
                 return try await body(location, location.database, fresh, url)
             }
         }
@@ -80,6 +75,12 @@ struct SimulatorSwapTests {
 }
 
 extension SimulatorSwapTests {
+    static func withoutPassword(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return url }
+        components.password = nil
+        return components.string ?? url
+    }
+
     static var simulatorBinary: String {
         AtlassianAdminToolTests.binary.replacingOccurrences(of: "atlassian-admin", with: "atlassian-simulator")
     }
@@ -88,7 +89,10 @@ extension SimulatorSwapTests {
         try await Self.withDatabases { _, name, fresh, url in
             let process = Process()
             process.executableURL = URL(fileURLWithPath: Self.simulatorBinary)
-            process.arguments = ["--product", "jira", "--db", url]
+            // The password through PGPASSWORD, not the process list.
+            process.arguments = ["--product", "jira", "--db", Self.withoutPassword(url)]
+            process.environment = ProcessInfo.processInfo.environment.merging(
+                ["PGPASSWORD": try DatabaseLocation(url: url).libpqEnvironment["PGPASSWORD"] ?? ""]) { $1 }
             let output = Pipe()
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice

@@ -5,69 +5,64 @@ import Testing
 
 @testable import AtlassianAdmin
 
-/// The clients against the simulator over real sockets, the simulator backed by the seeded
-/// "PROD" tables in a schema of its own: what REST writes lands in the database and what the
-/// database holds shows through REST.
+/// The clients against the simulator over real sockets, the simulator on a fresh copy of a real
+/// product database (Jira 8 / Confluence 6 with PROD's settings written in): what REST writes
+/// lands in the product's own tables and what the tables hold shows through REST. The tests
+/// read the tables with psql, not with the simulator's code or the project's stores.
 struct SimulatorTests {
-    static let admin = AtlassianCredentials.token(AtlassianSimulator.User.admin.token)
-
-    /// Starts a `product` simulator on a schema of its own loaded with the seeded tables, runs
-    /// `body` with it and the schema's location, then stops it, whether `body` returned or threw.
-    static func withSimulator<T>(
-        _ product: Product, body: (AtlassianSimulator, DatabaseLocation) async throws -> T
-    ) async throws -> T {
-        let schema = try await Sandbox.makeSchema(prefix: "sim", scripts: SettingsStoreTests.scripts)
-        let location = try SettingsStoreTests.location(schema)
-        return try await withResource {
-            try await AtlassianSimulator.start(.init(product: product, database: location))
-        } cleanup: { simulator in
-            await simulator.stop()
-        } body: { simulator in
-            try await body(simulator, location)
-        }
-    }
+    static let admin = SimulatorFixtures.admin
 
     @Test func jiraServesTheDatabaseAndWritesBackToIt() async throws {
-        try await Self.withSimulator(.jira) { simulator, location in
+        try await SimulatorFixtures.withSimulator(.jira) { simulator, url in
             let jira = try JiraClient(baseURL: simulator.baseURL, credentials: Self.admin)
 
             let info = try await jira.serverInfo()
-            #expect(
-                info.baseUrl == "https://jira.example.com" && info.serverTitle == "Jira" && info.version == "10.3.4")
+            #expect(info.baseUrl == "https://jira.example.com" && info.serverTitle == "Jira")
+            // The dump's own version: jira.version and jira.version.patched.
+            #expect(info.version == "8.11.0" && info.buildNumber == 811_001)
             #expect(try await jira.applicationProperty("jira.title")?.value == "Jira")
             #expect(try await jira.applicationProperty("jira.no.such.key") == nil)
 
             try await jira.setApplicationProperty("jira.title", to: "Jira (DEV)")
             try await jira.setBaseURL("https://jira.dev.example.com")
-            try await withResource {
-                try await JiraSettingsStore.open(location)
-            } cleanup: { store in
-                await store.close()
-            } body: { store in
-                #expect(try await store.properties()["jira.title"] == .string("Jira (DEV)"))
-                #expect(try await store.properties()["jira.baseurl"] == .string("https://jira.dev.example.com"))
-
-                // A key Jira does not let REST edit is refused with Jira's error shape, and nothing changes.
-                let refused = try await #require(throws: AtlassianError.self) {
-                    try await jira.setApplicationProperty("jira.mail.send.disabled", to: "true")
-                }
-                #expect(refused.status == 403 && refused.messages.first?.contains("cannot be edited") == true)
-                #expect(try await store.properties()["jira.mail.send.disabled"] == .number(0))
-
-                let task = try await jira.startReindex(.background)
-                #expect(task.currentProgress == 0)
-                #expect(try await jira.reindexProgress(taskId: try #require(task.currentTaskId)).success == true)
-                #expect(try await jira.clusterNodes().map(\.state) == ["ACTIVE"])
-                #expect(try await jira.licenceDetails().isUsable())
-                #expect(try await jira.healthChecks().allSatisfy(\.isHealthy))
-                #expect(
-                    simulator.requests.contains { $0.method == "PUT" && $0.path == "/rest/api/2/settings/baseUrl" })
+            func property(_ key: String) async throws -> String {
+                try await SimulatorFixtures.psql(
+                    url,
+                    """
+                    SELECT s.propertyvalue FROM propertyentry e JOIN propertystring s ON s.id = e.id
+                    WHERE e.entity_name = 'jira.properties' AND e.entity_id = 1 AND e.property_key = '\(key)'
+                    """)
             }
+            #expect(try await property("jira.title") == "Jira (DEV)")
+            #expect(try await property("jira.baseurl") == "https://jira.dev.example.com")
+
+            // A key Jira does not let REST edit is refused with Jira's error shape, and nothing changes.
+            let refused = try await #require(throws: AtlassianError.self) {
+                try await jira.setApplicationProperty("jira.mail.send.disabled", to: "true")
+            }
+            #expect(refused.status == 403 && refused.messages.first?.contains("cannot be edited") == true)
+            #expect(
+                try await SimulatorFixtures.psql(
+                    url,
+                    """
+                    SELECT n.propertyvalue FROM propertyentry e JOIN propertynumber n ON n.id = e.id
+                    WHERE e.entity_name = 'jira.properties' AND e.property_key = 'jira.mail.send.disabled'
+                    """) == "0")
+            #expect(try await jira.applicationProperty("jira.mail.send.disabled")?.value == "false")
+
+            // The dump's registered cluster nodes (PROD's, until sanitisation removes them), then
+            // the node answering alone.
+            #expect(try await jira.clusterNodes().map(\.nodeId) == ["jira-node1", "jira-node2"])
+            try await SimulatorFixtures.psql(url, "DELETE FROM clusternode")
+            #expect(try await jira.clusterNodes().map(\.state) == ["ACTIVE"])
+            #expect(try await jira.licenceDetails().isUsable())
+            #expect(try await jira.healthChecks().allSatisfy(\.isHealthy))
+            #expect(simulator.requests.contains { $0.method == "PUT" && $0.path == "/rest/api/2/settings/baseUrl" })
         }
     }
 
     @Test func authIsCheckedWithClearMessagesAndNoSecretsInThem() async throws {
-        try await Self.withSimulator(.confluence) { simulator, _ in
+        try await SimulatorFixtures.withSimulator(.confluence) { simulator, _ in
             let anonymous = try ConfluenceClient(baseURL: simulator.baseURL, credentials: nil)
             #expect(try await anonymous.serverInformation().baseUrl == "https://confluence.example.com")
             let missing = try await #require(throws: AtlassianError.self) { try await anonymous.currentUser() }
@@ -88,7 +83,7 @@ struct SimulatorTests {
     }
 
     @Test func statusModesDriveWaitUntilRunning() async throws {
-        try await Self.withSimulator(.jira) { simulator, _ in
+        try await SimulatorFixtures.withSimulator(.jira) { simulator, _ in
             let jira = try JiraClient(baseURL: simulator.baseURL, credentials: Self.admin)
             simulator.setMode(.starting(polls: 3))
             // While starting, REST answers 503.
@@ -112,39 +107,47 @@ struct SimulatorTests {
     }
 
     @Test func applicationLinksRelocateInTheDatabaseAndOverREST() async throws {
-        try await Self.withSimulator(.confluence) { simulator, location in
+        try await SimulatorFixtures.withSimulator(.confluence) { simulator, url in
             let confluence = try ConfluenceClient(baseURL: simulator.baseURL, credentials: Self.admin)
             let links = try await confluence.applicationLinks()
             #expect(links.map(\.name) == ["Jira"] && links.first?.typeId == "jira")
             #expect(links.first?.rpcUrl == "https://jira.example.com" && links.first?.isPrimary == true)
-
-            let status = try await confluence.applicationLinkStatus(id: links[0].id)
-            #expect(!status.working && status.error?.type == "UNKNOWN_HOST")
-            try await confluence.relocateApplicationLink(id: links[0].id, to: "https://jira.dev.example.com")
-            try await withResource {
-                try await ConfluenceSettingsStore.open(location)
-            } cleanup: { store in
-                await store.close()
-            } body: { store in
-                #expect(try await store.applicationLinks().first?.rpcUrl == "https://jira.dev.example.com")
-
-                // The store's own relocation (the app down) shows through REST.
-                try await store.saveApplicationLink(links[0].relocated(to: "https://jira.uat.example.com"))
-                #expect(try await confluence.applicationLinks().first?.displayUrl == "https://jira.uat.example.com")
-                try await confluence.deleteApplicationLink(id: links[0].id)
-                #expect(try await confluence.applicationLinks().isEmpty)
-                #expect(try await store.applicationLinks().isEmpty)
-                let gone = try await #require(throws: AtlassianError.self) {
-                    try await confluence.deleteApplicationLink(id: links[0].id)
-                }
-                #expect(gone.status == 404)
+            let id = try #require(links.first?.id)
+            func stored(_ name: String) async throws -> String {
+                try await SimulatorFixtures.psql(
+                    url,
+                    "SELECT bandanavalue FROM bandana WHERE bandanacontext = '_GLOBAL' AND bandanakey = 'applinks.admin.\(id).\(name)'"
+                )
             }
+
+            let status = try await confluence.applicationLinkStatus(id: id)
+            #expect(!status.working && status.error?.type == "UNKNOWN_HOST")
+            try await confluence.relocateApplicationLink(id: id, to: "https://jira.dev.example.com")
+            #expect(try await stored("rpc.url") == "<string>https://jira.dev.example.com</string>")
+
+            // A relocation written by SQL (the app down, as Atlassian's KB does it) shows through REST.
+            try await SimulatorFixtures.psql(
+                url,
+                "UPDATE bandana SET bandanavalue = '<string>https://jira.uat.example.com</string>' WHERE bandanakey = 'applinks.admin.\(id).display.url'"
+            )
+            #expect(try await confluence.applicationLinks().first?.displayUrl == "https://jira.uat.example.com")
+            try await confluence.deleteApplicationLink(id: id)
+            #expect(try await confluence.applicationLinks().isEmpty)
+            #expect(try await stored("rpc.url").isEmpty)
+            #expect(
+                try await SimulatorFixtures.psql(
+                    url, "SELECT bandanavalue FROM bandana WHERE bandanakey = 'applinks.global.application.ids'")
+                    == "<list></list>")
+            let gone = try await #require(throws: AtlassianError.self) {
+                try await confluence.deleteApplicationLink(id: id)
+            }
+            #expect(gone.status == 404)
         }
     }
 
     @Test func environmentSettingsOverRESTApplyOnceAndVerify() async throws {
-        try await Self.withSimulator(.jira) { jiraSimulator, _ in
-            try await Self.withSimulator(.confluence) { confluenceSimulator, _ in
+        try await SimulatorFixtures.withSimulator(.jira) { jiraSimulator, _ in
+            try await SimulatorFixtures.withSimulator(.confluence) { confluenceSimulator, _ in
                 try await Self.applyEnvironmentSettingsOverREST(jiraSimulator, confluenceSimulator)
             }
         }
