@@ -16,36 +16,49 @@ import Testing
 struct AppTestingTests {
     static let token = AtlassianCredentials.token(AtlassianSimulator.User.admin.token)
 
-    /// Starts a `product` simulator on a schema of its own loaded with the seeded tables, runs
-    /// `body` with it, then stops it, whether `body` returned or threw.
-    static func withSimulator<T>(_ product: Product, body: (AtlassianSimulator) async throws -> T) async throws -> T {
-        let schema = try await Sandbox.makeSchema(
-            prefix: "apptest", scripts: ["scripts/sql/atlassian-schema.sql", "scripts/sql/atlassian-seed-prod.sql"])
-        return try await withResource {
-            try await AtlassianSimulator.start(
-                .init(product: product, database: try DatabaseLocation(url: try Sandbox.postgresURL(schema: schema))))
-        } cleanup: { simulator in
-            await simulator.stop()
-        } body: { simulator in
-            try await body(simulator)
+    /// Starts a `product` simulator on a fresh copy of the real product database (Jira 8: project
+    /// TEST; Confluence 6: space TEST, page 360451) with a shared home of its own, runs `body`
+    /// with it, then stops it and drops the copy, whether `body` returned or threw.
+    static func withSimulator<T>(
+        _ product: Product, version: String? = nil, body: (AtlassianSimulator) async throws -> T
+    ) async throws -> T {
+        try await withProductDatabase(product == .jira ? .jira : .confluence, prefix: "apptest") { url in
+            let home = FileManager.default.temporaryDirectory.appendingPathComponent("apptest-\(UUID().uuidString)")
+            return try await withCleanup {
+                try await withResource {
+                    try await AtlassianSimulator.start(
+                        .init(
+                            product: product, database: try DatabaseLocation(url: url), version: version,
+                            sharedHome: home))
+                } cleanup: { simulator in
+                    await simulator.stop()
+                } body: { simulator in
+                    try await body(simulator)
+                }
+            } cleanup: {
+                try? FileManager.default.removeItem(at: home)
+            }
         }
     }
+
+    /// The real dumps' project and space.
+    static let project = "TEST"
 
     @Test func defaultSuitesPassOnAHealthyAppAndCleanUp() async throws {
         try await Self.withSimulator(.jira) { jiraSimulator in
             try await Self.withSimulator(.confluence) { confluenceSimulator in
                 let jira = try JiraClient(baseURL: jiraSimulator.baseURL, credentials: Self.token)
                 let confluence = try ConfluenceClient(baseURL: confluenceSimulator.baseURL, credentials: Self.token)
-                let before = try await jira.search(jql: "project = DEMO")
-                let run = await AppTester().run("functional", Suites.jira() + Suites.confluence()) {
+                let before = try await jira.search(jql: "project = TEST")
+                let run = await AppTester().run("functional", Suites.jira(project: Self.project) + Suites.confluence(space: Self.project)) {
                     TestContext(jira: jira, confluence: confluence)
                 }
                 #expect(run.passed, "\(run.summary)")
                 #expect(run.results.count == 7 + 7)
-                #expect(try await jira.search(jql: "project = DEMO") == before)  // the created issue was deleted
+                #expect(try await jira.search(jql: "project = TEST") == before)  // the created issue was deleted
                 #expect(
                     jiraSimulator.requests.contains {
-                        $0.method == "DELETE" && $0.path.hasPrefix("/rest/api/2/issue/DEMO-")
+                        $0.method == "DELETE" && $0.path.hasPrefix("/rest/api/2/issue/TEST-")
                     })
                 #expect(
                     confluenceSimulator.requests.contains {
@@ -57,9 +70,9 @@ struct AppTestingTests {
 
     @Test func aBrokenEndpointFailsItsStepWithTheProductsMessageAndSkipsTheRest() async throws {
         try await Self.withSimulator(.jira) { simulator in
-            simulator.fail(.init(pathPrefix: "/rest/api/2/issue/DEMO", status: 500))
+            simulator.fail(.init(pathPrefix: "/rest/api/2/issue/TEST", status: 500))
             let jira = try JiraClient(baseURL: simulator.baseURL, credentials: Self.token)
-            let run = await AppTester().run("functional", Suites.jira()) { TestContext(jira: jira) }
+            let run = await AppTester().run("functional", Suites.jira(project: Self.project)) { TestContext(jira: jira) }
             #expect(!run.passed)
             let view = try #require(run.results.first { $0.step == "view issue" })
             #expect(view.outcome == .failed)
@@ -83,15 +96,16 @@ struct AppTestingTests {
     }
 
     @Test func smokeTestsAreReadOnlyAndCatchAWrongVersionOrANodeDown() async throws {
-        try await Self.withSimulator(.confluence) { simulator in
+        // The version a node reports, set (the dump's own build, 7109, names no release the smoke test knows).
+        try await Self.withSimulator(.confluence, version: "10.0.3") { simulator in
             let confluence = try ConfluenceClient(baseURL: simulator.baseURL, credentials: Self.token)
             let healthy = SmokeTester(
-                targets: [.init(client: confluence, expectedVersion: "10.0.3", knownContent: "65537")])
+                targets: [.init(client: confluence, expectedVersion: "10.0.3", knownContent: "360451")])
             let run = await healthy.run()
             #expect(run.passed, "\(run.summary)")
             #expect(simulator.requests.allSatisfy { $0.method == "GET" })
 
-            try await Self.withSimulator(.confluence) { down in
+            try await Self.withSimulator(.confluence, version: "10.0.3") { down in
                 down.setMode(.maintenance)
                 let wrong = SmokeTester(
                     targets: [
@@ -163,7 +177,7 @@ struct AppTestingTests {
             let delay = 250.0
             simulator.fail(.init(pathPrefix: "/rest/api/2/issue/", status: 200, delay: .milliseconds(Int(delay))))
             let jira = try JiraClient(baseURL: simulator.baseURL, credentials: Self.token)
-            let mix = Mixes.jira()
+            let mix = Mixes.jira(project: Self.project)
             let profile = LoadProfile(virtualUsers: 4, rampUp: .milliseconds(200), hold: .seconds(2))
 
             // The whole DCAPT mix runs against the simulator without errors.
