@@ -79,24 +79,29 @@ public struct EnvironmentSettings: Sendable, Equatable, Codable {
     public var jira: Jira?
     /// Confluence, when the environment has one.
     public var confluence: Confluence?
+    /// Which sanitisation steps run after a restore of PROD's data, and their parameters; by
+    /// default every step of ``SanitisationStep/all``.
+    public var sanitisation: SanitisationPolicy
 
     /// Creates the desired state of an environment.
     public init(
         environment: String, isProduction: Bool = false, productionBaseURLs: [String] = [], jira: Jira? = nil,
-        confluence: Confluence? = nil
+        confluence: Confluence? = nil, sanitisation: SanitisationPolicy = SanitisationPolicy()
     ) {
         self.environment = environment
         self.isProduction = isProduction
         self.productionBaseURLs = productionBaseURLs
         self.jira = jira
         self.confluence = confluence
+        self.sanitisation = sanitisation
     }
 
     enum CodingKeys: String, CodingKey {
-        case environment, isProduction, productionBaseURLs, jira, confluence
+        case environment, isProduction, productionBaseURLs, jira, confluence, sanitisation
     }
 
-    /// Reads settings; `isProduction` defaults to false and `productionBaseURLs` to none.
+    /// Reads settings; `isProduction` defaults to false, `productionBaseURLs` to none and
+    /// `sanitisation` to every step on.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         environment = try container.decode(String.self, forKey: .environment)
@@ -104,6 +109,7 @@ public struct EnvironmentSettings: Sendable, Equatable, Codable {
         productionBaseURLs = try container.decodeIfPresent([String].self, forKey: .productionBaseURLs) ?? []
         jira = try container.decodeIfPresent(Jira.self, forKey: .jira)
         confluence = try container.decodeIfPresent(Confluence.self, forKey: .confluence)
+        sanitisation = try container.decodeIfPresent(SanitisationPolicy.self, forKey: .sanitisation) ?? SanitisationPolicy()
     }
 
     /// Jira's colour names and their application properties.
@@ -112,12 +118,18 @@ public struct EnvironmentSettings: Sendable, Equatable, Codable {
         "topHighlight": "jira.lf.top.hilightcolour", "menu": "jira.lf.menu.bgcolour", "link": "jira.lf.text.linkcolour",
     ]
 
-    /// Checks the settings themselves: colour names and values, and that a non-PROD environment
-    /// does not use a PROD base URL.
+    /// Checks the settings themselves: colour names and values, that a non-PROD environment
+    /// does not use a PROD base URL, and the sanitisation policy (unknown step names, licences of
+    /// unknown products, allow-list entries that are not URL prefixes).
     ///
     /// - Throws: ``AtlassianError`` of kind ``AtlassianError/Kind/invalidInput`` naming every problem.
     public func validate() throws {
-        var problems: [String] = []
+        var problems: [String] = sanitisation.problems()
+        if jira?.mailDisabled == false && sanitisation.isOn(.jiraOutgoingMailOff) {
+            problems.append(
+                "jira.mailDisabled is false, but the sanitisation step jira.mail.outgoing-off switches Jira's mail off; "
+                    + "to keep PROD's mail on in \(environment), turn that step off explicitly (keepFromProduction)")
+        }
         for (name, value) in (jira?.colours ?? [:]).sorted(by: { $0.key < $1.key }) {
             if Self.jiraColourKeys[name] == nil {
                 problems.append(
