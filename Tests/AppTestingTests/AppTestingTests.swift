@@ -68,6 +68,46 @@ struct AppTestingTests {
         }
     }
 
+    /// The simulator is an oracle, not a mirror: it serves what the restored database holds. A
+    /// real Jira dump cut off where `jiraissue`'s rows begin (as a dump that stopped early, loaded
+    /// without stopping at the first error) loads "fine", and then the smoke test's known issue,
+    /// the suite's issue lifecycle and a search all fail, where the whole dump passes them.
+    @Test func aTruncatedRestoreMakesTheTestersFail() async throws {
+        let dump = Sandbox.repositoryRoot.deletingLastPathComponent()
+            .appendingPathComponent("shared/reference/atlassian/real-db/jira-8.x-pg11.sql.xz")
+        let sql = try await ProcessRunner.run("/usr/bin/xz", ["-dc", dump.path], timeout: .seconds(60)).stdout
+        let text = String(decoding: sql, as: UTF8.self)
+        let cut = try #require(text.range(of: "COPY public.jiraissue "))
+        let truncated = FileManager.default.temporaryDirectory.appendingPathComponent("truncated-\(UUID().uuidString).sql")
+        try Data(text[..<cut.lowerBound].utf8).write(to: truncated)
+        defer { try? FileManager.default.removeItem(at: truncated) }
+        try await withSandboxDatabase(prefix: "truncated", scripts: []) { url in
+            let load = try await ProcessRunner.run(
+                "/usr/bin/psql", ["-X", "-q", url, "-f", truncated.path], timeout: .seconds(120))
+            #expect(load.status == 0)  // psql without ON_ERROR_STOP: the cut dump "loads"
+            try await withResource {
+                try await AtlassianSimulator.start(.init(product: .jira, database: try DatabaseLocation(url: url)))
+            } cleanup: { simulator in
+                await simulator.stop()
+            } body: { simulator in
+                let jira = try JiraClient(baseURL: simulator.baseURL, credentials: Self.token)
+                let smoke = await SmokeTester(targets: [.init(client: jira, knownContent: "TEST-1")]).run()
+                #expect(!smoke.passed)
+                #expect(smoke.results.contains { $0.step.contains("TEST-1") && $0.outcome == .failed })
+                let suite = await AppTester().run("functional", Suites.jira(project: Self.project)) {
+                    TestContext(jira: jira)
+                }
+                #expect(!suite.passed)
+            }
+            // The same checks pass on the whole dump: what failed is the data, not the checks.
+            try await Self.withSimulator(.jira) { whole in
+                let jira = try JiraClient(baseURL: whole.baseURL, credentials: Self.token)
+                let smoke = await SmokeTester(targets: [.init(client: jira, knownContent: "TEST-1")]).run()
+                #expect(smoke.passed, "\(smoke.summary)")
+            }
+        }
+    }
+
     @Test func aBrokenEndpointFailsItsStepWithTheProductsMessageAndSkipsTheRest() async throws {
         try await Self.withSimulator(.jira) { simulator in
             simulator.fail(.init(pathPrefix: "/rest/api/2/issue/TEST", status: 500))
