@@ -24,7 +24,7 @@ struct Locator {
         "environments.*.settings": ["jira", "confluence"],
         "environments.*.settings.jira": ["title", "baseURL", "colours", "banner", "mailDisabled", "applicationLinks"],
         "environments.*.settings.confluence": ["siteTitle", "baseURL", "bannerHTML", "colours", "applicationLinks"],
-        "environments.*.tests": ["functional", "perf", "smoke"],
+        "environments.*.tests": ["functional", "project", "space", "perf", "smoke"],
         "environments.*.tests.perf": ["mix", "users", "rampUp", "hold", "p90"],
         "environments.*.tests.smoke": ["jira", "confluence"],
         "environments.*.tests.smoke.*": ["issue", "page"],

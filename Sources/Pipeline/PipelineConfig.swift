@@ -209,6 +209,10 @@ public struct PipelineConfig: Sendable {
 
         /// Products whose default functional suite runs.
         public var functional: [String]?
+        /// The Jira project the suites and the load test work in (default `DEMO`).
+        public var project: String?
+        /// The Confluence space the suites and the load test work in (default `DEMO`).
+        public var space: String?
         /// The load test.
         public var perf: Perf?
         /// The smoke tests (go-live).

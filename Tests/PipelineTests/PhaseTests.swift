@@ -35,9 +35,9 @@ import Testing
         init() async throws {
             tag = "t" + UUID().uuidString.lowercased().prefix(8)
             root = FileManager.default.temporaryDirectory.appendingPathComponent("phases-\(tag)").path
-            let scripts = ["scripts/sql/atlassian-schema.sql", "scripts/sql/atlassian-seed-prod.sql"]
-            prodDB = try DatabaseLocation(url: try await Sandbox.makeDatabase(prefix: "prod_jira", scripts: scripts))
-            devDB = try DatabaseLocation(url: try await Sandbox.makeDatabase(prefix: "dev_jira", scripts: scripts))
+            // PROD: the real Jira 8 database with PROD's settings written in; DEV and UAT an old copy of it.
+            prodDB = try DatabaseLocation(url: try await Sandbox.makeProductDatabase(.jira, prefix: "prod"))
+            devDB = try DatabaseLocation(url: try await Sandbox.makeProductDatabase(.jira, prefix: "dev"))
             let aws = try Sandbox.s3AWSClient()
             s3 = S3Client(aws)
             var buckets: [String: String] = [:]
@@ -49,7 +49,7 @@ import Testing
             let devSimulator = try await AtlassianSimulator.start(.init(product: .jira, database: devDB))
             devPort = devSimulator.port
             dev.withLock { $0 = devSimulator }
-            uatDB = try DatabaseLocation(url: try await Sandbox.makeDatabase(prefix: "uat_jira", scripts: scripts))
+            uatDB = try DatabaseLocation(url: try await Sandbox.makeProductDatabase(.jira, prefix: "uat"))
             uat = try await AtlassianSimulator.start(.init(product: .jira, database: uatDB))
             prod = try await AtlassianSimulator.start(.init(product: .jira, database: prodDB))
 
@@ -66,7 +66,7 @@ import Testing
                 ["init", "-q", "-b", "master"], ["add", "-A"],
                 [
                     "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m",
-                    "DEMO-1: raise the heap",
+                    "TEST-1: raise the heap",
                 ],
             ] {
                 let output = try await ProcessRunner.run(
@@ -119,7 +119,7 @@ import Testing
                         sharedHome: ../dev-home
                     settings:
                       jira: { title: Jira DEV, baseURL: "http://127.0.0.1:\(devPort)", mailDisabled: true }
-                    tests: { functional: [jira] }
+                    tests: { functional: [jira], project: TEST }
                   uat:
                     account: main
                     deployBucket: \(buckets["uat"]!)
@@ -128,6 +128,7 @@ import Testing
                       jira: { url: "\(uat)", credentials: { token: env:RELAY_TEST_TOKEN } }
                     tests:
                       functional: [jira]
+                      project: TEST
                       perf: { mix: jira, users: 2, hold: 1, p90: 10000 }
                   prod:
                     account: main
@@ -139,7 +140,7 @@ import Testing
                         credentials: { token: env:RELAY_TEST_TOKEN }
                         database: \(db(prodDB))
                         sharedHome: ../prod-home
-                    tests: { smoke: { jira: { issue: DEMO-1 } } }
+                    tests: { smoke: { jira: { issue: TEST-1 } } }
                 """
         }
 
@@ -267,8 +268,8 @@ import Testing
         // UAT: promoted, deployed, tested, loaded, and the release's Jira issue told.
         let uat = try await pipeline.run(.uat, commit: commit, options: world.options)
         #expect(uat.passed, "\(uat.text)")
-        #expect(uat.steps.first { $0.name == "invite" }?.figures["issues"] == "DEMO-1")
-        #expect(world.prod.requests.contains { $0.method == "POST" && $0.path == "/rest/api/2/issue/DEMO-1/comment" })
+        #expect(uat.steps.first { $0.name == "invite" }?.figures["issues"] == "TEST-1")
+        #expect(world.prod.requests.contains { $0.method == "POST" && $0.path == "/rest/api/2/issue/TEST-1/comment" })
         #expect(try await world.objects()["uat"]?.contains("passed/uat/\(commit).json") == true)
 
         // go-live refuses without --confirm-prod, before anything runs.

@@ -28,7 +28,11 @@ extension Pipeline {
             },
             run: {
                 let context = try await self.context(target)
-                let scenarios = products.flatMap { $0 == .jira ? Suites.jira() : Suites.confluence() }
+                let scenarios = products.flatMap {
+                    $0 == .jira
+                        ? Suites.jira(project: target.tests?.project ?? "DEMO")
+                        : Suites.confluence(space: target.tests?.space ?? "DEMO")
+                }
                 let run = await AppTester().run("\(phase.rawValue)-app-tester", scenarios) { context }
                 if let directory = options.reportDirectory {
                     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

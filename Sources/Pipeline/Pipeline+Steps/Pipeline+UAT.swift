@@ -19,7 +19,9 @@ extension Pipeline {
             },
             run: {
                 guard let perf else { return ["skipped": "no perf test configured"] }
-                let mix = perf.product == .jira ? Mixes.jira() : Mixes.confluence()
+                let mix =
+                    perf.product == .jira
+                    ? Mixes.jira(project: uat.tests?.project ?? "DEMO") : Mixes.confluence(space: uat.tests?.space ?? "DEMO")
                 let profile = LoadProfile(
                     virtualUsers: perf.users, rampUp: .milliseconds(Int((perf.rampUp ?? 0) * 1000)),
                     hold: .milliseconds(Int(perf.hold * 1000)))
