@@ -20,33 +20,20 @@ final class SimulatorDatabase: Sendable {
 
     var isOpen: Bool { !connection.isClosed }
 
-    /// The connection settings for `location`: TLS when the server offers it (`prefer`, as
-    /// libpq's default; the sandbox and RDS with `force_ssl` accept nothing else), without
-    /// certificate checks (the simulator is a test fixture, not a client that must authenticate
-    /// its server).
-    static func configuration(for location: DatabaseLocation) throws -> PostgresConnection.Configuration {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.certificateVerification = .none
-        return PostgresConnection.Configuration(
-            host: location.host, port: location.port, username: location.user,
-            password: location.libpqEnvironment["PGPASSWORD"], database: location.database,
-            tls: .prefer(try NIOSSLContext(configuration: tls)))
-    }
-
-    /// Connects and enters the location's schema.
+    /// Connects with the location's TLS settings (libpq's `sslmode` and `sslrootcert`, through
+    /// `DatabaseLocation.connectionConfiguration()`: the connection parameters are the one thing
+    /// the simulator shares with the project, as a product shares its JDBC driver) and enters the
+    /// location's schema.
     ///
-    /// - Throws: `AtlassianError` of kind `unreachable` when the server cannot be reached or
-    ///   refuses the login.
+    /// - Throws: `AtlassianError` of the kind `DatabaseLocation.connectionError(_:)` gives
+    ///   (`unreachable`, `tlsRequired`, `untrustedCertificate`, …).
     static func connect(_ location: DatabaseLocation, logger: Logger) async throws -> SimulatorDatabase {
         let connection: PostgresConnection
+        let configuration = try location.connectionConfiguration()
         do {
-            connection = try await PostgresConnection.connect(
-                configuration: try configuration(for: location), id: 1, logger: logger)
+            connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
         } catch {
-            throw AtlassianError(
-                .unreachable,
-                "the simulator cannot connect to \(location): \(String(reflecting: error).prefix(300))",
-                underlying: error)
+            throw location.connectionError(error)
         }
         if let schema = location.schema {
             do {
