@@ -23,3 +23,20 @@ INSERT INTO bandana (bandanaid, bandanacontext, bandanakey, bandanavalue) VALUES
     (884741, '_GLOBAL', 'applinks.admin.2841b105-5904-3c0a-9710-1ff26ae88206.rpc.url', '<string>https://jira.example.com</string>'),
     (884742, '_GLOBAL', 'applinks.admin.2841b105-5904-3c0a-9710-1ff26ae88206.primary', '<string>true</string>');
 UPDATE hibernate_unique_key SET next_hi = 28;
+
+-- PROD's own service account for the pipeline (`atlas-relay`, in confluence-administrators and
+-- confluence-users of the internal directory), as an operator creates it once in PROD: the smoke
+-- tests sign in with it. The password is the sandbox's PROD one (`prod-service-sandbox`, in
+-- Atlassian's {PKCS5S2} format, made with Python's hashlib and a fixed salt). A refresh carries
+-- it into DEV and UAT, where the refresher gives it the environment's own password before start.
+INSERT INTO cwd_user (id, user_name, lower_user_name, active, created_date, updated_date, first_name,
+                      lower_first_name, last_name, lower_last_name, display_name, lower_display_name,
+                      email_address, lower_email_address, external_id, directory_id, credential)
+VALUES (884743, 'atlas-relay', 'atlas-relay', 'T', now(), now(), 'Atlas', 'atlas', 'Relay', 'relay',
+        'Atlas Relay pipeline', 'atlas relay pipeline', 'atlas-relay@example.com', 'atlas-relay@example.com',
+        NULL, 131073, '{PKCS5S2}AAECAwQFBgcICQoLDA0OD479pu2KNcsKj9DZSIq5kntVUlkEA+FdHZrR7R2XfWKA');
+INSERT INTO user_mapping (user_key, username, lower_username)
+VALUES ('2c9480835b66d1e8015b66d3a7c00002', 'atlas-relay', 'atlas-relay');
+INSERT INTO cwd_membership (id, parent_id, child_group_id, child_user_id) VALUES
+    (884744, 196609, NULL, 884743),
+    (884745, 196610, NULL, 884743);

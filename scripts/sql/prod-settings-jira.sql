@@ -34,3 +34,23 @@ INSERT INTO propertystring (id, propertyvalue) VALUES
     (11014, 'https://confluence.example.com'),
     (11015, 'true');
 UPDATE sequence_value_item SET seq_id = 11100 WHERE seq_name = 'OSPropertyEntry';
+
+-- PROD's own service account for the pipeline (`atlas-relay`, an administrator in Jira's internal
+-- directory), as an operator creates it once in PROD: the smoke tests sign in with it. Its
+-- password here is the sandbox's PROD one (`prod-service-sandbox`, in Atlassian's {PKCS5S2}
+-- format: base64(16-byte salt ‖ PBKDF2-HMAC-SHA1(password, salt, 10,000, 32 bytes)), made with
+-- Python's hashlib and a fixed salt). A refresh carries this row into DEV and UAT, where the
+-- refresher gives the account the environment's own password before the first start.
+INSERT INTO cwd_user (id, directory_id, user_name, lower_user_name, active, created_date, updated_date,
+                      first_name, lower_first_name, last_name, lower_last_name, display_name, lower_display_name,
+                      email_address, lower_email_address, credential, deleted_externally, external_id)
+VALUES (10100, 1, 'atlas-relay', 'atlas-relay', 1, now(), now(), 'Atlas', 'atlas', 'Relay', 'relay',
+        'Atlas Relay pipeline', 'atlas relay pipeline', 'atlas-relay@example.com', 'atlas-relay@example.com',
+        '{PKCS5S2}AAECAwQFBgcICQoLDA0OD479pu2KNcsKj9DZSIq5kntVUlkEA+FdHZrR7R2XfWKA', 0,
+        'a7c0e7b4-0c1d-4b8e-9f3a-atlasrelay01');
+INSERT INTO app_user (id, user_key, lower_user_name) VALUES (10100, 'JIRAUSER10100', 'atlas-relay');
+INSERT INTO cwd_membership (id, parent_id, child_id, membership_type, group_type, parent_name, lower_parent_name,
+                            child_name, lower_child_name, directory_id) VALUES
+    (10100, 10000, 10100, 'GROUP_USER', 'GROUP', 'jira-administrators', 'jira-administrators', 'atlas-relay', 'atlas-relay', 1),
+    (10101, 10010, 10100, 'GROUP_USER', 'GROUP', 'jira-software-users', 'jira-software-users', 'atlas-relay', 'atlas-relay', 1);
+UPDATE sequence_value_item SET seq_id = 10200 WHERE seq_name IN ('User', 'ApplicationUser', 'Membership');
