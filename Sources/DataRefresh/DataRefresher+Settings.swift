@@ -1,23 +1,57 @@
 import AtlassianAdmin
 
-// The settings steps of a refresh: rewrite the settings in the databases (mail off first) before
-// the applications start, then apply the REST-side settings and verify nothing is left to change.
+// The settings steps of a refresh: sanitise the restored databases and rewrite their settings
+// before the applications start (outgoing mail off first), check that nothing names PROD, then
+// apply the REST-side settings after start and check again.
 
 extension DataRefresher {
-    /// Rewrites the target's settings in its databases, Jira's mail switched off first on its own.
-    /// The stores are closed before it returns, whether it succeeded or not.
+    /// PROD's hosts for the PROD-reference scan: the hosts of PROD's base URLs (from the
+    /// settings and the production guard) and the hosts the sanitisation policy adds.
+    var productionHosts: [String] {
+        ProductionReferenceScan.hosts(
+            urls: settings.productionBaseURLs + production.urls, hosts: settings.sanitisation.productionHosts)
+    }
+
+    /// What the sanitisation steps of `target` are given: its Basic credentials as the service
+    /// account (a token cannot be set in the database).
+    func sanitisationContext(_ target: Target) -> SanitisationContext {
+        SanitisationContext(licence: nil, serviceAccount: ServiceAccount(target.credentials))
+    }
+
+    /// Sanitises and rewrites the target's databases, in this order: every product's outgoing
+    /// mail off (each committed on its own, so nothing can mail PROD's users whatever fails
+    /// next), the other sanitisation steps and the service account, the settings plan (titles,
+    /// base URLs, banners, application links), then the PROD-reference scan, which fails the
+    /// step listing every value that still names a PROD host. The stores are closed before it
+    /// returns, whether it succeeded or not.
     func rewriteSettings() async throws {
+        let mailFirst = Set(Product.allCases.compactMap { product in SanitisationStep.steps(for: product).first })
+        for target in targets {
+            guard let product = target.product else { continue }
+            let report = try await Sanitisation.apply(
+                product, database: target.database, settings: settings, context: sanitisationContext(target),
+                only: mailFirst, logger: logger)
+            logger.info("outgoing mail off", metadata: ["product": "\(product.rawValue)", "report": "\(report.text)"])
+        }
+        for target in targets {
+            guard let product = target.product else { continue }
+            let rest = Set(SanitisationStep.steps(for: product)).subtracting(mailFirst)
+            if settings.sanitisation.licences[product.rawValue] != nil {
+                logger.warning(
+                    "a licence reference is configured but this refresher was given no resolved licence; PROD's licence is kept",
+                    metadata: ["product": "\(product.rawValue)"])
+            }
+            let report = try await Sanitisation.apply(
+                product, database: target.database, settings: settings, context: sanitisationContext(target),
+                only: rest, logger: logger)
+            logger.info("sanitised", metadata: ["product": "\(product.rawValue)", "report": "\(report.text)"])
+        }
         var jira: JiraSettingsStore?
         var confluence: ConfluenceSettingsStore?
         do {
             for target in targets {
                 if target.product == .jira {
-                    let store = try await JiraSettingsStore.open(target.database)
-                    jira = store
-                    // Mail off first, on its own, so nothing can mail PROD's users whatever fails next.
-                    if settings.jira?.mailDisabled == true {
-                        try await store.set(["jira.mail.send.disabled": .number(1)])
-                    }
+                    jira = try await JiraSettingsStore.open(target.database)
                 } else {
                     confluence = try await ConfluenceSettingsStore.open(target.database)
                 }
@@ -31,10 +65,40 @@ extension DataRefresher {
             await confluence?.close()
             throw error
         }
+        try await scanForProduction(when: "after the rewrite, before the first start")
     }
 
-    /// Applies the REST-side settings to the running applications, then reads the databases
-    /// again and fails unless the whole plan is empty.
+    /// Fails when any target database still names a PROD host in its settings.
+    ///
+    /// - Throws: ``DataRefreshError`` (kind ``DataRefreshError/Kind/failed``) listing table, key
+    ///   and value of every finding, and what to do.
+    func scanForProduction(when: String) async throws {
+        let hosts = productionHosts
+        guard !hosts.isEmpty else {
+            logger.warning("no PROD hosts are known (no PROD base URLs, no productionHosts): the PROD-reference scan has nothing to look for")
+            return
+        }
+        var findings: [String] = []
+        for target in targets {
+            guard let product = target.product else { continue }
+            for finding in try await ProductionReferenceScan.scan(
+                product, database: target.database, hosts: hosts, logger: logger)
+            {
+                findings.append("\(product.displayName) \(finding)")
+            }
+        }
+        guard findings.isEmpty else {
+            throw DataRefreshError(
+                "\(settings.environment) still names PROD (\(when)):\n  " + findings.joined(separator: "\n  ")
+                    + "\nRelocate the application links (settings applicationLinks), set the environment's own base "
+                    + "URLs, or keep the sanitisation steps on; re-run to resume here")
+        }
+        logger.info("PROD-reference scan clean", metadata: ["when": "\(when)", "hosts": "\(hosts.joined(separator: ","))"])
+    }
+
+    /// Applies the REST-side settings to the running applications, reads the databases again
+    /// and fails unless the whole plan is empty, then runs the PROD-reference scan again (the
+    /// applications may have written settings of their own at start).
     func verifySettings() async throws {
         let jiraTarget = target(.jira)
         let confluenceTarget = target(.confluence)
@@ -52,5 +116,6 @@ extension DataRefresher {
         guard left.changes.isEmpty else {
             throw DataRefreshError("after the refresh these settings still differ:\n\(left.text)")
         }
+        try await scanForProduction(when: "after start")
     }
 }
