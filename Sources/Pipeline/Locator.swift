@@ -15,7 +15,9 @@ struct Locator {
         "environments.*": [
             "account", "deployBucket", "stacks", "applications", "control", "settings", "tests", "refresh",
         ],
-        "environments.*.refresh": ["nightly", "jobs", "reindex", "keepFromProduction", "productionHosts", "licences"],
+        "environments.*.refresh": [
+            "nightly", "jobs", "reindex", "keepFromProduction", "webhookAllowList", "productionHosts", "licences",
+        ],
         "environments.*.stacks.*": ["name", "template", "parameters", "dependsOn", "capabilities", "tags"],
         "environments.*.applications.*": ["url", "credentials", "database", "sharedHome", "sharedHomeEFS", "version"],
         "environments.*.applications.*.credentials": ["token", "user", "password"],

@@ -157,6 +157,8 @@ public struct PipelineConfig: Sendable {
         /// them). Each one turned off lets this environment keep a piece of PROD's behaviour:
         /// its mail, its webhooks, its links; say why in a comment beside it.
         public var keepFromProduction: [String]?
+        /// Webhook URL prefixes that stay enabled (every other webhook is disabled).
+        public var webhookAllowList: [String]?
         /// Hostnames besides PROD's base URLs that the PROD-reference scan looks for (mail
         /// servers, proxies, partner systems only PROD may call).
         public var productionHosts: [String]?
@@ -310,10 +312,15 @@ public struct PipelineConfig: Sendable {
 
     /// The desired settings of `environment`, as AtlassianAdmin plans and applies them.
     public func settings(of environment: Environment) -> EnvironmentSettings {
-        EnvironmentSettings(
+        let refresh = environment.refresh
+        return EnvironmentSettings(
             environment: environment.name, isProduction: isProduction(environment),
             productionBaseURLs: isProduction(environment) ? [] : productionURLs,
-            jira: environment.settings?.jira, confluence: environment.settings?.confluence)
+            jira: environment.settings?.jira, confluence: environment.settings?.confluence,
+            sanitisation: SanitisationPolicy(
+                off: refresh?.keepFromProduction ?? [], webhookAllowList: refresh?.webhookAllowList ?? [],
+                productionHosts: refresh?.productionHosts ?? [],
+                licences: (refresh?.licences ?? [:]).mapValues(\.description)))
     }
 }
 
