@@ -163,8 +163,8 @@ extension DatabaseLocation {
         case .untrustedCertificate:
             return AtlassianError(
                 .untrustedCertificate,
-                "the TLS certificate of \(self) is not trusted (sslmode=\(tlsMode), sslrootcert="
-                    + "\(sslRootCertificate ?? "none")): \(detail); point sslrootcert (or PGSSLROOTCERT) "
+                "the TLS certificate of \(self) does not verify against the root certificate(s) in "
+                    + "\(sslRootCertificate ?? "~/.postgresql/root.crt") (not signed by them, or expired); point sslrootcert (or PGSSLROOTCERT) "
                     + "at the CA that signed the server's certificate: for Amazon RDS the bundle "
                     + "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem",
                 underlying: error)
