@@ -221,9 +221,15 @@ enum PostgresTools {
         defer { unlink(fifo) }
         // A pg_restore that fails early closes the pipe: the write must fail (EPIPE), not kill us.
         signal(SIGPIPE, SIG_IGN)
+        // pg_restore reopens a file it is given by name after reading its header, which a pipe
+        // cannot replay: it must read the pipe as its standard input (the shell opens it once).
         let executable = try path(of: "pg_restore")
+        var shellEnvironment = environment
+        shellEnvironment["ATLAS_RELAY_DUMP_PIPE"] = fifo
         let restore = Task {
-            try await ProcessRunner.run(executable, arguments + [fifo], environment: environment, timeout: .seconds(6 * 3600))
+            try await ProcessRunner.run(
+                "/bin/sh", ["-c", "exec \"$0\" \"$@\" < \"$ATLAS_RELAY_DUMP_PIPE\"", executable] + arguments,
+                environment: shellEnvironment, timeout: .seconds(6 * 3600))
         }
         var descriptor: Int32 = -1
         let opening = ContinuousClock.now
@@ -312,8 +318,9 @@ enum PostgresTools {
     static func localRestoreMajor() async throws -> Int {
         let output = try await ProcessRunner.run(try path(of: "pg_restore"), ["--version"], timeout: .seconds(30))
         let text = String(decoding: output.stdout, as: UTF8.self)
-        guard let version = text.split(separator: ")").last.map({ $0.trimmingCharacters(in: .whitespaces) }),
-            let major = DumpHeader.major(of: version)
+        // "pg_restore (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)": the first word that starts with a digit.
+        guard let version = text.split(whereSeparator: \.isWhitespace).first(where: { $0.first?.isNumber == true }),
+            let major = DumpHeader.major(of: String(version))
         else { throw DataRefreshError("cannot read pg_restore's version from '\(text)'") }
         return major
     }
