@@ -111,6 +111,9 @@ final class DatabaseBackend: Sendable {
         }
     }
 
+    /// Forgets every id block (after a rollback, which may have undone the taking of one).
+    func forgetBlocks() { blocks.withLock { $0.removeAll() } }
+
     /// Keeps the rest of a new block (`first` is used by the caller).
     func keepBlock(_ name: String, first: Int64, end: Int64) {
         blocks.withLock { $0[name] = IdBlock(next: first + 1, end: end) }

@@ -205,10 +205,19 @@ extension AtlassianSimulator {
         return try await backend.use { db in try await body(JiraTables(db: db, backend: backend)) }
     }
 
-    /// Runs `body` with the Jira tables in one transaction.
+    /// Runs `body` with the Jira tables in one transaction. A rolled-back transaction also
+    /// forgets the id blocks in memory: one it took would be rolled back with it (OFBiz takes its
+    /// banks in a transaction of their own; forgetting only wastes ids).
     func jiraTransaction<T: Sendable>(_ body: @escaping @Sendable (JiraTables) async throws -> T) async throws -> T {
         let backend = self.backend
-        return try await backend.use { db in try await db.transaction { try await body(JiraTables(db: db, backend: backend)) } }
+        return try await backend.use { db in
+            do {
+                return try await db.transaction { try await body(JiraTables(db: db, backend: backend)) }
+            } catch {
+                backend.forgetBlocks()
+                throw error
+            }
+        }
     }
 
     /// Runs `body` with the Confluence tables, one database use at a time.
@@ -219,13 +228,19 @@ extension AtlassianSimulator {
         return try await backend.use { db in try await body(ConfluenceTables(db: db, backend: backend)) }
     }
 
-    /// Runs `body` with the Confluence tables in one transaction.
+    /// Runs `body` with the Confluence tables in one transaction (forgetting the id blocks when
+    /// it rolls back, as ``jiraTransaction(_:)``).
     func confluenceTransaction<T: Sendable>(_ body: @escaping @Sendable (ConfluenceTables) async throws -> T)
         async throws -> T
     {
         let backend = self.backend
         return try await backend.use { db in
-            try await db.transaction { try await body(ConfluenceTables(db: db, backend: backend)) }
+            do {
+                return try await db.transaction { try await body(ConfluenceTables(db: db, backend: backend)) }
+            } catch {
+                backend.forgetBlocks()
+                throw error
+            }
         }
     }
 

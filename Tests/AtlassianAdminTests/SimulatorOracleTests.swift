@@ -60,6 +60,15 @@ struct SimulatorOracleTests {
                 try await SimulatorFixtures.psql(
                     url, "SELECT seq_id::bigint FROM sequence_value_item WHERE seq_name = 'Issue'") == "\(Int(sequence)! + 100)")
 
+            // The next issue comes from the same bank: no second bank is taken.
+            let (second, secondAnswer) = try await Self.json(
+                jira, .POST, "/rest/api/2/issue",
+                ["fields": ["project": ["key": "TEST"], "summary": "second", "issuetype": ["name": "Story"]]])
+            #expect(second == 201 && secondAnswer["id"] as? String == "\(Int(sequence)! + 1)")
+            #expect(
+                try await SimulatorFixtures.psql(
+                    url, "SELECT seq_id::bigint FROM sequence_value_item WHERE seq_name = 'Issue'") == "\(Int(sequence)! + 100)")
+
             let (commented, _) = try await Self.json(
                 jira, .POST, "/rest/api/2/issue/\(key)/comment", ["body": "an oracle comment"])
             #expect(commented == 201)
