@@ -36,6 +36,13 @@ struct SanitisationServiceAccountTests {
         #expect(!PKCS5S2.verify(password + "x", against: expected))
     }
 
+    @Test func theFixturesServiceAccountHashVerifies() async throws {
+        // scripts/sql/prod-settings-jira.sql's atlas-relay, hashed by the lead with Python's hashlib.
+        #expect(
+            PKCS5S2.verify(
+                "prod-service-sandbox", against: "{PKCS5S2}AAECAwQFBgcICQoLDA0OD479pu2KNcsKj9DZSIq5kntVUlkEA+FdHZrR7R2XfWKA"))
+    }
+
     @Test func aFreshHashHasARandomSaltAndVerifies() {
         let one = PKCS5S2.hash("secret"), two = PKCS5S2.hash("secret")
         #expect(one != two)
@@ -50,19 +57,21 @@ struct SanitisationServiceAccountTests {
     @Test func jiraServiceAccountIsCreatedActiveAndAnAdministrator() async throws {
         try await withProductDatabase(.jira, prefix: "sanacct") { url in
             let location = try DatabaseLocation(url: url)
-            let account = ServiceAccount(user: "atlas-relay", password: "relay-service-pw")
+            let account = ServiceAccount(user: "relay-svc-test", password: "relay-service-pw")
             let context = SanitisationContext(serviceAccount: account)
+            let users = try await SanitisationTests.psql(url, "SELECT count(*) FROM cwd_user")
+            let sequence = Int(try await SanitisationTests.psql(url, "SELECT seq_id FROM sequence_value_item WHERE seq_name = 'User'"))!
             let planned = try await Sanitisation.plan(.jira, database: location, settings: Self.settings, context: context)
             #expect(planned.entry(.jiraServiceAccount)?.items.count == 3)  // user, user key, membership
-            #expect(try await SanitisationTests.psql(url, "SELECT count(*) FROM cwd_user") == "1")  // dry run
+            #expect(try await SanitisationTests.psql(url, "SELECT count(*) FROM cwd_user") == users)  // dry run
 
             try await Sanitisation.apply(.jira, database: location, settings: Self.settings, context: context)
             let row = try await SanitisationTests.psql(
                 url,
-                "SELECT id, directory_id, active, credential FROM cwd_user WHERE lower_user_name = 'atlas-relay'")
+                "SELECT id, directory_id, active, credential FROM cwd_user WHERE lower_user_name = 'relay-svc-test'")
             let fields = row.split(separator: "|").map(String.init)
             #expect(fields.count == 4)
-            #expect(Int(fields[0])! >= 10100)  // the User sequence (10100 in the dump)
+            #expect(Int(fields[0])! == sequence)  // the next id of Jira's User bank
             #expect(fields[1] == "1" && fields[2] == "1")
             #expect(PKCS5S2.verify("relay-service-pw", against: fields[3]))
             #expect(
@@ -71,10 +80,10 @@ struct SanitisationServiceAccountTests {
             #expect(
                 try await SanitisationTests.psql(
                     url,
-                    "SELECT parent_name || ' ' || membership_type FROM cwd_membership WHERE lower_child_name = 'atlas-relay'")
+                    "SELECT parent_name || ' ' || membership_type FROM cwd_membership WHERE lower_child_name = 'relay-svc-test'")
                     == "jira-administrators GROUP_USER")
             #expect(
-                try await SanitisationTests.psql(url, "SELECT user_key FROM app_user WHERE lower_user_name = 'atlas-relay'")
+                try await SanitisationTests.psql(url, "SELECT user_key FROM app_user WHERE lower_user_name = 'relay-svc-test'")
                     .hasPrefix("JIRAUSER"))
             // Nothing left: the password verifies, so it is not rewritten.
             let again = try await Sanitisation.plan(.jira, database: location, settings: Self.settings, context: context)
@@ -85,6 +94,7 @@ struct SanitisationServiceAccountTests {
     @Test func anExistingJiraUserGetsTheNewPasswordAndNoSecondMembership() async throws {
         try await withProductDatabase(.jira, prefix: "sanacct") { url in
             let location = try DatabaseLocation(url: url)
+            let users = try await SanitisationTests.psql(url, "SELECT count(*) FROM cwd_user")
             let old = try await SanitisationTests.psql(url, "SELECT credential FROM cwd_user WHERE user_name = 'pengwinn'")
             #expect(!PKCS5S2.verify("new-pw", against: old))
             let context = SanitisationContext(serviceAccount: ServiceAccount(user: "PengWinn", password: "new-pw"))
@@ -93,7 +103,7 @@ struct SanitisationServiceAccountTests {
             let credential = try await SanitisationTests.psql(
                 url, "SELECT credential FROM cwd_user WHERE user_name = 'pengwinn'")
             #expect(PKCS5S2.verify("new-pw", against: credential))
-            #expect(try await SanitisationTests.psql(url, "SELECT count(*) FROM cwd_user") == "1")
+            #expect(try await SanitisationTests.psql(url, "SELECT count(*) FROM cwd_user") == users)
             #expect(
                 try await SanitisationTests.psql(url, "SELECT count(*) FROM cwd_membership WHERE child_id = 10000") == "2")
         }
@@ -104,11 +114,12 @@ struct SanitisationServiceAccountTests {
         #expect(ServiceAccount(nil) == nil)
         #expect(ServiceAccount(.basic(user: "u", password: "p"))?.description == "service account u (password redacted)")
         try await withProductDatabase(.jira, prefix: "sanacct") { url in
+            let before = try await SanitisationTests.psql(url, "SELECT id, credential FROM cwd_user ORDER BY id")
             let report = try await Sanitisation.apply(
                 .jira, database: try DatabaseLocation(url: url), settings: Self.settings)
             let entry = try #require(report.entry(.jiraServiceAccount))
             #expect(entry.items.isEmpty && entry.note?.contains("no Basic credentials") == true)
-            #expect(try await SanitisationTests.psql(url, "SELECT count(*) FROM cwd_user") == "1")
+            #expect(try await SanitisationTests.psql(url, "SELECT id, credential FROM cwd_user ORDER BY id") == before)
         }
     }
 
@@ -117,10 +128,10 @@ struct SanitisationServiceAccountTests {
             let location = try DatabaseLocation(url: url)
             let nextHi = Int(try await SanitisationTests.psql(url, "SELECT next_hi FROM hibernate_unique_key"))!
             let context = SanitisationContext(
-                serviceAccount: ServiceAccount(user: "atlas-relay", password: "relay-service-pw"))
+                serviceAccount: ServiceAccount(user: "relay-svc-test", password: "relay-service-pw"))
             try await Sanitisation.apply(.confluence, database: location, settings: Self.settings, context: context)
             let row = try await SanitisationTests.psql(
-                url, "SELECT id, active, directory_id, credential FROM cwd_user WHERE lower_user_name = 'atlas-relay'")
+                url, "SELECT id, active, directory_id, credential FROM cwd_user WHERE lower_user_name = 'relay-svc-test'")
             let fields = row.split(separator: "|").map(String.init)
             #expect(fields.count == 4)
             #expect(Int(fields[0])! == nextHi * 32_768)  // a block of its own
@@ -135,20 +146,23 @@ struct SanitisationServiceAccountTests {
                     WHERE m.child_user_id = \(fields[0])
                     """) == "confluence-administrators")
             let key = try await SanitisationTests.psql(
-                url, "SELECT user_key FROM user_mapping WHERE lower_username = 'atlas-relay'")
+                url, "SELECT user_key FROM user_mapping WHERE lower_username = 'relay-svc-test'")
             #expect(key.count == 32 && key.allSatisfy(\.isHexDigit))
         }
     }
 
     @Test func confluenceAdminGetsTheNewPassword() async throws {
         try await withProductDatabase(.confluence, prefix: "sanacct") { url in
+            let memberships = try await SanitisationTests.psql(url, "SELECT count(*) FROM cwd_membership")
+            let nextHi = try await SanitisationTests.psql(url, "SELECT next_hi FROM hibernate_unique_key")
             let context = SanitisationContext(serviceAccount: ServiceAccount(user: "admin", password: "dev-admin-pw"))
             let report = try await Sanitisation.apply(
                 .confluence, database: try DatabaseLocation(url: url), settings: Self.settings, context: context)
             #expect(report.entry(.confluenceServiceAccount)?.items == ["cwd_user 'admin': password set ({PKCS5S2})"])
             let credential = try await SanitisationTests.psql(url, "SELECT credential FROM cwd_user WHERE id = 262145")
             #expect(PKCS5S2.verify("dev-admin-pw", against: credential))
-            #expect(try await SanitisationTests.psql(url, "SELECT count(*) FROM cwd_membership") == "2")
+            #expect(try await SanitisationTests.psql(url, "SELECT count(*) FROM cwd_membership") == memberships)
+            #expect(try await SanitisationTests.psql(url, "SELECT next_hi FROM hibernate_unique_key") == nextHi)  // no ids taken
         }
     }
 }

@@ -67,6 +67,13 @@ struct SanitisationRefreshTests {
                 // Clean now, and the check after start finds nothing either.
                 try await refresher.scanForProduction(when: "test")
 
+                // PROD's atlas-relay row came with the restore; it now has DEV's password.
+                for url in [jira, confluence] {
+                    let credential = try await Self.psql(
+                        url, "SELECT credential FROM cwd_user WHERE lower_user_name = 'atlas-relay'")
+                    #expect(PKCS5S2.verify("refresh-service-pw", against: credential), "\(credential)")
+                    #expect(!PKCS5S2.verify("prod-service-sandbox", against: credential))
+                }
                 // The simulator reads the restored users and checks the hash with its own PBKDF2.
                 for (product, url) in [(Product.jira, jira), (.confluence, confluence)] {
                     let simulator = try await AtlassianSimulator.start(
