@@ -20,8 +20,9 @@ import Foundation
 /// For Amazon RDS, download the CA bundle
 /// (<https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem>) and use
 /// `?sslmode=verify-full&sslrootcert=/path/global-bundle.pem`. `sslrootcert=system` trusts the
-/// system's CA store (as libpq 16). Without `sslrootcert`, `~/.postgresql/root.crt` is used when
-/// it exists, as libpq does.
+/// system's CA store, with `verify-full` only (libpq 16's rule; the pg tools need libpq 16 or
+/// later to understand it). Without `sslrootcert`, `~/.postgresql/root.crt` is used when it
+/// exists, as libpq does.
 ///
 /// The same settings reach the PostgreSQL tools through ``libpqEnvironment``, so `pg_dump`,
 /// `pg_restore` and `psql` connect exactly as the stores do.
@@ -86,7 +87,7 @@ public struct DatabaseLocation: Sendable, CustomStringConvertible {
 
     /// The libpq environment (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`,
     /// `PGSSLMODE` and, when set, `PGSSLROOTCERT`) for the PostgreSQL tools, so the password
-    /// never appears on a command line and the tools use TLS as ``ProductDatabase`` does.
+    /// never appears on a command line and the tools use TLS as the settings stores do.
     public var libpqEnvironment: [String: String] {
         var environment = [
             "PGHOST": host, "PGPORT": String(port), "PGUSER": user, "PGDATABASE": database,
@@ -177,6 +178,11 @@ public struct DatabaseLocation: Sendable, CustomStringConvertible {
             rootCertificate = text
         } else {
             rootCertificate = nil
+        }
+        if rootCertificate == "system", mode != .verifyFull {
+            // libpq 16's rule: the system's CA store vouches for any name, so only with the name checked.
+            throw AtlassianError(
+                .invalidInput, "sslrootcert=system needs sslmode=verify-full (libpq's rule), not \(mode.rawValue)")
         }
         self.host = host
         self.port = components.port ?? 5432

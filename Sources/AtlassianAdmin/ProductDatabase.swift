@@ -205,7 +205,7 @@ extension DatabaseLocation {
     package func connectionConfiguration() throws -> PostgresConnection.Configuration {
         var configuration = PostgresConnection.Configuration(
             host: host, port: port, username: user, password: password, database: database, tls: try postgresTLS())
-        if tlsMode == .verifyFull, !Self.isIPAddress(host) {
+        if tlsMode == .verifyFull, !Self.isIPAddress(host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))) {
             configuration.options.tlsServerName = host
         }
         return configuration

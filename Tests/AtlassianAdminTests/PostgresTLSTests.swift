@@ -124,6 +124,11 @@ struct PostgresTLSTests {
         }
     }
 
+    @Test func theSystemCAStoreDoesNotTrustTheSandboxCA() async throws {
+        let error = try #require(await Self.failure(try Self.location(.verifyFull, rootCertificate: "system")))
+        #expect(error.kind == .untrustedCertificate, "\(error)")
+    }
+
     @Test func aMissingRootCertificateFileIsBadInput() async throws {
         let location = try Self.location(.verifyFull, rootCertificate: "/nonexistent/global-bundle.pem")
         let error = try #require(await Self.failure(location))
@@ -230,6 +235,17 @@ struct PostgresTLSTests {
         #expect(error.kind == .invalidInput)
         #expect(error.description.contains("disable, prefer, require, verify-ca, verify-full"), "\(error)")
         #expect(error.description.contains(environment.isEmpty ? "sslmode" : "PGSSLMODE"))
+    }
+
+    @Test func theSystemCAStoreNeedsVerifyFull() throws {
+        for mode in ["prefer", "require", "verify-ca"] {
+            let error = try #require(throws: AtlassianError.self) {
+                try DatabaseLocation(url: "postgres://u@h/db?sslmode=\(mode)&sslrootcert=system", environment: [:])
+            }
+            #expect(error.kind == .invalidInput)
+        }
+        #expect(try DatabaseLocation(url: "postgres://u@h/db?sslrootcert=system", environment: ["PGSSLMODE": "verify-full"])
+            .sslRootCertificate == "system")
     }
 
     @Test func libpqEnvironmentCarriesTheTLSSettings() throws {
