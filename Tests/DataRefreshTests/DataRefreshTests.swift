@@ -9,11 +9,10 @@ import Testing
 
 @testable import DataRefresh
 
-/// A provide → refresh cycle against the sandbox: PostgreSQL databases with the products' tables
-/// as PROD and DEV, SeaweedFS for the snapshot bucket, and the simulators as DEV's running apps.
+/// A provide → refresh cycle against the sandbox: copies of the real Jira 8 and Confluence 6
+/// databases (with PROD's own settings) as PROD and DEV, over TLS, SeaweedFS for the snapshot
+/// bucket, and the simulators, reading DEV's restored tables, as DEV's running apps.
 struct DataRefreshTests {
-    static let scripts = ["scripts/sql/atlassian-schema.sql", "scripts/sql/atlassian-seed-prod.sql"]
-
     /// PROD and DEV for both products, shared homes, a bucket, and simulators that the
     /// refresher's control stops and starts on fixed ports.
     final class World: Sendable {
@@ -37,19 +36,12 @@ struct DataRefreshTests {
             var ports: [String: Int] = [:]
             root = FileManager.default.temporaryDirectory.appendingPathComponent("refresh-\(UUID().uuidString)").path
             for product in ["jira", "confluence"] {
-                prod[product] = try DatabaseLocation(
-                    url: try await Sandbox.makeDatabase(prefix: "prod_\(product)", scripts: DataRefreshTests.scripts))
-                dev[product] = try DatabaseLocation(
-                    url: try await Sandbox.makeDatabase(prefix: "dev_\(product)", scripts: DataRefreshTests.scripts))
-                // PROD has content DEV lacks; DEV has a stale row and a stale file.
+                let dump: Sandbox.ProductDump = product == "jira" ? .jira : .confluence
+                prod[product] = try DatabaseLocation(url: try await Sandbox.makeProductDatabase(dump, prefix: "prod"))
+                dev[product] = try DatabaseLocation(url: try await Sandbox.makeProductDatabase(dump, prefix: "dev"))
+                // DEV has a stale table and a stale file that the refresh must replace.
                 try await PostgresTools.sql(
-                    prod[product]!,
-                    "CREATE TABLE content (id int PRIMARY KEY, title text); INSERT INTO content SELECT g, 'PROD item ' || g FROM generate_series(1, 500) g"
-                )
-                try await PostgresTools.sql(
-                    dev[product]!,
-                    "CREATE TABLE content (id int PRIMARY KEY, title text); INSERT INTO content VALUES (1, 'stale DEV item')"
-                )
+                    dev[product]!, "CREATE TABLE relay_marker (note text); INSERT INTO relay_marker VALUES ('stale DEV item')")
                 prodHome[product] = "\(root)/prod-\(product)"
                 devHome[product] = "\(root)/dev-\(product)"
                 for (path, text) in [
@@ -130,11 +122,12 @@ struct DataRefreshTests {
                     .init(
                         name: $0, database: $0 == "jira" ? (targetDatabase ?? dev[$0]!) : dev[$0]!,
                         sharedHome: devHome[$0]!,
-                        url: url($0), credentials: .token(AtlassianSimulator.User.admin.token))
+                        url: url($0), credentials: .token(AtlassianSimulator.User.admin.token), owner: $0)
                 }, location: location, s3: s3,
                 production: .init(
                     databases: Array(prod.values), urls: ["https://jira.example.com", "https://confluence.example.com"]),
-                control: control, workDirectory: "\(root)/work", startTimeout: .seconds(120))
+                control: control, workDirectory: "\(root)/work", startTimeout: .seconds(120),
+                restore: .init(jobs: 2, reindexPollInterval: .milliseconds(200)))
         }
 
         func close() async {
@@ -176,7 +169,17 @@ struct DataRefreshTests {
 
             for product in ["jira", "confluence"] {
                 let database = try #require(world.dev[product])
-                #expect(try await PostgresTools.sql(database, "SELECT count(*) FROM content") == "500")
+                #expect(try await PostgresTools.sql(database, "SELECT to_regclass('relay_marker') IS NULL") == "t")
+                #expect(
+                    try await PostgresTools.sql(
+                        database, "SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname = 'public'")
+                        == product)
+                #expect(
+                    try await PostgresTools.sql(
+                        database,
+                        product == "jira"
+                            ? "SELECT count(*) FROM jiraissue" : "SELECT title FROM content WHERE contentid = 360467")
+                        == (product == "jira" ? "25" : "Test 123"))
                 let home = try #require(world.devHome[product])
                 #expect(FileManager.default.fileExists(atPath: "\(home)/data/attachments/PROJ/10000/10001"))
                 #expect(!FileManager.default.fileExists(atPath: "\(home)/data/stale.txt"))
@@ -203,8 +206,10 @@ struct DataRefreshTests {
             // PROD was only read.
             let prodJira = try #require(world.prod["jira"])
             #expect(
-                try await PostgresTools.sql(prodJira, "SELECT propertyvalue FROM propertystring WHERE id = 10000")
-                    == "Jira")
+                try await PostgresTools.sql(
+                    prodJira,
+                    "SELECT ps.propertyvalue FROM propertyentry pe JOIN propertystring ps ON ps.id = pe.id WHERE pe.property_key = 'jira.title'"
+                ) == "Jira")
         }
     }
 
@@ -221,7 +226,7 @@ struct DataRefreshTests {
             #expect(error.kind == .mismatch)
             #expect(error.description.contains("is corrupt") && error.description.contains("nothing was restored"))
             let devJira = try #require(world.dev["jira"])
-            #expect(try await PostgresTools.sql(devJira, "SELECT title FROM content") == "stale DEV item")
+            #expect(try await PostgresTools.sql(devJira, "SELECT note FROM relay_marker") == "stale DEV item")
             #expect(try refresher.unfinished()?.done == [.check, .stop])
         }
     }
