@@ -4,7 +4,8 @@ import Testing
 
 @testable import AtlassianAdmin
 
-/// Plan and apply of an environment's settings over the database stores, on the seeded PROD data.
+/// Plan and apply of an environment's settings over the database stores, on copies of the real
+/// Jira and Confluence databases with PROD's settings written in.
 struct EnvironmentSettingsTests {
     static let dev = EnvironmentSettings(
         environment: "dev", productionBaseURLs: ["https://jira.example.com", "https://confluence.example.com/"],
@@ -15,29 +16,30 @@ struct EnvironmentSettingsTests {
             siteTitle: "Confluence (DEV)", baseURL: "https://confluence.dev.example.com", bannerHTML: "<div>DEV</div>"))
 
     @Test func planShowsTheDifferencesAndApplyIsIdempotent() async throws {
-        let schema = try await Sandbox.makeSchema(prefix: "env", scripts: SettingsStoreTests.scripts)
-        let location = try SettingsStoreTests.location(schema)
+        try await withProductDatabase(.jira, prefix: "env") { jiraURL in
+        try await withProductDatabase(.confluence, prefix: "env") { confluenceURL in
         try await withResource {
-            try await JiraSettingsStore.open(location)
+            try await JiraSettingsStore.open(try DatabaseLocation(url: jiraURL))
         } cleanup: { jira in
             await jira.close()
         } body: { jira in
             try await withResource {
-                try await ConfluenceSettingsStore.open(location)
+                try await ConfluenceSettingsStore.open(try DatabaseLocation(url: confluenceURL))
             } cleanup: { confluence in
                 await confluence.close()
             } body: { confluence in
                 let plan = try await Self.dev.plan(jira: jira, confluence: confluence)
                 #expect(plan.text.contains(#"Jira jira.title: "Jira" → "Jira (DEV)""#))
                 #expect(plan.text.contains(#"Jira jira.mail.send.disabled: "0" → "1""#))
-                #expect(plan.text.contains(##"Jira jira.lf.top.bgcolour: "#205081" → "#0B6E4F""##))
+                #expect(plan.text.contains(##"Jira jira.lf.top.bgcolour: (none) → "#0B6E4F""##))  // the dump has none
                 #expect(
                     plan.text.contains(
                         #"Confluence baseUrl: "https://confluence.example.com" → "https://confluence.dev.example.com""#
                     ))
-                // 5 Jira properties (the banner's visibility is already "public" in the seed) + 3 Confluence.
-                #expect(plan.changes.count == 8)
-                #expect(!plan.text.contains("jira.alertheader.visibility"))
+                // 6 Jira properties (title, base URL, mail, colour, banner and its visibility, which the
+                // real dump has never set) + 3 Confluence.
+                #expect(plan.changes.count == 9)
+                #expect(plan.text.contains(#"Jira jira.alertheader.visibility: (none) → "public""#))
                 #expect(try await jira.properties()["jira.title"] == .string("Jira"))  // planning wrote nothing
 
                 let applied = try await Self.dev.apply(jira: jira, confluence: confluence)
@@ -47,12 +49,14 @@ struct EnvironmentSettingsTests {
                 #expect(try await confluence.settings().siteTitle == "Confluence (DEV)")
             }
         }
+        }
+        }
     }
 
     @Test func invalidSettingsAndProdAreRefusedBeforeWriting() async throws {
-        let schema = try await Sandbox.makeSchema(prefix: "env", scripts: SettingsStoreTests.scripts)
+        try await withProductDatabase(.jira, prefix: "env") { url in
         try await withResource {
-            try await JiraSettingsStore.open(try SettingsStoreTests.location(schema))
+            try await JiraSettingsStore.open(try DatabaseLocation(url: url))
         } cleanup: { jira in
             await jira.close()
         } body: { jira in
@@ -74,6 +78,7 @@ struct EnvironmentSettingsTests {
             }
             #expect(refused.kind == .refused)
             #expect(try await jira.properties()["jira.title"] == .string("Jira"))
+        }
         }
     }
 
