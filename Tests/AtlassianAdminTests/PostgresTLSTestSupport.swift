@@ -176,10 +176,15 @@ final class FakeTLSServer {
 
     /// Stops the server: closing its standard input ends it (SIGTERM may be blocked in a test
     /// process's children), SIGKILL in case it does not.
-    func stop() {
+    /// Waits at most five seconds for the exit, polling (Foundation's `waitUntilExit` spins the
+    /// run loop on Linux and would wait for ever on a process that does not end).
+    func stop() async {
         try? input.fileHandleForWriting.close()
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        let deadline = ContinuousClock.now + .seconds(5)
+        while process.isRunning, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
         try? FileManager.default.removeItem(at: folder)
     }
 }
@@ -192,7 +197,7 @@ func withFakeTLSServer<Value>(
     try await withResource(isolation: isolation) {
         try await FakeTLSServer.start(mode, certificate: certificate, key: key)
     } cleanup: { server in
-        server.stop()
+        await server.stop()
     } body: { server in
         try await body(server)
     }

@@ -9,7 +9,9 @@ import Testing
 /// `sslmode` and `sslrootcert` as libpq: parsed from the URL or the environment, passed to the pg
 /// tools, and used by every postgres-nio connection, against the sandbox PostgreSQL, which (as RDS
 /// with `rds.force_ssl=1`) takes TLS connections only, with a certificate for DNS:localhost and
-/// IP:127.0.0.1 signed by the sandbox CA (`PGSSLROOTCERT`).
+/// IP:127.0.0.1 signed by the sandbox CA (`PGSSLROOTCERT`). Each test ends within a minute
+/// (the whole suite takes about two seconds).
+@Suite(.timeLimit(.minutes(1)))
 struct PostgresTLSTests {
     static let logger = Logger(label: "tls-test")
 
