@@ -18,22 +18,7 @@ extension Sanitisation {
         SanitisationAction(
             step: .jiraOutgoingMailOff,
             find: { connection, input in
-                var items: [SanitisationItem] = []
-                var current: String?
-                for try await (type, number) in try await connection.query(
-                    """
-                    SELECT e.propertytype::int, n.propertyvalue::bigint FROM propertyentry e
-                    LEFT JOIN propertynumber n ON n.id = e.id
-                    WHERE e.entity_name = 'jira.properties' AND e.entity_id = 1
-                      AND e.property_key = 'jira.mail.send.disabled'
-                    """, logger: input.logger
-                ).decode((Int, Int64?).self) {
-                    current = type == 1 ? (number.map(String.init) ?? "(no value)") : "type \(type)"
-                }
-                if current != "1" {
-                    items.append(
-                        .init(id: "property", line: "jira.mail.send.disabled: \(current ?? "(absent)") → 1"))
-                }
+                var items = try await flagItems("jira.mail.send.disabled", connection, input.logger)
                 guard try await exists("mailserver", connection, input.logger) else { return (items, nil) }
                 items += try await rows(
                     connection,
@@ -45,10 +30,7 @@ extension Sanitisation {
                 return (items, nil)
             },
             change: { connection, items, input in
-                if items.contains(where: { $0.id == "property" }) {
-                    try await JiraSettingsStore.write(
-                        ["jira.mail.send.disabled": .number(1)], connection: connection, logger: input.logger)
-                }
+                try await setFlags(items, connection, input.logger)
                 let ids = items.compactMap { Int64($0.id) }
                 if !ids.isEmpty {
                     _ = try await connection.query(
@@ -67,6 +49,7 @@ extension Sanitisation {
                 ).map {
                     SanitisationItem(id: "mailserver:\($0.0)", line: "mailserver \($0.0) removed (\($0.2) '\($0.1)' at \($0.3))")
                 }
+                items = try await flagItems("jira.mail.fetch.disabled", connection, input.logger) + items
                 let classes = jiraMailFetcherClasses
                 for (id, name, clazz, properties) in try await rows(
                     connection,
@@ -86,6 +69,7 @@ extension Sanitisation {
                 return (items, nil)
             },
             change: { connection, items, input in
+                try await setFlags(items, connection, input.logger)
                 let services = items.compactMap { $0.id.hasPrefix("service:") ? Int64($0.id.dropFirst(8)) : nil }
                 let servers = items.compactMap { $0.id.hasPrefix("mailserver:") ? Int64($0.id.dropFirst(11)) : nil }
                 let properties = try await rows(
@@ -254,6 +238,33 @@ extension Sanitisation {
                     "UPDATE \"\(unescaped: table)\" SET \"ENABLED\" = false WHERE \"ID\"::bigint = ANY(\(ids))",
                     logger: input.logger)
             })
+    }
+
+    /// An item setting the boolean application property `key` to true, unless it is already.
+    static func flagItems(_ key: String, _ connection: PostgresConnection, _ logger: Logger) async throws
+        -> [SanitisationItem]
+    {
+        var current: String?
+        for (type, number) in try await rows(
+            connection,
+            """
+            SELECT e.propertytype::int, n.propertyvalue::bigint FROM propertyentry e
+            LEFT JOIN propertynumber n ON n.id = e.id
+            WHERE e.entity_name = 'jira.properties' AND e.entity_id = 1 AND e.property_key = \(key)
+            """, logger, as: (Int, Int64?).self)
+        {
+            current = type == 1 ? (number.map(String.init) ?? "(no value)") : "type \(type)"
+        }
+        return current == "1" ? [] : [.init(id: "flag:\(key)", line: "\(key): \(current ?? "(absent)") → 1")]
+    }
+
+    /// Sets the flags of `items` (see ``flagItems(_:_:_:)``) inside the caller's transaction.
+    static func setFlags(_ items: [SanitisationItem], _ connection: PostgresConnection, _ logger: Logger) async throws {
+        let keys = items.compactMap { $0.id.hasPrefix("flag:") ? String($0.id.dropFirst(5)) : nil }
+        guard !keys.isEmpty else { return }
+        try await JiraSettingsStore.write(
+            Dictionary(uniqueKeysWithValues: keys.map { ($0, JiraSettingsStore.Value.number(1)) }), connection: connection,
+            logger: logger)
     }
 
     // MARK: - Helpers shared by the steps

@@ -35,20 +35,25 @@ extension SanitisationStep {
             + "mail queue can send with PROD's server and credentials",
         changes:
             "propertyentry/propertynumber jira.mail.send.disabled = 1; mailserver rows with server_type 'smtp'",
-        source: "https://confluence.atlassian.com/adminjiraserver/configuring-outgoing-email-938847736.html")
+        source:
+            "https://confluence.atlassian.com/adminjiraserver/configuring-outgoing-email-938847736.html; the flag: "
+            + "Jira's com.atlassian.jira.mail.settings.MailSettings.Send (jira.mail.send.disabled)")
 
     /// Jira's incoming mail off.
     public static let jiraIncomingMailOff = SanitisationStep(
         name: "jira.mail.incoming-off", product: .jira,
         summary:
-            "incoming mail off: PROD's POP/IMAP servers and the mail-handler services that fetch from them (and "
+            "incoming mail off: the application property jira.mail.fetch.disabled set to true (Incoming Mail > "
+            + "Disable), and PROD's POP/IMAP servers and the mail-handler services that fetch from them (and "
             + "would drain PROD's mailboxes) removed, with the services' properties",
         changes:
-            "mailserver rows with server_type 'pop'/'imap'; serviceconfig rows of the mail fetcher classes "
-            + "(MailFetcherService, the old PopService/ImapService) and their propertyentry rows (entity "
-            + "'ServiceConfig') with their values",
+            "propertyentry/propertynumber jira.mail.fetch.disabled = 1; mailserver rows with server_type "
+            + "'pop'/'imap'; serviceconfig rows of the mail fetcher classes (MailFetcherService, the old "
+            + "PopService/ImapService) and their propertyentry rows (entity 'ServiceConfig') with their values",
         source:
-            "https://confluence.atlassian.com/adminjiraserver/creating-issues-and-comments-from-email-938847745.html")
+            "https://confluence.atlassian.com/adminjiraserver/creating-issues-and-comments-from-email-938847745.html; "
+            + "the flags: Jira's com.atlassian.jira.mail.settings.MailSettings (Send: jira.mail.send.disabled, "
+            + "Fetch: jira.mail.fetch.disabled)")
 
     /// Jira's webhooks disabled.
     public static let jiraWebhooksOff = SanitisationStep(

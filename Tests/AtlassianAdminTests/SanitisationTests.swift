@@ -29,6 +29,7 @@ struct SanitisationTests {
         UNION ALL SELECT 'ServiceConfig properties', count(*)::text FROM propertyentry WHERE entity_name = 'ServiceConfig'
         UNION ALL SELECT 'mail flag', (SELECT n.propertyvalue::text FROM propertyentry e JOIN propertynumber n ON n.id = e.id
                                        WHERE e.property_key = 'jira.mail.send.disabled')
+        UNION ALL SELECT 'fetch flag', (SELECT count(*)::text FROM propertyentry WHERE property_key = 'jira.mail.fetch.disabled')
         UNION ALL SELECT 'webhooks', string_agg("ID" || ':' || "ENABLED", ',') FROM "AO_4AEACD_WEBHOOK_DAO"
         UNION ALL SELECT 'clusternode', count(*)::text FROM clusternode
         UNION ALL SELECT 'heartbeats', count(*)::text FROM clusternodeheartbeat
@@ -65,6 +66,7 @@ struct SanitisationTests {
                 ])
             #expect(
                 report.entry(.jiraIncomingMailOff)?.items == [
+                    "jira.mail.fetch.disabled: (absent) → 1",
                     "mailserver 10001 removed (imap 'Support mailbox' at imap.example.com)",
                     "serviceconfig 10300 removed ('Support mail handler', MailFetcherService, with its 5 properties)",
                 ])
@@ -92,9 +94,10 @@ struct SanitisationTests {
             #expect(report.applied)
             #expect(try await Self.psql(url, "SELECT count(*) FROM mailserver") == "0")
             let store = try await JiraSettingsStore.open(location)
-            let flag = try await store.properties()["jira.mail.send.disabled"]
+            let properties = try await store.properties()
             await store.close()
-            #expect(flag == .number(1))
+            #expect(properties["jira.mail.send.disabled"] == .number(1))
+            #expect(properties["jira.mail.fetch.disabled"] == .number(1))
             // Only the mail handler went: Jira's own services and their properties stay.
             #expect(
                 try await Self.psql(url, "SELECT string_agg(id::text, ',' ORDER BY id) FROM serviceconfig")
