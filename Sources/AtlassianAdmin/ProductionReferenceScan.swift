@@ -23,7 +23,8 @@ public struct ProductionReference: Sendable, Equatable, CustomStringConvertible 
 /// Jira: `propertystring` and `propertytext` (application properties, application links, the
 /// mail handlers' parameters), `mailserver`, `serviceconfig`, enabled webhooks
 /// (`AO_4AEACD_WEBHOOK_DAO`), `oauthconsumer`, `oauthspconsumer`, `trustedapp`. Confluence: every
-/// `_GLOBAL` `bandana` value (the global settings, application links, mail servers),
+/// `_GLOBAL` `bandana` value (the global settings, application links, mail servers) and the
+/// spaces' mail accounts,
 /// `os_propertyentry`, `trustedapp` and `trustedapprestriction`, enabled webhooks
 /// (`AO_A0B856_WEB_HOOK_LISTENER_AO`). A disabled webhook calls nobody and is not reported.
 ///
@@ -220,8 +221,11 @@ public enum ProductionReferenceScan {
     static let confluenceSources: [Source] = [
         Source(table: "bandana", needs: ["bandana"]) { patterns in
             """
-            SELECT bandanakey, bandanavalue FROM bandana
-            WHERE bandanacontext = '_GLOBAL' AND bandanavalue ILIKE ANY(\(patterns)) ORDER BY bandanaid
+            SELECT CASE WHEN bandanacontext = '_GLOBAL' THEN bandanakey ELSE bandanacontext || ' ' || bandanakey END,
+                   bandanavalue
+            FROM bandana
+            WHERE (bandanacontext = '_GLOBAL' OR bandanakey = 'atlassian.confluence.space.mailaccounts')
+              AND bandanavalue ILIKE ANY(\(patterns)) ORDER BY bandanaid
             """
         },
         Source(table: "os_propertyentry", needs: ["os_propertyentry"]) { patterns in

@@ -15,9 +15,38 @@ extension Sanitisation {
     /// `_GLOBAL` bandana value, the XStream XML of a map from the server's id to the server.
     static let confluenceMailKey = "atlassian.confluence.smtp.mail.accounts"
 
+    /// Where DefaultMailAccountManager keeps a space's mail accounts (mail archiving): bandana,
+    /// context = the space key.
+    static let confluenceSpaceMailKey = "atlassian.confluence.space.mailaccounts"
+
     static let confluenceActions: [SanitisationAction] = [
         confluenceMailAction(.confluenceOutgoingMailOff, outgoing: true),
-        confluenceMailAction(.confluenceIncomingMailOff, outgoing: false),
+        .combined(
+            confluenceMailAction(.confluenceIncomingMailOff, outgoing: false),
+            SanitisationAction(
+            step: .confluenceIncomingMailOff,
+            find: { connection, input in
+                let rows = try await rows(
+                    connection,
+                    """
+                    SELECT bandanaid, bandanacontext, COALESCE(bandanavalue, '') FROM bandana
+                    WHERE bandanakey = \(confluenceSpaceMailKey) ORDER BY bandanacontext
+                    """, input.logger)
+                return (
+                    rows.map { row in
+                        let hosts = row.2.components(separatedBy: "<hostname>").dropFirst().compactMap {
+                            $0.components(separatedBy: "<").first
+                        }
+                        return SanitisationItem(
+                            id: "\(row.0)",
+                            line: "space \(row.1) mail accounts removed (mail archiving, at \(hosts.joined(separator: ", ")))")
+                    }, nil
+                )
+            },
+            change: { connection, items, input in
+                let ids = items.compactMap { Int64($0.id) }
+                _ = try await connection.query("DELETE FROM bandana WHERE bandanaid = ANY(\(ids))", logger: input.logger)
+            })),
         webhooksAction(.confluenceWebhooksOff, table: "AO_A0B856_WEB_HOOK_LISTENER_AO"),
         SanitisationAction(
             step: .confluenceTrustedAppsRemoved, needs: ["trustedapp", "trustedapprestriction", "keystore"],

@@ -125,14 +125,17 @@ extension SanitisationStep {
     public static let confluenceIncomingMailOff = SanitisationStep(
         name: "confluence.mail.incoming-off", product: .confluence,
         summary:
-            "incoming mail off: PROD's POP/IMAP servers removed from the same configuration, so nothing is "
-            + "fetched from PROD's mailboxes (the node flag -Datlassian.mail.fetchdisabled=true is the "
+            "incoming mail off: PROD's POP/IMAP servers removed from the same configuration, and every space's "
+            + "mail accounts (mail archiving, which deletes each message it archives from the server), so "
+            + "nothing is fetched from PROD's mailboxes (the node flag -Datlassian.mail.fetchdisabled=true is the "
             + "node-side equivalent)",
         changes:
-            "bandana _GLOBAL atlassian.confluence.smtp.mail.accounts: the POP and IMAP entries (the row goes when no entry is left)",
+            "bandana _GLOBAL atlassian.confluence.smtp.mail.accounts: the POP and IMAP entries (the row goes when "
+            + "no entry is left); bandana atlassian.confluence.space.mailaccounts of every space context",
         source:
-            "https://confluence.atlassian.com/doc/configuring-a-server-for-outgoing-mail-133458.html; the key: "
-            + "ConfluenceMailServerManager (bandana key atlassian.confluence.smtp.mail.accounts)")
+            "https://confluence.atlassian.com/doc/add-a-mail-account-139458.html; the keys: "
+            + "ConfluenceMailServerManager (atlassian.confluence.smtp.mail.accounts) and DefaultMailAccountManager "
+            + "(atlassian.confluence.space.mailaccounts)")
 
     /// Confluence's webhooks disabled.
     public static let confluenceWebhooksOff = SanitisationStep(
@@ -444,6 +447,28 @@ struct SanitisationAction: Sendable {
     let find: @Sendable (PostgresConnection, SanitisationInput) async throws -> ([SanitisationItem], String?)
     /// Changes `items` (as `find` returned them in the same transaction).
     let change: @Sendable (PostgresConnection, [SanitisationItem], SanitisationInput) async throws -> Void
+}
+
+extension SanitisationAction {
+    /// One step made of `first` and then `second` (the same step): their items in one list,
+    /// each part changing its own.
+    static func combined(_ first: SanitisationAction, _ second: SanitisationAction) -> SanitisationAction {
+        SanitisationAction(
+            step: first.step, needs: first.needs + second.needs,
+            find: { connection, input in
+                let (a, noteA) = try await first.find(connection, input)
+                let (b, noteB) = try await second.find(connection, input)
+                let items = a.map { SanitisationItem(id: "1:" + $0.id, line: $0.line) }
+                    + b.map { SanitisationItem(id: "2:" + $0.id, line: $0.line) }
+                return (items, items.isEmpty ? (noteA ?? noteB) : nil)
+            },
+            change: { connection, items, input in
+                let a = items.filter { $0.id.hasPrefix("1:") }.map { SanitisationItem(id: String($0.id.dropFirst(2)), line: $0.line) }
+                let b = items.filter { $0.id.hasPrefix("2:") }.map { SanitisationItem(id: String($0.id.dropFirst(2)), line: $0.line) }
+                if !a.isEmpty { try await first.change(connection, a, input) }
+                if !b.isEmpty { try await second.change(connection, b, input) }
+            })
+    }
 }
 
 /// What the actions read besides the connection.

@@ -114,6 +114,14 @@ struct SanitisationScanTests {
                 #expect(tables.contains(table), "\(table)")
             }
             #expect(!planted.contains { $0.table == "bodycontent" })
+            // A space's mail account on PROD's host is found too.
+            _ = try await SanitisationTests.psql(
+                url,
+                "UPDATE bandana SET bandanavalue = replace(bandanavalue, 'imap.example.com', 'jira.example.com') WHERE bandanakey = 'atlassian.confluence.space.mailaccounts'")
+            #expect(
+                try await ProductionReferenceScan.scan(.confluence, database: location, hosts: Self.prod).contains {
+                    $0.key == "TEST atlassian.confluence.space.mailaccounts"
+                })
             #expect(try await SanitisationTests.psql(url, "SELECT count(*) FROM bodycontent WHERE body LIKE '%jira.example.com%'") != "0")
         }
     }

@@ -195,6 +195,7 @@ struct SanitisationTests {
 
     static let confluenceTouched = """
         SELECT 'mail', COALESCE((SELECT md5(bandanavalue) FROM bandana WHERE bandanakey = 'atlassian.confluence.smtp.mail.accounts'), 'none')
+        UNION ALL SELECT 'space mail', count(*)::text FROM bandana WHERE bandanakey = 'atlassian.confluence.space.mailaccounts'
         UNION ALL SELECT 'webhooks', string_agg("ID" || ':' || "ENABLED", ',') FROM "AO_A0B856_WEB_HOOK_LISTENER_AO"
         UNION ALL SELECT 'trustedapp', count(*)::text FROM trustedapp
         UNION ALL SELECT 'restrictions', count(*)::text FROM trustedapprestriction
@@ -215,7 +216,8 @@ struct SanitisationTests {
                 ])
             #expect(
                 report.entry(.confluenceIncomingMailOff)?.items == [
-                    "mail server 1501320060000 removed (pop 'Team inbox' at pop.example.com)"
+                    "mail server 1501320060000 removed (pop 'Team inbox' at pop.example.com)",
+                    "space TEST mail accounts removed (mail archiving, at imap.example.com)",
                 ])
             #expect(report.entry(.confluenceWebhooksOff)?.items.count == 1)
             #expect(report.entry(.confluenceTrustedAppsRemoved)?.items.first?.contains("'jira:1234567'") == true)
@@ -228,6 +230,9 @@ struct SanitisationTests {
             try await Sanitisation.apply(.confluence, database: location, settings: Self.settings)
             #expect(
                 try await Self.psql(url, "SELECT count(*) FROM bandana WHERE bandanakey = 'atlassian.confluence.smtp.mail.accounts'")
+                    == "0")
+            #expect(
+                try await Self.psql(url, "SELECT count(*) FROM bandana WHERE bandanakey = 'atlassian.confluence.space.mailaccounts'")
                     == "0")
             #expect(try await Self.psql(url, "SELECT string_agg(\"ENABLED\"::text, ',') FROM \"AO_A0B856_WEB_HOOK_LISTENER_AO\"") == "false")
             #expect(try await Self.psql(url, "SELECT count(*) FROM trustedapp") == "0")

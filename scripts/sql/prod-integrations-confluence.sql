@@ -54,6 +54,29 @@ INSERT INTO bandana (bandanaid, bandanacontext, bandanakey, bandanavalue) VALUES
   </entry>
 </linked-hash-map>');
 
+-- A mail account of space TEST (Space tools > Integrations > Mail Accounts, the mail archiving
+-- feature): DefaultMailAccountManager keeps a space's accounts in bandana under the space's
+-- context (its key) as `atlassian.confluence.space.mailaccounts`, polls them and deletes each
+-- message from the server once archived. The XStream class and field names follow MailAccount's
+-- getters (hostname, protocol, port, username, folderName, enabled); the refresh removes the row
+-- whatever it holds.
+INSERT INTO bandana (bandanaid, bandanacontext, bandanakey, bandanavalue) VALUES
+    (917509, 'TEST', 'atlassian.confluence.space.mailaccounts',
+'<list>
+  <com.atlassian.confluence.mail.archive.DefaultMailAccount>
+    <id>1</id>
+    <name>TEST archive</name>
+    <description>team list, archived into TEST</description>
+    <hostname>imap.example.com</hostname>
+    <protocol>imaps</protocol>
+    <port>993</port>
+    <username>test-archive@example.com</username>
+    <password>placeholder-not-a-password</password>
+    <folderName>INBOX</folderName>
+    <enabled>true</enabled>
+  </com.atlassian.confluence.mail.archive.DefaultMailAccount>
+</list>');
+
 -- A webhook (General Configuration > Webhooks) that calls PROD's automation on every page created
 -- or updated. The id comes from the table's own serial, as Active Objects inserts.
 INSERT INTO "AO_A0B856_WEB_HOOK_LISTENER_AO"
