@@ -105,7 +105,7 @@ extension SanitisationStep {
             "the refresher's own user (the target's Basic credentials) set in the internal directory, active, "
             + "with its password, in jira-administrators, so the REST steps after start work with the restored data",
         changes: "cwd_user (credential {PKCS5S2}), app_user, cwd_membership (jira-administrators)",
-        source: "https://confluence.atlassian.com/jirakb/retrieve-the-administrator-password-for-jira-server-191922.html")
+        source: "https://confluence.atlassian.com/display/JIRA/Retrieving+the+JIRA+Administrator")
 
     /// Confluence's outgoing mail off.
     public static let confluenceOutgoingMailOff = SanitisationStep(
@@ -118,7 +118,7 @@ extension SanitisationStep {
         changes:
             "bandana _GLOBAL atlassian.confluence.smtp.mail.accounts: the SMTP entries (the row goes when no entry is left)",
         source:
-            "https://confluence.atlassian.com/doc/configuring-a-server-for-outgoing-mail-133458.html; the key: "
+            "https://confluence.atlassian.com/display/DOC/Configuring+a+Server+for+Outgoing+Mail; the key: "
             + "ConfluenceMailServerManager (bandana key atlassian.confluence.smtp.mail.accounts)")
 
     /// Confluence's incoming mail off.
@@ -159,7 +159,7 @@ extension SanitisationStep {
             "the refresher's own user (the target's Basic credentials) set in the internal directory, active, "
             + "with its password, in confluence-administrators",
         changes: "cwd_user (credential {PKCS5S2}), user_mapping, cwd_membership (confluence-administrators)",
-        source: "https://confluence.atlassian.com/confkb/how-to-reset-the-administrator-password-in-confluence-1005797497.html")
+        source: "https://confluence.atlassian.com/display/CONF63/Restore+Passwords+To+Recover+Admin+User+Rights")
 
     /// Every step, in the order they run: for each product outgoing mail first, the service
     /// account last.
