@@ -163,9 +163,30 @@ struct Refresh: AsyncParsableCommand {
     var from: String?
     @Option(help: "Where downloads and the run state go.") var work = ".data-refresh"
     @Option(help: "Seconds an application may take to reach RUNNING.") var startTimeout = 1800
+    @Option(help: "Jira's database role, which owns the restored database (default: the --jira-db user).")
+    var jiraOwner: String?
+    @Option(help: "Confluence's database role, which owns the restored database (default: the --confluence-db user).")
+    var confluenceOwner: String?
+    @Option(help: "Jira's build number in the target (default: what its current database says).") var jiraBuild: Int?
+    @Option(help: "Confluence's build number in the target (default: what its current database says).")
+    var confluenceBuild: Int?
+    @Option(help: "pg_restore --jobs (default: this machine's cores).") var jobs = ProcessInfo.processInfo.activeProcessorCount
+    @Option(
+        help: "How the dump reaches pg_restore: automatic (download when --jobs > 1, else stream), download (free space checked first) or stream (no local copy, one job)."
+    )
+    var transfer = "automatic"
+    @Option(help: "Rebuild Jira's index after start: background, foreground or none.") var reindex = "background"
+    @Option(help: "Seconds the Jira reindex may take.") var reindexTimeout = 4 * 3600
     @Flag(help: "Print the plan and change nothing.") var dryRun = false
 
     func run() async throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs is at least 1") }
+        guard let transferMode = DataRefresher.DumpTransfer(rawValue: transfer) else {
+            throw ValidationError("--transfer is automatic, download or stream, not '\(transfer)'")
+        }
+        guard let reindexMode = DataRefresher.ReindexMode(rawValue: reindex) else {
+            throw ValidationError("--reindex is background, foreground or none, not '\(reindex)'")
+        }
         guard let data = FileManager.default.contents(atPath: settings) else {
             throw ValidationError("cannot read the settings file \(settings)")
         }
@@ -192,7 +213,8 @@ struct Refresh: AsyncParsableCommand {
             }
             return DataRefresher.Target(
                 name: pair.product.rawValue, database: pair.database, sharedHome: pair.home, url: url,
-                credentials: credentials)
+                credentials: credentials, owner: pair.product == .jira ? jiraOwner : confluenceOwner,
+                expectedBuild: pair.product == .jira ? jiraBuild : confluenceBuild)
         }
         guard !prodDb.isEmpty || !prodDbHost.isEmpty else {
             throw ValidationError(
@@ -210,7 +232,10 @@ struct Refresh: AsyncParsableCommand {
         let refresher = DataRefresher(
             settings: wanted, targets: targets, location: bucket.location, s3: bucket.client(),
             production: production, control: control, workDirectory: work,
-            startTimeout: .seconds(startTimeout), logger: logger("data-refresher"))
+            startTimeout: .seconds(startTimeout),
+            restore: .init(
+                jobs: jobs, transfer: transferMode, reindex: reindexMode, reindexTimeout: .seconds(reindexTimeout)),
+            logger: logger("data-refresher"))
         if dryRun {
             print(try await refresher.plan(snapshot: snapshot, from: step).text)
             return

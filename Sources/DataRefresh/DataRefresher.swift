@@ -42,6 +42,11 @@ public struct DataRefresher: Sendable {
         /// Creates a target.
         ///
         /// - Parameters:
+        ///   - name: `jira` or `confluence`.
+        ///   - database: its database, reached as the admin role (the whole database is replaced).
+        ///   - sharedHome: its shared home.
+        ///   - url: its base URL.
+        ///   - credentials: administrator credentials for REST.
         ///   - owner: the application's database role (see ``owner``).
         ///   - creation: how the database is created (see ``creation``).
         ///   - expectedBuild: the build the target's application runs (see ``expectedBuild``).
@@ -112,8 +117,18 @@ public struct DataRefresher: Sendable {
 
     /// Creates a refresher.
     ///
-    /// - Parameter restore: `pg_restore --jobs`, how the dump reaches it, and the Jira reindex
-    ///   (default: the machine's cores, download with a free-space check, background reindex).
+    /// - Parameters:
+    ///   - settings: the target environment's settings (must not be PROD's).
+    ///   - targets: the products to refresh.
+    ///   - location: where the snapshots are.
+    ///   - s3: the client for the snapshot bucket.
+    ///   - production: PROD, refused as a target.
+    ///   - control: how the applications are stopped and started.
+    ///   - workDirectory: where downloads and the run state go.
+    ///   - startTimeout: how long an application may take to reach RUNNING.
+    ///   - restore: `pg_restore --jobs`, how the dump reaches it, and the Jira reindex
+    ///     (default: the machine's cores, download with a free-space check, background reindex).
+    ///   - logger: where progress goes.
     public init(
         settings: EnvironmentSettings, targets: [Target], location: SnapshotLocation, s3: S3Client,
         production: ProductionGuard, control: ApplicationControl = .none, workDirectory: String,
