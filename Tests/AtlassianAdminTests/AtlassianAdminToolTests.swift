@@ -69,8 +69,11 @@ struct AtlassianAdminToolTests {
     }
 
     @Test func settingsPlanThenApplyOnTheDatabase() async throws {
-        let schema = try await Sandbox.makeSchema(
-            prefix: "tool", scripts: ["scripts/sql/atlassian-schema.sql", "scripts/sql/atlassian-seed-prod.sql"])
+        try await withProductDatabase(.jira, prefix: "tool") { db in try await Self.settingsPlanThenApply(db) }
+    }
+
+    /// The settings commands on the real Jira database at `db`.
+    static func settingsPlanThenApply(_ db: String) async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("dev-\(UUID().uuidString).yml")
         try Data(
             """
@@ -85,7 +88,6 @@ struct AtlassianAdminToolTests {
             """.utf8
         ).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let db = try Sandbox.postgresURL(schema: schema)
         let common = ["--product", "jira", "--db", db, "--settings", file.path]
 
         let plan = try await Self.run(["settings", "plan"] + common)
@@ -112,12 +114,13 @@ struct AtlassianAdminToolTests {
     }
 
     @Test func settingsOverRESTAgainstTheSimulatorWithAToken() async throws {
-        let schema = try await Sandbox.makeSchema(
-            prefix: "toolrest", scripts: ["scripts/sql/atlassian-schema.sql", "scripts/sql/atlassian-seed-prod.sql"])
+        try await withProductDatabase(.confluence, prefix: "toolrest") { db in try await Self.settingsOverREST(db) }
+    }
+
+    /// The settings commands over REST against a simulator on the real Confluence database at `db`.
+    static func settingsOverREST(_ db: String) async throws {
         try await withResource {
-            try await AtlassianSimulator.start(
-                .init(
-                    product: .confluence, database: try DatabaseLocation(url: try Sandbox.postgresURL(schema: schema))))
+            try await AtlassianSimulator.start(.init(product: .confluence, database: try DatabaseLocation(url: db)))
         } cleanup: { simulator in
             await simulator.stop()
         } body: { simulator in
