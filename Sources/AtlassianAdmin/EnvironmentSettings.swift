@@ -109,7 +109,8 @@ public struct EnvironmentSettings: Sendable, Equatable, Codable {
         productionBaseURLs = try container.decodeIfPresent([String].self, forKey: .productionBaseURLs) ?? []
         jira = try container.decodeIfPresent(Jira.self, forKey: .jira)
         confluence = try container.decodeIfPresent(Confluence.self, forKey: .confluence)
-        sanitisation = try container.decodeIfPresent(SanitisationPolicy.self, forKey: .sanitisation) ?? SanitisationPolicy()
+        sanitisation =
+            try container.decodeIfPresent(SanitisationPolicy.self, forKey: .sanitisation) ?? SanitisationPolicy()
     }
 
     /// Jira's colour names and their application properties.

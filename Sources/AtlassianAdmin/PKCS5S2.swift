@@ -33,7 +33,8 @@ public enum PKCS5S2 {
             data.count == 48
         else { return false }
         let bytes = [UInt8](data)
-        let key = pbkdf2SHA1(password: Array(password.utf8), salt: Array(bytes[0..<16]), iterations: iterations, length: 32)
+        let key = pbkdf2SHA1(
+            password: Array(password.utf8), salt: Array(bytes[0..<16]), iterations: iterations, length: 32)
         // Compare without an early exit.
         return zip(key, bytes[16...]).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }

@@ -96,7 +96,9 @@ public enum ProductionReferenceScan {
     static func excerpt(_ value: String, host: String) -> String {
         let flat = value.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
         let lower = flat.lowercased()
-        guard let range = firstMatch(of: host, in: lower) ?? lower.range(of: host) else { return String(flat.prefix(100)) }
+        guard let range = firstMatch(of: host, in: lower) ?? lower.range(of: host) else {
+            return String(flat.prefix(100))
+        }
         let start = lower.distance(from: lower.startIndex, to: range.lowerBound)
         let characters = Array(flat)
         let from = max(0, start - 40)
@@ -144,11 +146,15 @@ public enum ProductionReferenceScan {
         let hosts = hosts.map { $0.lowercased() }.filter { !$0.isEmpty }
         guard !hosts.isEmpty else { return [] }
         // The SQL filter is a superset (any case-insensitive substring); the host rule is applied here.
-        let patterns = hosts.map { "%" + $0.replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%" }
+        let patterns = hosts.map {
+            "%" + $0.replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+        }
         var findings: [ProductionReference] = []
         for source in product == .jira ? jiraSources : confluenceSources {
             var present = true
-            for table in source.needs where !(try await Sanitisation.exists(table, connection, logger)) { present = false }
+            for table in source.needs where !(try await Sanitisation.exists(table, connection, logger)) {
+                present = false
+            }
             guard present else { continue }
             for try await (key, value) in try await connection.query(source.query(patterns), logger: logger).decode(
                 (String, String?).self)
@@ -156,7 +162,8 @@ public enum ProductionReferenceScan {
                 guard let value else { continue }
                 for host in hostsNamed(in: value, hosts: hosts) {
                     findings.append(
-                        ProductionReference(table: source.table, key: key, host: host, excerpt: excerpt(value, host: host)))
+                        ProductionReference(
+                            table: source.table, key: key, host: host, excerpt: excerpt(value, host: host)))
                 }
             }
         }

@@ -24,29 +24,32 @@ extension Sanitisation {
         .combined(
             confluenceMailAction(.confluenceIncomingMailOff, outgoing: false),
             SanitisationAction(
-            step: .confluenceIncomingMailOff,
-            find: { connection, input in
-                let rows = try await rows(
-                    connection,
-                    """
-                    SELECT bandanaid, bandanacontext, COALESCE(bandanavalue, '') FROM bandana
-                    WHERE bandanakey = \(confluenceSpaceMailKey) ORDER BY bandanacontext
-                    """, input.logger)
-                return (
-                    rows.map { row in
-                        let hosts = row.2.components(separatedBy: "<hostname>").dropFirst().compactMap {
-                            $0.components(separatedBy: "<").first
-                        }
-                        return SanitisationItem(
-                            id: "\(row.0)",
-                            line: "space \(row.1) mail accounts removed (mail archiving, at \(hosts.joined(separator: ", ")))")
-                    }, nil
-                )
-            },
-            change: { connection, items, input in
-                let ids = items.compactMap { Int64($0.id) }
-                _ = try await connection.query("DELETE FROM bandana WHERE bandanaid = ANY(\(ids))", logger: input.logger)
-            })),
+                step: .confluenceIncomingMailOff,
+                find: { connection, input in
+                    let rows = try await rows(
+                        connection,
+                        """
+                        SELECT bandanaid, bandanacontext, COALESCE(bandanavalue, '') FROM bandana
+                        WHERE bandanakey = \(confluenceSpaceMailKey) ORDER BY bandanacontext
+                        """, input.logger)
+                    return (
+                        rows.map { row in
+                            let hosts = row.2.components(separatedBy: "<hostname>").dropFirst().compactMap {
+                                $0.components(separatedBy: "<").first
+                            }
+                            return SanitisationItem(
+                                id: "\(row.0)",
+                                line:
+                                    "space \(row.1) mail accounts removed (mail archiving, at \(hosts.joined(separator: ", ")))"
+                            )
+                        }, nil
+                    )
+                },
+                change: { connection, items, input in
+                    let ids = items.compactMap { Int64($0.id) }
+                    _ = try await connection.query(
+                        "DELETE FROM bandana WHERE bandanaid = ANY(\(ids))", logger: input.logger)
+                })),
         webhooksAction(.confluenceWebhooksOff, table: "AO_A0B856_WEB_HOOK_LISTENER_AO"),
         SanitisationAction(
             step: .confluenceTrustedAppsRemoved, needs: ["trustedapp", "trustedapprestriction", "keystore"],
@@ -181,7 +184,8 @@ extension Sanitisation {
     /// `count` fresh ids from Confluence's Hibernate hi/lo generator (`hibernate_unique_key`,
     /// blocks of 32,768 ids): a whole block is taken and `next_hi` moved past it, as Confluence
     /// does when it starts a block.
-    static func confluenceIds(_ count: Int, _ connection: PostgresConnection, _ logger: Logger) async throws -> [Int64] {
+    static func confluenceIds(_ count: Int, _ connection: PostgresConnection, _ logger: Logger) async throws -> [Int64]
+    {
         let nextHi =
             try await rows(
                 connection, "SELECT COALESCE(MAX(next_hi), 0)::bigint FROM hibernate_unique_key", logger,

@@ -47,7 +47,8 @@ extension Sanitisation {
                     FROM mailserver WHERE lower(server_type) IN ('pop', 'imap', 'pops', 'imaps') ORDER BY id
                     """, input.logger, as: (Int64, String, String, String).self
                 ).map {
-                    SanitisationItem(id: "mailserver:\($0.0)", line: "mailserver \($0.0) removed (\($0.2) '\($0.1)' at \($0.3))")
+                    SanitisationItem(
+                        id: "mailserver:\($0.0)", line: "mailserver \($0.0) removed (\($0.2) '\($0.1)' at \($0.3))")
                 }
                 items = try await flagItems("jira.mail.fetch.disabled", connection, input.logger) + items
                 let classes = jiraMailFetcherClasses
@@ -78,7 +79,10 @@ extension Sanitisation {
                     SELECT id::bigint FROM propertyentry
                     WHERE entity_name = 'ServiceConfig' AND entity_id::bigint = ANY(\(services))
                     """, input.logger, as: Int64.self)
-                for table in ["propertystring", "propertytext", "propertynumber", "propertydate", "propertydecimal", "propertydata"]
+                for table in [
+                    "propertystring", "propertytext", "propertynumber", "propertydate", "propertydecimal",
+                    "propertydata",
+                ]
                 where try await exists(table, connection, input.logger) {
                     _ = try await connection.query(
                         "DELETE FROM \(unescaped: table) WHERE id::bigint = ANY(\(properties))", logger: input.logger)
@@ -139,11 +143,13 @@ extension Sanitisation {
                         SanitisationItem(id: "sp", line: "oauthspconsumer \($0.0) removed ('\($0.1)', key \($0.2))")
                     }
                 }
-                for table in ["oauthconsumertoken", "oauthsptoken"] where try await exists(table, connection, input.logger) {
-                    let count = try await rows(
-                        connection, PostgresQuery(unsafeSQL: "SELECT count(*)::bigint FROM \(table)"), input.logger,
-                        as: Int64.self
-                    ).first ?? 0
+                for table in ["oauthconsumertoken", "oauthsptoken"]
+                where try await exists(table, connection, input.logger) {
+                    let count =
+                        try await rows(
+                            connection, PostgresQuery(unsafeSQL: "SELECT count(*)::bigint FROM \(table)"), input.logger,
+                            as: Int64.self
+                        ).first ?? 0
                     if count > 0 {
                         items.append(.init(id: "tokens", line: "\(table): \(count) token(s) of PROD's peers removed"))
                     }
@@ -158,13 +164,16 @@ extension Sanitisation {
                 }
                 for table in ["oauthspconsumer", "oauthconsumertoken", "oauthsptoken"]
                 where try await exists(table, connection, input.logger) {
-                    _ = try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table)"), logger: input.logger)
+                    _ = try await connection.query(
+                        PostgresQuery(unsafeSQL: "DELETE FROM \(table)"), logger: input.logger)
                 }
             }),
         SanitisationAction(
             step: .jiraTrustedAppsRemoved,
             find: { connection, input in
-                guard try await exists("trustedapp", connection, input.logger) else { return ([], "no trustedapp table") }
+                guard try await exists("trustedapp", connection, input.logger) else {
+                    return ([], "no trustedapp table")
+                }
                 let items = try await rows(
                     connection,
                     "SELECT id::bigint, COALESCE(application_id, ''), COALESCE(name, '') FROM trustedapp ORDER BY id",
@@ -189,7 +198,9 @@ extension Sanitisation {
                 let current = try await rows(
                     connection, "SELECT id::bigint, COALESCE(license, '') FROM productlicense ORDER BY id",
                     input.logger, as: (Int64, String).self)
-                if current.count == 1, current[0].1 == licence { return ([], "the licence is already the environment's") }
+                if current.count == 1, current[0].1 == licence {
+                    return ([], "the licence is already the environment's")
+                }
                 return (
                     current.map { .init(id: "old", line: "productlicense \($0.0) removed (PROD's licence)") }
                         + [.init(id: "new", line: "productlicense: the environment's licence added")], nil
@@ -198,7 +209,8 @@ extension Sanitisation {
             change: { connection, _, input in
                 guard let licence = input.context.licence else { return }
                 _ = try await connection.query("DELETE FROM productlicense", logger: input.logger)
-                let id = try await nextJiraId(connection, sequence: "ProductLicense", table: "productlicense", input.logger)
+                let id = try await nextJiraId(
+                    connection, sequence: "ProductLicense", table: "productlicense", input.logger)
                 _ = try await connection.query(
                     "INSERT INTO productlicense (id, license) VALUES (\(id), \(licence))", logger: input.logger)
             }),
@@ -263,7 +275,8 @@ extension Sanitisation {
         let keys = items.compactMap { $0.id.hasPrefix("flag:") ? String($0.id.dropFirst(5)) : nil }
         guard !keys.isEmpty else { return }
         try await JiraSettingsStore.write(
-            Dictionary(uniqueKeysWithValues: keys.map { ($0, JiraSettingsStore.Value.number(1)) }), connection: connection,
+            Dictionary(uniqueKeysWithValues: keys.map { ($0, JiraSettingsStore.Value.number(1)) }),
+            connection: connection,
             logger: logger)
     }
 
@@ -282,7 +295,9 @@ extension Sanitisation {
         _ connection: PostgresConnection, _ query: PostgresQuery, _ logger: Logger, as type: (A, B).Type
     ) async throws -> [(A, B)] {
         var result: [(A, B)] = []
-        for try await row in try await connection.query(query, logger: logger).decode((A, B).self) { result.append(row) }
+        for try await row in try await connection.query(query, logger: logger).decode((A, B).self) {
+            result.append(row)
+        }
         return result
     }
 

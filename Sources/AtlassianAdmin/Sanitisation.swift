@@ -80,7 +80,9 @@ extension SanitisationStep {
             "OAuth consumers and service-provider consumers of PROD's peers (application links) removed; Jira's "
             + "own consumer (__HOST_SERVICE__) stays. Relocated links need their authentication set up again",
         changes: "oauthconsumer rows with consumerservice <> '__HOST_SERVICE__'; oauthspconsumer: all rows",
-        source: "https://confluence.atlassian.com/adminjiraserver/using-applinks-to-link-to-other-applications-938846918.html")
+        source:
+            "https://confluence.atlassian.com/adminjiraserver/using-applinks-to-link-to-other-applications-938846918.html"
+    )
 
     /// Jira's trusted applications removed.
     public static let jiraTrustedAppsRemoved = SanitisationStep(
@@ -458,13 +460,18 @@ extension SanitisationAction {
             find: { connection, input in
                 let (a, noteA) = try await first.find(connection, input)
                 let (b, noteB) = try await second.find(connection, input)
-                let items = a.map { SanitisationItem(id: "1:" + $0.id, line: $0.line) }
+                let items =
+                    a.map { SanitisationItem(id: "1:" + $0.id, line: $0.line) }
                     + b.map { SanitisationItem(id: "2:" + $0.id, line: $0.line) }
                 return (items, items.isEmpty ? (noteA ?? noteB) : nil)
             },
             change: { connection, items, input in
-                let a = items.filter { $0.id.hasPrefix("1:") }.map { SanitisationItem(id: String($0.id.dropFirst(2)), line: $0.line) }
-                let b = items.filter { $0.id.hasPrefix("2:") }.map { SanitisationItem(id: String($0.id.dropFirst(2)), line: $0.line) }
+                let a = items.filter { $0.id.hasPrefix("1:") }.map {
+                    SanitisationItem(id: String($0.id.dropFirst(2)), line: $0.line)
+                }
+                let b = items.filter { $0.id.hasPrefix("2:") }.map {
+                    SanitisationItem(id: String($0.id.dropFirst(2)), line: $0.line)
+                }
                 if !a.isEmpty { try await first.change(connection, a, input) }
                 if !b.isEmpty { try await second.change(connection, b, input) }
             })

@@ -153,18 +153,20 @@ public struct ServiceAccount: Sendable, CustomStringConvertible {
                 "the Jira database has no group \(jiraGroup) in its internal directory; the service account cannot be made an administrator"
             )
         }
-        let hasAppUser = !(try await Sanitisation.rows(
-            connection, "SELECT id::bigint FROM app_user WHERE lower_user_name = \(lower)", logger, as: Int64.self
-        ).isEmpty)
+        let hasAppUser =
+            !(try await Sanitisation.rows(
+                connection, "SELECT id::bigint FROM app_user WHERE lower_user_name = \(lower)", logger, as: Int64.self
+            ).isEmpty)
         var isMember = false
         if let user {
-            isMember = !(try await Sanitisation.rows(
-                connection,
-                """
-                SELECT id::bigint FROM cwd_membership
-                WHERE parent_id = \(group.0) AND child_id = \(user.0) AND membership_type = 'GROUP_USER'
-                """, logger, as: Int64.self
-            ).isEmpty)
+            isMember =
+                !(try await Sanitisation.rows(
+                    connection,
+                    """
+                    SELECT id::bigint FROM cwd_membership
+                    WHERE parent_id = \(group.0) AND child_id = \(user.0) AND membership_type = 'GROUP_USER'
+                    """, logger, as: Int64.self
+                ).isEmpty)
         }
         return State(
             directory: directory, userId: user?.0, isActive: user?.1 == 1,
@@ -191,7 +193,8 @@ public struct ServiceAccount: Sendable, CustomStringConvertible {
             let state = try await confluenceState(account, connection, logger)
             let lower = account.user.lowercased()
             let needed = (state.userId == nil ? 1 : 0) + (state.isMember ? 0 : 1)
-            var ids = try await (needed > 0 ? Sanitisation.confluenceIds(needed, connection, logger) : []).makeIterator()
+            var ids = try await (needed > 0 ? Sanitisation.confluenceIds(needed, connection, logger) : [])
+                .makeIterator()
             var userId = state.userId
             if let id = userId, !state.isActive || !state.passwordMatches {
                 _ = try await connection.query(
@@ -264,16 +267,18 @@ public struct ServiceAccount: Sendable, CustomStringConvertible {
                 "the Confluence database has no group \(confluenceGroup) in its internal directory; the service account cannot be made an administrator"
             )
         }
-        let hasMapping = !(try await Sanitisation.rows(
-            connection, "SELECT user_key FROM user_mapping WHERE lower_username = \(lower)", logger, as: String.self
-        ).isEmpty)
+        let hasMapping =
+            !(try await Sanitisation.rows(
+                connection, "SELECT user_key FROM user_mapping WHERE lower_username = \(lower)", logger, as: String.self
+            ).isEmpty)
         var isMember = false
         if let user {
-            isMember = !(try await Sanitisation.rows(
-                connection,
-                "SELECT id FROM cwd_membership WHERE parent_id = \(group.0) AND child_user_id = \(user.0)", logger,
-                as: Int64.self
-            ).isEmpty)
+            isMember =
+                !(try await Sanitisation.rows(
+                    connection,
+                    "SELECT id FROM cwd_membership WHERE parent_id = \(group.0) AND child_user_id = \(user.0)", logger,
+                    as: Int64.self
+                ).isEmpty)
         }
         return State(
             directory: directory, userId: user?.0, isActive: user?.1 == "T",

@@ -75,7 +75,9 @@ extension DataRefresher {
     func scanForProduction(when: String) async throws {
         let hosts = productionHosts
         guard !hosts.isEmpty else {
-            logger.warning("no PROD hosts are known (no PROD base URLs, no productionHosts): the PROD-reference scan has nothing to look for")
+            logger.warning(
+                "no PROD hosts are known (no PROD base URLs, no productionHosts): the PROD-reference scan has nothing to look for"
+            )
             return
         }
         var findings: [String] = []
@@ -93,7 +95,8 @@ extension DataRefresher {
                     + "\nRelocate the application links (settings applicationLinks), set the environment's own base "
                     + "URLs, or keep the sanitisation steps on; re-run to resume here")
         }
-        logger.info("PROD-reference scan clean", metadata: ["when": "\(when)", "hosts": "\(hosts.joined(separator: ","))"])
+        logger.info(
+            "PROD-reference scan clean", metadata: ["when": "\(when)", "hosts": "\(hosts.joined(separator: ","))"])
     }
 
     /// Applies the REST-side settings to the running applications, reads the databases again

@@ -12,7 +12,8 @@ struct SanitisationScanTests {
     @Test func prodHostsComeFromURLsAndHostNames() {
         #expect(Self.prod == ["jira.example.com", "confluence.example.com", "10.0.0.10"])
         #expect(
-            ProductionReferenceScan.hosts(urls: ["HTTPS://Jira.Example.com:8443/jira"], hosts: ["jira.example.com.", "db.example.com/x"])
+            ProductionReferenceScan.hosts(
+                urls: ["HTTPS://Jira.Example.com:8443/jira"], hosts: ["jira.example.com.", "db.example.com/x"])
                 == ["jira.example.com:8443", "jira.example.com", "db.example.com"])
     }
 
@@ -40,10 +41,12 @@ struct SanitisationScanTests {
     @Test func aURLWithAPortMatchesOnlyThatPort() {
         let hosts = ProductionReferenceScan.hosts(urls: ["http://127.0.0.1:8081"], hosts: ["mail.example.com"])
         #expect(hosts == ["127.0.0.1:8081", "mail.example.com"])
-        #expect(ProductionReferenceScan.hostsNamed(in: "http://127.0.0.1:8081/rest", hosts: hosts) == ["127.0.0.1:8081"])
+        #expect(
+            ProductionReferenceScan.hostsNamed(in: "http://127.0.0.1:8081/rest", hosts: hosts) == ["127.0.0.1:8081"])
         #expect(ProductionReferenceScan.hostsNamed(in: "http://127.0.0.1:8082", hosts: hosts).isEmpty)  // DEV, same host
         #expect(ProductionReferenceScan.hostsNamed(in: "http://127.0.0.1:80815", hosts: hosts).isEmpty)
-        #expect(ProductionReferenceScan.hostsNamed(in: "smtp://mail.example.com:25", hosts: hosts) == ["mail.example.com"])
+        #expect(
+            ProductionReferenceScan.hostsNamed(in: "smtp://mail.example.com:25", hosts: hosts) == ["mail.example.com"])
     }
 
     @Test func jiraFindingsCoverEverySettingsTableAndNotContent() async throws {
@@ -54,7 +57,9 @@ struct SanitisationScanTests {
             let found = try await ProductionReferenceScan.scan(.jira, database: location, hosts: Self.prod)
             let keys = Set(found.map { "\($0.table) \($0.key)" })
             #expect(keys.contains("propertystring jira.properties 1 jira.baseurl"))
-            #expect(keys.contains("propertystring jira.properties 1 applinks.admin.0b2c5b3e-6c8a-3d7e-9f41-5a1e2b3c4d5e.rpc.url"))
+            #expect(
+                keys.contains(
+                    "propertystring jira.properties 1 applinks.admin.0b2c5b3e-6c8a-3d7e-9f41-5a1e2b3c4d5e.rpc.url"))
             #expect(keys.contains("oauthconsumer id 10200 (Confluence)"))
             #expect(keys.contains("oauthspconsumer id 10000 (Confluence)"))
             let baseURL = try #require(found.first { $0.key.hasSuffix("jira.baseurl") })
@@ -76,7 +81,10 @@ struct SanitisationScanTests {
                 """)
             let planted = try await ProductionReferenceScan.scan(.jira, database: location, hosts: Self.prod)
             let tables = Set(planted.map(\.table))
-            for table in ["propertystring", "propertytext", "mailserver", "serviceconfig", "AO_4AEACD_WEBHOOK_DAO", "trustedapp", "oauthconsumer", "oauthspconsumer"] {
+            for table in [
+                "propertystring", "propertytext", "mailserver", "serviceconfig", "AO_4AEACD_WEBHOOK_DAO", "trustedapp",
+                "oauthconsumer", "oauthspconsumer",
+            ] {
                 #expect(tables.contains(table), "\(table)")
             }
             #expect(!planted.contains { $0.table.hasPrefix("jira") })
@@ -86,7 +94,9 @@ struct SanitisationScanTests {
                 !(try await ProductionReferenceScan.scan(.jira, database: location, hosts: Self.prod))
                     .contains { $0.table == "AO_4AEACD_WEBHOOK_DAO" })
             // Another host (not PROD's) is no finding.
-            #expect(try await ProductionReferenceScan.scan(.jira, database: location, hosts: ["jira.dev.example.com"]).isEmpty)
+            #expect(
+                try await ProductionReferenceScan.scan(.jira, database: location, hosts: ["jira.dev.example.com"])
+                    .isEmpty)
         }
     }
 
@@ -117,12 +127,15 @@ struct SanitisationScanTests {
             // A space's mail account on PROD's host is found too.
             _ = try await SanitisationTests.psql(
                 url,
-                "UPDATE bandana SET bandanavalue = replace(bandanavalue, 'imap.example.com', 'jira.example.com') WHERE bandanakey = 'atlassian.confluence.space.mailaccounts'")
+                "UPDATE bandana SET bandanavalue = replace(bandanavalue, 'imap.example.com', 'jira.example.com') WHERE bandanakey = 'atlassian.confluence.space.mailaccounts'"
+            )
             #expect(
                 try await ProductionReferenceScan.scan(.confluence, database: location, hosts: Self.prod).contains {
                     $0.key == "TEST atlassian.confluence.space.mailaccounts"
                 })
-            #expect(try await SanitisationTests.psql(url, "SELECT count(*) FROM bodycontent WHERE body LIKE '%jira.example.com%'") != "0")
+            #expect(
+                try await SanitisationTests.psql(
+                    url, "SELECT count(*) FROM bodycontent WHERE body LIKE '%jira.example.com%'") != "0")
         }
     }
 }

@@ -40,7 +40,8 @@ struct SanitisationServiceAccountTests {
         // scripts/sql/prod-settings-jira.sql's atlas-relay, hashed by the lead with Python's hashlib.
         #expect(
             PKCS5S2.verify(
-                "prod-service-sandbox", against: "{PKCS5S2}AAECAwQFBgcICQoLDA0OD479pu2KNcsKj9DZSIq5kntVUlkEA+FdHZrR7R2XfWKA"))
+                "prod-service-sandbox",
+                against: "{PKCS5S2}AAECAwQFBgcICQoLDA0OD479pu2KNcsKj9DZSIq5kntVUlkEA+FdHZrR7R2XfWKA"))
     }
 
     @Test func aFreshHashHasARandomSaltAndVerifies() {
@@ -60,8 +61,10 @@ struct SanitisationServiceAccountTests {
             let account = ServiceAccount(user: "relay-svc-test", password: "relay-service-pw")
             let context = SanitisationContext(serviceAccount: account)
             let users = try await SanitisationTests.psql(url, "SELECT count(*) FROM cwd_user")
-            let sequence = Int(try await SanitisationTests.psql(url, "SELECT seq_id FROM sequence_value_item WHERE seq_name = 'User'"))!
-            let planned = try await Sanitisation.plan(.jira, database: location, settings: Self.settings, context: context)
+            let sequence = Int(
+                try await SanitisationTests.psql(url, "SELECT seq_id FROM sequence_value_item WHERE seq_name = 'User'"))!
+            let planned = try await Sanitisation.plan(
+                .jira, database: location, settings: Self.settings, context: context)
             #expect(planned.entry(.jiraServiceAccount)?.items.count == 3)  // user, user key, membership
             #expect(try await SanitisationTests.psql(url, "SELECT count(*) FROM cwd_user") == users)  // dry run
 
@@ -80,13 +83,17 @@ struct SanitisationServiceAccountTests {
             #expect(
                 try await SanitisationTests.psql(
                     url,
-                    "SELECT parent_name || ' ' || membership_type FROM cwd_membership WHERE lower_child_name = 'relay-svc-test'")
+                    "SELECT parent_name || ' ' || membership_type FROM cwd_membership WHERE lower_child_name = 'relay-svc-test'"
+                )
                     == "jira-administrators GROUP_USER")
             #expect(
-                try await SanitisationTests.psql(url, "SELECT user_key FROM app_user WHERE lower_user_name = 'relay-svc-test'")
-                    .hasPrefix("JIRAUSER"))
+                try await SanitisationTests.psql(
+                    url, "SELECT user_key FROM app_user WHERE lower_user_name = 'relay-svc-test'"
+                )
+                .hasPrefix("JIRAUSER"))
             // Nothing left: the password verifies, so it is not rewritten.
-            let again = try await Sanitisation.plan(.jira, database: location, settings: Self.settings, context: context)
+            let again = try await Sanitisation.plan(
+                .jira, database: location, settings: Self.settings, context: context)
             #expect(again.entry(.jiraServiceAccount)?.items == [])
         }
     }
@@ -95,24 +102,28 @@ struct SanitisationServiceAccountTests {
         try await withProductDatabase(.jira, prefix: "sanacct") { url in
             let location = try DatabaseLocation(url: url)
             let users = try await SanitisationTests.psql(url, "SELECT count(*) FROM cwd_user")
-            let old = try await SanitisationTests.psql(url, "SELECT credential FROM cwd_user WHERE user_name = 'pengwinn'")
+            let old = try await SanitisationTests.psql(
+                url, "SELECT credential FROM cwd_user WHERE user_name = 'pengwinn'")
             #expect(!PKCS5S2.verify("new-pw", against: old))
             let context = SanitisationContext(serviceAccount: ServiceAccount(user: "PengWinn", password: "new-pw"))
-            let report = try await Sanitisation.apply(.jira, database: location, settings: Self.settings, context: context)
+            let report = try await Sanitisation.apply(
+                .jira, database: location, settings: Self.settings, context: context)
             #expect(report.entry(.jiraServiceAccount)?.items == ["cwd_user 'PengWinn': password set ({PKCS5S2})"])
             let credential = try await SanitisationTests.psql(
                 url, "SELECT credential FROM cwd_user WHERE user_name = 'pengwinn'")
             #expect(PKCS5S2.verify("new-pw", against: credential))
             #expect(try await SanitisationTests.psql(url, "SELECT count(*) FROM cwd_user") == users)
             #expect(
-                try await SanitisationTests.psql(url, "SELECT count(*) FROM cwd_membership WHERE child_id = 10000") == "2")
+                try await SanitisationTests.psql(url, "SELECT count(*) FROM cwd_membership WHERE child_id = 10000")
+                    == "2")
         }
     }
 
     @Test func withoutBasicCredentialsTheStepSaysWhyItDidNothing() async throws {
         #expect(ServiceAccount(.token("pat")) == nil)
         #expect(ServiceAccount(nil) == nil)
-        #expect(ServiceAccount(.basic(user: "u", password: "p"))?.description == "service account u (password redacted)")
+        #expect(
+            ServiceAccount(.basic(user: "u", password: "p"))?.description == "service account u (password redacted)")
         try await withProductDatabase(.jira, prefix: "sanacct") { url in
             let before = try await SanitisationTests.psql(url, "SELECT id, credential FROM cwd_user ORDER BY id")
             let report = try await Sanitisation.apply(
@@ -131,13 +142,15 @@ struct SanitisationServiceAccountTests {
                 serviceAccount: ServiceAccount(user: "relay-svc-test", password: "relay-service-pw"))
             try await Sanitisation.apply(.confluence, database: location, settings: Self.settings, context: context)
             let row = try await SanitisationTests.psql(
-                url, "SELECT id, active, directory_id, credential FROM cwd_user WHERE lower_user_name = 'relay-svc-test'")
+                url,
+                "SELECT id, active, directory_id, credential FROM cwd_user WHERE lower_user_name = 'relay-svc-test'")
             let fields = row.split(separator: "|").map(String.init)
             #expect(fields.count == 4)
             #expect(Int(fields[0])! == nextHi * 32_768)  // a block of its own
             #expect(fields[1] == "T" && fields[2] == "131073")
             #expect(PKCS5S2.verify("relay-service-pw", against: fields[3]))
-            #expect(Int(try await SanitisationTests.psql(url, "SELECT next_hi FROM hibernate_unique_key"))! == nextHi + 1)
+            #expect(
+                Int(try await SanitisationTests.psql(url, "SELECT next_hi FROM hibernate_unique_key"))! == nextHi + 1)
             #expect(
                 try await SanitisationTests.psql(
                     url,

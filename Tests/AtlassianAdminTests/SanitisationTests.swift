@@ -56,7 +56,8 @@ struct SanitisationTests {
     @Test func aJiraDryRunListsEveryChangeAndTouchesNothing() async throws {
         try await withProductDatabase(.jira, prefix: "sanitise") { url in
             let before = try await Self.psql(url, Self.jiraTouched)
-            let report = try await Sanitisation.plan(.jira, database: try DatabaseLocation(url: url), settings: Self.settings)
+            let report = try await Sanitisation.plan(
+                .jira, database: try DatabaseLocation(url: url), settings: Self.settings)
             #expect(!report.applied)
             #expect(try await Self.psql(url, Self.jiraTouched) == before)
             #expect(report.entries.map(\.step) == SanitisationStep.steps(for: .jira))
@@ -71,14 +72,19 @@ struct SanitisationTests {
                     "serviceconfig 10300 removed ('Support mail handler', MailFetcherService, with its 5 properties)",
                 ])
             #expect(report.entry(.jiraWebhooksOff)?.items.count == 1)
-            #expect(report.entry(.jiraWebhooksOff)?.items.first?.contains("https://automation.example.com/hooks/jira/issue") == true)
+            #expect(
+                report.entry(.jiraWebhooksOff)?.items.first?.contains("https://automation.example.com/hooks/jira/issue")
+                    == true)
             #expect(report.entry(.jiraClusterNodesRemoved)?.items.count == 4)  // 2 nodes, 2 heartbeats
             #expect(
                 report.entry(.jiraOAuthConsumersRemoved)?.items == [
                     "oauthconsumer 10200 removed ('Confluence', key confluence:5798632)",
                     "oauthspconsumer 10000 removed ('Confluence', key confluence:5798632)",
                 ])
-            #expect(report.entry(.jiraTrustedAppsRemoved)?.items == ["trustedapp 10000 removed ('Confluence', confluence:5798632)"])
+            #expect(
+                report.entry(.jiraTrustedAppsRemoved)?.items == [
+                    "trustedapp 10000 removed ('Confluence', confluence:5798632)"
+                ])
             #expect(report.entry(.jiraLicenceReplaced)?.items == [])
             #expect(report.entry(.jiraLicenceReplaced)?.note?.contains("PROD's is kept") == true)
             #expect(report.text.contains("jira.webhooks.off [on]"))
@@ -104,14 +110,21 @@ struct SanitisationTests {
                     == "10000,10001,10002,10200,10201,10202")
             #expect(
                 try await Self.psql(
-                    url, "SELECT string_agg(entity_id::text, ',' ORDER BY entity_id) FROM propertyentry WHERE entity_name = 'ServiceConfig'")
+                    url,
+                    "SELECT string_agg(entity_id::text, ',' ORDER BY entity_id) FROM propertyentry WHERE entity_name = 'ServiceConfig'"
+                )
                     == "10001,10200,10201")
-            #expect(try await Self.psql(url, "SELECT count(*) FROM propertystring WHERE id BETWEEN 11100 AND 11104") == "0")
+            #expect(
+                try await Self.psql(url, "SELECT count(*) FROM propertystring WHERE id BETWEEN 11100 AND 11104") == "0")
             // The webhook is disabled, not deleted.
-            #expect(try await Self.psql(url, "SELECT string_agg(\"ENABLED\"::text, ',') FROM \"AO_4AEACD_WEBHOOK_DAO\"") == "false")
+            #expect(
+                try await Self.psql(url, "SELECT string_agg(\"ENABLED\"::text, ',') FROM \"AO_4AEACD_WEBHOOK_DAO\"")
+                    == "false")
             #expect(try await Self.psql(url, "SELECT count(*) FROM clusternode") == "0")
             #expect(try await Self.psql(url, "SELECT count(*) FROM clusternodeheartbeat") == "0")
-            #expect(try await Self.psql(url, "SELECT string_agg(consumerservice, ',') FROM oauthconsumer") == "__HOST_SERVICE__")
+            #expect(
+                try await Self.psql(url, "SELECT string_agg(consumerservice, ',') FROM oauthconsumer")
+                    == "__HOST_SERVICE__")
             #expect(try await Self.psql(url, "SELECT count(*) FROM oauthspconsumer") == "0")
             #expect(try await Self.psql(url, "SELECT count(*) FROM trustedapp") == "0")
             #expect(try await Self.psql(url, "SELECT md5(license) FROM productlicense") == licenceBefore)
@@ -129,14 +142,17 @@ struct SanitisationTests {
             settings.sanitisation = SanitisationPolicy(
                 off: ["jira.cluster.nodes-removed", "jira.mail.incoming-off"],
                 webhookAllowList: ["https://AUTOMATION.example.com/hooks/"])
-            let report = try await Sanitisation.apply(.jira, database: try DatabaseLocation(url: url), settings: settings)
+            let report = try await Sanitisation.apply(
+                .jira, database: try DatabaseLocation(url: url), settings: settings)
             #expect(report.entry(.jiraClusterNodesRemoved)?.isOn == false)
             #expect(report.entry(.jiraIncomingMailOff)?.isOn == false)
             #expect(report.text.contains("jira.cluster.nodes-removed [OFF"))
             #expect(try await Self.psql(url, "SELECT count(*) FROM clusternode") == "2")
             #expect(try await Self.psql(url, "SELECT string_agg(server_type, ',') FROM mailserver") == "imap")  // SMTP went
             #expect(try await Self.psql(url, "SELECT count(*) FROM serviceconfig WHERE id = 10300") == "1")
-            #expect(try await Self.psql(url, "SELECT string_agg(\"ENABLED\"::text, ',') FROM \"AO_4AEACD_WEBHOOK_DAO\"") == "true")
+            #expect(
+                try await Self.psql(url, "SELECT string_agg(\"ENABLED\"::text, ',') FROM \"AO_4AEACD_WEBHOOK_DAO\"")
+                    == "true")
             #expect(report.entry(.jiraWebhooksOff)?.note == "1 allow-listed webhook(s) stay enabled")
         }
     }
@@ -149,7 +165,9 @@ struct SanitisationTests {
             #expect(report.entry(.jiraLicenceReplaced)?.items.count == 2)
             let rows = try await Self.psql(url, "SELECT id || '|' || license FROM productlicense")
             #expect(rows == "10100|AAAB-dev-licence-text")  // the ProductLicense bank of the dump starts at 10100
-            #expect(try await Self.psql(url, "SELECT seq_id FROM sequence_value_item WHERE seq_name = 'ProductLicense'") == "10200")
+            #expect(
+                try await Self.psql(url, "SELECT seq_id FROM sequence_value_item WHERE seq_name = 'ProductLicense'")
+                    == "10200")
         }
     }
 
@@ -190,7 +208,9 @@ struct SanitisationTests {
         bad.sanitisation.licences = ["bamboo": "x"]
         bad.sanitisation.webhookAllowList = ["hooks.example.com"]
         let error = try #require(throws: AtlassianError.self) { try bad.validate() }
-        #expect(error.kind == .invalidInput && error.description.contains("bamboo") && error.description.contains("hooks.example.com"))
+        #expect(
+            error.kind == .invalidInput && error.description.contains("bamboo")
+                && error.description.contains("hooks.example.com"))
     }
 
     static let confluenceTouched = """
@@ -229,20 +249,29 @@ struct SanitisationTests {
             let location = try DatabaseLocation(url: url)
             try await Sanitisation.apply(.confluence, database: location, settings: Self.settings)
             #expect(
-                try await Self.psql(url, "SELECT count(*) FROM bandana WHERE bandanakey = 'atlassian.confluence.smtp.mail.accounts'")
+                try await Self.psql(
+                    url, "SELECT count(*) FROM bandana WHERE bandanakey = 'atlassian.confluence.smtp.mail.accounts'")
                     == "0")
             #expect(
-                try await Self.psql(url, "SELECT count(*) FROM bandana WHERE bandanakey = 'atlassian.confluence.space.mailaccounts'")
+                try await Self.psql(
+                    url, "SELECT count(*) FROM bandana WHERE bandanakey = 'atlassian.confluence.space.mailaccounts'")
                     == "0")
-            #expect(try await Self.psql(url, "SELECT string_agg(\"ENABLED\"::text, ',') FROM \"AO_A0B856_WEB_HOOK_LISTENER_AO\"") == "false")
+            #expect(
+                try await Self.psql(
+                    url, "SELECT string_agg(\"ENABLED\"::text, ',') FROM \"AO_A0B856_WEB_HOOK_LISTENER_AO\"") == "false"
+            )
             #expect(try await Self.psql(url, "SELECT count(*) FROM trustedapp") == "0")
             #expect(try await Self.psql(url, "SELECT count(*) FROM trustedapprestriction") == "0")
             // Only the trusted app's key went; Confluence's own keys stay.
-            #expect(try await Self.psql(url, "SELECT string_agg(keyid::text, ',' ORDER BY keyid) FROM keystore") == "32769,32770")
+            #expect(
+                try await Self.psql(url, "SELECT string_agg(keyid::text, ',' ORDER BY keyid) FROM keystore")
+                    == "32769,32770")
             // The global settings are untouched.
             #expect(
                 try await Self.psql(
-                    url, "SELECT count(*) FROM bandana WHERE bandanakey = 'atlassian.confluence.settings' AND bandanavalue LIKE '%<siteTitle>Confluence</siteTitle>%'")
+                    url,
+                    "SELECT count(*) FROM bandana WHERE bandanakey = 'atlassian.confluence.settings' AND bandanavalue LIKE '%<siteTitle>Confluence</siteTitle>%'"
+                )
                     == "1")
             let again = try await Sanitisation.plan(.confluence, database: location, settings: Self.settings)
             #expect(again.entries.allSatisfy { $0.items.isEmpty }, "\(again.text)")

@@ -57,12 +57,14 @@ struct SanitisationRefreshTests {
                 #expect(
                     try await Self.psql(
                         jira,
-                        "SELECT n.propertyvalue FROM propertyentry e JOIN propertynumber n ON n.id = e.id WHERE e.property_key = 'jira.mail.send.disabled'")
+                        "SELECT n.propertyvalue FROM propertyentry e JOIN propertynumber n ON n.id = e.id WHERE e.property_key = 'jira.mail.send.disabled'"
+                    )
                         == "1")
                 #expect(try await Self.psql(jira, "SELECT count(*) FROM clusternode") == "0")
                 #expect(
                     try await Self.psql(
-                        confluence, "SELECT count(*) FROM bandana WHERE bandanakey = 'atlassian.confluence.smtp.mail.accounts'")
+                        confluence,
+                        "SELECT count(*) FROM bandana WHERE bandanakey = 'atlassian.confluence.smtp.mail.accounts'")
                         == "0")
                 // Clean now, and the check after start finds nothing either.
                 try await refresher.scanForProduction(when: "test")
@@ -91,7 +93,9 @@ struct SanitisationRefreshTests {
                             product == .jira
                             ? try JiraClient(baseURL: base, credentials: bad)
                             : try ConfluenceClient(baseURL: base, credentials: bad)
-                        let refused = try await #require(throws: AtlassianError.self) { try await wrong.applicationLinks() }
+                        let refused = try await #require(throws: AtlassianError.self) {
+                            try await wrong.applicationLinks()
+                        }
                         #expect(refused.status == 401)
                     } catch {
                         await simulator.stop()
@@ -109,7 +113,9 @@ struct SanitisationRefreshTests {
                 var settings = Self.settings
                 settings.jira?.applicationLinks = nil
                 let refresher = try Self.refresher(jira: jira, confluence: confluence, settings: settings)
-                let failure = try await #require(throws: DataRefreshError.self) { try await refresher.rewriteSettings() }
+                let failure = try await #require(throws: DataRefreshError.self) {
+                    try await refresher.rewriteSettings()
+                }
                 #expect(failure.description.contains("applinks.admin.0b2c5b3e-6c8a-3d7e-9f41-5a1e2b3c4d5e.rpc.url"))
                 #expect(failure.description.contains("confluence.example.com"))
                 #expect(!failure.description.contains("bandana"))  // Confluence's link was relocated
@@ -125,15 +131,20 @@ struct SanitisationRefreshTests {
         let refresher = try Self.refresher(
             jira: "postgres://u@127.0.0.1/j", confluence: "postgres://u@127.0.0.1/c", settings: settings)
         var plan = DataRefresher.Plan(
-            manifest: SnapshotManifest(id: "20261202T000000Z", sourceEnvironment: "prod", products: [], toolVersion: "t"),
+            manifest: SnapshotManifest(
+                id: "20261202T000000Z", sourceEnvironment: "prod", products: [], toolVersion: "t"),
             steps: DataRefresher.Step.allCases, alreadyDone: [])
         plan.sanitisation = refresher.sanitisationListing
         plan.productionHosts = refresher.productionHosts
         let text = plan.text
         #expect(text.contains("on  jira.mail.outgoing-off"))
         #expect(text.contains("OFF confluence.webhooks.off"))
-        #expect(text.contains("source: https://support.atlassian.com/jira/kb/remove-abandoned-or-offline-nodes-in-jira-data-center/"))
-        #expect(text.contains("PROD-reference scan after the rewrite and after start, for: jira.example.com, confluence.example.com"))
+        #expect(
+            text.contains(
+                "source: https://support.atlassian.com/jira/kb/remove-abandoned-or-offline-nodes-in-jira-data-center/"))
+        #expect(
+            text.contains(
+                "PROD-reference scan after the rewrite and after start, for: jira.example.com, confluence.example.com"))
         #expect(plan.sanitisation.count == SanitisationStep.all.count)
     }
 }
