@@ -112,6 +112,9 @@ public struct DataRefresher: Sendable {
     public var startTimeout: Duration
     /// How databases are restored (jobs, streaming) and Jira's index rebuilt.
     public var restoreOptions: RestoreOptions
+    /// The licence to install in each product's database, by product name (`jira`), resolved
+    /// from the environment's secret references; none keeps PROD's. Never logged.
+    public var licences: [String: String]
     /// Where progress goes.
     public var logger: Logger
 
@@ -128,14 +131,16 @@ public struct DataRefresher: Sendable {
     ///   - startTimeout: how long an application may take to reach RUNNING.
     ///   - restore: `pg_restore --jobs`, how the dump reaches it, and the Jira reindex
     ///     (default: the machine's cores, download with a free-space check, background reindex).
+    ///   - licences: the licence for each product by name, resolved from secret references (see ``licences``).
     ///   - logger: where progress goes.
     public init(
         settings: EnvironmentSettings, targets: [Target], location: SnapshotLocation, s3: S3Client,
         production: ProductionGuard, control: ApplicationControl = .none, workDirectory: String,
         startTimeout: Duration = .seconds(1800), restore: RestoreOptions = RestoreOptions(),
-        logger: Logger = Logger(label: "atlas-relay.data-refresher")
+        licences: [String: String] = [:], logger: Logger = Logger(label: "atlas-relay.data-refresher")
     ) {
         self.restoreOptions = restore
+        self.licences = licences
         self.settings = settings
         self.targets = targets
         self.location = location
