@@ -12,10 +12,11 @@ extension DataRefresher {
             urls: settings.productionBaseURLs + production.urls, hosts: settings.sanitisation.productionHosts)
     }
 
-    /// What the sanitisation steps of `target` are given: its Basic credentials as the service
-    /// account (a token cannot be set in the database).
+    /// What the sanitisation steps of `target` are given: its licence (``licences``, resolved by
+    /// the caller) and its Basic credentials as the service account (a token cannot be set in the
+    /// database).
     func sanitisationContext(_ target: Target) -> SanitisationContext {
-        SanitisationContext(licence: nil, serviceAccount: ServiceAccount(target.credentials))
+        SanitisationContext(licence: licences[target.name], serviceAccount: ServiceAccount(target.credentials))
     }
 
     /// Sanitises and rewrites the target's databases, in this order: every product's outgoing
@@ -36,7 +37,7 @@ extension DataRefresher {
         for target in targets {
             guard let product = target.product else { continue }
             let rest = Set(SanitisationStep.steps(for: product)).subtracting(mailFirst)
-            if settings.sanitisation.licences[product.rawValue] != nil {
+            if settings.sanitisation.licences[product.rawValue] != nil && licences[target.name] == nil {
                 logger.warning(
                     "a licence reference is configured but this refresher was given no resolved licence; PROD's licence is kept",
                     metadata: ["product": "\(product.rawValue)"])

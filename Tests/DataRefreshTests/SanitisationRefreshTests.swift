@@ -24,9 +24,9 @@ struct SanitisationRefreshTests {
 
     static let account = AtlassianCredentials.basic(user: "atlas-relay", password: "refresh-service-pw")
 
-    static func refresher(jira: String, confluence: String, settings: EnvironmentSettings = settings) throws
-        -> DataRefresher
-    {
+    static func refresher(
+        jira: String, confluence: String, settings: EnvironmentSettings = settings, licences: [String: String] = [:]
+    ) throws -> DataRefresher {
         DataRefresher(
             settings: settings,
             targets: [
@@ -40,7 +40,8 @@ struct SanitisationRefreshTests {
             ],
             location: SnapshotLocation(bucket: "unused", prefix: "nightly/"), s3: S3Client(try Sandbox.s3AWSClient()),
             production: .init(databases: [], urls: ["https://jira.example.com", "https://confluence.example.com"]),
-            workDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("sanitise-\(UUID())").path)
+            workDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("sanitise-\(UUID())").path,
+            licences: licences)
     }
 
     static func psql(_ url: String, _ sql: String) async throws -> String {
@@ -50,8 +51,10 @@ struct SanitisationRefreshTests {
     @Test func theRewriteSanitisesSetsTheServiceAccountAndLeavesNoPRODReference() async throws {
         try await withProductDatabase(.jira, prefix: "refsan") { jira in
             try await withProductDatabase(.confluence, prefix: "refsan") { confluence in
-                let refresher = try Self.refresher(jira: jira, confluence: confluence)
+                let refresher = try Self.refresher(
+                    jira: jira, confluence: confluence, licences: ["jira": "AAAB-dev-licence"])
                 try await refresher.rewriteSettings()
+                #expect(try await Self.psql(jira, "SELECT license FROM productlicense") == "AAAB-dev-licence")
 
                 #expect(try await Self.psql(jira, "SELECT count(*) FROM mailserver") == "0")
                 #expect(
