@@ -200,7 +200,7 @@ struct FaithfulRestoreTests {
 
     @Test func badInputIsRefusedBeforeAnythingIsStopped() async throws {
         try await Self.withWorld(.jira) { world in
-            let manifest = try await world.provider.provide()
+            _ = try await world.provider.provide()
             func refused(_ refresher: DataRefresher) async throws -> DataRefreshError {
                 let error = try await #require(throws: DataRefreshError.self) { try await refresher.refresh() }
                 #expect(world.stops.count == 0, "\(error)")
@@ -274,7 +274,7 @@ struct FaithfulRestoreTests {
 
     @Test func confluenceOnAnotherBuildIsRefused() async throws {
         try await Self.withWorld(.confluence) { world in
-            let manifest = try await world.provider.provide()
+            _ = try await world.provider.provide()
             try await PostgresTools.sql(world.dev, "UPDATE confversion SET buildnumber = 8703")
             let error = try await #require(throws: DataRefreshError.self) {
                 try await world.refresher(restore: .init(jobs: 1)).refresh()
