@@ -165,6 +165,12 @@ extension SanitisationStep {
 
     /// Every step, in the order they run: for each product outgoing mail first, the service
     /// account last.
+    ///
+    /// Confluence has no cluster-node or licence step: it keeps no node rows (its one
+    /// `clustersafety` row is a number it checks against its own running cluster, and a restore
+    /// into another cluster needs no change to it), and its licence lives in `confluence.cfg.xml`
+    /// in the local home, not in the database. Its OAuth consumers are not in the tables of
+    /// Confluence 6 that this step list covers.
     public static let all: [SanitisationStep] = [
         .jiraOutgoingMailOff, .jiraIncomingMailOff, .jiraWebhooksOff, .jiraClusterNodesRemoved,
         .jiraOAuthConsumersRemoved, .jiraTrustedAppsRemoved, .jiraLicenceReplaced, .jiraServiceAccount,
