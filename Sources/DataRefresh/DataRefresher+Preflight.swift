@@ -72,9 +72,19 @@ extension DataRefresher {
         }
         var targetBuild = target.expectedBuild
         var source = "the configured expected build"
-        if targetBuild == nil, let current = try await PostgresTools.productBuild(target.database, product: product) {
-            targetBuild = current.build
-            source = "its current database \(target.database.database)"
+        if targetBuild == nil {
+            let current: (build: Int, version: String?)?
+            do {
+                current = try await PostgresTools.productBuild(target.database, product: product)
+            } catch {
+                throw DataRefreshError(
+                    "cannot read the build of \(target.name)'s current database \(target.database.database) as \(target.database.user) (\(error)); let the admin role read it (GRANT \(target.owner ?? "<owner>") TO \(target.database.user)) or set the target's expectedBuild. Nothing was changed",
+                    kind: .databaseRole, underlying: error)
+            }
+            if let current {
+                targetBuild = current.build
+                source = "its current database \(target.database.database)"
+            }
         }
         guard let targetBuild else {
             logger.warning(

@@ -243,6 +243,45 @@ struct FaithfulRestoreTests {
         }
     }
 
+    @Test func anAdminRoleAsOnRDSMustBeAllowedToCreateDatabasesAndActAsTheOwner() async throws {
+        try await Self.withWorld(.jira) { world in
+            let manifest = try await world.provider.provide()
+            // As on RDS: the admin is no superuser, and DEV's database belongs to the application's role.
+            let role = "relay_admin_\(UUID().uuidString.lowercased().prefix(8))"
+            let password = UUID().uuidString
+            let server = world.dev.database("postgres")
+            try await PostgresTools.sql(server, "CREATE ROLE \(role) LOGIN PASSWORD '\(password)'")
+            try await withCleanup {
+                try await PostgresTools.sql(server, "ALTER DATABASE \(world.dev.database) OWNER TO jira")
+                try await PostgresTools.sql(
+                    world.dev,
+                    "DO $$DECLARE t record; BEGIN FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' LOOP "
+                        + "EXECUTE format('ALTER TABLE public.%I OWNER TO jira', t.tablename); END LOOP; END$$")
+                var components = URLComponents(string: try Sandbox.postgresURL(database: world.dev.database))!
+                components.user = role
+                components.password = password
+                let admin = try DatabaseLocation(url: components.string!)
+                let refresher = world.refresher(database: admin)
+
+                let noCreate = try await #require(throws: DataRefreshError.self) { try await refresher.run(.check, manifest) }
+                #expect(noCreate.kind == .databaseRole && noCreate.description.contains("CREATEDB"))
+                try await PostgresTools.sql(server, "ALTER ROLE \(role) CREATEDB")
+                let notMember = try await #require(throws: DataRefreshError.self) { try await refresher.run(.check, manifest) }
+                #expect(notMember.kind == .databaseRole && notMember.description.contains("GRANT jira TO \(role)"))
+                #expect(!notMember.description.contains(password))
+
+                try await PostgresTools.sql(server, "GRANT jira TO \(role)")
+                try await refresher.run(.check, manifest)
+                try await refresher.run(.restoreDatabases, manifest)
+                #expect(try await Self.creation(of: world.dev) == "UTF8 C C jira")
+                #expect(try await Self.owners(in: world.dev) == ["jira"])
+                #expect(try await PostgresTools.sql(world.dev, "SELECT count(*) FROM jiraissue") == "25")
+            } cleanup: {
+                _ = try? await PostgresTools.sql(server, "DROP ROLE IF EXISTS \(role)")
+            }
+        }
+    }
+
     @Test func aDumpFromANewerPgDumpIsRefusedWithTheFix() async throws {
         try await Self.withWorld(.jira) { world in
             let manifest = try await world.provider.provide()
