@@ -14,7 +14,10 @@ public struct ConfluenceClient: AtlassianProduct {
     /// Where the licence details are.
     public static let licencePath = "/rest/license/1.0/license/details"
 
-    /// `GET /rest/api/server-information`.
+    /// `GET /rest/api/server-information`. Unlike Jira's `serverInfo` it has no site title
+    /// (Confluence DC 10.0's OpenAPI lists `baseUrl`, `version`, `buildNumber`,
+    /// `marketplaceBuildNumber` and `buildDate` only); the title is in the database's global
+    /// settings (`bandana`, `atlassian.confluence.settings`, `<siteTitle>`).
     public struct ServerInformation: Sendable, Equatable, Decodable {
         /// The configured base URL.
         public let baseUrl: String

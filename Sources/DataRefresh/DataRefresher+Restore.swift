@@ -34,11 +34,12 @@ extension DataRefresher {
             let creation = target.creation ?? .for(target.product)
             let key = base + data.dumpKey
             let started = ContinuousClock.now
+            let arguments: [String]
             if options.streams {
                 logger.info(
                     "restoring database (streamed from S3, one pg_restore job)",
                     metadata: ["product": "\(target.name)", "bytes": "\(data.dumpBytes)"])
-                try await PostgresTools.restore(
+                arguments = try await PostgresTools.restore(
                     .stream(
                         s3, bucket: location.bucket, key: key, bytes: data.dumpBytes, sha256: data.dumpSHA256,
                         workDirectory: workDirectory),
@@ -52,7 +53,7 @@ extension DataRefresher {
                 logger.info(
                     "restoring database",
                     metadata: ["product": "\(target.name)", "bytes": "\(data.dumpBytes)", "jobs": "\(options.jobs)"])
-                try await PostgresTools.restore(
+                arguments = try await PostgresTools.restore(
                     .file(file), into: target.database, owner: target.owner, creation: creation, jobs: options.jobs)
             }
             logger.info(
@@ -60,6 +61,7 @@ extension DataRefresher {
                 metadata: [
                     "product": "\(target.name)", "bytes": "\(data.dumpBytes)",
                     "owner": "\(target.owner ?? target.database.user)",
+                    "pg_restore": "\(arguments.joined(separator: " "))",
                     "seconds": "\((ContinuousClock.now - started).components.seconds)",
                 ])
         }

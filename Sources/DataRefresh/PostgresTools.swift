@@ -166,10 +166,12 @@ enum PostgresTools {
     ///
     /// - Parameters:
     ///   - jobs: `pg_restore --jobs` for a file; a stream is read in one pass (one job).
+    /// - Returns: the `pg_restore` arguments used (no secrets: those are in its environment).
+    @discardableResult
     static func restore(
         _ source: RestoreSource, into target: DatabaseLocation, owner: String?,
         creation: DataRefresher.DatabaseCreation, jobs: Int
-    ) async throws {
+    ) async throws -> [String] {
         let fresh = target.database + "_restore"
         let previous = target.database + "_previous"
         let admin = target.database("postgres")
@@ -181,9 +183,9 @@ enum PostgresTools {
         let output: ProcessRunner.Output
         switch source {
         case .file(let file):
+            arguments += ["--jobs=\(max(1, jobs))", file]
             output = try await ProcessRunner.run(
-                try path(of: "pg_restore"), arguments + ["--jobs=\(max(1, jobs))", file], environment: environment,
-                timeout: .seconds(6 * 3600))
+                try path(of: "pg_restore"), arguments, environment: environment, timeout: .seconds(6 * 3600))
         case .stream(let s3, let bucket, let key, let bytes, let sha256, let workDirectory, let rangeSize):
             output = try await streamRestore(
                 arguments: arguments, environment: environment, s3: s3, bucket: bucket, key: key, bytes: bytes,
@@ -205,6 +207,7 @@ enum PostgresTools {
             try await sql(admin, "ALTER DATABASE \(quoted(target.database)) RENAME TO \(quoted(previous))")
         }
         try await sql(admin, "ALTER DATABASE \(quoted(fresh)) RENAME TO \(quoted(target.database))")
+        return arguments
     }
 
     /// Runs `pg_restore` on a named pipe that the dump is streamed into from S3, in ranges, with
@@ -339,7 +342,7 @@ enum PostgresTools {
         }
         let local = try await localRestoreMajor()
         let made = "written by pg_dump \(header.dumpVersion ?? "?") from PostgreSQL \(header.serverVersion ?? "?") (archive format \(header.archiveVersionText))"
-        let fix = "install the PostgreSQL \(header.dumpMajor.map(String.init) ?? "newer") client tools (pg_restore) on this machine, or take the snapshot with a pg_dump no newer than \(local); nothing was changed"
+        let fix = "install \(header.dumpMajor.map { "the PostgreSQL \($0)" } ?? "a newer PostgreSQL") client (pg_restore) on this machine, or take the snapshot with a pg_dump no newer than \(local); nothing was changed"
         if let major = header.dumpMajor, major > local {
             throw DataRefreshError(
                 "\(name) was \(made), newer than the local pg_restore \(local), which cannot read it: \(fix)",

@@ -61,7 +61,8 @@ extension DataRefresher {
         /// Stream the dump from S3 into `pg_restore` through a pipe: no local copy, so no disk
         /// space is needed, but `pg_restore` reads it in one pass and `--jobs` does not apply (one
         /// job). The SHA-256 is checked when the stream ends, before the restored database is
-        /// swapped in: a corrupt dump leaves the target as it was.
+        /// swapped in: a corrupt dump leaves the target as it was. The process ignores `SIGPIPE`
+        /// from then on, so a `pg_restore` that stops early fails the write instead of ending the process.
         case stream
     }
 

@@ -144,6 +144,11 @@ struct FaithfulRestoreTests {
             // The old database is kept beside it; the scratch database of the check is gone.
             #expect(try await world.databases() == [world.dev.database, world.dev.database + "_previous"])
             #expect(log.all.contains { $0.contains("restoring database") && $0.contains("jobs=3") }, "\(log.text)")
+            #expect(
+                log.all.contains {
+                    $0.contains("database restored") && $0.contains("--jobs=3") && $0.contains("--role=jira")
+                        && $0.contains("--no-owner")
+                }, "\(log.text)")
         }
     }
 
@@ -304,7 +309,7 @@ struct FaithfulRestoreTests {
                 let refresher = world.refresher()
                 let error = try await #require(throws: DataRefreshError.self) { try await refresher.refresh() }
                 #expect(error.kind == .unsupportedDump && error.isRefusal)
-                #expect(error.description.contains(says) && error.description.contains("install the PostgreSQL"))
+                #expect(error.description.contains(says) && error.description.contains("PostgreSQL") && error.description.contains("client (pg_restore)"))
                 #expect(world.stops.count == 0)
                 #expect(try await world.marker() == "DEV before")
             }
