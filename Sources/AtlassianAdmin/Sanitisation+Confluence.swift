@@ -81,6 +81,7 @@ extension Sanitisation {
                     "DELETE FROM trustedapp WHERE trustedappid = ANY(\(apps))", logger: input.logger)
                 _ = try await connection.query("DELETE FROM keystore WHERE keyid = ANY(\(keys))", logger: input.logger)
             }),
+        personalTokensAction(.confluencePersonalTokensRemoved),
         ServiceAccount.confluenceAction,
     ]
 

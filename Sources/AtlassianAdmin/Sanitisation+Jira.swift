@@ -214,11 +214,38 @@ extension Sanitisation {
                 _ = try await connection.query(
                     "INSERT INTO productlicense (id, license) VALUES (\(id), \(licence))", logger: input.logger)
             }),
+        personalTokensAction(.jiraPersonalTokensRemoved),
         ServiceAccount.jiraAction,
     ]
 
     /// Disables the enabled webhooks of an Active Objects webhook table (Jira's and Confluence's
     /// have the same `ID`, `NAME`, `URL`, `ENABLED` columns), except allow-listed URLs.
+    /// Removes every personal access token (the PAT plugin's table, the same in Jira and
+    /// Confluence); a version without the table has nothing to remove.
+    static func personalTokensAction(_ step: SanitisationStep) -> SanitisationAction {
+        let table = "AO_81F455_PERSONAL_TOKEN"
+        return SanitisationAction(
+            step: step,
+            find: { connection, input in
+                guard try await exists(table, connection, input.logger) else {
+                    return ([], "no personal access tokens in this version (no \(table) table)")
+                }
+                let items = try await rows(
+                    connection,
+                    PostgresQuery(
+                        unsafeSQL: """
+                            SELECT "ID"::bigint, COALESCE("NAME", ''), COALESCE("USER_KEY", '') FROM "\(table)" ORDER BY "ID"
+                            """), input.logger, as: (Int64, String, String).self
+                ).map { SanitisationItem(id: "\($0.0)", line: "personal access token \($0.0) '\($0.1)' of \($0.2) removed") }
+                return (items, nil)
+            },
+            change: { connection, items, input in
+                let ids = items.compactMap { Int64($0.id) }
+                _ = try await connection.query(
+                    "DELETE FROM \"\(unescaped: table)\" WHERE \"ID\"::bigint = ANY(\(ids))", logger: input.logger)
+            })
+    }
+
     static func webhooksAction(_ step: SanitisationStep, table: String) -> SanitisationAction {
         SanitisationAction(
             step: step,

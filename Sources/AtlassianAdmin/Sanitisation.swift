@@ -84,6 +84,25 @@ extension SanitisationStep {
             "https://confluence.atlassian.com/adminjiraserver/using-applinks-to-link-to-other-applications-938846918.html"
     )
 
+    /// PROD's personal access tokens removed from Jira (8.14 and later keep them in the
+    /// `AO_81F455_PERSONAL_TOKEN` table of the PAT plugin; earlier versions have none).
+    public static let jiraPersonalTokensRemoved = SanitisationStep(
+        name: "jira.personal-tokens-removed", product: .jira,
+        summary:
+            "PROD's personal access tokens removed, so a token leaked from DEV or a script pointed at DEV never "
+            + "acts as a PROD user (users create new ones in DEV when they need them)",
+        changes: "\"AO_81F455_PERSONAL_TOKEN\": all rows",
+        source:
+            "https://confluence.atlassian.com/enterprise/using-personal-access-tokens-1026032365.html; the table: "
+            + "https://support.atlassian.com/confluence/kb/how-to-get-personal-token-id-list-along-with-username-email-address-and-user-key-using-database-query/"
+    )
+
+    /// PROD's personal access tokens removed from Confluence (7.9 and later).
+    public static let confluencePersonalTokensRemoved = SanitisationStep(
+        name: "confluence.personal-tokens-removed", product: .confluence,
+        summary: jiraPersonalTokensRemoved.summary, changes: jiraPersonalTokensRemoved.changes,
+        source: jiraPersonalTokensRemoved.source)
+
     /// Jira's trusted applications removed.
     public static let jiraTrustedAppsRemoved = SanitisationStep(
         name: "jira.trusted-apps-removed", product: .jira,
@@ -173,9 +192,10 @@ extension SanitisationStep {
     /// Confluence 6 that this step list covers.
     public static let all: [SanitisationStep] = [
         .jiraOutgoingMailOff, .jiraIncomingMailOff, .jiraWebhooksOff, .jiraClusterNodesRemoved,
-        .jiraOAuthConsumersRemoved, .jiraTrustedAppsRemoved, .jiraLicenceReplaced, .jiraServiceAccount,
+        .jiraOAuthConsumersRemoved, .jiraTrustedAppsRemoved, .jiraLicenceReplaced, .jiraPersonalTokensRemoved,
+        .jiraServiceAccount,
         .confluenceOutgoingMailOff, .confluenceIncomingMailOff, .confluenceWebhooksOff,
-        .confluenceTrustedAppsRemoved, .confluenceServiceAccount,
+        .confluenceTrustedAppsRemoved, .confluencePersonalTokensRemoved, .confluenceServiceAccount,
     ]
 
     /// The steps of `product`, in the order they run.
