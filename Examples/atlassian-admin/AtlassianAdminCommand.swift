@@ -117,7 +117,9 @@ struct ServerInfo: AsyncParsableCommand {
         let client = try connection.client()
         if let jira = client as? JiraClient {
             let info = try await jira.serverInfo()
-            var object: [String: Any] = ["baseUrl": info.baseUrl, "version": info.version, "buildNumber": info.buildNumber]
+            var object: [String: Any] = [
+                "baseUrl": info.baseUrl, "version": info.version, "buildNumber": info.buildNumber,
+            ]
             if let title = info.serverTitle { object["serverTitle"] = title }
             connection.emit(
                 object,

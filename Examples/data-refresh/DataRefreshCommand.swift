@@ -170,9 +170,11 @@ struct Refresh: AsyncParsableCommand {
     @Option(help: "Jira's build number in the target (default: what its current database says).") var jiraBuild: Int?
     @Option(help: "Confluence's build number in the target (default: what its current database says).")
     var confluenceBuild: Int?
-    @Option(help: "pg_restore --jobs (default: this machine's cores).") var jobs = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "pg_restore --jobs (default: this machine's cores).") var jobs = ProcessInfo.processInfo
+        .activeProcessorCount
     @Option(
-        help: "How the dump reaches pg_restore: automatic (download when --jobs > 1, else stream), download (free space checked first) or stream (no local copy, one job)."
+        help:
+            "How the dump reaches pg_restore: automatic (download when --jobs > 1, else stream), download (free space checked first) or stream (no local copy, one job)."
     )
     var transfer = "automatic"
     @Option(help: "Rebuild Jira's index after start: background, foreground or none.") var reindex = "background"

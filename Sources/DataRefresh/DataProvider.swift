@@ -113,7 +113,8 @@ public struct DataProvider: Sendable {
                 build = try await PostgresTools.productBuild(source.database, product: product)
             }
             logger.info(
-                "product build", metadata: ["product": "\(source.name)", "build": "\(build.map { String($0.build) } ?? "none")"])
+                "product build",
+                metadata: ["product": "\(source.name)", "build": "\(build.map { String($0.build) } ?? "none")"])
             logger.info("dumping database", metadata: ["product": "\(source.name)", "database": "\(source.database)"])
             let dump = try await PostgresTools.dump(
                 source.database, to: s3, bucket: location.bucket, key: base + dumpKey, writeOptions: writeOptions)
@@ -210,4 +211,3 @@ public struct DataProvider: Sendable {
         }
     }
 }
-

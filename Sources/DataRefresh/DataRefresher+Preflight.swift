@@ -38,7 +38,8 @@ extension DataRefresher {
                 "target checked",
                 metadata: [
                     "product": "\(target.name)", "owner": "\(target.owner ?? target.database.user)",
-                    "locale": "\(locale)", "dump": "pg_dump \(header.dumpVersion ?? "?") (\(header.archiveVersionText))",
+                    "locale": "\(locale)",
+                    "dump": "pg_dump \(header.dumpVersion ?? "?") (\(header.archiveVersionText))",
                     "build": "\(data.buildNumber.map(String.init) ?? "unknown")",
                     "transfer": "\(restoreOptions.streams ? "stream" : "download, \(restoreOptions.jobs) jobs")",
                 ])

@@ -24,7 +24,9 @@ public struct DumpHeader: Sendable, Equatable {
     public var dumpMajor: Int? { dumpVersion.flatMap(Self.major(of:)) }
 
     /// The archive version as text, `1.14.0`.
-    public var archiveVersionText: String { "\(archiveVersion.major).\(archiveVersion.minor).\(archiveVersion.revision)" }
+    public var archiveVersionText: String {
+        "\(archiveVersion.major).\(archiveVersion.minor).\(archiveVersion.revision)"
+    }
 
     public static func == (lhs: DumpHeader, rhs: DumpHeader) -> Bool {
         lhs.archiveVersion == rhs.archiveVersion && lhs.databaseName == rhs.databaseName

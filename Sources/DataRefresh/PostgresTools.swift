@@ -45,7 +45,8 @@ enum PostgresTools {
         func upload() async throws {
             guard parts.count < S3Client.maximumParts else {
                 throw DataRefreshError(
-                    "the dump of \(database) is larger than \(DumpPartSizing.capacity) bytes, the most 10,000 parts hold")
+                    "the dump of \(database) is larger than \(DumpPartSizing.capacity) bytes, the most 10,000 parts hold"
+                )
             }
             parts.append(
                 try await s3.uploadPart(
@@ -139,7 +140,8 @@ enum PostgresTools {
         for locale in creation.locales {
             let statement =
                 "CREATE DATABASE \(quoted(name)) WITH TEMPLATE \(quoted(creation.template)) ENCODING \(literal(creation.encoding)) "
-                + "LC_COLLATE \(literal(locale)) LC_CTYPE \(literal(locale))" + (owner.map { " OWNER \(quoted($0))" } ?? "")
+                + "LC_COLLATE \(literal(locale)) LC_CTYPE \(literal(locale))"
+                + (owner.map { " OWNER \(quoted($0))" } ?? "")
             do {
                 try await sql(admin.database("postgres"), statement)
                 return locale
@@ -243,7 +245,8 @@ enum PostgresTools {
                 restore.cancel()
                 let output = try? await restore.value
                 throw DataRefreshError(
-                    "pg_restore did not open the dump stream: \(output?.errorText ?? "errno \(errno)"); \(target) was not touched")
+                    "pg_restore did not open the dump stream: \(output?.errorText ?? "errno \(errno)"); \(target) was not touched"
+                )
             }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -341,8 +344,10 @@ enum PostgresTools {
                 kind: .unsupportedDump)
         }
         let local = try await localRestoreMajor()
-        let made = "written by pg_dump \(header.dumpVersion ?? "?") from PostgreSQL \(header.serverVersion ?? "?") (archive format \(header.archiveVersionText))"
-        let fix = "install \(header.dumpMajor.map { "the PostgreSQL \($0)" } ?? "a newer PostgreSQL") client (pg_restore) on this machine, or take the snapshot with a pg_dump no newer than \(local); nothing was changed"
+        let made =
+            "written by pg_dump \(header.dumpVersion ?? "?") from PostgreSQL \(header.serverVersion ?? "?") (archive format \(header.archiveVersionText))"
+        let fix =
+            "install \(header.dumpMajor.map { "the PostgreSQL \($0)" } ?? "a newer PostgreSQL") client (pg_restore) on this machine, or take the snapshot with a pg_dump no newer than \(local); nothing was changed"
         if let major = header.dumpMajor, major > local {
             throw DataRefreshError(
                 "\(name) was \(made), newer than the local pg_restore \(local), which cannot read it: \(fix)",
@@ -376,7 +381,8 @@ enum PostgresTools {
                 "SELECT rolsuper OR rolcreatedb FROM pg_roles WHERE rolname = current_user",
             ], environment: environment, timeout: .seconds(60))
         guard output.status == 0 else { throw connectionProblem(output.errorText, server) }
-        guard String(decoding: output.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "t" else {
+        guard String(decoding: output.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "t"
+        else {
             throw DataRefreshError(
                 "the role \(admin.user) on \(admin.host) may not create databases; connect as an admin role with CREATEDB (ALTER ROLE \(admin.user) CREATEDB). Nothing was changed",
                 kind: .databaseRole)
@@ -403,7 +409,9 @@ enum PostgresTools {
     static func connectionProblem(_ text: String, _ location: DatabaseLocation) -> DataRefreshError {
         let lower = text.lowercased()
         let tail = "Nothing was changed. (\(text.prefix(300)))"
-        if lower.contains("password authentication failed") || lower.contains("role \"") && lower.contains("does not exist") {
+        if lower.contains("password authentication failed")
+            || lower.contains("role \"") && lower.contains("does not exist")
+        {
             return DataRefreshError(
                 "the database server \(location.host):\(location.port) refused the role \(location.user): check the admin role and its password. \(tail)",
                 kind: .databaseRole)
@@ -422,12 +430,19 @@ enum PostgresTools {
     /// it: Jira's `jira.version.patched` and `jira.version` (in `propertystring`), Confluence's
     /// highest `confversion.buildnumber`. Nil when the database does not exist or holds no
     /// product tables (a new environment).
-    static func productBuild(_ location: DatabaseLocation, product: Product) async throws -> (build: Int, version: String?)? {
-        let exists = try await sql(location.database("postgres"), "SELECT 1 FROM pg_database WHERE datname = \(literal(location.database))")
+    static func productBuild(_ location: DatabaseLocation, product: Product) async throws -> (
+        build: Int, version: String?
+    )? {
+        let exists = try await sql(
+            location.database("postgres"), "SELECT 1 FROM pg_database WHERE datname = \(literal(location.database))")
         guard exists == "1" else { return nil }
         switch product {
         case .jira:
-            guard try await sql(location, "SELECT to_regclass('propertyentry') IS NOT NULL AND to_regclass('propertystring') IS NOT NULL") == "t"
+            guard
+                try await sql(
+                    location,
+                    "SELECT to_regclass('propertyentry') IS NOT NULL AND to_regclass('propertystring') IS NOT NULL")
+                    == "t"
             else { return nil }
             func property(_ key: String) async throws -> String {
                 try await sql(
@@ -440,7 +455,9 @@ enum PostgresTools {
             return (build, version.isEmpty ? nil : version)
         case .confluence:
             guard try await sql(location, "SELECT to_regclass('confversion') IS NOT NULL") == "t" else { return nil }
-            guard let build = Int(try await sql(location, "SELECT max(buildnumber) FROM confversion")) else { return nil }
+            guard let build = Int(try await sql(location, "SELECT max(buildnumber) FROM confversion")) else {
+                return nil
+            }
             return (build, nil)
         }
     }

@@ -126,7 +126,8 @@ extension DataRefresher {
         public static let statvfsFreeSpace: @Sendable (String) throws -> Int64 = { directory in
             var info = statvfs()
             guard statvfs(directory, &info) == 0 else {
-                throw DataRefreshError("cannot read the free space of \(directory) (errno \(errno)); check the work directory")
+                throw DataRefreshError(
+                    "cannot read the free space of \(directory) (errno \(errno)); check the work directory")
             }
             return Int64(info.f_bavail) * Int64(info.f_frsize)
         }

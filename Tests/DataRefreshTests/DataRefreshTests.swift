@@ -41,7 +41,8 @@ struct DataRefreshTests {
                 dev[product] = try DatabaseLocation(url: try await Sandbox.makeProductDatabase(dump, prefix: "dev"))
                 // DEV has a stale table and a stale file that the refresh must replace.
                 try await PostgresTools.sql(
-                    dev[product]!, "CREATE TABLE relay_marker (note text); INSERT INTO relay_marker VALUES ('stale DEV item')")
+                    dev[product]!,
+                    "CREATE TABLE relay_marker (note text); INSERT INTO relay_marker VALUES ('stale DEV item')")
                 prodHome[product] = "\(root)/prod-\(product)"
                 devHome[product] = "\(root)/dev-\(product)"
                 for (path, text) in [
@@ -172,7 +173,8 @@ struct DataRefreshTests {
                 #expect(try await PostgresTools.sql(database, "SELECT to_regclass('relay_marker') IS NULL") == "t")
                 #expect(
                     try await PostgresTools.sql(
-                        database, "SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname = 'public'")
+                        database,
+                        "SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname = 'public'")
                         == product)
                 #expect(
                     try await PostgresTools.sql(

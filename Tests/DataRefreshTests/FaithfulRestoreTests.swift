@@ -90,7 +90,8 @@ struct FaithfulRestoreTests {
                             dev: try DatabaseLocation(url: devURL), s3: s3,
                             location: SnapshotLocation(bucket: bucket, prefix: "nightly/"), root: root)
                         try await PostgresTools.sql(
-                            world.dev, "CREATE TABLE relay_marker (note text); INSERT INTO relay_marker VALUES ('DEV before')")
+                            world.dev,
+                            "CREATE TABLE relay_marker (note text); INSERT INTO relay_marker VALUES ('DEV before')")
                         return try await body(world)
                     } cleanup: {
                         try? FileManager.default.removeItem(atPath: root)
@@ -139,7 +140,9 @@ struct FaithfulRestoreTests {
             // The application's role can work on what it owns, as the application does.
             #expect(
                 try await PostgresTools.sql(
-                    world.dev, "SET ROLE jira; UPDATE jiraissue SET summary = summary WHERE id = (SELECT min(id) FROM jiraissue); SELECT current_user")
+                    world.dev,
+                    "SET ROLE jira; UPDATE jiraissue SET summary = summary WHERE id = (SELECT min(id) FROM jiraissue); SELECT current_user"
+                )
                     == "jira")
             // The old database is kept beside it; the scratch database of the check is gone.
             #expect(try await world.databases() == [world.dev.database, world.dev.database + "_previous"])
@@ -165,7 +168,8 @@ struct FaithfulRestoreTests {
             #expect(["UTF8 en_US.UTF-8 en_US.UTF-8 confluence", "UTF8 C.UTF-8 C.UTF-8 confluence"].contains(creation))
             #expect(try await Self.owners(in: world.dev) == ["confluence"])
             #expect(
-                try await PostgresTools.sql(world.dev, "SELECT title FROM content WHERE contentid = 360467") == "Test 123")
+                try await PostgresTools.sql(world.dev, "SELECT title FROM content WHERE contentid = 360467")
+                    == "Test 123")
             let left = try FileManager.default.contentsOfDirectory(atPath: "\(world.root)/work")
             #expect(left.isEmpty, "a stream leaves no dump or pipe behind: \(left)")
         }
@@ -268,10 +272,14 @@ struct FaithfulRestoreTests {
                 let admin = try DatabaseLocation(url: components.string!)
                 let refresher = world.refresher(database: admin)
 
-                let noCreate = try await #require(throws: DataRefreshError.self) { try await refresher.run(.check, manifest) }
+                let noCreate = try await #require(throws: DataRefreshError.self) {
+                    try await refresher.run(.check, manifest)
+                }
                 #expect(noCreate.kind == .databaseRole && noCreate.description.contains("CREATEDB"))
                 try await PostgresTools.sql(server, "ALTER ROLE \(role) CREATEDB")
-                let notMember = try await #require(throws: DataRefreshError.self) { try await refresher.run(.check, manifest) }
+                let notMember = try await #require(throws: DataRefreshError.self) {
+                    try await refresher.run(.check, manifest)
+                }
                 #expect(notMember.kind == .databaseRole && notMember.description.contains("GRANT jira TO \(role)"))
                 #expect(!notMember.description.contains(password))
 
@@ -309,7 +317,9 @@ struct FaithfulRestoreTests {
                 let refresher = world.refresher()
                 let error = try await #require(throws: DataRefreshError.self) { try await refresher.refresh() }
                 #expect(error.kind == .unsupportedDump && error.isRefusal)
-                #expect(error.description.contains(says) && error.description.contains("PostgreSQL") && error.description.contains("client (pg_restore)"))
+                #expect(
+                    error.description.contains(says) && error.description.contains("PostgreSQL")
+                        && error.description.contains("client (pg_restore)"))
                 #expect(world.stops.count == 0)
                 #expect(try await world.marker() == "DEV before")
             }

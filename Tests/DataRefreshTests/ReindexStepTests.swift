@@ -30,7 +30,8 @@ struct ReindexStepTests {
                 "progressUrl": "/secure/admin/jira/IndexProgress.jspa?taskId=10100", "currentProgress": progress,
                 "type": type, "submittedTime": "2026-12-02T06:00:00.000+0000",
                 "startTime": "2026-12-02T06:00:00.000+0000", "success": finished && !fails,
-                "currentSubTask": finished && fails ? "Indexing failed: index directory is not writable" : "Currently reindexing Issues",
+                "currentSubTask": finished && fails
+                    ? "Indexing failed: index directory is not writable" : "Currently reindexing Issues",
             ]
             bean["finishTime"] = finished ? "2026-12-02T06:01:00.000+0000" : NSNull()
             return bean
@@ -39,7 +40,9 @@ struct ReindexStepTests {
         func answer(_ request: RecordedRequest) -> TestResponse {
             switch (request.method, request.path) {
             case ("POST", "/rest/api/2/reindex"):
-                let type = request.query.split(separator: "&").first { $0.hasPrefix("type=") }.map { String($0.dropFirst(5)) } ?? ""
+                let type =
+                    request.query.split(separator: "&").first { $0.hasPrefix("type=") }.map { String($0.dropFirst(5)) }
+                    ?? ""
                 started.withLock { $0.append(type) }
                 return .json(bean(progress: 0, finished: false, type: type), status: 202)
             case ("GET", "/rest/api/2/reindex/progress"):
@@ -48,14 +51,17 @@ struct ReindexStepTests {
                     polls += 1
                     return min(100, polls * step)
                 }
-                return .json(bean(progress: progress, finished: progress >= 100, type: started.withLock { $0.last ?? "" }))
+                return .json(
+                    bean(progress: progress, finished: progress >= 100, type: started.withLock { $0.last ?? "" }))
             default:
                 return .text("", status: 404)
             }
         }
     }
 
-    static func refresher(_ url: String, _ mode: DataRefresher.ReindexMode, log: LogRecorder, timeout: Duration = .seconds(30))
+    static func refresher(
+        _ url: String, _ mode: DataRefresher.ReindexMode, log: LogRecorder, timeout: Duration = .seconds(30)
+    )
         throws -> DataRefresher
     {
         DataRefresher(
@@ -110,7 +116,8 @@ struct ReindexStepTests {
                 try await Self.refresher(server.baseURL, .background, log: LogRecorder()).rebuildIndexes()
             }
             #expect(error.kind == .reindexFailed)
-            #expect(error.description.contains("index directory is not writable") && error.description.contains("10100"))
+            #expect(
+                error.description.contains("index directory is not writable") && error.description.contains("10100"))
         }
     }
 
