@@ -13,8 +13,8 @@ extension DataRefresher {
     /// 1. the admin role connects (TLS as configured), may create databases, and the owner role
     ///    exists and the admin role may act as it (``DataRefreshError/Kind/databaseUnreachable``,
     ///    ``DataRefreshError/Kind/databaseRole``);
-    /// 2. a scratch database `<name>_check` can be created as the restore will create its
-    ///    database (encoding, locale, template, owner), and is dropped again;
+    /// 2. `<name>_restore`, the database the restore uses, can be created as the restore creates
+    ///    it (encoding, locale, template, owner), and is dropped again;
     /// 3. the dump's header says the local `pg_restore` can read it
     ///    (``DataRefreshError/Kind/unsupportedDump``);
     /// 4. the snapshot's product build is the target's (``Target/expectedBuild``, else the build in
@@ -25,7 +25,7 @@ extension DataRefresher {
         for target in targets {
             let data = try product(target.name, in: manifest)
             try await PostgresTools.checkAdmin(target.database, owner: target.owner)
-            let scratch = target.database.database + "_check"
+            let scratch = target.database.database + "_restore"  // the restore drops and recreates it anyway
             let admin = target.database.database("postgres")
             try await PostgresTools.sql(admin, "DROP DATABASE IF EXISTS \(PostgresTools.quoted(scratch))")
             let locale = try await PostgresTools.createDatabase(

@@ -144,7 +144,7 @@ struct FaithfulRestoreTests {
                     "SET ROLE jira; UPDATE jiraissue SET summary = summary WHERE id = (SELECT min(id) FROM jiraissue); SELECT current_user"
                 )
                     == "jira")
-            // The old database is kept beside it; the scratch database of the check is gone.
+            // The old database is kept beside it; the check's probe database is gone.
             #expect(try await world.databases() == [world.dev.database, world.dev.database + "_previous"])
             #expect(log.all.contains { $0.contains("restoring database") && $0.contains("jobs=3") }, "\(log.text)")
             #expect(
