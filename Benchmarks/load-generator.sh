@@ -12,12 +12,11 @@ source "$ROOT/.sandbox/env"
 [ -n "${SKIP_BUILD:-}" ] || { swift build -c release --product app-tester >/dev/null; swift build -c release --product atlassian-simulator >/dev/null; }
 DB="loadbench_$(date +%s)"
 PORT=$((30000 + RANDOM % 20000))
-psql -X -q -d postgres -c "CREATE DATABASE $DB"
-psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -f scripts/sql/atlassian-schema.sql -f scripts/sql/atlassian-seed-prod.sql >/dev/null
+scripts/product-db.sh create "$DB" jira   # the real Jira 8 database
 .build/release/atlassian-simulator --product jira --db "postgres://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/$DB" --port "$PORT" \
   > /tmp/loadbench-sim.log 2>&1 &
 SIM=$!
-trap 'kill $SIM 2>/dev/null; sleep 1; psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"' EXIT
+trap 'kill $SIM 2>/dev/null; sleep 1; scripts/product-db.sh drop "$DB" >/dev/null' EXIT
 sleep 2
 export ATLASSIAN_TOKEN=simulator-admin-token
 for rate in ${RATES:-1000 2000 3000}; do

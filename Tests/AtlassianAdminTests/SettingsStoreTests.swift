@@ -8,12 +8,6 @@ import Testing
 /// The settings stores against the sandbox PostgreSQL (over TLS), each test on a fresh copy of a
 /// real product database (the Jira 8 / Confluence 6 dumps, with PROD's settings written in).
 struct SettingsStoreTests {
-    // The model schema, for the suites not yet moved to the real databases.
-    static let scripts = ["scripts/sql/atlassian-schema.sql", "scripts/sql/atlassian-seed-prod.sql"]
-
-    static func location(_ schema: String) throws -> DatabaseLocation {
-        try DatabaseLocation(url: try Sandbox.postgresURL(schema: schema))
-    }
 
     @Test func jiraPropertiesAreRewrittenOnceAndNewOnesGetIdsJiraWillNotReuse() async throws {
         try await withProductDatabase(.jira, prefix: "store") { url in

@@ -135,6 +135,92 @@ import Testing
         )
     }
 
+    /// `dev` and `uat` with their databases and shared homes, `refresh` sections given by the test.
+    static func refreshing(dev: String?, uat: String?, prod: String? = nil) -> String {
+        func environment(_ name: String, _ refresh: String?) -> String {
+            """
+              \(name):
+                account: dev
+                deployBucket: \(name)-deploy
+                applications:
+                  jira:
+                    url: "https://jira.\(name).example.com"
+                    credentials: { user: atlas-relay, password: "env:PASSWORD" }
+                    database: { url: "postgres://relay@127.0.0.1/jira_\(name)", password: "env:PGPASSWORD", owner: jira }
+                    sharedHome: /srv/\(name)/jira
+            \(refresh.map { "    refresh: \($0)\n" } ?? "")
+            """
+        }
+        return """
+            name: t
+            production: prod
+            accounts:
+              dev: { id: "111111111111", region: eu-west-1 }
+              prod: { id: "222222222222", region: eu-west-1 }
+            snapshots: { account: prod, bucket: snaps }
+            environments:
+            \(environment("dev", dev))\(environment("uat", uat))
+              prod:
+                account: prod
+                deployBucket: prod-deploy
+                applications:
+                  jira:
+                    url: "https://jira.example.com"
+                    database: { url: "postgres://relay@127.0.0.1/jira_prod", password: "env:PGPASSWORD" }
+                    sharedHome: /srv/prod/jira
+            \(prod.map { "    refresh: \($0)\n" } ?? "")
+            """
+    }
+
+    /// Static credentials, so no step looks for others (instance metadata) while it is built.
+    static let awsKeys = ["AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "example"]
+
+    @Test func refreshSectionsChooseWhatNightlyAndUATRefresh() throws {
+        // No refresh section anywhere: nightly refreshes dev, as before.
+        let plain = try Self.parse(Self.refreshing(dev: nil, uat: nil))
+        #expect(plain.nightlyRefreshes.map(\.name) == ["dev"])
+
+        // Marked environments, in name order; nightly: false only on demand.
+        let both = try Self.parse(Self.refreshing(dev: "{ jobs: 4, reindex: foreground }", uat: "{ nightly: true }"))
+        #expect(both.nightlyRefreshes.map(\.name) == ["dev", "uat"])
+        let pipeline = Pipeline(config: both, environment: Self.awsKeys)
+        let nightly = try pipeline.steps(.nightly, commit: "c0ffee", options: .init())
+        #expect(nightly.map(\.name).prefix(3) == ["data-provider", "data-refresher", "data-refresher-uat"])
+        #expect(both.environments["dev"]?.refresh?.jobs == 4)
+        #expect(both.environments["dev"]?.applications?["jira"]?.database?.owner == "jira")
+
+        let onDemand = try Self.parse(
+            Self.refreshing(dev: "{}", uat: "{ nightly: false, keepFromProduction: [jira.webhooks.off] }"))
+        #expect(onDemand.nightlyRefreshes.map(\.name) == ["dev"])
+        let uatPipeline = Pipeline(config: onDemand, environment: Self.awsKeys)
+        #expect(try uatPipeline.steps(.uat, commit: "c0ffee", options: .init()).first?.name == "code-releaser")
+        let refreshed = try uatPipeline.steps(.uat, commit: "c0ffee", options: .init(refresh: true))
+        #expect(refreshed.map(\.name).prefix(2) == ["data-refresher", "code-releaser"])
+        #expect(refreshed.first?.writesTo == "uat")
+        // The policy reaches the refresher's settings.
+        #expect(onDemand.settings(of: try onDemand.environment("uat")).sanitisation.off == ["jira.webhooks.off"])
+        #expect(onDemand.settings(of: try onDemand.environment("dev")).sanitisation.off == [])
+    }
+
+    @Test func aRefreshSectionIsCheckedWhenTheFileLoads() throws {
+        let error = try #require(throws: PipelineConfigError.self) {
+            try Self.parse(
+                Self.refreshing(
+                    dev: "{ jobs: 0, reindex: sometimes, keepFromProduction: [jira.mail.everything] }",
+                    uat: "{ licences: { confluence: \"env:LICENCE\" } }", prod: "{}"))
+        }
+        let text = "\(error)"
+        #expect(text.contains("environments.prod.refresh: prod is PROD; a refresh never writes to PROD"), "\(text)")
+        #expect(text.contains("environments.dev.refresh.jobs: jobs is at least 1"), "\(text)")
+        #expect(text.contains("reindex is background, foreground, none, not 'sometimes'"), "\(text)")
+        #expect(text.contains("unknown sanitisation step 'jira.mail.everything'"), "\(text)")
+        #expect(text.contains("environments.uat.refresh.licences.confluence: uat has no application 'confluence'"), "\(text)")
+        // An inline licence is a secret: refused like any other.
+        #expect(throws: PipelineConfigError.self) {
+            try Self.parse(Self.refreshing(dev: "{ licences: { jira: AAAB-licence-text } }", uat: nil))
+        }
+    }
+
     @Test func secretsResolveFromTheEnvironmentAndNeverShowTheirValue() async throws {
         let resolver = SecretResolver(environment: ["DEV_TOKEN": "abc"])
         #expect(try await resolver.resolve(#require(SecretReference("env:DEV_TOKEN"))) == "abc")

@@ -83,8 +83,16 @@ extension Pipeline {
                     DataRefresher.Target(
                         name: name, database: try await self.database(app, name, in: dev, secrets: secrets),
                         sharedHome: self.config.path(try Self.home(app, name, in: dev)), url: app.url,
-                        credentials: try await self.credentials(app, secrets: secrets)))
+                        credentials: try await self.credentials(app, secrets: secrets), owner: app.database?.owner))
             }
+            var licences: [String: String] = [:]
+            for (product, reference) in dev.refresh?.licences ?? [:] {
+                licences[product] = try await secrets.resolve(reference)
+            }
+            let restore = DataRefresher.RestoreOptions(
+                jobs: dev.refresh?.jobs ?? ProcessInfo.processInfo.activeProcessorCount,
+                reindex: dev.refresh?.reindex.flatMap(DataRefresher.ReindexMode.init(rawValue:)) ?? .background,
+                reindexPollInterval: options.pollInterval)
             let production = DataRefresher.ProductionGuard(
                 databases: try (prod.applications ?? [:]).sorted { $0.key < $1.key }.map {
                     try Self.database($1, $0, in: prod)
@@ -95,7 +103,8 @@ extension Pipeline {
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             return DataRefresher(
                 settings: settings, targets: targets, location: location, s3: s3, production: production,
-                control: control, workDirectory: work, logger: Logger(label: "atlas-relay.data-refresher"))
+                control: control, workDirectory: work, restore: restore, licences: licences,
+                logger: Logger(label: "atlas-relay.data-refresher"))
         }
         return PhaseStep(
             name, writesTo: dev.name,
