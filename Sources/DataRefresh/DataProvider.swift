@@ -109,8 +109,10 @@ public struct DataProvider: Sendable {
         for source in sources {
             let dumpKey = "\(source.name)/database.dump"
             var build: (build: Int, version: String?)?
+            var baseURL: String?
             if let product = Product(rawValue: source.name) {
                 build = try await PostgresTools.productBuild(source.database, product: product)
+                baseURL = try await PostgresTools.productBaseURL(source.database, product: product)
             }
             logger.info(
                 "product build",
@@ -139,7 +141,8 @@ public struct DataProvider: Sendable {
             let product = SnapshotManifest.Product(
                 name: source.name, version: source.version ?? build?.version, dumpKey: dumpKey, dumpBytes: dump.bytes,
                 dumpSHA256: dump.sha256, sharedHomePrefix: homePrefix, sharedHomeObjects: listed.count,
-                sharedHomeBytes: listed.reduce(0) { $0 + $1.size }, buildNumber: build?.build)
+                sharedHomeBytes: listed.reduce(0) { $0 + $1.size }, buildNumber: build?.build,
+                baseURL: baseURL)
             try check(product, against: previous, snapshot: id)
             products.append(product)
         }

@@ -55,7 +55,7 @@ extension DataRefresher {
         var plan = Plan(
             manifest: manifest, steps: Step.allCases.filter { !state.done.contains($0) }, alreadyDone: state.done)
         plan.sanitisation = sanitisationListing
-        plan.productionHosts = productionHosts
+        plan.productionHosts = productionHosts(of: manifest)
         return plan
     }
 

@@ -7,9 +7,15 @@ import AtlassianAdmin
 extension DataRefresher {
     /// PROD's hosts for the PROD-reference scan: the hosts of PROD's base URLs (from the
     /// settings and the production guard) and the hosts the sanitisation policy adds.
-    var productionHosts: [String] {
+    var productionHosts: [String] { productionHosts(of: nil) }
+
+    /// ``productionHosts`` and the base URLs PROD's own databases held when `manifest`'s snapshot
+    /// was taken (its ``SnapshotManifest/Product/baseURL``): what PROD calls itself, even when
+    /// the config reaches it by another name.
+    func productionHosts(of manifest: SnapshotManifest?) -> [String] {
         ProductionReferenceScan.hosts(
-            urls: settings.productionBaseURLs + production.urls, hosts: settings.sanitisation.productionHosts)
+            urls: settings.productionBaseURLs + production.urls + (manifest?.products.compactMap(\.baseURL) ?? []),
+            hosts: settings.sanitisation.productionHosts)
     }
 
     /// What the sanitisation steps of `target` are given: its licence (``licences``, resolved by
@@ -25,7 +31,7 @@ extension DataRefresher {
     /// base URLs, banners, application links), then the PROD-reference scan, which fails the
     /// step listing every value that still names a PROD host. The stores are closed before it
     /// returns, whether it succeeded or not.
-    func rewriteSettings() async throws {
+    func rewriteSettings(_ manifest: SnapshotManifest? = nil) async throws {
         let mailFirst = Set(Product.allCases.compactMap { product in SanitisationStep.steps(for: product).first })
         for target in targets {
             guard let product = target.product else { continue }
@@ -66,15 +72,15 @@ extension DataRefresher {
             await confluence?.close()
             throw error
         }
-        try await scanForProduction(when: "after the rewrite, before the first start")
+        try await scanForProduction(when: "after the rewrite, before the first start", manifest: manifest)
     }
 
     /// Fails when any target database still names a PROD host in its settings.
     ///
     /// - Throws: ``DataRefreshError`` (kind ``DataRefreshError/Kind/failed``) listing table, key
     ///   and value of every finding, and what to do.
-    func scanForProduction(when: String) async throws {
-        let hosts = productionHosts
+    func scanForProduction(when: String, manifest: SnapshotManifest? = nil) async throws {
+        let hosts = productionHosts(of: manifest)
         guard !hosts.isEmpty else {
             logger.warning(
                 "no PROD hosts are known (no PROD base URLs, no productionHosts): the PROD-reference scan has nothing to look for"
@@ -103,7 +109,7 @@ extension DataRefresher {
     /// Applies the REST-side settings to the running applications, reads the databases again
     /// and fails unless the whole plan is empty, then runs the PROD-reference scan again (the
     /// applications may have written settings of their own at start).
-    func verifySettings() async throws {
+    func verifySettings(_ manifest: SnapshotManifest? = nil) async throws {
         let jiraTarget = target(.jira)
         let confluenceTarget = target(.confluence)
         let jira = try jiraTarget.map { try JiraClient(baseURL: $0.url, credentials: $0.credentials) }
@@ -120,6 +126,6 @@ extension DataRefresher {
         guard left.changes.isEmpty else {
             throw DataRefreshError("after the refresh these settings still differ:\n\(left.text)")
         }
-        try await scanForProduction(when: "after start")
+        try await scanForProduction(when: "after start", manifest: manifest)
     }
 }

@@ -249,7 +249,7 @@ public struct DataRefresher: Sendable {
         case .syncSharedHomes:
             try await syncSharedHomes(manifest)
         case .rewriteSettings:
-            try await rewriteSettings()
+            try await rewriteSettings(manifest)
         case .start:
             for target in targets {
                 try await control.start(target.name)
@@ -258,7 +258,7 @@ public struct DataRefresher: Sendable {
         case .reindex:
             try await rebuildIndexes()
         case .verify:
-            try await verifySettings()
+            try await verifySettings(manifest)
         }
     }
 

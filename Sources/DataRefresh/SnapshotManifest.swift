@@ -28,6 +28,10 @@ public struct SnapshotManifest: Sendable, Codable, Equatable {
         /// database of an older build or refuses a newer one. Nil in snapshots taken before it was
         /// recorded, or when the database held no build.
         public var buildNumber: Int?
+        /// The base URL PROD's database gave itself when it was dumped (Jira's `jira.baseurl`,
+        /// Confluence's `<baseUrl>`): the PROD-reference scan of a refresh looks for its host too.
+        /// Nil in snapshots taken before it was recorded.
+        public var baseURL: String?
     }
 
     /// The snapshot id: its UTC time, `yyyyMMdd'T'HHmmss'Z'`, so ids sort by age.

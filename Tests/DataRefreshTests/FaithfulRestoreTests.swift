@@ -123,6 +123,10 @@ struct FaithfulRestoreTests {
             let manifest = try await world.provider.provide()
             let data = try #require(manifest.products.first)
             #expect(data.buildNumber == 811001 && data.version == "8.11.0")  // jira.version.patched, jira.version
+            // What PROD's database calls itself joins the hosts the PROD-reference scan looks for,
+            // whatever name the config reaches PROD by.
+            #expect(data.baseURL == "https://jira.example.com")
+            #expect(world.refresher().productionHosts(of: manifest).contains("jira.example.com"))
 
             let log = LogRecorder()
             let refresher = world.refresher(restore: .init(jobs: 3), logger: log.logger())
@@ -159,6 +163,7 @@ struct FaithfulRestoreTests {
         try await Self.withWorld(.confluence) { world in
             let manifest = try await world.provider.provide()
             #expect(manifest.products.first?.buildNumber == 7109)  // confversion.buildnumber
+            #expect(manifest.products.first?.baseURL == "https://confluence.example.com")  // <baseUrl>
             // Nothing may be downloaded: a free-space check that says "none" must not matter.
             let refresher = world.refresher(restore: .init(jobs: 4, transfer: .stream, freeSpace: { _ in 0 }))
             try await refresher.run(.check, manifest)
