@@ -36,8 +36,10 @@ pidfile="$DEMO/run/\$env-\$product.pid"
 export PGPASSWORD='$PGPASSWORD'
 case "\$action" in
   start)
-    "$BIN/atlassian-simulator" --product "\$product" --port "\$port" \\
-      --db "postgres://$PGUSER@$PGHOST:$PGPORT/\${env}_\${product}" \\
+    # Only the database's own users sign in (as on a real node): the pipeline's atlas-relay
+    # account with the password the environment's database gives it.
+    "$BIN/atlassian-simulator" --product "\$product" --port "\$port" --database-users-only \\
+      --db "postgres://$PGUSER@$PGHOST:$PGPORT/\${env}_\${product}" --shared-home "$DEMO/homes/\$env/\$product" \\
       > "$DEMO/run/\$env-\$product.log" 2>&1 < /dev/null &
     echo \$! > "\$pidfile"
     for _ in \$(seq 1 100); do
@@ -52,15 +54,16 @@ esac
 EOF
 chmod +x "$DEMO/control.sh"
 
-echo "==> databases and shared homes (PROD seeded; DEV and UAT get their own copies)"
+echo "==> databases and shared homes (PROD's from the real Jira 8 and Confluence 6 dumps; DEV and UAT hold an old copy)"
 for env in dev uat prod; do
   for product in jira confluence; do
     "$DEMO/control.sh" stop "$env" "$product"
     db="${env}_${product}"
-    psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" \
-      -c "DROP DATABASE IF EXISTS ${db}_previous WITH (FORCE)" -c "DROP DATABASE IF EXISTS ${db}_restore WITH (FORCE)"
-    psql -X -q -d postgres -c "CREATE DATABASE $db"
-    psql -X -q -v ON_ERROR_STOP=1 -d "$db" -f scripts/sql/atlassian-schema.sql -f scripts/sql/atlassian-seed-prod.sql >/dev/null
+    scripts/product-db.sh drop "$db"
+    # PROD: the real product database with PROD's own settings, mail servers, mail handlers,
+    # webhooks and trusted applications written in (scripts/sql/prod-*.sql). DEV and UAT start
+    # as a stale copy of it, as after an old refresh; tonight's refresh replaces it.
+    scripts/product-db.sh create "$db" "$product"
     mkdir -p "$DEMO/homes/$env/$product"
   done
 done
@@ -91,17 +94,21 @@ if [ ! -d .git ]; then
 fi
 date -u +"demo run %Y-%m-%dT%H:%M:%SZ" > RELEASE_NOTES
 git add -A
-git commit -q -m "DEMO-1: sandbox infrastructure, $(date -u +%H:%M:%S)"
+git commit -q -m "TEST-1: sandbox infrastructure, $(date -u +%H:%M:%S)"
 COMMIT="$(git rev-parse HEAD)"
 
-export ATLAS_SANDBOX_TOKEN=simulator-admin-token
+# The pipeline's service account: PROD's password is the one PROD's fixture database holds;
+# DEV's and UAT's are what the refresher writes into their restored databases.
+export ATLAS_SANDBOX_PROD_PASSWORD=prod-service-sandbox
+export ATLAS_SANDBOX_DEV_PASSWORD=dev-service-sandbox
+export ATLAS_SANDBOX_UAT_PASSWORD=uat-service-sandbox
 COMMON=(--config pipeline.yml --report-dir "$DEMO/reports" --work "$DEMO/work" --poll-seconds 1)
 echo
 echo "==> nightly (DEV) for $COMMIT"
 "$BIN/nightly" --commit "$COMMIT" "${COMMON[@]}"
 echo
-echo "==> uat --commit $COMMIT"
-"$BIN/uat" --commit "$COMMIT" "${COMMON[@]}"
+echo "==> uat --commit $COMMIT --refresh"
+"$BIN/uat" --commit "$COMMIT" --refresh "${COMMON[@]}"
 echo
 echo "==> go-live --commit $COMMIT --confirm-prod"
 "$BIN/go-live" --commit "$COMMIT" --confirm-prod "${COMMON[@]}"
