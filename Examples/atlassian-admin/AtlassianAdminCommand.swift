@@ -29,7 +29,9 @@ struct AtlassianAdminCommand: AsyncParsableCommand {
     static func main() async {
         await runAsTool("atlassian-admin") { error in
             guard let kind = (error as? AtlassianError)?.kind else { return false }
-            return kind == .invalidInput || kind == .refused
+            // Bad input a retry cannot fix: the TLS settings or the server's certificate are wrong.
+            return [.invalidInput, .refused, .tlsRequired, .tlsUnavailable, .untrustedCertificate, .hostnameMismatch]
+                .contains(kind)
         }
     }
 
