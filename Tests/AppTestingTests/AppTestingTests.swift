@@ -239,7 +239,9 @@ struct AppTestingTests {
             let dashboard = try #require(result.actions["jmeter_view_dashboard"])
             #expect(view.errors == 0 && dashboard.errors == 0)
             #expect(Double(view.histogram.min) / 1000 >= delay * 0.99)
-            #expect(Double(dashboard.histogram.min) / 1000 < delay)
+            // Both read the database (one connection, as the simulator serializes its uses), so a
+            // loaded machine slows both; only the views carry the 250 ms on top.
+            #expect(dashboard.histogram.min < view.histogram.min, "dashboard \(dashboard.histogram.min) µs, view \(view.histogram.min) µs")
         }
     }
 
