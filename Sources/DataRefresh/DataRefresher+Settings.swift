@@ -75,6 +75,43 @@ extension DataRefresher {
         try await scanForProduction(when: "after the rewrite, before the first start", manifest: manifest)
     }
 
+    /// Reads what the running products say about themselves over REST (Jira's `serverInfo`
+    /// base URL and title, Confluence's `server-information` base URL, both products' application
+    /// links) and fails when an answer is not the environment's or names a PROD host: the
+    /// database may say one thing and a running node, with its caches, another.
+    func checkProductsAnswers(jira: JiraClient?, confluence: ConfluenceClient?, manifest: SnapshotManifest?)
+        async throws
+    {
+        let hosts = productionHosts(of: manifest)
+        var problems: [String] = []
+        func check(_ what: String, _ value: String, expected: String?) {
+            let named = ProductionReferenceScan.hostsNamed(in: value, hosts: hosts)
+            if !named.isEmpty { problems.append("\(what) is \(value), which names PROD (\(named.joined(separator: ", ")))") }
+            if let expected, value != expected { problems.append("\(what) is \(value), not \(expected)") }
+        }
+        if let jira {
+            let info = try await jira.serverInfo()
+            check("Jira's serverInfo baseUrl", info.baseUrl, expected: settings.jira?.baseURL)
+            check("Jira's serverInfo serverTitle", info.serverTitle ?? "", expected: settings.jira?.title)
+            for link in try await jira.applicationLinks() {
+                check("Jira's application link '\(link.name)'", link.rpcUrl, expected: nil)
+            }
+        }
+        if let confluence {
+            let info = try await confluence.serverInformation()
+            check("Confluence's server-information baseUrl", info.baseUrl, expected: settings.confluence?.baseURL)
+            for link in try await confluence.applicationLinks() {
+                check("Confluence's application link '\(link.name)'", link.rpcUrl, expected: nil)
+            }
+        }
+        guard problems.isEmpty else {
+            throw DataRefreshError(
+                "after start, \(settings.environment)'s applications answer:\n  " + problems.joined(separator: "\n  ")
+                    + "\nCheck the environment's settings and application links; re-run to resume here")
+        }
+        logger.info("the products' own answers are the environment's", metadata: ["hosts": "\(hosts.joined(separator: ","))"])
+    }
+
     /// Fails when any target database still names a PROD host in its settings.
     ///
     /// - Throws: ``DataRefreshError`` (kind ``DataRefreshError/Kind/failed``) listing table, key
@@ -117,6 +154,7 @@ extension DataRefresher {
             try ConfluenceClient(baseURL: $0.url, credentials: $0.credentials)
         }
         try await settings.apply(jiraAPI: jira, confluenceAPI: confluence)
+        try await checkProductsAnswers(jira: jira, confluence: confluence, manifest: manifest)
         var stores: (JiraSettingsStore?, ConfluenceSettingsStore?) = (nil, nil)
         if let jiraTarget { stores.0 = try await JiraSettingsStore.open(jiraTarget.database) }
         if let confluenceTarget { stores.1 = try await ConfluenceSettingsStore.open(confluenceTarget.database) }
