@@ -130,14 +130,15 @@ final class DatabaseBackend: Sendable {
         let pending = PendingResult<T>()
         return try await withCheckedThrowingContinuation { continuation in
             pending.continuation.withLock { $0 = continuation }
+            let timer = Task {
+                guard (try? await Task.sleep(for: limit)) != nil else { return }
+                pending.resume(with: .failure(TimedOut()))
+            }
             Task {
                 let result: Result<T, any Error>
                 do { result = .success(try await body()) } catch { result = .failure(error) }
                 pending.resume(with: result)
-            }
-            Task {
-                try? await Task.sleep(for: limit)
-                pending.resume(with: .failure(TimedOut()))
+                timer.cancel()  // no sleeping timer left behind for every use that answered in time
             }
         }
     }
