@@ -34,6 +34,16 @@ public struct BuildStatus: Sendable {
         self.timeout = timeout
     }
 
+    /// The states Bitbucket Server's build-status API takes.
+    public enum State: String, Sendable {
+        /// The phase is running.
+        case inProgress = "INPROGRESS"
+        /// Every step of the phase ran and passed.
+        case successful = "SUCCESSFUL"
+        /// A step failed.
+        case failed = "FAILED"
+    }
+
     struct Body: Encodable {
         let state: String
         let key: String
@@ -42,25 +52,54 @@ public struct BuildStatus: Sendable {
         let description: String
     }
 
-    /// Posts `report`: SUCCESSFUL or FAILED under the key `atlas-relay-<phase>`.
+    /// Where a status should link to: the build that ran the phase. In CodeBuild that is
+    /// `CODEBUILD_PUBLIC_BUILD_URL` when the project has public builds, else the build's page in
+    /// the console, made from `CODEBUILD_BUILD_ARN`; nil outside CodeBuild.
+    public static func buildLink(environment: [String: String]) -> String? {
+        if let url = environment["CODEBUILD_PUBLIC_BUILD_URL"], !url.isEmpty { return url }
+        // arn:aws:codebuild:<region>:<account>:build/<project>:<uuid>
+        guard let arn = environment["CODEBUILD_BUILD_ARN"] else { return nil }
+        let parts = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 6, parts[2] == "codebuild", parts[5].hasPrefix("build/") else { return nil }
+        let (region, account) = (parts[3], parts[4])
+        let id = String(parts[5].dropFirst("build/".count))
+        guard let project = id.split(separator: ":").first, !region.isEmpty, !account.isEmpty else { return nil }
+        return "https://\(region).console.aws.amazon.com/codesuite/codebuild/\(account)/projects/"
+            + "\(PercentEncoding.component(String(project)))/build/\(PercentEncoding.component(id))/?region=\(region)"
+    }
+
+    /// Posts `report`'s outcome, SUCCESSFUL or FAILED under the key `atlas-relay-<phase>`.
     ///
     /// - Parameters:
     ///   - report: the phase's report: its commit, phase, environment and outcome.
-    ///   - link: where the status links to; the server's base URL by default.
+    ///   - link: where the status links to (``buildLink(environment:)``); the server's base URL
+    ///     by default.
     /// - Throws: ``PipelineError`` of kind ``PipelineError/Kind/buildStatusRejected`` with the
     ///   server's status and message; the transport's errors when the server cannot be reached
     ///   or does not answer within ``timeout``.
     public func post(_ report: RunReport, link: String? = nil) async throws {
+        let failed = report.steps.filter { $0.outcome == .failed }.map(\.name)
+        try await post(
+            report.passed ? .successful : .failed, commit: report.commit, phase: report.phase,
+            environment: report.environment,
+            description: report.passed
+                ? "passed in \(String(format: "%.0f", report.seconds)) s" : "failed: \(failed.joined(separator: ", "))",
+            link: link)
+    }
+
+    /// Posts `state` for `phase` on `commit`, under the key `atlas-relay-<phase>` (a later post
+    /// of the same key replaces it, so INPROGRESS at the start is replaced by the outcome).
+    ///
+    /// - Throws: as ``post(_:link:)``.
+    public func post(
+        _ state: State, commit: String, phase: Phase, environment: String, description: String, link: String? = nil
+    ) async throws {
         var base = url
         while base.hasSuffix("/") { base.removeLast() }
-        let failed = report.steps.filter { $0.outcome == .failed }.map(\.name)
         let body = Body(
-            state: report.passed ? "SUCCESSFUL" : "FAILED", key: "atlas-relay-\(report.phase.rawValue)",
-            name: "Atlas Relay \(report.phase.rawValue) (\(report.environment))", url: link ?? base,
-            description: report.passed
-                ? "passed in \(String(format: "%.0f", report.seconds)) s" : "failed: \(failed.joined(separator: ", "))")
-        var request = TransportRequest(
-            url: "\(base)/rest/build-status/1.0/commits/\(report.commit)", method: .POST)
+            state: state.rawValue, key: "atlas-relay-\(phase.rawValue)",
+            name: "Atlas Relay \(phase.rawValue) (\(environment))", url: link ?? base, description: description)
+        var request = TransportRequest(url: "\(base)/rest/build-status/1.0/commits/\(commit)", method: .POST)
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(body)))
@@ -69,7 +108,7 @@ public struct BuildStatus: Sendable {
             upTo: 64 << 10)
         guard (200..<300).contains(Int(answer.status.code)) else {
             throw PipelineError(
-                "Bitbucket refused the build status for \(report.commit.prefix(12)): HTTP \(answer.status.code) "
+                "Bitbucket refused the build status for \(commit.prefix(12)): HTTP \(answer.status.code) "
                     + "\(String(buffer: answer.body).prefix(300))",
                 kind: .buildStatusRejected)
         }

@@ -154,24 +154,37 @@ public struct Pipeline: Sendable {
             phase: phase, commit: resolved, environment: target.name,
             guard: config.productionGuard(confirmed: options.confirmProduction),
             logger: logger)
+        // Bitbucket shows the phase's status, and the phase records a pass, only for a whole run:
+        // a partial one (--only, --skip, one component) proves nothing about the phase.
+        let whole = selection.only.isEmpty && selection.skip.isEmpty
+        /// Posts to Bitbucket when configured; the phase's outcome stands whatever happens there.
+        func status(_ post: (BuildStatus, String?) async throws -> Void) async {
+            guard !dryRun, whole, let bitbucket = config.bitbucket else { return }
+            do {
+                try await post(
+                    BuildStatus(url: bitbucket.url, token: try await secrets(target).resolve(bitbucket.token)),
+                    BuildStatus.buildLink(environment: environment))
+            } catch {
+                logger.warning("build status not posted", metadata: ["error": "\(error)"])
+            }
+        }
+        await status {
+            try await $0.post(
+                .inProgress, commit: resolved, phase: phase, environment: target.name, description: "running", link: $1)
+        }
         let report = try await runner.run(steps, selection: selection, dryRun: dryRun)
         let complete = report.steps.allSatisfy { $0.outcome == .passed }
-        if complete && phase != .devRelease {
+        if complete && whole && phase != .devRelease {
             try await CodeReleaser.recordPass(
                 commit: resolved, phase: phase.rawValue, in: deployBucket(target),
                 details: ["environment": target.name, "seconds": String(format: "%.1f", report.seconds)])
             logger.info("pass recorded", metadata: ["phase": "\(phase.rawValue)", "commit": "\(resolved)"])
         }
         if let directory = options.reportDirectory { try report.write(to: directory) }
-        if !dryRun, let bitbucket = config.bitbucket {
-            do {
-                try await BuildStatus(url: bitbucket.url, token: try await secrets(target).resolve(bitbucket.token))
-                    .post(report)
-            } catch {
-                // The phase's outcome stands (and its pass is recorded); the status is only a mirror.
-                logger.warning("build status not posted", metadata: ["error": "\(error)"])
-            }
+        if !whole && !dryRun {
+            logger.info("partial run: no pass recorded and no build status posted", metadata: ["phase": "\(phase.rawValue)"])
         }
+        await status { try await $0.post(report, link: $1) }
         return report
     }
 

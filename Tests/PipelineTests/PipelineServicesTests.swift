@@ -85,6 +85,66 @@ struct PipelineServicesTests {
         }
     }
 
+    @Test func theBuildLinkIsTheCodeBuildBuild() {
+        let arn = "arn:aws:codebuild:eu-west-1:123456789012:build/atlas-nightly:b1e6661e-e4f2-4156-9ab9-82a19EXAMPLE"
+        #expect(
+            BuildStatus.buildLink(environment: ["CODEBUILD_BUILD_ARN": arn])
+                == "https://eu-west-1.console.aws.amazon.com/codesuite/codebuild/123456789012/projects/atlas-nightly/build/atlas-nightly%3Ab1e6661e-e4f2-4156-9ab9-82a19EXAMPLE/?region=eu-west-1"
+        )
+        #expect(
+            BuildStatus.buildLink(environment: ["CODEBUILD_BUILD_ARN": arn, "CODEBUILD_PUBLIC_BUILD_URL": "https://public.example/b/1"])
+                == "https://public.example/b/1")
+        #expect(BuildStatus.buildLink(environment: [:]) == nil)
+        #expect(BuildStatus.buildLink(environment: ["CODEBUILD_BUILD_ARN": "not-an-arn"]) == nil)
+    }
+
+    /// A whole run posts INPROGRESS first and its outcome last, both linking to the build; a
+    /// partial run (a selection) posts nothing, so Bitbucket never shows a phase as passed that
+    /// did not run whole.
+    @Test func aWholeRunPostsInProgressThenItsOutcomeAndAPartialRunPostsNothing() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("status-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        for arguments in [["init", "-q", "-b", "master"], ["commit", "-q", "--allow-empty", "-m", "first"]] {
+            let output = try await ProcessRunner.run(
+                "/usr/bin/git", ["-C", root, "-c", "user.name=t", "-c", "user.email=t@example.com"] + arguments,
+                timeout: .seconds(30))
+            #expect(output.status == 0, "git \(arguments): \(output.errorText)")
+        }
+        try await withTestServer { _ in TestResponse(status: 204) } body: { server in
+            let config = try PipelineConfig.parse(
+                """
+                name: t
+                production: prod
+                accounts: { main: { id: "123456789012", region: us-east-1 } }
+                bitbucket: { url: "\(server.baseURL)", token: env:BB_TOKEN }
+                environments:
+                  dev: { account: main, deployBucket: status-dev }
+                  prod: { account: main, deployBucket: status-prod }
+                """, file: "pipeline.yml", directory: root)
+            var environment = Sandbox.environment
+            environment["BB_TOKEN"] = "bb-token"
+            environment["CODEBUILD_BUILD_ARN"] = "arn:aws:codebuild:us-east-1:123456789012:build/dev-release:42"
+            let pipeline = Pipeline(config: config, environment: environment)
+
+            // On master: dev-release runs whole and fails (not a ticket branch).
+            let whole = try await pipeline.run(.devRelease, commit: "HEAD")
+            #expect(!whole.passed)
+            let bodies = try server.requests.map {
+                try #require(try JSONSerialization.jsonObject(with: $0.body) as? [String: String])
+            }
+            #expect(bodies.map { $0["state"] } == ["INPROGRESS", "FAILED"])
+            #expect(bodies.allSatisfy { $0["key"] == "atlas-relay-dev-release" })
+            #expect(bodies.allSatisfy { $0["url"]?.contains("/projects/dev-release/build/dev-release%3A42/") == true })
+            #expect(server.requests.allSatisfy { $0.path == "/rest/build-status/1.0/commits/\(whole.commit)" })
+
+            // The same phase with a selection: nothing posted.
+            let partial = try await pipeline.run(.devRelease, commit: "HEAD", selection: .init(skip: ["code-releaser"]))
+            #expect(partial.steps.allSatisfy { $0.outcome == .skipped })
+            #expect(server.requests.count == 2)
+        }
+    }
+
     @Test func ticketBranchesOnly() {
         #expect(Pipeline.isTicketBranch("feature/jira-1234-raise-heap"))
         #expect(Pipeline.isTicketBranch("feature/DEMO-7"))
