@@ -175,9 +175,12 @@ public struct Pipeline: Sendable {
         let report = try await runner.run(steps, selection: selection, dryRun: dryRun)
         let complete = report.steps.allSatisfy { $0.outcome == .passed }
         if complete && whole && phase != .devRelease {
+            // A gate passed by waiver says so in the record, with its reason.
+            let waived = report.steps.compactMap { step in step.figures["waived"].map { "\(step.name): \($0)" } }
+            var details = ["environment": target.name, "seconds": String(format: "%.1f", report.seconds)]
+            if !waived.isEmpty { details["waivers"] = waived.joined(separator: "; ") }
             try await CodeReleaser.recordPass(
-                commit: resolved, phase: phase.rawValue, in: deployBucket(target),
-                details: ["environment": target.name, "seconds": String(format: "%.1f", report.seconds)])
+                commit: resolved, phase: phase.rawValue, in: deployBucket(target), details: details)
             logger.info("pass recorded", metadata: ["phase": "\(phase.rawValue)", "commit": "\(resolved)"])
         }
         if let directory = options.reportDirectory { try report.write(to: directory) }

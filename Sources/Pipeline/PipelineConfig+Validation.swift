@@ -95,6 +95,10 @@ extension PipelineConfig {
                 }
             }
             if let tests = environment.tests {
+                for (gate, reason) in (tests.waivers ?? [:]).sorted(by: { $0.key < $1.key })
+                where reason.trimmingCharacters(in: .whitespaces).isEmpty {
+                    add(here + ["tests", "waivers", gate], "a waiver needs its reason (it goes into the report and the pass record)")
+                }
                 for (index, product) in (tests.functional ?? []).enumerated()
                 where environment.applications?[product] == nil {
                     add(here + ["tests", "functional", "\(index)"], "\(name) has no application '\(product)' to test")

@@ -221,6 +221,59 @@ import Testing
         }
     }
 
+    /// dev and uat without tests, PROD without a Jira; `waivers` for both, when given.
+    static func ungated(waivers: String?) -> String {
+        let tests = waivers.map { "    tests: { waivers: \($0) }\n" } ?? ""
+        return """
+            name: t
+            production: prod
+            accounts: { main: { id: "111111111111", region: eu-west-1 } }
+            snapshots: { account: main, bucket: snaps }
+            environments:
+              dev:
+                account: main
+                deployBucket: dev-deploy
+                applications: { jira: { url: "https://jira.dev.example.com" } }
+            \(tests)  uat:
+                account: main
+                deployBucket: uat-deploy
+                applications: { jira: { url: "https://jira.uat.example.com" } }
+            \(tests)  prod:
+                account: main
+                deployBucket: prod-deploy
+                applications: { confluence: { url: "https://confluence.example.com" } }
+            """
+    }
+
+    /// Gates that cannot pass on nothing: no suite, no load test, nobody to invite each fail the
+    /// step; a waiver passes it, saying why.
+    @Test func gatesWithoutEvidenceFailUnlessWaived() async throws {
+        func step(_ name: String, _ phase: Phase, in text: String) throws -> PhaseStep {
+            let pipeline = Pipeline(config: try Self.parse(text), environment: Self.awsKeys)
+            return try #require(try pipeline.steps(phase, commit: "c0ffee", options: .init()).first { $0.name == name })
+        }
+        for (name, phase) in [("app-tester", Phase.nightly), ("perf-tester", .uat), ("invite", .uat)] {
+            let strict = try step(name, phase, in: Self.ungated(waivers: nil))
+            let failure = await #expect(throws: StepFailed.self, "\(name)") { try await strict.run() }
+            #expect(failure?.description.contains("tests.waivers.") == true, "\(name): \(failure.map { "\($0)" } ?? "")")
+        }
+        let waived = Self.ungated(
+            waivers: #"{ functional: "smoke only here", perf: "no load rig yet", invite: "no tracker in this estate" }"#)
+        #expect(try await step("app-tester", .nightly, in: waived).run()["waived"] == "smoke only here")
+        #expect(try await step("perf-tester", .uat, in: waived).run()["waived"] == "no load rig yet")
+        #expect(try await step("invite", .uat, in: waived).run()["waived"] == "no tracker in this estate")
+
+        // A waiver needs its reason, and only known gates can be waived.
+        let empty = try #require(throws: PipelineConfigError.self) {
+            try Self.parse(Self.ungated(waivers: #"{ perf: "" }"#))
+        }
+        #expect("\(empty)".contains("a waiver needs its reason"), "\(empty)")
+        let unknown = try #require(throws: PipelineConfigError.self) {
+            try Self.parse(Self.ungated(waivers: #"{ smoke: "later" }"#))
+        }
+        #expect("\(unknown)".contains("smoke"), "\(unknown)")
+    }
+
     @Test func secretsResolveFromTheEnvironmentAndNeverShowTheirValue() async throws {
         let resolver = SecretResolver(environment: ["DEV_TOKEN": "abc"])
         #expect(try await resolver.resolve(#require(SecretReference("env:DEV_TOKEN"))) == "abc")

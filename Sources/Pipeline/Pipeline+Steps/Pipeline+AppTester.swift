@@ -27,12 +27,19 @@ extension Pipeline {
                 "would run the \(products.map(\.rawValue).joined(separator: " and ")) suites against \(target.name)"
             },
             run: {
-                let context = try await self.context(target)
                 let scenarios = products.flatMap {
                     $0 == .jira
                         ? Suites.jira(project: target.tests?.project ?? "DEMO")
                         : Suites.confluence(space: target.tests?.space ?? "DEMO")
                 }
+                // A pass with nothing tested would say nothing; it needs an explicit waiver.
+                guard !scenarios.isEmpty else {
+                    if let reason = target.tests?.waivers?["functional"] { return ["waived": reason] }
+                    throw StepFailed(
+                        "\(target.name) names no products to test (tests.functional), so a pass would prove nothing; "
+                            + "list them, or waive the gate with tests.waivers.functional: <why>")
+                }
+                let context = try await self.context(target)
                 let run = await AppTester().run("\(phase.rawValue)-app-tester", scenarios) { context }
                 if let directory = options.reportDirectory {
                     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -13,12 +13,17 @@ extension Pipeline {
         return PhaseStep(
             "perf-tester", writesTo: uat.name,
             plan: {
-                guard let perf else { return "no perf test configured" }
+                guard let perf else { return "no load test configured (tests.perf): fails unless waived (tests.waivers.perf)" }
                 return
                     "would load \(uat.name)'s \(perf.mix) with \(perf.users) users for \(perf.hold) s (p90 ≤ \(perf.p90 ?? 5000) ms)"
             },
             run: {
-                guard let perf else { return ["skipped": "no perf test configured"] }
+                guard let perf else {
+                    if let reason = uat.tests?.waivers?["perf"] { return ["waived": reason] }
+                    throw StepFailed(
+                        "\(uat.name) has no load test (tests.perf), so UAT would pass without one; configure it, "
+                            + "or waive the gate with tests.waivers.perf: <why>")
+                }
                 let mix =
                     perf.product == .jira
                     ? Mixes.jira(project: uat.tests?.project ?? "DEMO") : Mixes.confluence(space: uat.tests?.space ?? "DEMO")
@@ -58,12 +63,24 @@ extension Pipeline {
                 "would comment \"ready for UAT at \(url)\" on each Jira issue of the release (tracker: \(tracker?.url ?? "none"))"
             },
             run: {
-                guard let tracker else { return ["invited": "0", "note": "no Jira to comment in"] }
+                let waiver = uat.tests?.waivers?["invite"]
+                guard let tracker else {
+                    if let waiver { return ["invited": "0", "waived": waiver] }
+                    throw StepFailed(
+                        "PROD has no Jira to comment in, so nobody would be invited; waive the gate with "
+                            + "tests.waivers.invite: <why> in \(uat.name)")
+                }
                 let jira = try JiraClient(
                     baseURL: tracker.url,
                     credentials: try await self.credentials(
                         tracker, secrets: self.secrets(self.config.productionEnvironment)))
                 let keys = try await CodeReleaser.manifest(of: commit, in: bucket)?.jiraKeys ?? []
+                guard !keys.isEmpty else {
+                    if let waiver { return ["invited": "0", "waived": waiver] }
+                    throw StepFailed(
+                        "the release of \(commit.prefix(12)) names no Jira issue (branch name or commits), so nobody "
+                            + "would be invited; name the issue in the commits, or waive with tests.waivers.invite: <why>")
+                }
                 var failures: [String] = []
                 for key in keys {
                     do { try await jira.addComment(key, "\(commit.prefix(12)) is ready for UAT at \(url)") } catch {
