@@ -112,7 +112,7 @@ public struct DataProvider: Sendable {
             var baseURL: String?
             if let product = Product(rawValue: source.name) {
                 build = try await PostgresTools.productBuild(source.database, product: product)
-                baseURL = try await PostgresTools.productBaseURL(source.database, product: product)
+                baseURL = await Self.baseURL(of: source.database, product: product)
             }
             logger.info(
                 "product build",
@@ -211,6 +211,26 @@ public struct DataProvider: Sendable {
                 }
             }
             logger.info("old snapshot removed", metadata: ["snapshot": "\(id)"])
+        }
+    }
+}
+
+extension DataProvider {
+    /// The base URL `database` gives itself, read by the settings stores (Jira's `jira.baseurl`,
+    /// Confluence's `<baseUrl>`); nil when it is no product database or holds none. The
+    /// refresher's PROD-reference scan looks for its host.
+    static func baseURL(of database: DatabaseLocation, product: Product) async -> String? {
+        switch product {
+        case .jira:
+            guard let store = try? await JiraSettingsStore.open(database) else { return nil }
+            let value = try? await store.properties()["jira.baseurl"]
+            await store.close()
+            return value.map(\.description).flatMap { $0.isEmpty ? nil : $0 }
+        case .confluence:
+            guard let store = try? await ConfluenceSettingsStore.open(database) else { return nil }
+            let value = try? await store.settings().baseURL
+            await store.close()
+            return value.flatMap { $0.isEmpty ? nil : $0 }
         }
     }
 }

@@ -430,22 +430,6 @@ enum PostgresTools {
     /// it: Jira's `jira.version.patched` and `jira.version` (in `propertystring`), Confluence's
     /// highest `confversion.buildnumber`. Nil when the database does not exist or holds no
     /// product tables (a new environment).
-    /// The base URL `location`'s product database gives itself (Jira's `jira.baseurl`,
-    /// Confluence's `<baseUrl>` in its global settings); nil when it holds none.
-    static func productBaseURL(_ location: DatabaseLocation, product: Product) async throws -> String? {
-        let query =
-            switch product {
-            case .jira:
-                "SELECT ps.propertyvalue FROM propertyentry pe JOIN propertystring ps ON ps.id = pe.id "
-                    + "WHERE pe.entity_name = 'jira.properties' AND pe.property_key = 'jira.baseurl' ORDER BY pe.id DESC LIMIT 1"
-            case .confluence:
-                "SELECT substring(bandanavalue FROM '<baseUrl>([^<]*)</baseUrl>') FROM bandana "
-                    + "WHERE bandanacontext = '_GLOBAL' AND bandanakey = 'atlassian.confluence.settings'"
-            }
-        let value = try? await sql(location, query)
-        return value.flatMap { $0.isEmpty ? nil : $0 }
-    }
-
     static func productBuild(_ location: DatabaseLocation, product: Product) async throws -> (
         build: Int, version: String?
     )? {
