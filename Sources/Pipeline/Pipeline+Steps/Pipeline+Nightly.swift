@@ -89,10 +89,10 @@ extension Pipeline {
             for (product, reference) in dev.refresh?.licences ?? [:] {
                 licences[product] = try await secrets.resolve(reference)
             }
-            let restore = DataRefresher.RestoreOptions(
-                jobs: dev.refresh?.jobs ?? ProcessInfo.processInfo.activeProcessorCount,
+            var restore = DataRefresher.RestoreOptions(
                 reindex: dev.refresh?.reindex.flatMap(DataRefresher.ReindexMode.init(rawValue:)) ?? .background,
                 reindexPollInterval: options.pollInterval)
+            if let jobs = dev.refresh?.jobs { restore.jobs = jobs }
             let production = DataRefresher.ProductionGuard(
                 databases: try (prod.applications ?? [:]).sorted { $0.key < $1.key }.map {
                     try Self.database($1, $0, in: prod)
