@@ -1,0 +1,81 @@
+import AtlassianAdmin
+import Logging
+import StackDeploy
+
+// The cold or hot deployer step every phase after dev-release has.
+
+extension Pipeline {
+    func deployer(_ phase: Phase, commit: String, options: Options) throws -> PhaseStep {
+        let target = try environment(of: phase)
+        let clients = clients(of: target)
+        let stacks = config.stackSpecs(of: target)
+        let bucket = target.deployBucket
+        let stackDeployer = StackDeployer(
+            cloudFormation: clients.cloudFormation,
+            options: .init(
+                pollInterval: options.pollInterval,
+                templateBucket: .init(s3: clients.s3, bucket: bucket)),
+            logger: Logger(label: "atlas-relay.stack-deploy"))
+        let name = phase == .nightly ? "cold-deployer" : "deployer"
+        switch options.deployer {
+        case .cold:
+            let cold = ColdDeployer(deployer: stackDeployer)
+            return PhaseStep(
+                name, writesTo: target.name,
+                plan: {
+                    try await cold.plan(stacks, version: commit).map { stack, plan in
+                        switch plan {
+                        case .success(let plan): plan.text
+                        case .failure(let error): "\(stack): \(error)"
+                        }
+                    }.joined(separator: "\n")
+                },
+                run: {
+                    let report = try await cold.deploy(stacks, version: commit)
+                    var counts: [String: Int] = [:]
+                    for entry in report.entries {
+                        switch entry.outcome {
+                        case .deployed(let result): counts["\(result.outcome)", default: 0] += 1
+                        case .failed: counts["failed", default: 0] += 1
+                        case .skipped: counts["skipped", default: 0] += 1
+                        }
+                    }
+                    let figures = counts.mapValues(String.init).merging(["stacks": "\(report.entries.count)"]) { $1 }
+                    guard report.succeeded else { throw StepFailed(report.summary, figures: figures) }
+                    return figures
+                })
+        case .hot:
+            let applications = (target.applications ?? [:]).sorted { $0.key < $1.key }.map { name, _ in
+                HotDeployer.Application(
+                    name: name, stack: "\(target.name)-\(name)",
+                    commands: HotDeployer.Application.releaseCommands(
+                        deployBucket: bucket, directory: "/opt/atlassian/\(name)/release", service: name),
+                    statusURL: { instance in
+                        instance.privateIP.map {
+                            "http://\($0):\(Product(rawValue: name) == .confluence ? 8090 : 8080)/status"
+                        }
+                    })
+            }
+            let hot = HotDeployer(ec2: clients.ec2, ssm: clients.ssm, logger: Logger(label: "atlas-relay.hot-deploy"))
+            return PhaseStep(
+                name, writesTo: target.name,
+                plan: {
+                    applications.map {
+                        "would replace the code of \($0.name) on the instances of stack \($0.stack), a batch at a time"
+                    }
+                    .joined(separator: "\n")
+                },
+                run: {
+                    var updated = 0
+                    for application in applications {
+                        let report = try await hot.deploy(application, version: commit)
+                        updated += report.updated.count
+                        guard report.succeeded else {
+                            throw StepFailed(report.summary, figures: ["instances": "\(updated)"])
+                        }
+                    }
+                    return ["instances": "\(updated)"]
+                })
+        }
+    }
+}
