@@ -27,7 +27,7 @@ struct Locator {
         "environments.*.settings.jira": ["title", "baseURL", "colours", "banner", "mailDisabled", "applicationLinks"],
         "environments.*.settings.confluence": ["siteTitle", "baseURL", "bannerHTML", "colours", "applicationLinks"],
         "environments.*.tests": ["functional", "project", "space", "perf", "smoke", "waivers"],
-        "environments.*.tests.waivers": ["functional", "perf", "invite"],
+        "environments.*.tests.waivers": ["functional", "perf", "invite", "version"],
         "environments.*.tests.perf": ["mix", "users", "rampUp", "hold", "p90"],
         "environments.*.tests.smoke": ["jira", "confluence"],
         "environments.*.tests.smoke.*": ["issue", "page"],

@@ -221,11 +221,12 @@ public struct PipelineConfig: Sendable {
         public var smoke: Smoke?
         /// Gates this environment passes without their evidence, each with the reason, which the
         /// report and the pass record carry: `functional` (no App-Tester suite), `perf` (no load
-        /// test in UAT), `invite` (no Jira issue to comment on). Without a waiver, each fails.
+        /// test in UAT), `invite` (no Jira issue to comment on), `version` (a PROD application
+        /// without the `version` its smoke test expects). Without a waiver, each fails.
         public var waivers: [String: String]?
 
         /// The gates ``waivers`` may name.
-        public static let gates = ["functional", "perf", "invite"]
+        public static let gates = ["functional", "perf", "invite", "version"]
     }
 
     /// One environment.
