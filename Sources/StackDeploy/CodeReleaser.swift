@@ -90,32 +90,14 @@ public struct CodeReleaser: Sendable {
         allowProduction: Bool = false
     ) async throws -> ReleaseManifest {
         try await checkWritable(target, allowProduction: allowProduction)
-        guard let manifestData = try await source.s3.getObjectData(bucket: source.bucket, key: manifestKey(commit))
-        else {
-            throw ReleaseError(
-                "\(commit) was never released to \(source.location) (no \(manifestKey(commit))); check the COMMIT_ID",
-                kind: .notFound)
-        }
+        let release = try await verifiedRelease(of: commit, in: source)
         guard try await hasPassed(commit: commit, phase: phase, in: source) else {
             throw ReleaseError(
                 "\(commit) has no record of passing \(phase) (\(source.location)/\(passKey(commit, phase: phase))); "
                     + "only a commit that passed \(phase) can be promoted", kind: .refused)
         }
-        let manifest: ReleaseManifest
-        do {
-            manifest = try decoder.decode(ReleaseManifest.self, from: manifestData)
-        } catch {
-            throw ReleaseError(
-                "\(source.location)/\(manifestKey(commit)) is not a release manifest: \(error)", kind: .damaged,
-                underlying: error)
-        }
-        guard
-            let archive = try await source.s3.getObjectData(bucket: source.bucket, key: manifest.archive.key)
-        else {
-            throw ReleaseError(
-                "\(source.location)/\(manifest.archive.key) is missing; release \(commit) again", kind: .notFound)
-        }
-        try verify(archive, against: manifest, at: source.location)
+        let manifest = release.manifest
+        let archive = release.archive
         try await store(manifest, archive: archive, in: target)
         return manifest
     }

@@ -140,6 +140,7 @@ import Testing
                         credentials: { token: env:RELAY_TEST_TOKEN }
                         database: \(db(prodDB))
                         sharedHome: ../prod-home
+                        version: "8.11.0"
                     tests: { smoke: { jira: { issue: TEST-1 } } }
                 """
         }
@@ -272,6 +273,18 @@ import Testing
         #expect(world.prod.requests.contains { $0.method == "POST" && $0.path == "/rest/api/2/issue/TEST-1/comment" })
         #expect(try await world.objects()["uat"]?.contains("passed/uat/\(commit).json") == true)
 
+        // After the commit passed UAT, the base branch moves on with a changed template: go-live
+        // deploys the template that passed (from the release), not the checkout's.
+        let repository = "\(world.root)/infra"
+        try Data(World.template.replacingOccurrences(of: "/code-version", with: "/changed").utf8)
+            .write(to: URL(fileURLWithPath: "\(repository)/cloudformation/app.yaml"))
+        for arguments in [
+            ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "TEST-2: rename"],
+        ] {
+            let output = try await ProcessRunner.run("/usr/bin/git", ["-C", repository] + arguments, timeout: .seconds(30))
+            #expect(output.status == 0, "git \(arguments): \(output.errorText)")
+        }
+
         // go-live refuses without --confirm-prod, before anything runs.
         let unconfirmed = await #expect(throws: PipelineError.self) {
             try await pipeline.run(.goLive, commit: commit, options: world.options)
@@ -285,12 +298,32 @@ import Testing
         let devAndUAT = try await world.objects().filter { $0.key == "dev" || $0.key == "uat" }
         var confirmed = world.options
         confirmed.confirmProduction = true
+        let plan = try await pipeline.run(.goLive, commit: commit, dryRun: true, options: confirmed)
+        #expect(plan.steps[1].message?.contains("templates from the release in s3://\(world.buckets["uat"]!)") == true, "\(plan.text)")
         let live = try await pipeline.run(.goLive, commit: commit, options: confirmed)
         #expect(live.passed, "\(live.text)")
+        #expect((try? await SSMClient(try Sandbox.motoAWSClient()).parameter("/\(world.tag)-prod/changed")) == nil)
         #expect(try await world.objects().filter { $0.key == "dev" || $0.key == "uat" } == devAndUAT)
         #expect(try await world.objects()["prod"]?.contains("releases/\(commit)/code.tar") == true)
         #expect(try await world.stack("prod")?.contains("COMPLETE") == true)
         #expect(try await ssm.parameter("/\(world.tag)-prod/code-version") == commit)
+
+        // The smoke test cannot show that PROD runs the release without the version it expects:
+        // without one the step fails, unless waived (which the figures carry).
+        let versioned = try world.config.environment("prod")
+        for waiver in [nil, "versions are not tracked here"] {
+            var config = world.config
+            config.environments["prod"]?.applications?["jira"]?.version = nil
+            config.environments["prod"]?.tests?.waivers = waiver.map { ["version": $0] }
+            let smoke = try Pipeline(config: config, environment: pipeline.environment).smokeTester()
+            if let waiver {
+                #expect(try await smoke.run()["waived"] == waiver)
+            } else {
+                let failure = await #expect(throws: StepFailed.self) { try await smoke.run() }
+                #expect(failure?.description.contains("applications.jira.version") == true, "\(String(describing: failure))")
+            }
+        }
+        #expect(versioned.application(.jira)?.version == "8.11.0")
 
         // Nightly can never write to PROD, even when asked to.
         let nightlyWrite = #expect(throws: PipelineError.self) {

@@ -8,8 +8,24 @@ extension Pipeline {
     func deployer(_ phase: Phase, commit: String, options: Options) throws -> PhaseStep {
         let target = try environment(of: phase)
         let clients = clients(of: target)
-        let stacks = config.stackSpecs(of: target)
         let bucket = target.deployBucket
+        let releases = deployBucket(target)
+        let earlier = try source(of: phase).map(deployBucket)
+        /// The stacks with the templates of the released archive: the target bucket's (where
+        /// code-releaser has put it), verified against its manifest.
+        @Sendable func released() async throws -> [StackSpec] {
+            try config.stackSpecs(of: target, release: try await CodeReleaser.verifiedRelease(of: commit, in: releases))
+        }
+        /// For a plan, before code-releaser ran: the release it will promote, else (nightly, whose
+        /// release does not exist yet) the working tree's templates.
+        @Sendable func planned() async throws -> (stacks: [StackSpec], from: String) {
+            for bucket in [releases] + (earlier.map { [$0] } ?? [])
+            where try await CodeReleaser.manifest(of: commit, in: bucket) != nil {
+                let release = try await CodeReleaser.verifiedRelease(of: commit, in: bucket)
+                return (try config.stackSpecs(of: target, release: release), "the release in \(bucket.location)")
+            }
+            return (config.stackSpecs(of: target), "the working tree (the deploy uses the released archive)")
+        }
         let stackDeployer = StackDeployer(
             cloudFormation: clients.cloudFormation,
             options: .init(
@@ -23,15 +39,17 @@ extension Pipeline {
             return PhaseStep(
                 name, writesTo: target.name,
                 plan: {
-                    try await cold.plan(stacks, version: commit).map { stack, plan in
-                        switch plan {
-                        case .success(let plan): plan.text
-                        case .failure(let error): "\(stack): \(error)"
-                        }
-                    }.joined(separator: "\n")
+                    let (stacks, from) = try await planned()
+                    return "templates from \(from)\n"
+                        + (try await cold.plan(stacks, version: commit).map { stack, plan in
+                            switch plan {
+                            case .success(let plan): plan.text
+                            case .failure(let error): "\(stack): \(error)"
+                            }
+                        }.joined(separator: "\n"))
                 },
                 run: {
-                    let report = try await cold.deploy(stacks, version: commit)
+                    let report = try await cold.deploy(try await released(), version: commit)
                     var counts: [String: Int] = [:]
                     for entry in report.entries {
                         switch entry.outcome {
