@@ -367,6 +367,7 @@ let package = Package(
                 "Pipeline", "DataRefresh", "StackDeploy", "AtlassianAdmin", "AtlassianSimulator",
                 "S3Sync",
                 "AWSCore", "AWSSigning", "AtlasRelayTestSupport",
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),

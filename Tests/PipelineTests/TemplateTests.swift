@@ -4,6 +4,7 @@ import Foundation
 import RelayFoundation
 import StackDeploy
 import Testing
+import Yams
 
 /// The shipped CloudFormation templates: valid against the resource schemas (cfn-lint), and the
 /// CodeBuild stack plans through StackDeploy in moto.
@@ -52,5 +53,22 @@ struct TemplateTests {
         #expect(added["AWS::CodeBuild::Project"] == 4, "\(plan.text)")
         #expect(added["AWS::IAM::Role"] == 5, "\(plan.text)")
         #expect(added["AWS::Events::Rule"] == 1, "\(plan.text)")
+        // By default the stack owns DEV's deploy bucket policy: only nightly writes passed/.
+        // (moto's change sets ignore Conditions, so DevDeployBucketPolicy=external cannot be shown here.)
+        #expect(added["AWS::S3::BucketPolicy"] == 1, "\(plan.text)")
+    }
+
+    /// The pass-record policy denies every writer of `passed/` but the nightly role, by role ARN.
+    @Test func onlyTheNightlyRoleMayWritePassRecords() throws {
+        let text = try String(contentsOfFile: "\(Self.root)/Examples/codebuild/pipeline-codebuild.yaml", encoding: .utf8)
+        let template = try #require(try Yams.compose(yaml: text)?.mapping)
+        let policy = try #require(template["Resources"]?.mapping?["DevDeployBucketPassRecords"]?.mapping)
+        let statement = try #require(policy["Properties"]?.mapping?["PolicyDocument"]?.mapping?["Statement"]?.sequence?.first?.mapping)
+        #expect(statement["Effect"]?.string == "Deny")
+        #expect("\(try #require(statement["Resource"]))".contains("/passed/*"))
+        let actions = statement["Action"]?.sequence?.compactMap(\.string) ?? []
+        #expect(actions.contains("s3:PutObject") && actions.contains("s3:DeleteObject"), "\(actions)")
+        let condition = "\(try #require(statement["Condition"]))"
+        #expect(condition.contains("ArnNotEquals") && condition.contains("aws:PrincipalArn") && condition.contains("NightlyRole"), "\(condition)")
     }
 }
