@@ -12,7 +12,7 @@ SWIFT_TEST_FLAGS ?=
 SERVICES := $(ROOT)/scripts/services.sh
 ENV_FILE := $(ROOT)/.sandbox/env
 
-.PHONY: setup services services-stop services-status build test docs demo stop clean-sandbox
+.PHONY: setup services services-stop services-status build test docs demo stop clean-sandbox dist
 
 setup:
 	@"$(ROOT)/scripts/setup.sh"
@@ -28,6 +28,11 @@ services-status:
 
 build:
 	cd "$(ROOT)" && $(SWIFT) build
+
+# The operators' tools, release-built with the Swift runtime linked statically, as
+# dist/atlas-relay-<version>-linux-<arch>.tar.gz plus dist/SHA256SUMS (scripts/dist.sh).
+dist:
+	@SWIFT="$(SWIFT)" "$(ROOT)/scripts/dist.sh"
 
 # Checks the module layering (scripts/check-layers.py), starts the services, runs the tests with .sandbox/env loaded, and always stops the services
 # again (on failure and on Ctrl-C too). The recipe exits with swift test's status (make itself
