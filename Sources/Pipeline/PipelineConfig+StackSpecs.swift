@@ -30,16 +30,16 @@ extension PipelineConfig {
     /// before the commit is released, and for checking a config. Deploys use
     /// ``stackSpecs(of:release:)``.
     public func stackSpecs(of environment: Environment) -> [StackSpec] {
-        (try? specs(of: environment) { stack in
+        specs(of: environment) { stack in
             let file = path(stack.template)
             return (.file(file), FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self) })
-        }) ?? []
+        }
     }
 
     /// The specs, with each stack's template (and its text, when known) from `template`.
     private func specs(
         of environment: Environment, template: (Stack) throws -> (StackSpec.Template, String?)
-    ) throws -> [StackSpec] {
+    ) rethrows -> [StackSpec] {
         try (environment.stacks ?? []).map { stack in
             let (source, text) = try template(stack)
             var parameters: [String: StackSpec.Parameter] = (stack.parameters ?? [:]).mapValues {
