@@ -181,12 +181,22 @@ public struct TestSupportError: Error, CustomStringConvertible {
 }
 
 extension TestHTTPServer {
-    /// A server that answers every request with a truncated ListObjectsV2 page naming the same
-    /// continuation token: a listing that trusts it never ends.
-    public static func loopingS3Listing() async throws -> TestHTTPServer {
-        try await start { _ in
-            .text(
-                "<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>same</NextContinuationToken></ListBucketResult>",
+    /// A server that answers with truncated ListObjectsV2 pages that all name the same
+    /// continuation token: a listing that trusts it never ends. After `pages` answers it gives a
+    /// last, untruncated page, so a client that loops ends (and its test fails on what it
+    /// returned) in bounded time instead of hanging: the test needs no wall-clock limit.
+    public static func loopingS3Listing(pages: Int = 50) async throws -> TestHTTPServer {
+        let answered = Mutex(0)
+        return try await start { _ in
+            let count = answered.withLock { count in
+                count += 1
+                return count
+            }
+            let truncated = count <= pages
+            return .text(
+                "<ListBucketResult><IsTruncated>\(truncated)</IsTruncated>"
+                    + (truncated ? "<NextContinuationToken>same</NextContinuationToken>" : "")
+                    + "</ListBucketResult>",
                 headers: [("Content-Type", "application/xml")])
         }
     }
@@ -203,7 +213,7 @@ extension TestHTTPServer {
         isolation: isolated (any Actor)? = #isolation,
         body: (TestHTTPServer) async throws -> Value
     ) async throws -> Value {
-        try await withResource(isolation: isolation, loopingS3Listing, cleanup: { await $0.stop() }, body: body)
+        try await withResource(isolation: isolation, { try await loopingS3Listing() }, cleanup: { await $0.stop() }, body: body)
     }
 
     /// A client that sends S3 requests here, with throwaway credentials.

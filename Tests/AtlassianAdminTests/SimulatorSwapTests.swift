@@ -100,11 +100,18 @@ extension SimulatorSwapTests {
             let pid = process.processIdentifier
             defer { if StopScriptTests.isAlive(pid) { kill(pid, SIGKILL) } }
             // "listening on http://127.0.0.1:PORT"
-            var line = Data()
-            while !line.contains(UInt8(ascii: "\n")) {
-                let chunk = output.fileHandleForReading.availableData
-                guard !chunk.isEmpty else { break }
-                line += chunk
+            // Read off the cooperative pool: a blocking read there stalls every other test's tasks.
+            let reader = output.fileHandleForReading
+            let line = await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    var line = Data()
+                    while !line.contains(UInt8(ascii: "\n")) {
+                        let chunk = reader.availableData
+                        guard !chunk.isEmpty else { break }
+                        line += chunk
+                    }
+                    continuation.resume(returning: line)
+                }
             }
             let text = String(decoding: line, as: UTF8.self)
             let baseURL = try #require(
