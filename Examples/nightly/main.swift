@@ -13,6 +13,12 @@ struct Nightly: AsyncParsableCommand {
     @Argument(help: "Run only this step: data-provider, data-refresher, code-releaser, cold-deployer, app-tester.")
     var component: String?
     @Option(help: "The commit to release (default: the head of the config's baseBranch).") var commit: String?
+    @Flag(
+        help: """
+            Fetch the commit from the Bitbucket Server in --config's bitbucket section (for a CodeBuild \
+            project without a source) and run on the commit's own pipeline.yml.
+            """)
+    var fromBitbucket = false
     @OptionGroup var options: PhaseOptions
 
     /// Parses, runs, and exits 0 passed, 1 a step failed, 2 bad input or refused.
@@ -21,6 +27,6 @@ struct Nightly: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await options.run(.nightly, component: component, commit: commit)
+        try await options.run(.nightly, component: component, commit: commit, fromBitbucket: fromBitbucket)
     }
 }

@@ -5,7 +5,7 @@ import Pipeline
 import ToolSupport
 
 /// The options every phase executable shares; the executables in `Examples/` are thin mains
-/// around ``run(_:component:commit:deployer:confirmProduction:allowUncommitted:refresh:)`` and
+/// around ``run(_:component:commit:deployer:confirmProduction:allowUncommitted:refresh:fromBitbucket:)`` and
 /// ``PhaseExit``.
 ///
 /// ```swift
@@ -29,7 +29,9 @@ public struct PhaseOptions: ParsableArguments {
     public init() {}
 
     /// Loads the config, runs `phase` for `commit` (nil: the head of the config's base branch)
-    /// and prints the report (text, or JSON with `--json`).
+    /// and prints the report (text, or JSON with `--json`). With `fromBitbucket`, the config
+    /// only says where the repository is: the commit is fetched from Bitbucket Server into
+    /// `--work` and the phase runs on its own `pipeline.yml` (``Pipeline/fetchSource(for:commit:workDirectory:configName:)``).
     ///
     /// - Throws: `ExitCode(1)` when a step failed (the report is printed first);
     ///   `PipelineConfigError` and `PipelineError` for what was refused before any step ran,
@@ -37,12 +39,21 @@ public struct PhaseOptions: ParsableArguments {
     ///   reports. `runAsTool` with ``PhaseExit/isRefusal(_:)`` turns them into exit statuses.
     public func run(
         _ phase: Phase, component: String?, commit: String?, deployer: Pipeline.Deployer = .cold,
-        confirmProduction: Bool = false, allowUncommitted: Bool = false, refresh: Bool = false
+        confirmProduction: Bool = false, allowUncommitted: Bool = false, refresh: Bool = false,
+        fromBitbucket: Bool = false
     ) async throws {
         var logger = Logger(label: "atlas-relay.pipeline")
         logger.logLevel =
             ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
-        let loaded = try PipelineConfig.load(config)
+        var loaded = try PipelineConfig.load(config)
+        var commit = commit
+        if fromBitbucket {
+            // The config given says where the repository is; the run uses the commit's own.
+            let fetched = try await Pipeline(config: loaded, logger: logger).fetchSource(
+                for: phase, commit: commit, workDirectory: work,
+                configName: URL(fileURLWithPath: config).lastPathComponent)
+            (commit, loaded) = (fetched.commit, fetched.config)
+        }
         let pipeline = Pipeline(config: loaded, logger: logger)
         var selection = PhaseRunner.Selection(only: Self.list(only), skip: Self.list(skip))
         if let component { selection.only.append(component) }

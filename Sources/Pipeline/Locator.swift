@@ -11,7 +11,7 @@ struct Locator {
         "": ["name", "production", "baseBranch", "accounts", "snapshots", "environments", "bitbucket"],
         "accounts.*": ["id", "region", "role", "readRole"],
         "snapshots": ["account", "bucket", "prefix", "keep", "role"],
-        "bitbucket": ["url", "token"],
+        "bitbucket": ["url", "token", "project", "repository", "caFile"],
         "environments.*": [
             "account", "deployBucket", "stacks", "applications", "control", "settings", "tests", "refresh",
         ],

@@ -23,6 +23,12 @@ extension PipelineConfig {
                 add(["accounts", name, "id"], "'\(account.id)' is not a 12-digit AWS account id (quote it in YAML)")
             }
         }
+        if let bitbucket, (bitbucket.project == nil) != (bitbucket.repository == nil) {
+            add(
+                ["bitbucket", bitbucket.project == nil ? "project" : "repository"],
+                "bitbucket.project and bitbucket.repository go together (the repository is <url>/scm/<project>/<repository>.git)"
+            )
+        }
         if let snapshots, accounts[snapshots.account] == nil {
             add(["snapshots", "account"], "unknown account '\(snapshots.account)'")
         }

@@ -255,12 +255,20 @@ public struct PipelineConfig: Sendable {
         }
     }
 
-    /// Bitbucket Server, for build statuses on commits.
+    /// Bitbucket Server / Data Center: where the repository is fetched from (`--from-bitbucket`)
+    /// and where build statuses go.
     public struct Bitbucket: Sendable, Decodable, Equatable {
         /// The server's base URL.
         public var url: String
-        /// A personal access token (HTTP access token), by reference.
+        /// An HTTP access token (repository read; write for build statuses), by reference.
         public var token: SecretReference
+        /// The project key of the repository this file lives in; with ``repository``, needed to
+        /// fetch it (``BitbucketSource``).
+        public var project: String?
+        /// The repository's slug.
+        public var repository: String?
+        /// A PEM file of the CA behind the server's certificate, when it is a private one.
+        public var caFile: String?
     }
 
     /// The pipeline's name.

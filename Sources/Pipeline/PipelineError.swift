@@ -37,6 +37,9 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
         case secretUnavailable
         /// Bitbucket refused the build status.
         case buildStatusRejected
+        /// The repository could not be fetched from Bitbucket (unreachable, the token refused,
+        /// git missing, the checkout folder not empty).
+        case sourceUnavailable
         /// Anything else: the message says what.
         case other
     }

@@ -28,12 +28,14 @@ package enum ProcessRunner {
     }
 
     /// Runs `executable` with `arguments` (standard input empty) and waits up to `timeout`.
-    /// `environment` entries are added to this process's environment.
+    /// `environment` entries are added to this process's environment and the variables named in
+    /// `unsetting` are left out of it.
     package static func run(
         _ executable: String, _ arguments: [String], directory: String? = nil, environment: [String: String] = [:],
-        timeout: Duration
+        unsetting: Set<String> = [], timeout: Duration
     ) async throws -> Output {
-        let (process, stdout, stderr) = try launch(executable, arguments, directory: directory, environment: environment)
+        let (process, stdout, stderr) = try launch(
+            executable, arguments, directory: directory, environment: environment, unsetting: unsetting)
         let run = Run(process: process, stdout: stdout, stderr: stderr)
         let watchdog = Task {
             guard (try? await Task.sleep(for: timeout)) != nil else { return }
@@ -47,17 +49,20 @@ package enum ProcessRunner {
 
     /// Starts `executable` with `arguments`, standard input empty and both outputs on pipes: the
     /// one place a program is started (``run(_:_:directory:environment:timeout:)`` and
-    /// ``StreamingProcess``). `environment` entries are added to this process's environment.
+    /// ``StreamingProcess``). `environment` entries are added to this process's environment and
+    /// the variables named in `unsetting` are left out of it.
     ///
     /// - Throws: ``Failure/cannotStart(_:)``.
     static func launch(
-        _ executable: String, _ arguments: [String], directory: String? = nil, environment: [String: String]
+        _ executable: String, _ arguments: [String], directory: String? = nil, environment: [String: String],
+        unsetting: Set<String> = []
     ) throws -> (process: Process, stdout: Pipe, stderr: Pipe) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        if !environment.isEmpty {
+        if !environment.isEmpty || !unsetting.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+                .filter { !unsetting.contains($0.key) }
         }
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let stdout = Pipe()

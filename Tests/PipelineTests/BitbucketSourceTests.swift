@@ -1,0 +1,163 @@
+import AtlasRelayTestSupport
+import Foundation
+import RelayFoundation
+import Testing
+
+@testable import Pipeline
+
+/// The repository comes from an on-premise Bitbucket Server (a stand-in made from Atlassian's
+/// documentation, serving real git over HTTPS) at exactly the commit asked for, and the token
+/// stays out of arguments, URLs, files and messages.
+struct BitbucketSourceTests {
+    static let token = "bb-token-\(UUID().uuidString)"
+
+    /// A repository with two commits on master (pipeline.yml named "first", then "second").
+    static func repository() async throws -> (path: String, first: String, second: String) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bb-src-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        func git(_ arguments: String...) async throws -> String {
+            let output = try await ProcessRunner.run(
+                "/usr/bin/git", ["-C", path, "-c", "user.name=t", "-c", "user.email=t@example.com"] + arguments,
+                timeout: .seconds(30))
+            #expect(output.status == 0, "git \(arguments): \(output.errorText)")
+            return String(decoding: output.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        _ = try await git("init", "-q", "-b", "master")
+        var commits: [String] = []
+        for name in ["first", "second"] {
+            try Self.config(name: name).write(toFile: path + "/pipeline.yml", atomically: true, encoding: .utf8)
+            _ = try await git("add", "pipeline.yml")
+            _ = try await git("commit", "-q", "-m", name)
+            commits.append(try await git("rev-parse", "HEAD"))
+        }
+        return (path, commits[0], commits[1])
+    }
+
+    static func config(name: String, bitbucket: String = "") -> String {
+        """
+        name: \(name)
+        production: prod
+        accounts: { main: { id: "123456789012", region: us-east-1 } }
+        \(bitbucket)
+        environments:
+          dev: { account: main, deployBucket: dev-deploy }
+          prod: { account: main, deployBucket: prod-deploy }
+        """
+    }
+
+    static func source(_ server: BitbucketStandIn, token: String = token, ca: Bool = true) throws -> BitbucketSource {
+        try BitbucketSource(
+            url: server.baseURL + "/", project: "INFRA", repository: "atlassian-aws", token: token,
+            caFile: ca ? server.caFile : nil)
+    }
+
+    @Test func fetchesExactlyTheCommitAskedForAndTheTokenStaysInTheHeader() async throws {
+        let repository = try await Self.repository()
+        defer { try? FileManager.default.removeItem(atPath: repository.path) }
+        try await BitbucketStandIn.with(token: Self.token) { server in
+            try await server.publish(repository.path, project: "INFRA", slug: "atlassian-aws")
+            let source = try Self.source(server)
+            #expect(source.cloneURL == server.baseURL + "/scm/INFRA/atlassian-aws.git")
+            #expect(try await source.head(of: "master") == repository.second)
+
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bb-co-\(UUID())").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            // The older commit, not the branch's head: exactly what was asked for.
+            let checkout = try await source.checkout(repository.first, into: folder)
+            #expect(try await checkout.resolve("HEAD") == repository.first)
+            #expect(try String(contentsOfFile: folder + "/pipeline.yml", encoding: .utf8).contains("name: first"))
+            // A rerun finds the same checkout and goes on from it.
+            #expect(try await source.checkout(repository.first, into: folder).path == folder)
+
+            // Every request carried the token as Bearer, none in the URL.
+            let requests = server.requests
+            #expect(!requests.isEmpty && requests.allSatisfy(\.authorised))
+            #expect(requests.allSatisfy { !$0.path.contains(Self.token) && !$0.query.contains(Self.token) })
+            // Nothing on disk holds it: not .git/config (no remote is written), not any other file.
+            let enumerator = try #require(FileManager.default.enumerator(atPath: folder))
+            for case let file as String in enumerator {
+                let data = FileManager.default.contents(atPath: folder + "/" + file) ?? Data()
+                #expect(data.range(of: Data(Self.token.utf8)) == nil, "\(file) holds the token")
+            }
+        }
+    }
+
+    @Test func refusalsAreTypedAndNeverEchoTheToken() async throws {
+        let repository = try await Self.repository()
+        defer { try? FileManager.default.removeItem(atPath: repository.path) }
+        try await BitbucketStandIn.with(token: Self.token) { server in
+            try await server.publish(repository.path, project: "INFRA", slug: "atlassian-aws")
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bb-co-\(UUID())").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+
+            let wrong = "wrong-\(UUID().uuidString)"
+            let refused = try await #require(throws: PipelineError.self) {
+                try await Self.source(server, token: wrong).head(of: "master")
+            }
+            #expect(refused.kind == .sourceUnavailable)
+            #expect(!refused.description.contains(wrong))
+            #expect(server.requests.contains { !$0.authorised })
+
+            // The server's certificate is checked: without its CA the fetch is refused.
+            let untrusted = try await #require(throws: PipelineError.self) {
+                try await Self.source(server, ca: false).checkout(repository.first, into: folder)
+            }
+            #expect(untrusted.kind == .sourceUnavailable)
+            try? FileManager.default.removeItem(atPath: folder)
+
+            let missing = try await #require(throws: PipelineError.self) {
+                try await Self.source(server).checkout(String(repeating: "0", count: 40), into: folder)
+            }
+            #expect(missing.kind == .unknownCommit, "\(missing)")
+            let short = try await #require(throws: PipelineError.self) {
+                try await Self.source(server).checkout(String(repository.first.prefix(8)), into: folder + "-short")
+            }
+            #expect(short.kind == .unknownCommit)
+            let noBranch = try await #require(throws: PipelineError.self) {
+                try await Self.source(server).head(of: "no-such-branch")
+            }
+            #expect(noBranch.kind == .unknownCommit)
+        }
+        for url in ["http://bitbucket.example.com", "https://user:pw@bitbucket.example.com", "bitbucket.example.com"] {
+            let error = try #require(throws: PipelineError.self) {
+                try BitbucketSource(url: url, project: "INFRA", repository: "r", token: "t")
+            }
+            #expect(error.kind == .incompleteConfig)
+        }
+    }
+
+    /// A NO_SOURCE nightly: the config given only says where the repository is; the phase runs
+    /// on the commit's own pipeline.yml, fetched at the base branch's head.
+    @Test func aPhaseRunsOnTheFetchedCommitsOwnConfig() async throws {
+        let repository = try await Self.repository()
+        defer { try? FileManager.default.removeItem(atPath: repository.path) }
+        try await BitbucketStandIn.with(token: Self.token) { server in
+            try await server.publish(repository.path, project: "infra", slug: "atlassian-aws")
+            let bootstrap = try PipelineConfig.parse(
+                Self.config(
+                    name: "bootstrap",
+                    bitbucket:
+                        "bitbucket: { url: \"\(server.baseURL)\", token: env:BB_TOKEN, project: INFRA, repository: atlassian-aws, caFile: \"\(server.caFile)\" }"
+                ), file: "pipeline.yml", directory: repository.path)
+            let work = FileManager.default.temporaryDirectory.appendingPathComponent("bb-work-\(UUID())").path
+            defer { try? FileManager.default.removeItem(atPath: work) }
+            let pipeline = Pipeline(config: bootstrap, environment: Sandbox.environment.merging(["BB_TOKEN": Self.token]) { $1 })
+            let fetched = try await pipeline.fetchSource(for: .nightly, commit: nil, workDirectory: work)
+            #expect(fetched.commit == repository.second)
+            #expect(fetched.config.name == "second")
+            #expect(fetched.config.directory.hasPrefix(work + "/source/" + repository.second))
+
+            let unset = try await #require(throws: PipelineError.self) {
+                try await Pipeline(config: bootstrap, environment: Sandbox.environment).fetchSource(
+                    for: .nightly, commit: nil, workDirectory: work)
+            }
+            #expect(unset.kind == .secretUnavailable)
+        }
+        let half = try #require(throws: PipelineConfigError.self) {
+            try PipelineConfig.parse(
+                Self.config(name: "t", bitbucket: "bitbucket: { url: \"https://b.example\", token: env:T, project: INFRA }"),
+                file: "pipeline.yml", directory: repository.path)
+        }
+        #expect(half.issues.contains { $0.keyPath == ["bitbucket", "repository"] })
+    }
+}
