@@ -15,6 +15,7 @@ struct GoLive: AsyncParsableCommand {
     @Option(help: "The COMMIT_ID that passed UAT.") var commit: String
     @Option(help: "cold or hot.") var deployer: Pipeline.Deployer = .cold
     @Flag(help: "Confirm that this run writes to PROD.") var confirmProd = false
+    @OptionGroup var release: ReleaseSourceOption
     @OptionGroup var options: PhaseOptions
 
     /// Parses, runs, and exits 0 passed, 1 a step failed, 2 bad input or refused.
@@ -24,6 +25,7 @@ struct GoLive: AsyncParsableCommand {
 
     func run() async throws {
         try await options.run(
-            .goLive, component: component, commit: commit, deployer: deployer, confirmProduction: confirmProd)
+            .goLive, component: component, commit: commit, deployer: deployer, confirmProduction: confirmProd,
+            source: release.source)
     }
 }

@@ -27,6 +27,6 @@ struct Nightly: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await options.run(.nightly, component: component, commit: commit, fromBitbucket: fromBitbucket)
+        try await options.run(.nightly, component: component, commit: commit, source: fromBitbucket ? .bitbucket : .checkout)
     }
 }

@@ -16,6 +16,7 @@ struct UAT: AsyncParsableCommand {
     @Option(help: "cold or hot.") var deployer: Pipeline.Deployer = .cold
     @Flag(help: "Refresh UAT from the newest complete PROD snapshot first (UAT needs a refresh section in the config).")
     var refresh = false
+    @OptionGroup var release: ReleaseSourceOption
     @OptionGroup var options: PhaseOptions
 
     /// Parses, runs, and exits 0 passed, 1 a step failed, 2 bad input or refused.
@@ -24,6 +25,8 @@ struct UAT: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await options.run(.uat, component: component, commit: commit, deployer: deployer, refresh: refresh)
+        try await options.run(
+            .uat, component: component, commit: commit, deployer: deployer, refresh: refresh,
+            source: release.source)
     }
 }

@@ -5,7 +5,7 @@ import Pipeline
 import ToolSupport
 
 /// The options every phase executable shares; the executables in `Examples/` are thin mains
-/// around ``run(_:component:commit:deployer:confirmProduction:allowUncommitted:refresh:fromBitbucket:)`` and
+/// around ``run(_:component:commit:deployer:confirmProduction:allowUncommitted:refresh:source:)`` and
 /// ``PhaseExit``.
 ///
 /// ```swift
@@ -28,10 +28,24 @@ public struct PhaseOptions: ParsableArguments {
 
     public init() {}
 
+    /// Where a phase's code and config come from.
+    public enum Source: Sendable {
+        /// The checkout `--config` lives in.
+        case checkout
+        /// The repository on Bitbucket Server that `--config`'s `bitbucket` section names,
+        /// fetched at the commit (nightly in a CodeBuild project without a source).
+        case bitbucket
+        /// The commit's verified release in the deploy bucket the phase promotes from (uat
+        /// and go-live without a repository).
+        case release
+    }
+
     /// Loads the config, runs `phase` for `commit` (nil: the head of the config's base branch)
     /// and prints the report (text, or JSON with `--json`). With `fromBitbucket`, the config
     /// only says where the repository is: the commit is fetched from Bitbucket Server into
-    /// `--work` and the phase runs on its own `pipeline.yml` (``Pipeline/fetchSource(for:commit:workDirectory:configName:)``).
+    /// `--work` and the phase runs on its own `pipeline.yml` (``Pipeline/fetchSource(for:commit:workDirectory:configName:)``);
+    /// with `.release`, on the `pipeline.yml` and files of the commit's verified release
+    /// (``Pipeline/fetchRelease(for:commit:workDirectory:configName:)``).
     ///
     /// - Throws: `ExitCode(1)` when a step failed (the report is printed first);
     ///   `PipelineConfigError` and `PipelineError` for what was refused before any step ran,
@@ -40,19 +54,25 @@ public struct PhaseOptions: ParsableArguments {
     public func run(
         _ phase: Phase, component: String?, commit: String?, deployer: Pipeline.Deployer = .cold,
         confirmProduction: Bool = false, allowUncommitted: Bool = false, refresh: Bool = false,
-        fromBitbucket: Bool = false
+        source: Source = .checkout
     ) async throws {
         var logger = Logger(label: "atlas-relay.pipeline")
         logger.logLevel =
             ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
         var loaded = try PipelineConfig.load(config)
         var commit = commit
-        if fromBitbucket {
-            // The config given says where the repository is; the run uses the commit's own.
+        let name = URL(fileURLWithPath: config).lastPathComponent
+        // The config given says where the code is; the run uses the commit's own.
+        switch source {
+        case .checkout: break
+        case .bitbucket:
             let fetched = try await Pipeline(config: loaded, logger: logger).fetchSource(
-                for: phase, commit: commit, workDirectory: work,
-                configName: URL(fileURLWithPath: config).lastPathComponent)
+                for: phase, commit: commit, workDirectory: work, configName: name)
             (commit, loaded) = (fetched.commit, fetched.config)
+        case .release:
+            guard let commit else { throw ValidationError("--from-release needs --commit") }
+            loaded = try await Pipeline(config: loaded, logger: logger).fetchRelease(
+                for: phase, commit: commit, workDirectory: work, configName: name)
         }
         let pipeline = Pipeline(config: loaded, logger: logger)
         var selection = PhaseRunner.Selection(only: Self.list(only), skip: Self.list(skip))
@@ -82,3 +102,21 @@ public struct PhaseOptions: ParsableArguments {
 }
 
 extension Pipeline.Deployer: ExpressibleByArgument {}
+
+/// `--from-release`, for the phases that promote (uat, go-live): run on the commit's verified
+/// release instead of a checkout.
+public struct ReleaseSourceOption: ParsableArguments {
+    @Flag(
+        help: """
+            Run on the pipeline.yml, stacks and templates of the commit's verified release in the \
+            bucket it is promoted from (for a CodeBuild project without a repository); --config \
+            then only says where the buckets are.
+            """)
+    public var fromRelease = false
+
+    public init() {}
+
+    /// Where the phase's code and config come from.
+    public var source: PhaseOptions.Source { fromRelease ? .release : .checkout }
+}
+

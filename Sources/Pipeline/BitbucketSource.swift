@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import RelayFoundation
 import StackDeploy
 
@@ -210,52 +209,5 @@ extension PipelineError {
     var refusedWant: Bool {
         description.contains("not our ref") || description.contains("allowReachableSHA1InWant")
             || description.contains("allowAnySHA1InWant") || description.contains("couldn't find remote ref")
-    }
-}
-
-extension Pipeline {
-    /// Fetches the repository from the Bitbucket Server of the config's `bitbucket` section at
-    /// `commit` (nil: the head of `baseBranch` on the server; a branch name: its head) into
-    /// `<workDirectory>/source/<commit>`, and loads the `pipeline.yml` there: the phase then
-    /// runs on the commit's own config, templates and scripts, never on a checkout's.
-    ///
-    /// The token is read by reference in the account of `phase`'s environment.
-    ///
-    /// - Parameters:
-    ///   - phase: the phase (its environment's account reads the token).
-    ///   - commit: a full hash, a branch name, or nil for the base branch.
-    ///   - workDirectory: where the checkout goes.
-    ///   - configName: the config's path inside the repository.
-    /// - Returns: the commit and the config loaded from its checkout.
-    /// - Throws: ``PipelineError`` (``PipelineError/Kind/incompleteConfig`` without
-    ///   `bitbucket.project` and `bitbucket.repository`, ``PipelineError/Kind/sourceUnavailable``,
-    ///   ``PipelineError/Kind/unknownCommit``, ``PipelineError/Kind/secretUnavailable``) and
-    ///   ``PipelineConfigError`` for the commit's own config.
-    public func fetchSource(
-        for phase: Phase, commit: String?, workDirectory: String, configName: String = "pipeline.yml"
-    ) async throws -> (commit: String, config: PipelineConfig) {
-        guard let bitbucket = config.bitbucket, let project = bitbucket.project, let repository = bitbucket.repository
-        else {
-            throw PipelineError(
-                "fetching the repository needs bitbucket.url, bitbucket.token, bitbucket.project and "
-                    + "bitbucket.repository in the pipeline config", kind: .incompleteConfig)
-        }
-        let token = try await secrets(try environment(of: phase)).resolve(bitbucket.token)
-        let source = try BitbucketSource(
-            url: bitbucket.url, project: project, repository: repository, token: token,
-            caFile: bitbucket.caFile.map(config.path))
-        let wanted = commit ?? config.baseBranch
-        let resolved = BitbucketSource.isFullHash(wanted) ? wanted.lowercased() : try await source.head(of: wanted)
-        let directory = URL(fileURLWithPath: workDirectory).appendingPathComponent("source")
-            .appendingPathComponent(resolved).standardized.path
-        logger.info(
-            "fetching the repository", metadata: ["from": "\(source.cloneURL)", "commit": "\(resolved)", "into": "\(directory)"])
-        let checkout = try await source.checkout(resolved, into: directory)
-        let file = URL(fileURLWithPath: checkout.path).appendingPathComponent(configName).path
-        guard FileManager.default.fileExists(atPath: file) else {
-            throw PipelineError(
-                "commit \(resolved) has no \(configName); the phase runs on the commit's own config", kind: .incompleteConfig)
-        }
-        return (resolved, try PipelineConfig.load(file))
     }
 }

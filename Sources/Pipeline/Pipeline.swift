@@ -191,12 +191,17 @@ public struct Pipeline: Sendable {
         return report
     }
 
-    /// The commit's full SHA; for dev-release, the working tree's HEAD.
+    /// The commit's full SHA; for dev-release, the working tree's HEAD. uat and go-live work
+    /// from releases and pass records only, so a full hash needs no repository there (their
+    /// CodeBuild projects have none); a branch, tag or short hash is resolved in the repository.
     func resolve(_ commit: String, phase: Phase) async throws -> String {
+        if phase == .uat || phase == .goLive, BitbucketSource.isFullHash(commit) { return commit.lowercased() }
         let repository = GitRepository(path: config.directory)
         do { return try await repository.resolve(phase == .devRelease ? "HEAD" : commit) } catch {
             throw PipelineError(
-                "cannot resolve '\(commit)' in \(config.directory): \(error)", kind: .unknownCommit, underlying: error)
+                "cannot resolve '\(commit)' in \(config.directory): \(error)"
+                    + (phase == .uat || phase == .goLive ? "; without a repository, give the full 40-character hash" : ""),
+                kind: .unknownCommit, underlying: error)
         }
     }
 

@@ -35,6 +35,39 @@ public struct VerifiedRelease: Sendable {
     }
 }
 
+extension VerifiedRelease {
+    /// Writes the release's regular files under `directory` (symlinks are left out), so a phase
+    /// can run on the commit's own config and templates without a repository.
+    ///
+    /// Files of the same paths already there are replaced; nothing is written outside
+    /// `directory`, whatever the archive's paths say.
+    ///
+    /// - Throws: ``ReleaseError`` of kind ``ReleaseError/Kind/damaged`` for a path that is
+    ///   absolute or climbs out with `..`, or a write that fails.
+    public func write(to directory: String) throws {
+        let root = URL(fileURLWithPath: directory).standardized
+        for (path, data) in files.sorted(by: { $0.key < $1.key }) {
+            let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+            guard !path.hasPrefix("/"), !parts.contains(".."), !parts.isEmpty else {
+                throw ReleaseError(
+                    "release \(manifest.commit.prefix(12)) in \(location) holds the path '\(path)', which leaves its folder; "
+                        + "nothing was written for it", kind: .damaged)
+            }
+            let file = root.appendingPathComponent(path).standardized
+            guard file.path.hasPrefix(root.path + "/") else {
+                throw ReleaseError("'\(path)' would be written outside \(root.path)", kind: .damaged)
+            }
+            do {
+                try FileManager.default.createDirectory(
+                    at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try data.write(to: file, options: .atomic)
+            } catch {
+                throw ReleaseError("cannot write \(file.path): \(error)", kind: .damaged, underlying: error)
+            }
+        }
+    }
+}
+
 extension CodeReleaser {
     /// Reads `commit`'s release from `bucket` and checks it against its manifest.
     ///

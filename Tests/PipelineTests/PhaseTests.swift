@@ -62,6 +62,11 @@ import Testing
                 atPath: "\(root)/prod-home/data/attachments", withIntermediateDirectories: true)
             try Data("PROD attachment".utf8).write(to: URL(fileURLWithPath: "\(root)/prod-home/data/attachments/1"))
             try FileManager.default.createDirectory(atPath: "\(root)/dev-home", withIntermediateDirectories: true)
+            let yaml = Self.yaml(
+                tag: tag, buckets: buckets, prodDB: prodDB, devDB: devDB, devPort: devPort, uat: uat.baseURL,
+                prod: prod.baseURL)
+            // The repository's own config, released with the code: what go-live runs on in CodeBuild.
+            try Data(yaml.utf8).write(to: URL(fileURLWithPath: "\(repository)/pipeline.yml"))
             for arguments in [
                 ["init", "-q", "-b", "master"], ["add", "-A"],
                 [
@@ -73,11 +78,7 @@ import Testing
                     "/usr/bin/git", ["-C", repository] + arguments, timeout: .seconds(30))
                 #expect(output.status == 0, "git \(arguments): \(output.errorText)")
             }
-            config = try PipelineConfig.parse(
-                Self.yaml(
-                    tag: tag, buckets: buckets, prodDB: prodDB, devDB: devDB, devPort: devPort, uat: uat.baseURL,
-                    prod: prod.baseURL),
-                file: "pipeline.yml", directory: repository)
+            config = try PipelineConfig.parse(yaml, file: "pipeline.yml", directory: repository)
         }
 
         static let template = """
@@ -300,7 +301,20 @@ import Testing
         confirmed.confirmProduction = true
         let plan = try await pipeline.run(.goLive, commit: commit, dryRun: true, options: confirmed)
         #expect(plan.steps[1].message?.contains("templates from the release in s3://\(world.buckets["uat"]!)") == true, "\(plan.text)")
-        let live = try await pipeline.run(.goLive, commit: commit, options: confirmed)
+        // As the go-live CodeBuild project runs it, with no repository: on the config, stacks
+        // and templates of the release that passed (--from-release), the checkout's changed
+        // template nowhere in it.
+        let released = try await pipeline.fetchRelease(for: .goLive, commit: commit, workDirectory: "\(world.root)/work")
+        #expect(released.directory == "\(world.root)/work/release/\(commit)")
+        #expect(!FileManager.default.fileExists(atPath: released.directory + "/.git"))
+        #expect(try String(contentsOfFile: released.path("cloudformation/app.yaml"), encoding: .utf8).contains("/code-version"))
+        #expect(released.environments["prod"]?.stacks == world.config.environments["prod"]?.stacks)
+        let fromNightly = await #expect(throws: PipelineError.self) {
+            try await pipeline.fetchRelease(for: .nightly, commit: commit, workDirectory: "\(world.root)/work")
+        }
+        #expect(fromNightly?.kind == .unknownStep)
+        let live = try await Pipeline(config: released, environment: pipeline.environment).run(
+            .goLive, commit: commit, options: confirmed)
         #expect(live.passed, "\(live.text)")
         #expect((try? await SSMClient(try Sandbox.motoAWSClient()).parameter("/\(world.tag)-prod/changed")) == nil)
         #expect(try await world.objects().filter { $0.key == "dev" || $0.key == "uat" } == devAndUAT)

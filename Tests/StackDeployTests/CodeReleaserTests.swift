@@ -189,6 +189,33 @@ struct CodeReleaserTests {
         #expect(refused.kind == .damaged)
     }
 
+    /// A verified release written out is the commit's tree (symlinks left out), and a path that
+    /// would leave the folder is refused with nothing written outside it.
+    @Test func aReleaseWrittenOutIsTheTreeAndStaysInItsFolder() async throws {
+        let fixture = try await Fixture.make()
+        let admin = try Self.seaweed()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("release-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try await Self.withBucket(admin, "dev-deploy") { dev in
+            let bucket = DeployBucket(s3: admin, bucket: dev)
+            let released = try await CodeReleaser(repository: fixture.repository).release(.commit("HEAD"), to: bucket)
+            let release = try await CodeReleaser.verifiedRelease(of: released.commit, in: bucket)
+            try release.write(to: folder + "/tree")
+            for (path, text) in fixture.files {
+                #expect(try String(contentsOfFile: folder + "/tree/" + path, encoding: .utf8) == text, "\(path)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: folder + "/tree/current.sh"))  // the symlink
+
+            for hostile in ["../escaped.txt", "/tmp/absolute-\(UUID()).txt", "a/../../escaped.txt"] {
+                let crafted = VerifiedRelease(
+                    manifest: released, location: bucket.location, files: [hostile: Data("x".utf8)], archive: Data())
+                let error = try #require(throws: ReleaseError.self) { try crafted.write(to: folder + "/tree") }
+                #expect(error.kind == .damaged)
+            }
+            #expect(!FileManager.default.fileExists(atPath: folder + "/escaped.txt"))
+        }
+    }
+
     @Test func promotionAcrossAccountsThroughAnAssumedRole() async throws {
         // The UAT pipeline runs in its own account (moto's 123456789012) and reads the DEV
         // account's deploy bucket (222222222222) through a role there.

@@ -1,0 +1,93 @@
+import Foundation
+import Logging
+import StackDeploy
+
+/// Where a phase's code and config come from when it runs without a checkout: the Bitbucket
+/// Server repository (nightly) or the verified release that passed (uat, go-live).
+extension Pipeline {
+    /// Fetches the repository from the Bitbucket Server of the config's `bitbucket` section at
+    /// `commit` (nil: the head of `baseBranch` on the server; a branch name: its head) into
+    /// `<workDirectory>/source/<commit>`, and loads the `pipeline.yml` there: the phase then
+    /// runs on the commit's own config, templates and scripts, never on a checkout's.
+    ///
+    /// The token is read by reference in the account of `phase`'s environment.
+    ///
+    /// - Parameters:
+    ///   - phase: the phase (its environment's account reads the token).
+    ///   - commit: a full hash, a branch name, or nil for the base branch.
+    ///   - workDirectory: where the checkout goes.
+    ///   - configName: the config's path inside the repository.
+    /// - Returns: the commit and the config loaded from its checkout.
+    /// - Throws: ``PipelineError`` (``PipelineError/Kind/incompleteConfig`` without
+    ///   `bitbucket.project` and `bitbucket.repository`, ``PipelineError/Kind/sourceUnavailable``,
+    ///   ``PipelineError/Kind/unknownCommit``, ``PipelineError/Kind/secretUnavailable``) and
+    ///   ``PipelineConfigError`` for the commit's own config.
+    public func fetchSource(
+        for phase: Phase, commit: String?, workDirectory: String, configName: String = "pipeline.yml"
+    ) async throws -> (commit: String, config: PipelineConfig) {
+        guard let bitbucket = config.bitbucket, let project = bitbucket.project, let repository = bitbucket.repository
+        else {
+            throw PipelineError(
+                "fetching the repository needs bitbucket.url, bitbucket.token, bitbucket.project and "
+                    + "bitbucket.repository in the pipeline config", kind: .incompleteConfig)
+        }
+        let token = try await secrets(try environment(of: phase)).resolve(bitbucket.token)
+        let source = try BitbucketSource(
+            url: bitbucket.url, project: project, repository: repository, token: token,
+            caFile: bitbucket.caFile.map(config.path))
+        let wanted = commit ?? config.baseBranch
+        let resolved = BitbucketSource.isFullHash(wanted) ? wanted.lowercased() : try await source.head(of: wanted)
+        let directory = URL(fileURLWithPath: workDirectory).appendingPathComponent("source")
+            .appendingPathComponent(resolved).standardized.path
+        logger.info(
+            "fetching the repository", metadata: ["from": "\(source.cloneURL)", "commit": "\(resolved)", "into": "\(directory)"])
+        let checkout = try await source.checkout(resolved, into: directory)
+        let file = URL(fileURLWithPath: checkout.path).appendingPathComponent(configName).path
+        guard FileManager.default.fileExists(atPath: file) else {
+            throw PipelineError(
+                "commit \(resolved) has no \(configName); the phase runs on the commit's own config", kind: .incompleteConfig)
+        }
+        return (resolved, try PipelineConfig.load(file))
+    }
+
+    /// Reads `commit`'s release from the deploy bucket `phase` promotes from (DEV's for uat,
+    /// UAT's for go-live), verified against its manifest, writes its files into
+    /// `<workDirectory>/release/<commit>` and loads the `pipeline.yml` there: uat and go-live then
+    /// run on the config, stack list and templates of the commit that passed, with no repository.
+    ///
+    /// - Parameters:
+    ///   - phase: uat or go-live.
+    ///   - commit: the full hash.
+    ///   - workDirectory: where the release's files go.
+    ///   - configName: the config's path inside the repository.
+    /// - Returns: the config loaded from the release.
+    /// - Throws: ``PipelineError`` (``PipelineError/Kind/unknownStep`` for a phase that does not
+    ///   promote, ``PipelineError/Kind/unknownCommit`` for a hash that is not full,
+    ///   ``PipelineError/Kind/incompleteConfig`` when the release holds no config),
+    ///   `ReleaseError` when the release is missing or damaged, ``PipelineConfigError`` for its config.
+    public func fetchRelease(
+        for phase: Phase, commit: String, workDirectory: String, configName: String = "pipeline.yml"
+    ) async throws -> PipelineConfig {
+        guard let from = try source(of: phase) else {
+            throw PipelineError("\(phase.rawValue) does not run from a release; only uat and go-live do", kind: .unknownStep)
+        }
+        guard BitbucketSource.isFullHash(commit) else {
+            throw PipelineError(
+                "'\(commit)' is not a full 40-character commit hash; a release is found by its full hash", kind: .unknownCommit)
+        }
+        let bucket = deployBucket(from)
+        let release = try await CodeReleaser.verifiedRelease(of: commit.lowercased(), in: bucket)
+        let directory = URL(fileURLWithPath: workDirectory).appendingPathComponent("release")
+            .appendingPathComponent(commit.lowercased()).standardized.path
+        logger.info(
+            "running on the release", metadata: ["from": "\(bucket.location)", "commit": "\(commit)", "into": "\(directory)"])
+        try release.write(to: directory)
+        let file = URL(fileURLWithPath: directory).appendingPathComponent(configName).path
+        guard FileManager.default.fileExists(atPath: file) else {
+            throw PipelineError(
+                "release \(commit.prefix(12)) in \(bucket.location) has no \(configName); the phase runs on the release's own config",
+                kind: .incompleteConfig)
+        }
+        return try PipelineConfig.load(file)
+    }
+}
