@@ -10,12 +10,19 @@ It is written from Atlassian's documentation, not from Atlas Relay's code:
   `Authorization: Bearer <token>` gets 401 with `WWW-Authenticate: Basic realm="Atlassian
   Bitbucket"`, as the real server answers.
 - HTTPS only, with a CA of its own made at start (written to <state>/ca.crt for clients).
+- Build statuses ("Updating build status for commits", Bitbucket Data Center): the repository's
+  builds API, POST /rest/api/latest/projects/<PROJECT>/repos/<slug>/commits/<commit>/builds,
+  and the older POST /rest/build-status/1.0/commits/<commit>; both answer 204, need `key`,
+  `state` (INPROGRESS, SUCCESSFUL, FAILED, CANCELLED, UNKNOWN) and `url`, and answer 400 with
+  Bitbucket's error shape otherwise. With --legacy-only, the builds API is 404, as on servers
+  before 7.4.
 
-Usage: bitbucket-standin.py STATE_DIR REPOSITORIES_ROOT
+Usage: bitbucket-standin.py STATE_DIR REPOSITORIES_ROOT [--legacy-only]
   The token comes from the environment (BITBUCKET_STANDIN_TOKEN), never from the arguments.
   REPOSITORIES_ROOT holds <project-lowercase>/<repo>.git (bare or not).
   Writes <state>/port once listening, and appends one JSON line per request to
-  <state>/requests.jsonl: method, path, query, and whether the token matched (never its value).
+  <state>/requests.jsonl: method, path, query, and whether the token matched (never its value);
+  each build status accepted goes to <state>/builds.jsonl as {"path": ..., "body": ...}.
 """
 import http.server
 import json
@@ -24,9 +31,14 @@ import socketserver
 import ssl
 import subprocess
 import sys
+import re
 import threading
 
 STATE, ROOT = sys.argv[1], os.path.abspath(sys.argv[2])
+LEGACY_ONLY = "--legacy-only" in sys.argv[3:]
+BUILDS_API = re.compile(r"^/rest/api/(latest|1\.0)/projects/[^/]+/repos/[^/]+/commits/[0-9a-f]{7,40}/builds$")
+LEGACY_API = re.compile(r"^/rest/build-status/1\.0/commits/[0-9a-f]{7,40}$")
+STATES = {"INPROGRESS", "SUCCESSFUL", "FAILED", "CANCELLED", "UNKNOWN"}
 TOKEN = os.environ.get("BITBUCKET_STANDIN_TOKEN", "")
 if not TOKEN:
     sys.exit("BITBUCKET_STANDIN_TOKEN is not set")
@@ -76,6 +88,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.answer(401, body, [("WWW-Authenticate", 'Basic realm="Atlassian Bitbucket"'),
                                            ("Content-Type", "application/json;charset=UTF-8")])
         path, _, query = self.path.partition("?")
+        if self.command == "POST" and (BUILDS_API.match(path) or LEGACY_API.match(path)):
+            return self.build_status(path, legacy=bool(LEGACY_API.match(path)))
         parts = path.split("/")
         # /scm/<project>/<repo>.git/<rest>
         if len(parts) < 5 or parts[1] != "scm" or not parts[3].endswith(".git"):
@@ -106,6 +120,31 @@ class Handler(http.server.BaseHTTPRequestHandler):
             elif name:
                 headers.append((name, value.strip()))
         self.answer(status, payload, headers)
+
+    def build_status(self, path, legacy):
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if not legacy and LEGACY_ONLY:
+            return self.answer(404, b'{"errors":[{"message":"not found"}]}', [("Content-Type", "application/json")])
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        problems = []
+        if not isinstance(body, dict):
+            problems.append("the body is not a JSON object")
+        else:
+            for field in ("key", "state", "url"):
+                if not isinstance(body.get(field), str) or not body[field]:
+                    problems.append("%s is required" % field)
+            if body.get("state") not in STATES:
+                problems.append("state must be one of " + ", ".join(sorted(STATES)))
+        if problems:
+            errors = [{"context": None, "message": p, "exceptionName": None} for p in problems]
+            return self.answer(400, json.dumps({"errors": errors}).encode(), [("Content-Type", "application/json")])
+        with LOG_LOCK, open(os.path.join(STATE, "builds.jsonl"), "a") as log:
+            log.write(json.dumps({"path": path, "body": body}) + "\n")
+        self.answer(204)
 
     do_GET = do_POST = handle_any
 

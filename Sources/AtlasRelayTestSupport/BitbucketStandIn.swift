@@ -40,8 +40,41 @@ public final class BitbucketStandIn: Sendable {
         return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(Request.self, from: Data($0.utf8)) }
     }
 
-    /// Starts a stand-in that accepts `token` (given through its environment, never its arguments).
-    public static func start(token: String) async throws -> BitbucketStandIn {
+    /// A build status the stand-in accepted.
+    public struct Build: Decodable, Sendable {
+        /// The path it was posted to.
+        public let path: String
+        /// Its body's string fields (`key`, `state`, `url`, `name`, `description`, ...).
+        public let body: [String: StringOrNumber]
+    }
+
+    /// A JSON value that is a string or a number, as a build status's fields are.
+    public enum StringOrNumber: Decodable, Sendable, Equatable {
+        /// A string.
+        case string(String)
+        /// A number.
+        case number(Double)
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let text = try? container.decode(String.self) { self = .string(text) } else {
+                self = .number(try container.decode(Double.self))
+            }
+        }
+
+        /// The string, if it is one.
+        public var string: String? { if case .string(let text) = self { text } else { nil } }
+    }
+
+    /// The build statuses accepted so far, in order.
+    public var builds: [Build] {
+        let text = (try? String(contentsOfFile: state + "/builds.jsonl", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(Build.self, from: Data($0.utf8)) }
+    }
+
+    /// Starts a stand-in that accepts `token` (given through its environment, never its
+    /// arguments); with `legacyOnly`, it has only the older build-status API, as servers before 7.4.
+    public static func start(token: String, legacyOnly: Bool = false) async throws -> BitbucketStandIn {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("bitbucket-\(UUID().uuidString)").path
         let state = root + "/state"
         let repositories = root + "/repositories"
@@ -49,7 +82,9 @@ public final class BitbucketStandIn: Sendable {
         let script = Sandbox.repositoryRoot.appendingPathComponent("scripts/bitbucket-standin.py").path
         // Started through sh so it outlives nothing: the pid is the server's, killed at stop().
         let output = try await ProcessRunner.run(
-            "/bin/sh", ["-c", "python3 \"$0\" \"$1\" \"$2\" >\"$1.log\" 2>&1 & echo $!", script, state, repositories],
+            "/bin/sh",
+            ["-c", "python3 \"$0\" \"$1\" \"$2\" $3 >\"$1.log\" 2>&1 & echo $!", script, state, repositories]
+                + [legacyOnly ? "--legacy-only" : ""],
             environment: ["BITBUCKET_STANDIN_TOKEN": token], timeout: .seconds(30))
         guard let pid = Int32(String(decoding: output.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
         else { throw TestSupportError("the Bitbucket stand-in did not start: \(output.errorText)") }
@@ -70,9 +105,12 @@ public final class BitbucketStandIn: Sendable {
 
     /// Runs `body` with a stand-in accepting `token`, then stops it whether `body` returned or threw.
     public static func with<Value>(
-        token: String, isolation: isolated (any Actor)? = #isolation, _ body: (BitbucketStandIn) async throws -> Value
+        token: String, legacyOnly: Bool = false, isolation: isolated (any Actor)? = #isolation,
+        _ body: (BitbucketStandIn) async throws -> Value
     ) async throws -> Value {
-        try await withResource(isolation: isolation, { try await start(token: token) }, cleanup: { $0.stop() }, body: body)
+        try await withResource(
+            isolation: isolation, { try await start(token: token, legacyOnly: legacyOnly) }, cleanup: { $0.stop() },
+            body: body)
     }
 
     /// Publishes the repository at `path` (all its branches and tags) as `<project>/<slug>` on

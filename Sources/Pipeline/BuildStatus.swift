@@ -4,15 +4,26 @@ import NIOFoundationCompat
 import RelayFoundation
 import RelayHTTP
 
-/// Posts a phase's outcome as a build status on its commit in Bitbucket Server / Data Center
-/// (`POST /rest/build-status/1.0/commits/{commit}`), so reviewers see which commits passed
-/// integration and UAT.
+/// Posts a phase's outcome as a build status on its commit in Bitbucket Server / Data Center,
+/// so reviewers see which commits passed integration and UAT.
+///
+/// With the repository known (``project`` and ``repository``), it posts to the repository's
+/// builds API (`POST /rest/api/latest/projects/{project}/repos/{slug}/commits/{commit}/builds`,
+/// Bitbucket 7.4 and later), which keeps a status per repository and takes the run's duration;
+/// a server that answers 404 there gets the older `POST /rest/build-status/1.0/commits/{commit}`,
+/// which is also what is used without the repository.
 ///
 /// The token travels in the `Authorization` header only, never in the URL, so the transport's
 /// request log never shows it.
 public struct BuildStatus: Sendable {
     /// The server's base URL.
     public var url: String
+    /// The repository's project key, for the builds API (with ``repository``).
+    public var project: String?
+    /// The repository's slug, for the builds API (with ``project``).
+    public var repository: String?
+    /// A PEM file of the private CA behind the server's certificate, trusted besides the system's.
+    public var caFile: String?
     /// An HTTP access token with repository read (sent as Bearer; never logged).
     var token: String
     /// The transport the status goes through.
@@ -25,11 +36,20 @@ public struct BuildStatus: Sendable {
     /// - Parameters:
     ///   - url: the server's base URL (a trailing `/` is fine).
     ///   - token: an HTTP access token; sent as `Authorization: Bearer`.
+    ///   - project: the repository's project key, for the builds API (with `repository`).
+    ///   - repository: the repository's slug.
+    ///   - caFile: a PEM file of the private CA behind the server's certificate, if it has one.
     ///   - transport: the transport; `HTTPTransport.shared` by default.
     ///   - timeout: the deadline of the exchange, head and body; 30 s by default.
-    public init(url: String, token: String, transport: HTTPTransport = .shared, timeout: Duration = .seconds(30)) {
+    public init(
+        url: String, token: String, project: String? = nil, repository: String? = nil, caFile: String? = nil,
+        transport: HTTPTransport = .shared, timeout: Duration = .seconds(30)
+    ) {
+        self.caFile = caFile
         self.url = url
         self.token = token
+        self.project = project
+        self.repository = repository
         self.transport = transport
         self.timeout = timeout
     }
@@ -50,6 +70,8 @@ public struct BuildStatus: Sendable {
         let name: String
         let url: String
         let description: String
+        /// Milliseconds, for a finished run (the builds API shows it; the older one ignores it).
+        let duration: Int?
     }
 
     /// Where a status should link to: the build that ran the phase. In CodeBuild that is
@@ -84,7 +106,7 @@ public struct BuildStatus: Sendable {
             environment: report.environment,
             description: report.passed
                 ? "passed in \(String(format: "%.0f", report.seconds)) s" : "failed: \(failed.joined(separator: ", "))",
-            link: link)
+            link: link, duration: .milliseconds(Int64(report.seconds * 1000)))
     }
 
     /// Posts `state` for `phase` on `commit`, under the key `atlas-relay-<phase>` (a later post
@@ -92,25 +114,44 @@ public struct BuildStatus: Sendable {
     ///
     /// - Throws: as ``post(_:link:)``.
     public func post(
-        _ state: State, commit: String, phase: Phase, environment: String, description: String, link: String? = nil
+        _ state: State, commit: String, phase: Phase, environment: String, description: String, link: String? = nil,
+        duration: Duration? = nil
     ) async throws {
         var base = url
         while base.hasSuffix("/") { base.removeLast() }
         let body = Body(
             state: state.rawValue, key: "atlas-relay-\(phase.rawValue)",
-            name: "Atlas Relay \(phase.rawValue) (\(environment))", url: link ?? base, description: description)
-        var request = TransportRequest(url: "\(base)/rest/build-status/1.0/commits/\(commit)", method: .POST)
+            name: "Atlas Relay \(phase.rawValue) (\(environment))", url: link ?? base, description: description,
+            duration: duration.map { Int($0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) })
+        let data = try JSONEncoder().encode(body)
+        let legacy = "\(base)/rest/build-status/1.0/commits/\(commit)"
+        if let project, let repository {
+            let builds = "\(base)/rest/api/latest/projects/\(PercentEncoding.component(project))/repos/"
+                + "\(PercentEncoding.component(repository))/commits/\(commit)/builds"
+            // A server before 7.4 has no builds API: the older one takes the same status.
+            if try await send(data, to: builds, commit: commit, notFoundIsAnAnswer: true) { return }
+        }
+        _ = try await send(data, to: legacy, commit: commit, notFoundIsAnAnswer: false)
+    }
+
+    /// Posts `data` to `address`: true when the server took it, false when it answered 404 and
+    /// `notFoundIsAnAnswer` (it has no such API).
+    private func send(_ data: Data, to address: String, commit: String, notFoundIsAnAnswer: Bool) async throws -> Bool {
+        var request = TransportRequest(url: address, method: .POST)
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(body)))
-        let answer = try await transport.collect(
-            request, context: TransportContext(operation: "bitbucket POST build-status", timeout: timeout),
-            upTo: 64 << 10)
+        request.body = .bytes(ByteBuffer(data: data))
+        let context = TransportContext(operation: "bitbucket POST build status", timeout: timeout)
+        let answer = try await transport.trusting(caFile: caFile) {
+            try await $0.collect(request, context: context, upTo: 64 << 10)
+        }
+        if answer.status.code == 404 && notFoundIsAnAnswer { return false }
         guard (200..<300).contains(Int(answer.status.code)) else {
             throw PipelineError(
                 "Bitbucket refused the build status for \(commit.prefix(12)): HTTP \(answer.status.code) "
                     + "\(String(buffer: answer.body).prefix(300))",
                 kind: .buildStatusRejected)
         }
+        return true
     }
 }

@@ -162,7 +162,10 @@ public struct Pipeline: Sendable {
             guard !dryRun, whole, let bitbucket = config.bitbucket else { return }
             do {
                 try await post(
-                    BuildStatus(url: bitbucket.url, token: try await secrets(target).resolve(bitbucket.token)),
+                    BuildStatus(
+                        url: bitbucket.url, token: try await secrets(target).resolve(bitbucket.token),
+                        project: bitbucket.project, repository: bitbucket.repository,
+                        caFile: bitbucket.caFile.map(config.path)),
                     BuildStatus.buildLink(environment: environment))
             } catch {
                 logger.warning("build status not posted", metadata: ["error": "\(error)"])

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import RelayFoundation
 
 /// The one way the package speaks HTTP: an AsyncHTTPClient behind a chain of ``HTTPMiddleware``.
@@ -52,7 +53,12 @@ public struct HTTPTransport: Sendable {
     /// 10 s connect timeout, 60 s read timeout, no redirects (a redirect could carry credentials
     /// to another host), no decompression, HTTP/1.1. Connection failures are not retried inside
     /// the client: callers retry in one place, or fail at once.
-    public static let sharedClient: HTTPClient = {
+    public static let sharedClient: HTTPClient = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration())
+
+    /// ``sharedClient``'s settings, with the certificates of `caFile` (PEM) trusted besides the
+    /// system's when it is given.
+    static func configuration(trusting caFile: String? = nil) -> HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
         configuration.connectionPool.retryConnectionEstablishment = false
@@ -60,8 +66,32 @@ public struct HTTPTransport: Sendable {
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
         configuration.httpVersion = .http1Only
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }()
+        if let caFile {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.additionalTrustRoots = [.file(caFile)]
+            configuration.tlsConfiguration = tls
+        }
+        return configuration
+    }
+
+    /// Runs `body` with this transport's middleware over a client of its own that also trusts
+    /// the CA in `caFile` (a server with a certificate from a private CA, such as an on-premise
+    /// Bitbucket), and shuts that client down afterwards; with no `caFile`, with this transport.
+    public func trusting<T: Sendable>(
+        caFile: String?, _ body: (HTTPTransport) async throws -> T
+    ) async throws -> T {
+        guard let caFile else { return try await body(self) }
+        let client = HTTPClient(
+            eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: Self.configuration(trusting: caFile))
+        do {
+            let value = try await body(HTTPTransport(client: client, middleware: middleware))
+            try await client.shutdown()
+            return value
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
 
     /// This transport with `middleware` added inside the existing chain (run after it).
     public func adding(_ middleware: any HTTPMiddleware...) -> HTTPTransport {

@@ -72,10 +72,10 @@ struct PipelineServicesTests {
             try await BuildStatus(url: server.baseURL + "/", token: "bb-token").post(report)
             let request = try #require(server.requests.first)
             #expect(request.method == "POST" && request.path == "/rest/build-status/1.0/commits/\(report.commit)")
-            let body = try #require(try JSONSerialization.jsonObject(with: request.body) as? [String: String])
+            let body = try #require(try JSONSerialization.jsonObject(with: request.body) as? [String: Any])
             #expect(
-                body["state"] == "FAILED" && body["key"] == "atlas-relay-uat"
-                    && body["description"] == "failed: app-tester"
+                body["state"] as? String == "FAILED" && body["key"] as? String == "atlas-relay-uat"
+                    && body["description"] as? String == "failed: app-tester" && body["duration"] as? Int == 12_000
             )
             let error = await #expect(throws: PipelineError.self) {
                 try await BuildStatus(url: server.baseURL, token: "wrong").post(report)
@@ -131,7 +131,7 @@ struct PipelineServicesTests {
             let whole = try await pipeline.run(.devRelease, commit: "HEAD")
             #expect(!whole.passed)
             let bodies = try server.requests.map {
-                try #require(try JSONSerialization.jsonObject(with: $0.body) as? [String: String])
+                try #require(try JSONSerialization.jsonObject(with: $0.body) as? [String: Any]).compactMapValues { $0 as? String }
             }
             #expect(bodies.map { $0["state"] } == ["INPROGRESS", "FAILED"])
             #expect(bodies.allSatisfy { $0["key"] == "atlas-relay-dev-release" })

@@ -5,10 +5,11 @@ import Testing
 
 @testable import Pipeline
 
-/// The repository comes from an on-premise Bitbucket Server (a stand-in made from Atlassian's
-/// documentation, serving real git over HTTPS) at exactly the commit asked for, and the token
-/// stays out of arguments, URLs, files and messages.
-struct BitbucketSourceTests {
+/// An on-premise Bitbucket Server (a stand-in made from Atlassian's documentation, serving real
+/// git over HTTPS): the repository comes from it at exactly the commit asked for, with the token
+/// out of arguments, URLs, files and messages, and build statuses go to its repository's builds
+/// API, or the older API on a server without it.
+struct BitbucketServerTests {
     static let token = "bb-token-\(UUID().uuidString)"
 
     /// A repository with two commits on master (pipeline.yml named "first", then "second").
@@ -160,4 +161,42 @@ struct BitbucketSourceTests {
         }
         #expect(half.issues.contains { $0.keyPath == ["bitbucket", "repository"] })
     }
+
+    @Test(arguments: [false, true])
+    func buildStatusesGoToTheRepositorysBuildsAPIOrTheOlderOne(legacyOnly: Bool) async throws {
+        try await BitbucketStandIn.with(token: Self.token, legacyOnly: legacyOnly) { server in
+            let commit = String(repeating: "c0ffee12", count: 5)
+            let status = BuildStatus(
+                url: server.baseURL, token: Self.token, project: "INFRA", repository: "atlassian-aws",
+                caFile: server.caFile)
+            try await status.post(
+                .inProgress, commit: commit, phase: .nightly, environment: "dev", description: "running",
+                link: "https://console.example/build/1")
+            let report = RunReport(
+                phase: .nightly, commit: commit, environment: "dev", started: Date(), seconds: 61.5, dryRun: false,
+                steps: [.init(name: "app-tester", outcome: .passed, seconds: 3, figures: [:])])
+            try await status.post(report, link: "https://console.example/build/1")
+
+            let builds = server.builds
+            let expectedPath =
+                legacyOnly
+                ? "/rest/build-status/1.0/commits/\(commit)"
+                : "/rest/api/latest/projects/INFRA/repos/atlassian-aws/commits/\(commit)/builds"
+            #expect(builds.map(\.path) == [expectedPath, expectedPath])
+            #expect(builds.map { $0.body["state"]?.string } == ["INPROGRESS", "SUCCESSFUL"])
+            #expect(builds.allSatisfy { $0.body["key"]?.string == "atlas-relay-nightly" })
+            #expect(builds.allSatisfy { $0.body["url"]?.string == "https://console.example/build/1" })
+            #expect(builds.last?.body["duration"] == .number(61500))
+
+            // A status Bitbucket cannot take is an error of its kind, without the token.
+            let wrong = BuildStatus(url: server.baseURL, token: "not-it", caFile: server.caFile)
+            let refused = await #expect(throws: PipelineError.self) { try await wrong.post(report) }
+            #expect(refused?.kind == .buildStatusRejected)
+            #expect(refused?.description.contains("not-it") == false)
+            // Without the private CA the server's certificate is not trusted: nothing is sent.
+            await #expect(throws: (any Error).self) { try await BuildStatus(url: server.baseURL, token: Self.token).post(report) }
+            #expect(server.builds.count == 2)
+        }
+    }
 }
+
