@@ -78,6 +78,20 @@ package enum ProcessRunner {
         return (process, stdout, stderr)
     }
 
+    /// Stops `process`: SIGTERM, then SIGKILL if it still runs after `grace`.
+    ///
+    /// The SIGKILL matters: a program started from a thread of the concurrency pool inherits that
+    /// thread's signal mask, with SIGTERM blocked, and would otherwise outlive its timeout.
+    package static func stop(_ process: Process, grace: Duration = .seconds(5)) {
+        guard process.isRunning else { return }
+        process.terminate()
+        let pid = process.processIdentifier
+        let seconds = Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
+            if process.isRunning { kill(pid, SIGKILL) }
+        }
+    }
+
     /// Blocks the calling thread until `process` has exited and returns its exit status (128 + the
     /// signal's number when a signal ended it).
     ///
@@ -135,7 +149,7 @@ package enum ProcessRunner {
         }
 
         func terminate(with error: any Error) {
-            if process.isRunning { process.terminate() }
+            ProcessRunner.stop(process)
             resume(.failure(error))
         }
 

@@ -102,9 +102,10 @@ package final class StreamingProcess: @unchecked Sendable {
         }
     }
 
-    /// Stops the program (SIGTERM) and lets the reader run to the end of the pipe.
+    /// Stops the program (SIGTERM, then SIGKILL after 5 s) and lets the reader run to the end
+    /// of the pipe.
     package func terminate() {
-        if process.isRunning { process.terminate() }
+        ProcessRunner.stop(process)
         permits.signal()
         permits.signal()
     }

@@ -40,4 +40,24 @@ struct StreamingProcessTests {
             _ = try StreamingProcess.start("/nonexistent/pg_dump", [], chunkSize: 1024)
         }
     }
+
+    /// A program that does not stop on SIGTERM (as one started with it blocked, or one that
+    /// ignores it) still ends after its timeout: SIGKILL follows the grace period.
+    @Test func aTimedOutProgramThatIgnoresSIGTERMIsKilled() async throws {
+        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("stubborn-\(UUID()).pid").path
+        defer { try? FileManager.default.removeItem(atPath: pidFile) }
+        await #expect(throws: ProcessRunner.Failure.self) {
+            _ = try await ProcessRunner.run(
+                "/bin/sh", ["-c", "echo $$ > \"$0\"; trap '' TERM; exec sleep 300", pidFile], timeout: .seconds(1))
+        }
+        let pid = try #require(
+            Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        var alive = true
+        for _ in 0..<300 where alive {  // up to 30 s: the grace is 5 s
+            try await Task.sleep(for: .milliseconds(100))
+            alive = kill(pid, 0) == 0
+        }
+        #expect(!alive, "the program outlived its timeout")
+    }
 }
+
