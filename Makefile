@@ -12,7 +12,7 @@ SWIFT_TEST_FLAGS ?=
 SERVICES := $(ROOT)/scripts/services.sh
 ENV_FILE := $(ROOT)/.sandbox/env
 
-.PHONY: setup services services-stop services-status build test docs demo stop clean-sandbox dist
+.PHONY: setup services services-stop services-status build test docs demo stop clean-sandbox dist dist-check
 
 setup:
 	@"$(ROOT)/scripts/setup.sh"
@@ -33,6 +33,11 @@ build:
 # dist/atlas-relay-<version>-linux-<arch>.tar.gz plus dist/SHA256SUMS (scripts/dist.sh).
 dist:
 	@SWIFT="$(SWIFT)" "$(ROOT)/scripts/dist.sh"
+
+# Runs every tool of dist/ in a plain Debian 12 chroot without Swift (debootstrap; needs root)
+# and prints the install step's time (scripts/dist-check.sh).
+dist-check:
+	@"$(ROOT)/scripts/dist-check.sh"
 
 # Checks the module layering (scripts/check-layers.py), starts the services, runs the tests with .sandbox/env loaded, and always stops the services
 # again (on failure and on Ctrl-C too). The recipe exits with swift test's status (make itself
@@ -58,7 +63,9 @@ demo: setup
 # Stops the demo's simulators (stale PID files, as after a failed demo, are just removed) and
 # then the services, even when a simulator could not be stopped.
 stop:
-	@rc=0; "$(ROOT)/scripts/stop-pidfiles.sh" atlassian-simulator "$(ROOT)/.sandbox/demo/run" || rc=$$?; \
+	@rc=0; if [ -f "$(ROOT)/.sandbox/demo/run/bitbucket.pid" ]; then \
+	  "$(ROOT)/scripts/stop-pidfiles.sh" bitbucket-standin "$(ROOT)/.sandbox/demo/run/bitbucket.pid" || rc=$$?; fi; \
+	"$(ROOT)/scripts/stop-pidfiles.sh" atlassian-simulator "$(ROOT)/.sandbox/demo/run" || rc=$$?; \
 	"$(SERVICES)" stop; exit $$rc
 
 clean-sandbox:

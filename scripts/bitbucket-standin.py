@@ -17,8 +17,9 @@ It is written from Atlassian's documentation, not from Atlas Relay's code:
   Bitbucket's error shape otherwise. With --legacy-only, the builds API is 404, as on servers
   before 7.4.
 
-Usage: bitbucket-standin.py STATE_DIR REPOSITORIES_ROOT [--legacy-only]
+Usage: bitbucket-standin.py STATE_DIR REPOSITORIES_ROOT [--legacy-only] [--port N]
   The token comes from the environment (BITBUCKET_STANDIN_TOKEN), never from the arguments.
+  --port N listens on N (Bitbucket's own default is 7990); by default on a free port.
   REPOSITORIES_ROOT holds <project-lowercase>/<repo>.git (bare or not).
   Writes <state>/port once listening, and appends one JSON line per request to
   <state>/requests.jsonl: method, path, query, and whether the token matched (never its value);
@@ -32,10 +33,12 @@ import ssl
 import subprocess
 import sys
 import re
+import signal
 import threading
 
 STATE, ROOT = sys.argv[1], os.path.abspath(sys.argv[2])
 LEGACY_ONLY = "--legacy-only" in sys.argv[3:]
+PORT = int(sys.argv[sys.argv.index("--port") + 1]) if "--port" in sys.argv[3:] else 0
 BUILDS_API = re.compile(r"^/rest/api/(latest|1\.0)/projects/[^/]+/repos/[^/]+/commits/[0-9a-f]{7,40}/builds$")
 LEGACY_API = re.compile(r"^/rest/build-status/1\.0/commits/[0-9a-f]{7,40}$")
 STATES = {"INPROGRESS", "SUCCESSFUL", "FAILED", "CANCELLED", "UNKNOWN"}
@@ -153,8 +156,10 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
 
 
+# A parent may have started us with SIGTERM blocked (the mask is inherited); stop must stop us.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 make_certificate()
-server = Server(("127.0.0.1", 0), Handler)
+server = Server(("127.0.0.1", PORT), Handler)
 context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 context.load_cert_chain(os.path.join(STATE, "server.crt"), os.path.join(STATE, "server.key"))
 server.socket = context.wrap_socket(server.socket, server_side=True)

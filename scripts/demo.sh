@@ -3,8 +3,9 @@
 #
 # Starts (via scripts/services.sh) SeaweedFS, moto and PostgreSQL, then six Atlassian simulators
 # (Jira and Confluence for DEV, UAT and PROD), seeds PROD's databases and shared homes, creates the
-# buckets and a sample infrastructure git repository from Examples/sandbox/, and runs nightly, uat
-# and go-live for the commit that passed. Re-running it works without cleanup: the databases are
+# buckets and a sample infrastructure git repository from Examples/sandbox/ on a Bitbucket Server
+# stand-in, and runs the phases as the CodeBuild projects do: nightly fetching master's head from
+# Bitbucket, uat and go-live on the release of the commit that passed. Re-running it works without cleanup: the databases are
 # re-seeded, the repository gets a new commit, and the stacks are updated to it.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -87,6 +88,18 @@ INFRA="$DEMO/infra"
 mkdir -p "$INFRA"
 cp -R Examples/sandbox/. "$INFRA/"
 cd "$INFRA"
+# The phases run as in CodeBuild: nightly on a checkout fetched from Bitbucket, uat and go-live
+# on the release's files, each in a folder of its own. Paths outside the repository are
+# therefore absolute, and the repository says where its Bitbucket is.
+sed -i "s#\.\./#$DEMO/#g" pipeline.yml
+cat >> pipeline.yml <<EOF
+bitbucket:
+  url: https://127.0.0.1:7990
+  token: env:ATLAS_SANDBOX_BITBUCKET_TOKEN
+  project: OPS
+  repository: infra
+  caFile: $DEMO/bitbucket/state/ca.crt
+EOF
 if [ ! -d .git ]; then
   git init -q -b master
   git config user.email "demo@atlas-relay.invalid"
@@ -97,6 +110,23 @@ git add -A
 git commit -q -m "TEST-1: sandbox infrastructure, $(date -u +%H:%M:%S)"
 COMMIT="$(git rev-parse HEAD)"
 
+# The on-premise Bitbucket Server: scripts/bitbucket-standin.py (git over HTTPS with Bearer
+# tokens and the build-status APIs, as Atlassian documents them), holding this repository.
+export ATLAS_SANDBOX_BITBUCKET_TOKEN=sandbox-bitbucket-token
+BB="$DEMO/bitbucket"
+if ! { [ -f "$DEMO/run/bitbucket.pid" ] && kill -0 "$(cat "$DEMO/run/bitbucket.pid")" 2>/dev/null &&
+  [ -f "$BB/state/port" ]; }; then
+  rm -rf "$BB/state" && mkdir -p "$BB/repositories/ops"
+  BITBUCKET_STANDIN_TOKEN="$ATLAS_SANDBOX_BITBUCKET_TOKEN" python3 "$ROOT/scripts/bitbucket-standin.py" \
+    "$BB/state" "$BB/repositories" --port 7990 > "$DEMO/run/bitbucket.log" 2>&1 < /dev/null &
+  echo $! > "$DEMO/run/bitbucket.pid"
+  for _ in $(seq 1 100); do [ -f "$BB/state/port" ] && break; sleep 0.1; done
+  [ -f "$BB/state/port" ] || { echo "the Bitbucket stand-in did not start; see $DEMO/run/bitbucket.log" >&2; exit 1; }
+fi
+git init -q --bare "$BB/repositories/ops/infra.git"
+git push -q --mirror "$BB/repositories/ops/infra.git"
+echo "==> Bitbucket Server stand-in: https://127.0.0.1:7990/scm/OPS/infra.git at $COMMIT"
+
 # The pipeline's service account: PROD's password is the one PROD's fixture database holds;
 # DEV's and UAT's are what the refresher writes into their restored databases.
 export ATLAS_SANDBOX_PROD_PASSWORD=prod-service-sandbox
@@ -104,14 +134,14 @@ export ATLAS_SANDBOX_DEV_PASSWORD=dev-service-sandbox
 export ATLAS_SANDBOX_UAT_PASSWORD=uat-service-sandbox
 COMMON=(--config pipeline.yml --report-dir "$DEMO/reports" --work "$DEMO/work" --poll-seconds 1)
 echo
-echo "==> nightly (DEV) for $COMMIT"
-"$BIN/nightly" --commit "$COMMIT" "${COMMON[@]}"
+echo "==> nightly --from-bitbucket (DEV): master's head as Bitbucket has it"
+"$BIN/nightly" --from-bitbucket "${COMMON[@]}"
 echo
-echo "==> uat --commit $COMMIT --refresh"
-"$BIN/uat" --commit "$COMMIT" --refresh "${COMMON[@]}"
+echo "==> uat --from-release --commit $COMMIT --refresh"
+"$BIN/uat" --from-release --commit "$COMMIT" --refresh "${COMMON[@]}"
 echo
-echo "==> go-live --commit $COMMIT --confirm-prod"
-"$BIN/go-live" --commit "$COMMIT" --confirm-prod "${COMMON[@]}"
+echo "==> go-live --from-release --commit $COMMIT --confirm-prod"
+"$BIN/go-live" --from-release --commit "$COMMIT" --confirm-prod "${COMMON[@]}"
 echo
 echo "Done. Reports (JSON, JUnit XML, the perf HTML): $DEMO/reports"
 echo "The infrastructure repository: $INFRA (edit, commit, run the phases again)"

@@ -125,7 +125,9 @@ public final class BitbucketStandIn: Sendable {
 
     /// Stops the server and removes its folders.
     public func stop() {
-        kill(pid, SIGTERM)
+        // SIGKILL: a child of the test runner may start with SIGTERM blocked, and the stand-in
+        // keeps nothing worth a clean exit.
+        kill(pid, SIGKILL)
         try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: state).deletingLastPathComponent().path)
     }
 }
