@@ -59,7 +59,8 @@ public struct PhaseOptions: ParsableArguments {
         var logger = Logger(label: "atlas-relay.pipeline")
         logger.logLevel =
             ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
-        var loaded = try PipelineConfig.load(config)
+        // With the code elsewhere, the config given only says where; its templates are not here.
+        var loaded = try PipelineConfig.load(config, checkingFiles: source == .checkout)
         var commit = commit
         let name = URL(fileURLWithPath: config).lastPathComponent
         // The config given says where the code is; the run uses the commit's own.

@@ -15,17 +15,25 @@ extension PipelineConfig {
 
     /// Reads and checks the config at `path`.
     ///
+    /// - Parameters:
+    ///   - path: the file.
+    ///   - checkingFiles: whether the files it names in the repository (stack templates) must
+    ///     be beside it; false for a config that only says where the code is (a phase run with
+    ///     `--from-bitbucket` or `--from-release` checks the commit's own config instead).
     /// - Throws: ``PipelineConfigError`` naming every problem with its place in the file.
-    public static func load(_ path: String) throws -> PipelineConfig {
+    public static func load(_ path: String, checkingFiles: Bool = true) throws -> PipelineConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw PipelineConfigError(problems: ["cannot read the pipeline config \(path)"])
         }
         let directory = URL(fileURLWithPath: path).standardized.deletingLastPathComponent().path
-        return try parse(String(decoding: data, as: UTF8.self), file: path, directory: directory)
+        return try parse(String(decoding: data, as: UTF8.self), file: path, directory: directory, checkingFiles: checkingFiles)
     }
 
-    /// Parses and checks config text; `file` names it in messages.
-    public static func parse(_ text: String, file: String, directory: String) throws -> PipelineConfig {
+    /// Parses and checks config text; `file` names it in messages. With `checkingFiles`, the
+    /// stack templates must exist under `directory`.
+    public static func parse(
+        _ text: String, file: String, directory: String, checkingFiles: Bool = true
+    ) throws -> PipelineConfig {
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: text) else {
@@ -50,7 +58,7 @@ extension PipelineConfig {
             name: raw.name, production: raw.production, baseBranch: raw.baseBranch ?? "master", accounts: raw.accounts,
             snapshots: raw.snapshots, environments: raw.environments, bitbucket: raw.bitbucket, directory: directory)
         for name in config.environments.keys { config.environments[name]?.name = name }
-        let problems = config.problems(locate)
+        let problems = config.problems(locate, checkingFiles: checkingFiles)
         guard problems.isEmpty else { throw PipelineConfigError(issues: problems) }
         return config
     }

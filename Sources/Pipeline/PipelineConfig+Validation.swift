@@ -5,8 +5,9 @@ extension PipelineConfig {
     /// The products an application or a mix may name, as a message says them: `jira or confluence`.
     static var productNames: String { Product.allCases.map(\.rawValue).joined(separator: " or ") }
 
-    /// Everything wrong with a decoded config, each with its place.
-    func problems(_ locate: Locator) -> [PipelineConfigError.Problem] {
+    /// Everything wrong with a decoded config, each with its place; with `checkingFiles`, a
+    /// stack template missing from the repository too.
+    func problems(_ locate: Locator, checkingFiles: Bool = true) -> [PipelineConfigError.Problem] {
         var problems: [PipelineConfigError.Problem] = []
         func add(_ path: [String], _ message: String, kind: PipelineConfigError.Problem.Kind = .invalid) {
             problems.append(.init(kind: kind, keyPath: path, description: locate.at(path, message)))
@@ -51,7 +52,7 @@ extension PipelineConfig {
                     add(at + ["name"], "stack '\(stack.name)' is also in \(other); stack names must be unique")
                 }
                 stackNames[stack.name] = name
-                if !FileManager.default.fileExists(atPath: path(stack.template)) {
+                if checkingFiles && !FileManager.default.fileExists(atPath: path(stack.template)) {
                     add(at + ["template"], "no template at \(path(stack.template))")
                 }
                 for dependency in stack.dependsOn ?? [] where !local.contains(dependency) {

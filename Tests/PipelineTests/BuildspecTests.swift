@@ -108,3 +108,75 @@ struct BuildspecTests {
         }
     }
 }
+
+/// A CodeBuild project's inline buildspec run as CodeBuild runs it, on this machine: its phases
+/// in order (install, pre_build, build; a failing command fails the build), each command in bash
+/// from the source directory, with CodeBuild's variables, the project's own environment
+/// variables and the tools from a tarball in an artifacts bucket. `/opt/atlas-relay` and
+/// `/usr/local` are folders of the run's own, and the tools' `bin` is on `PATH`.
+enum CodeBuildRun {
+    struct Result {
+        /// 0 when every command succeeded, else the failing command's status.
+        let status: Int32
+        /// What the commands printed, both streams, in order.
+        let output: String
+        /// `CODEBUILD_SRC_DIR`: where the reports are.
+        let sourceDirectory: String
+    }
+
+    /// Runs `project`'s buildspec with `tools` (built products) packed as the tools project
+    /// would pack them, and `config` as the config the phases start from.
+    static func run(
+        _ project: String, tools: [String], config: String, variables: [String: String], s3: S3Client, in folder: String
+    ) async throws -> Result {
+        try await withSandboxBucket(s3.aws, prefix: "artifacts") { bucket in
+            let version = "v0.0.1-test"
+            // The tools tarball and SHA256SUMS, laid out as scripts/dist.sh lays them out.
+            let name = "atlas-relay-0.0.1"
+            let tree = folder + "/dist/" + name + "/bin"
+            try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
+            for tool in tools {
+                try FileManager.default.copyItem(atPath: BuiltProducts.path(tool), toPath: tree + "/" + tool)
+            }
+            let tarball = "\(name)-linux-x86_64.tar.gz"
+            for (program, arguments) in [
+                ("/bin/tar", ["-czf", tarball, name]), ("/bin/sh", ["-c", "sha256sum \(tarball) > SHA256SUMS"]),
+            ] {
+                let output = try await ProcessRunner.run(program, arguments, directory: folder + "/dist", timeout: .seconds(300))
+                #expect(output.status == 0, "\(program): \(output.errorText)")
+            }
+            for file in [tarball, "SHA256SUMS"] {
+                try await s3.putObject(
+                    bucket: bucket, key: "atlas-relay/tools/\(version)/\(file)",
+                    data: ByteBuffer(data: try Data(contentsOf: URL(fileURLWithPath: folder + "/dist/" + file))))
+            }
+            try await s3.putObject(bucket: bucket, key: "atlas-relay/pipeline.yml", data: ByteBuffer(string: config))
+
+            let spec = try BuildspecTests.buildspec(
+                project, ["ArtifactsBucket": bucket, "ToolsVersion": version, "ConfigKey": "atlas-relay/pipeline.yml"])
+            let source = folder + "/src"
+            for path in [source, folder + "/local"] {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            }
+            var environment = Sandbox.environment.merging(variables) { $1 }
+            environment["CODEBUILD_SRC_DIR"] = source
+            environment["CODEBUILD_BUILD_ID"] = "\(project):0b5e2d4c-test"
+            environment["CODEBUILD_BUILD_ARN"] = "arn:aws:codebuild:us-east-1:123456789012:build/\(project):0b5e2d4c-test"
+            environment["PATH"] = folder + "/local/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+            var output = ""
+            for phase in ["install", "pre_build", "build"] {
+                for command in BuildspecTests.commands(spec, phase) where !command.hasPrefix("apt-get ") {
+                    let local = command.replacingOccurrences(of: "/opt/atlas-relay", with: folder + "/opt")
+                        .replacingOccurrences(of: "/usr/local", with: folder + "/local")
+                    let result = try await ProcessRunner.run(
+                        "/bin/bash", ["-eo", "pipefail", "-c", local], directory: source, environment: environment,
+                        timeout: .seconds(600))
+                    output += String(decoding: result.stdout, as: UTF8.self) + result.errorText + "\n"
+                    if result.status != 0 { return Result(status: result.status, output: output, sourceDirectory: source) }
+                }
+            }
+            return Result(status: 0, output: output, sourceDirectory: source)
+        }
+    }
+}
+

@@ -31,6 +31,8 @@ import Testing
         let s3: S3Client
         let cloudFormation: CloudFormationClient
         let config: PipelineConfig
+        /// The config's text, as the repository holds it.
+        let yaml: String
 
         init() async throws {
             tag = "t" + UUID().uuidString.lowercased().prefix(8)
@@ -65,6 +67,7 @@ import Testing
             let yaml = Self.yaml(
                 tag: tag, buckets: buckets, prodDB: prodDB, devDB: devDB, devPort: devPort, uat: uat.baseURL,
                 prod: prod.baseURL)
+            self.yaml = yaml
             // The repository's own config, released with the code: what go-live runs on in CodeBuild.
             try Data(yaml.utf8).write(to: URL(fileURLWithPath: "\(repository)/pipeline.yml"))
             for arguments in [
@@ -313,9 +316,22 @@ import Testing
             try await pipeline.fetchRelease(for: .nightly, commit: commit, workDirectory: "\(world.root)/work")
         }
         #expect(fromNightly?.kind == .unknownStep)
-        let live = try await Pipeline(config: released, environment: pipeline.environment).run(
-            .goLive, commit: commit, options: confirmed)
-        #expect(live.passed, "\(live.text)")
+        // And the whole of it as the go-live project runs: its buildspec out of the template,
+        // the tools unpacked from a tarball, the config from the artifacts bucket, no checkout.
+        let codeBuild = "\(world.root)/codebuild-go-live"
+        let live = try await CodeBuildRun.run(
+            "GoLiveProject", tools: ["go-live"], config: world.yaml,
+            variables: [
+                "COMMIT_ID": commit, "DEPLOYER": "cold",
+                "RELAY_TEST_TOKEN": pipeline.environment["RELAY_TEST_TOKEN"] ?? "",
+            ], s3: world.s3, in: codeBuild)
+        #expect(live.status == 0, "\(live.output)")
+        let reportFile = "\(live.sourceDirectory)/reports/go-live-\(commit.prefix(12)).json"
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let report = try decoder.decode(RunReport.self, from: try Data(contentsOf: URL(fileURLWithPath: reportFile)))
+        #expect(report.passed && report.commit == commit, "\(report.text)")
+        #expect(live.output.contains("templates from the release in s3://\(world.buckets["uat"]!)"), "\(live.output)")
         #expect((try? await SSMClient(try Sandbox.motoAWSClient()).parameter("/\(world.tag)-prod/changed")) == nil)
         #expect(try await world.objects().filter { $0.key == "dev" || $0.key == "uat" } == devAndUAT)
         #expect(try await world.objects()["prod"]?.contains("releases/\(commit)/code.tar") == true)
