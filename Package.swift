@@ -252,6 +252,7 @@ let package = Package(
             dependencies: [
                 "PhaseCLI", "Pipeline", "ToolSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/dev-release", swiftSettings: swiftSettings
         ),
