@@ -143,6 +143,16 @@ echo
 echo "==> go-live --from-release --commit $COMMIT --confirm-prod"
 "$BIN/go-live" --from-release --commit "$COMMIT" --confirm-prod "${COMMON[@]}"
 echo
+echo "==> build statuses Bitbucket received (key, state, description)"
+python3 - "$BB/state/builds.jsonl" "$COMMIT" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    build = json.loads(line)
+    if sys.argv[2] in build["path"]:
+        body = build["body"]
+        print("  %-22s %-11s %s  (%s)" % (body["key"], body["state"], body.get("description", ""), build["path"].split("/commits/")[0]))
+PY
+echo
 echo "Done. Reports (JSON, JUnit XML, the perf HTML): $DEMO/reports"
 echo "The infrastructure repository: $INFRA (edit, commit, run the phases again)"
 echo "Look around with: source .sandbox/env; aws s3 ls s3://atlas-sandbox-uat-deploy/passed/ --recursive"

@@ -201,7 +201,7 @@ extension TestHTTPServer {
         }
     }
 
-    /// Runs `body` with a ``loopingS3Listing()`` server, then stops the server whether `body`
+    /// Runs `body` with a ``loopingS3Listing(pages:)`` server, then stops the server whether `body`
     /// returned or threw.
     ///
     /// - Parameters:

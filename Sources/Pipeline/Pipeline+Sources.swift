@@ -47,7 +47,7 @@ extension Pipeline {
             throw PipelineError(
                 "commit \(resolved) has no \(configName); the phase runs on the commit's own config", kind: .incompleteConfig)
         }
-        return (resolved, try PipelineConfig.load(file))
+        return (resolved, try Self.standingAlone(try PipelineConfig.load(file)))
     }
 
     /// Reads `commit`'s release from the deploy bucket `phase` promotes from (DEV's for uat,
@@ -88,6 +88,27 @@ extension Pipeline {
                 "release \(commit.prefix(12)) in \(bucket.location) has no \(configName); the phase runs on the release's own config",
                 kind: .incompleteConfig)
         }
-        return try PipelineConfig.load(file)
+        return try Self.standingAlone(try PipelineConfig.load(file))
+    }
+
+    /// `config`, when no path in it leaves its folder: a checkout or release lives in a work
+    /// folder of its own, where `../homes/jira` would name a different place than beside the
+    /// repository (a shared home that reads as empty, or is written in the wrong place).
+    ///
+    /// - Throws: ``PipelineError`` of kind ``PipelineError/Kind/incompleteConfig`` naming the key.
+    static func standingAlone(_ config: PipelineConfig) throws -> PipelineConfig {
+        var paths: [(String, String)] = []
+        for (name, environment) in config.environments.sorted(by: { $0.key < $1.key }) {
+            for (product, application) in (environment.applications ?? [:]).sorted(by: { $0.key < $1.key }) {
+                if let home = application.sharedHome { paths.append(("environments.\(name).applications.\(product).sharedHome", home)) }
+            }
+        }
+        if let caFile = config.bitbucket?.caFile { paths.append(("bitbucket.caFile", caFile)) }
+        for (key, path) in paths where !path.hasPrefix("/") && path.split(separator: "/").contains("..") {
+            throw PipelineError(
+                "\(key) '\(path)' leaves the repository; the phase runs on a copy of it in a folder of its own, "
+                    + "so give an absolute path", kind: .incompleteConfig)
+        }
+        return config
     }
 }

@@ -148,6 +148,26 @@ struct BitbucketServerTests {
             #expect(fetched.config.name == "second")
             #expect(fetched.config.directory.hasPrefix(work + "/source/" + repository.second))
 
+            // A commit whose config names a path beside the repository is refused: in the work
+            // folder that path would be somewhere else.
+            try (Self.config(name: "third") + """
+
+                  uat:
+                    account: main
+                    deployBucket: uat-deploy
+                    applications: { jira: { url: "https://jira.uat.example", credentials: { token: env:T }, sharedHome: ../homes/uat } }
+                """).write(toFile: repository.path + "/pipeline.yml", atomically: true, encoding: .utf8)
+            for arguments in [["add", "pipeline.yml"], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "third"]] {
+                let output = try await ProcessRunner.run("/usr/bin/git", ["-C", repository.path] + arguments, timeout: .seconds(30))
+                #expect(output.status == 0, "\(output.errorText)")
+            }
+            try await server.publish(repository.path, project: "infra", slug: "atlassian-aws")
+            let climbing = try await #require(throws: PipelineError.self) {
+                try await pipeline.fetchSource(for: .nightly, commit: nil, workDirectory: work)
+            }
+            #expect(climbing.kind == .incompleteConfig, "\(climbing)")
+            #expect(climbing.description.contains("environments.uat.applications.jira.sharedHome"))
+
             let unset = try await #require(throws: PipelineError.self) {
                 try await Pipeline(config: bootstrap, environment: Sandbox.environment).fetchSource(
                     for: .nightly, commit: nil, workDirectory: work)

@@ -65,7 +65,7 @@ import Testing
             try Data("PROD attachment".utf8).write(to: URL(fileURLWithPath: "\(root)/prod-home/data/attachments/1"))
             try FileManager.default.createDirectory(atPath: "\(root)/dev-home", withIntermediateDirectories: true)
             let yaml = Self.yaml(
-                tag: tag, buckets: buckets, prodDB: prodDB, devDB: devDB, devPort: devPort, uat: uat.baseURL,
+                root: root, tag: tag, buckets: buckets, prodDB: prodDB, devDB: devDB, devPort: devPort, uat: uat.baseURL,
                 prod: prod.baseURL)
             self.yaml = yaml
             // The repository's own config, released with the code: what go-live runs on in CodeBuild.
@@ -95,8 +95,8 @@ import Testing
             """
 
         static func yaml(
-            tag: String, buckets: [String: String], prodDB: DatabaseLocation, devDB: DatabaseLocation, devPort: Int,
-            uat: String, prod: String
+            root: String, tag: String, buckets: [String: String], prodDB: DatabaseLocation, devDB: DatabaseLocation,
+            devPort: Int, uat: String, prod: String
         ) -> String {
             func db(_ location: DatabaseLocation) -> String {
                 "{ url: \"postgres://\(location.user)@\(location.host):\(location.port)/\(location.database)\", password: env:PGPASSWORD }"
@@ -120,7 +120,7 @@ import Testing
                         url: http://127.0.0.1:\(devPort)
                         credentials: { token: env:RELAY_TEST_TOKEN }
                         database: \(db(devDB))
-                        sharedHome: ../dev-home
+                        sharedHome: \(root)/dev-home
                     settings:
                       jira: { title: Jira DEV, baseURL: "http://127.0.0.1:\(devPort)", mailDisabled: true }
                     tests: { functional: [jira], project: TEST }
@@ -143,7 +143,7 @@ import Testing
                         url: "\(prod)"
                         credentials: { token: env:RELAY_TEST_TOKEN }
                         database: \(db(prodDB))
-                        sharedHome: ../prod-home
+                        sharedHome: \(root)/prod-home
                         version: "8.11.0"
                     tests: { smoke: { jira: { issue: TEST-1 } } }
                 """
