@@ -116,7 +116,7 @@ struct InterruptionTests {
             let run = Task { try await engine.run(plan) }
             _ = try await Self.openUpload(s3, bucket, prefix: "dest/")
             run.cancel()
-            let summary = try await withTimeLimit(.seconds(30)) { try await run.value }
+            let summary = try await withTimeLimit(.seconds(120)) { try await run.value }
 
             #expect(summary.cancelled)
             #expect(summary.interrupted == 1, "the large upload was cut short, not finished")
@@ -155,9 +155,10 @@ struct InterruptionTests {
         return (process, stdout)
     }
 
-    /// Waits up to 30 s for `process` to end (then terminates it), and returns its stdout.
+    /// Waits up to 120 s for `process` to end (then terminates it), and returns its stdout.
+    /// (A hang guard, not a measure: the whole suite on 2 cores has stretched 20 s waits past 40.)
     static func finish(_ process: Process, _ stdout: Pipe) async throws -> String {
-        let deadline = ContinuousClock.now + .seconds(30)
+        let deadline = ContinuousClock.now + .seconds(120)
         while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         if process.isRunning { process.terminate() }
         return String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -181,7 +182,7 @@ struct InterruptionTests {
                 let open = try await Self.openUpload(direct, bucket, prefix: "dest/")
                 proxy.cut(afterBytes: 0)  // the endpoint goes, so the abort fails
                 run.cancel()
-                let summary = try await withTimeLimit(.seconds(30)) { try await run.value }
+                let summary = try await withTimeLimit(.seconds(120)) { try await run.value }
                 #expect(summary.cancelled)
                 #expect(summary.abortedUploads == 0)
                 #expect(
@@ -235,14 +236,14 @@ struct InterruptionTests {
                 kill(process.processIdentifier, SIGINT)
                 try await Task.sleep(for: .seconds(1))
                 #expect(process.isRunning, "the first signal waits for the aborts")
-                let second = ContinuousClock.now
                 kill(process.processIdentifier, SIGINT)
                 let output = try await Self.finish(process, stdout)
 
-                #expect(ContinuousClock.now - second < .seconds(3), "the second signal does not wait for them")
+                // No summary is the proof that it did not wait: after the aborts' retries the
+                // first signal's path prints one. (A clock bound here failed on loaded cores.)
+                #expect(output.isEmpty, "the second signal does not wait for the aborts")
                 #expect(process.terminationReason == .exit)
                 #expect(process.terminationStatus == 130)
-                #expect(output.isEmpty, "it exits without a summary")
                 for upload in try await s3.listMultipartUploads(bucket: bucket, prefix: "dest/") {
                     try await s3.abortMultipartUpload(bucket: bucket, key: upload.key, uploadId: upload.uploadId)
                 }

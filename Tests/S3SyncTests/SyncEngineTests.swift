@@ -308,7 +308,9 @@ struct SyncEngineTests {
             source: try await engine.list(.local(local), client: nil, isSource: true), destination: [], options: SyncOptions())
         let started = ContinuousClock.now
         let summary = try await engine.run(plan)
-        #expect(ContinuousClock.now - started < .seconds(30))
+        // notAttempted is the proof that it gave up; the clock only keeps a hang from passing
+        // (CI's loaded cores have taken 49 s over what takes 1 s alone).
+        #expect(ContinuousClock.now - started < .seconds(180))
         #expect(!summary.succeeded)
         #expect(summary.notAttempted > 0, "gave up instead of trying all 300")
         #expect(summary.failures.count + summary.notAttempted == 300)
