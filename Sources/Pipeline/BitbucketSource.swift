@@ -94,15 +94,16 @@ public struct BitbucketSource: Sendable {
     ///
     /// Fetches only that commit (depth 1). A server that refuses wants of unadvertised objects
     /// gets a second try that fetches its branches and finds the commit among them. `directory`
-    /// must be absent or empty, or hold an earlier checkout of the same commit without changes
-    /// (which is used as it is); it holds a plain repository afterwards whose `.git/config`
-    /// names no remote.
+    /// must be absent or empty, hold an earlier checkout of the same commit without changes
+    /// (which is used as it is), or an earlier attempt that fetched nothing (which is tried
+    /// again); it holds a plain repository afterwards whose `.git/config` names no remote.
     ///
     /// - Returns: the checkout, its HEAD verified to be `commit`.
     /// - Throws: ``PipelineError`` of kind ``PipelineError/Kind/unknownCommit`` when `commit` is
     ///   not a full hash or not on the server, ``PipelineError/Kind/sourceUnavailable`` when the
     ///   server cannot be read (unreachable, the token refused) or `directory` is not empty.
     public func checkout(_ commit: String, into directory: String) async throws -> GitRepository {
+        let commit = commit.lowercased()
         guard Self.isFullHash(commit) else {
             throw PipelineError(
                 "'\(commit)' is not a full 40-character commit hash; a fetch from Bitbucket takes exactly one commit",
@@ -111,11 +112,15 @@ public struct BitbucketSource: Sendable {
         if let entries = try? FileManager.default.contentsOfDirectory(atPath: directory), !entries.isEmpty {
             // An earlier run's checkout of the same commit, untouched: a rerun goes on from it.
             let earlier = GitRepository(path: directory, git: git)
-            if (try? await earlier.resolve("HEAD")) == commit, (try? await earlier.uncommittedChanges())?.isEmpty == true {
+            let head = try? await earlier.resolve("HEAD")
+            if head == commit, (try? await earlier.uncommittedChanges())?.isEmpty == true {
                 return earlier
             }
-            throw PipelineError(
-                "\(directory) is not empty; give an empty or new folder for the checkout", kind: .sourceUnavailable)
+            // An earlier attempt that fetched nothing (the server refused, say) is tried again.
+            guard entries == [".git"], head == nil else {
+                throw PipelineError(
+                    "\(directory) is not empty; give an empty or new folder for the checkout", kind: .sourceUnavailable)
+            }
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         _ = try await run(["init", "-q", directory], in: nil)
