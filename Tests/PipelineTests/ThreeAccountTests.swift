@@ -38,16 +38,8 @@ struct ThreeAccountTests {
         for name in ["dev", "uat", "prod"] { buckets[name] = try await Sandbox.makeBucket(clients[name]!, prefix: "3a-\(name)") }
         buckets["snapshots"] = try await Sandbox.makeBucket(clients["dev"]!, prefix: "3a-snap")
 
-        // The infrastructure repository: one template that records the commit it was deployed with.
-        let template = """
-            Parameters:
-              CodeVersion: { Type: String, Default: none }
-              EnvironmentName: { Type: String }
-            Resources:
-              Version:
-                Type: AWS::SSM::Parameter
-                Properties: { Type: String, Value: !Ref CodeVersion, Name: !Sub "/${EnvironmentName}/code-version" }
-            """
+        // The infrastructure repository: one template and the config.
+        let template = PhaseTests.World.template  // records the commit it was deployed with
         func stacks(_ environment: String) -> String {
             "[{ name: \(tag)-\(environment)-app, template: cloudformation/app.yaml, parameters: { EnvironmentName: \(tag)-\(environment) } }]"
         }
