@@ -71,7 +71,10 @@ package enum ProcessRunner {
         process.standardError = stderr
         process.standardInput = FileHandle.nullDevice
         do {
-            try process.run()
+            // One launch at a time: Foundation's Process.run() is not safe to call from several
+            // threads at once on Linux (the full suite crashed inside it, in a memcpy, while
+            // other tests were starting programs). A launch takes milliseconds.
+            try launching.withLock { _ in try process.run() }
         } catch {
             throw Failure.cannotStart(error.localizedDescription)
         }
@@ -91,6 +94,9 @@ package enum ProcessRunner {
             if process.isRunning { kill(pid, SIGKILL) }
         }
     }
+
+    /// Held while a program is being started.
+    private static let launching = Mutex(())
 
     /// Blocks the calling thread until `process` has exited and returns its exit status (128 + the
     /// signal's number when a signal ended it).
