@@ -74,7 +74,7 @@ package enum ProcessRunner {
             // One launch at a time: Foundation's Process.run() is not safe to call from several
             // threads at once on Linux (the full suite crashed inside it, in a memcpy, while
             // other tests were starting programs). A launch takes milliseconds.
-            try launching.withLock { _ in try process.run() }
+            try start(process)
         } catch {
             throw Failure.cannotStart(error.localizedDescription)
         }
@@ -97,6 +97,12 @@ package enum ProcessRunner {
 
     /// Held while a program is being started.
     private static let launching = Mutex(())
+
+    /// Starts `process`, set up by the caller (for its own standard streams), under the lock
+    /// every launch here takes: Foundation's `Process.run()` must not run on two threads at once.
+    package static func start(_ process: Process) throws {
+        try launching.withLock { _ in try process.run() }
+    }
 
     /// Blocks the calling thread until `process` has exited and returns its exit status (128 + the
     /// signal's number when a signal ended it).

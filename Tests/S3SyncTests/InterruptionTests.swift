@@ -2,6 +2,7 @@ import AWSCore
 import AtlasRelayTestSupport
 import Foundation
 import NIOCore
+import RelayFoundation
 import Testing
 
 @testable import S3Sync
@@ -150,7 +151,7 @@ struct InterruptionTests {
         let stdout = Pipe()
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try ProcessRunner.start(process)
         _ = try await openUpload(s3, bucket, prefix: "dest/")
         return (process, stdout)
     }
