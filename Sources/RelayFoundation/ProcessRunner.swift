@@ -34,9 +34,9 @@ package enum ProcessRunner {
         _ executable: String, _ arguments: [String], directory: String? = nil, environment: [String: String] = [:],
         unsetting: Set<String> = [], timeout: Duration
     ) async throws -> Output {
-        let (process, stdout, stderr) = try launch(
+        let child = try launch(
             executable, arguments, directory: directory, environment: environment, unsetting: unsetting)
-        let run = Run(process: process, stdout: stdout, stderr: stderr)
+        let run = Run(child: child)
         let watchdog = Task {
             guard (try? await Task.sleep(for: timeout)) != nil else { return }
             run.terminate(with: Failure.timedOut)
@@ -48,7 +48,7 @@ package enum ProcessRunner {
     }
 
     /// Starts `executable` with `arguments`, standard input empty and both outputs on pipes: the
-    /// one place a program is started (``run(_:_:directory:environment:timeout:)`` and
+    /// one place a program is started (``run(_:_:directory:environment:unsetting:timeout:)`` and
     /// ``StreamingProcess``). `environment` entries are added to this process's environment and
     /// the variables named in `unsetting` are left out of it.
     ///
@@ -56,90 +56,41 @@ package enum ProcessRunner {
     static func launch(
         _ executable: String, _ arguments: [String], directory: String? = nil, environment: [String: String],
         unsetting: Set<String> = []
-    ) throws -> (process: Process, stdout: Pipe, stderr: Pipe) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if !environment.isEmpty || !unsetting.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-                .filter { !unsetting.contains($0.key) }
-        }
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
-        do {
-            // One launch at a time: Foundation's Process.run() is not safe to call from several
-            // threads at once on Linux (the full suite crashed inside it, in a memcpy, while
-            // other tests were starting programs). A launch takes milliseconds.
-            try start(process)
-        } catch {
-            throw Failure.cannotStart(error.localizedDescription)
-        }
-        return (process, stdout, stderr)
+    ) throws -> ChildProcess {
+        let whole = ProcessInfo.processInfo.environment.merging(environment) { $1 }.filter { !unsetting.contains($0.key) }
+        return try ChildProcess.spawn(executable, arguments, directory: directory, environment: whole)
     }
 
-    /// Stops `process`: SIGTERM, then SIGKILL if it still runs after `grace`.
-    ///
-    /// The SIGKILL matters: a program started from a thread of the concurrency pool inherits that
-    /// thread's signal mask, with SIGTERM blocked, and would otherwise outlive its timeout.
-    package static func stop(_ process: Process, grace: Duration = .seconds(5)) {
-        guard process.isRunning else { return }
-        process.terminate()
-        let pid = process.processIdentifier
-        let seconds = Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18
-        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
-            if process.isRunning { kill(pid, SIGKILL) }
-        }
-    }
-
-    /// Held while a program is being started.
+    /// Held while a test starts a Foundation `Process` of its own.
     private static let launching = Mutex(())
 
-    /// Starts `process`, set up by the caller (for its own standard streams), under the lock
-    /// every launch here takes: Foundation's `Process.run()` must not run on two threads at once.
+    /// Starts `process`, set up by the caller (a test that needs its own standard streams), one
+    /// at a time. Prefer ``run(_:_:directory:environment:unsetting:timeout:)``: Foundation's
+    /// `Process.run()` can crash on Linux (see ``ChildProcess``).
     package static func start(_ process: Process) throws {
         try launching.withLock { _ in try process.run() }
     }
 
-    /// Blocks the calling thread until `process` has exited and returns its exit status (128 + the
-    /// signal's number when a signal ended it).
+    /// Stops `child`: SIGTERM, then SIGKILL if it still runs after `grace`.
     ///
-    /// Reaps the child itself with `waitpid` instead of `Process.waitUntilExit()`: on Linux,
-    /// Foundation sometimes never reaps a child whose own child lives on (`sh -c 'server &'`) and
-    /// `waitUntilExit()` then spins at full CPU for ever, with the shell a zombie.
-    package static func waitForExit(_ process: Process) -> Int32 {
-        let pid = process.processIdentifier
-        var status: Int32 = 0
-        while true {
-            let result = waitpid(pid, &status, 0)
-            if result == pid {
-                let signal = status & 0x7f
-                return signal == 0 ? (status >> 8) & 0xff : 128 + signal
-            }
-            if result == -1 && errno == EINTR { continue }
-            break  // ECHILD: Foundation reaped it first and records the status.
-        }
-        while process.isRunning { usleep(1000) }
-        return process.terminationReason == .uncaughtSignal
-            ? 128 + process.terminationStatus : process.terminationStatus
+    /// The SIGKILL is for a program that ignores SIGTERM or is stuck; a child that
+    /// ``ChildProcess`` started has SIGTERM unblocked and at its default.
+    package static func stop(_ child: ChildProcess, grace: Duration = .seconds(5)) {
+        guard child.isRunning else { return }
+        child.terminate()
+        let seconds = Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { child.kill() }
     }
 
     /// One running program: drains both pipes off the cooperative pool (so a chatty program cannot
     /// block on a full pipe) and resumes its caller exactly once, on exit or on timeout.
     private final class Run: @unchecked Sendable {
-        let process: Process
-        let stdout: Pipe
-        let stderr: Pipe
+        let child: ChildProcess
         let state = Mutex<CheckedContinuation<Output, any Error>?>(nil)
         let finished = Mutex(false)
 
-        init(process: Process, stdout: Pipe, stderr: Pipe) {
-            self.process = process
-            self.stdout = stdout
-            self.stderr = stderr
+        init(child: ChildProcess) {
+            self.child = child
         }
 
         func start(_ continuation: CheckedContinuation<Output, any Error>) {
@@ -150,18 +101,18 @@ package enum ProcessRunner {
                 nonisolated(unsafe) var errorData = Data()
                 group.enter()
                 DispatchQueue.global().async {
-                    errorData = self.stderr.fileHandleForReading.readDataToEndOfFile()
+                    errorData = self.child.stderr.readDataToEndOfFile()
                     group.leave()
                 }
-                let outputData = self.stdout.fileHandleForReading.readDataToEndOfFile()
+                let outputData = self.child.stdout.readDataToEndOfFile()
                 group.wait()
-                let status = ProcessRunner.waitForExit(self.process)
+                let status = self.child.waitForExit()
                 self.resume(.success(Output(status: status, stdout: outputData, stderr: errorData)))
             }
         }
 
         func terminate(with error: any Error) {
-            ProcessRunner.stop(process)
+            ProcessRunner.stop(child)
             resume(.failure(error))
         }
 

@@ -30,14 +30,14 @@ package final class StreamingProcess: @unchecked Sendable {
     /// Call ``consumed()`` after each chunk to let the reader go on.
     package let chunks: AsyncThrowingStream<Data, any Error>
 
-    private let process: Process
+    private let process: ChildProcess
     private let permits = DispatchSemaphore(value: 2)
     /// Standard error, written once by its reader before `stderrDone` is signalled and read only
     /// after waiting for it (the semaphore orders the two).
     private nonisolated(unsafe) var stderrData = Data()
     private let stderrDone = DispatchSemaphore(value: 0)
 
-    private init(process: Process, stdout: FileHandle, stderr: FileHandle, chunkSize: Int) {
+    private init(process: ChildProcess, stdout: FileHandle, stderr: FileHandle, chunkSize: Int) {
         self.process = process
         let permits = self.permits
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: Data.self, throwing: (any Error).self)
@@ -75,10 +75,8 @@ package final class StreamingProcess: @unchecked Sendable {
     package static func start(
         _ executable: String, _ arguments: [String], environment: [String: String] = [:], chunkSize: Int
     ) throws -> StreamingProcess {
-        let (process, stdout, stderr) = try ProcessRunner.launch(executable, arguments, environment: environment)
-        return StreamingProcess(
-            process: process, stdout: stdout.fileHandleForReading, stderr: stderr.fileHandleForReading,
-            chunkSize: max(1, chunkSize))
+        let child = try ProcessRunner.launch(executable, arguments, environment: environment)
+        return StreamingProcess(process: child, stdout: child.stdout, stderr: child.stderr, chunkSize: max(1, chunkSize))
     }
 
     /// Whether the program is still running.
@@ -92,7 +90,7 @@ package final class StreamingProcess: @unchecked Sendable {
     package func exit() async -> Exit {
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async { [self] in
-                let status = ProcessRunner.waitForExit(process)
+                let status = process.waitForExit()
                 stderrDone.wait()
                 stderrDone.signal()  // a second exit() finds it signalled too
                 let errorText = String(decoding: stderrData.prefix(500), as: UTF8.self)
