@@ -230,17 +230,20 @@ struct AppTestingTests {
             let gates = SLA(defaultP90Milliseconds: 30_000).evaluate(full)
             #expect(gates.allSatisfy { $0.passed }, "\(gates)")
 
-            // Issue views against dashboards, each in a run of its own so that both are sampled
-            // however few iterations a loaded machine allows: only the views carry the delay.
-            func alone(_ name: String) async throws -> ActionStats {
-                let action = try #require(mix.actions.first { $0.name == name })
-                let result = try await PerfTester(
-                    actions: [PerfAction(name, weight: 1, action.run)], profile: profile, prepare: mix.prepare
-                ).run("uat-perf", context: TestContext(jira: jira))
-                return try #require(result.actions[name])
+            // Issue views against dashboards in one run, so that both meet the same load: only the
+            // views carry the delay. A run on loaded cores can end before it drew a dashboard, so
+            // it is run again (up to three times) until both were sampled.
+            let pair = mix.actions.filter { ["jmeter_view_issue", "jmeter_view_dashboard"].contains($0.name) }
+                .map { PerfAction($0.name, weight: 1, $0.run) }
+            var sampled: (view: ActionStats, dashboard: ActionStats)?
+            for _ in 0..<3 where sampled == nil {
+                let result = try await PerfTester(actions: pair, profile: profile, prepare: mix.prepare)
+                    .run("uat-perf", context: TestContext(jira: jira))
+                if let view = result.actions["jmeter_view_issue"], let dashboard = result.actions["jmeter_view_dashboard"] {
+                    sampled = (view, dashboard)
+                }
             }
-            let view = try await alone("jmeter_view_issue")
-            let dashboard = try await alone("jmeter_view_dashboard")
+            let (view, dashboard) = try #require(sampled)
             #expect(view.errors == 0 && dashboard.errors == 0)
             #expect(Double(view.histogram.min) / 1000 >= delay * 0.99)
             // Both read the database (one connection, as the simulator serializes its uses), so a
