@@ -137,7 +137,7 @@ public struct AppTester: Sendable {
 
     /// `duration` in seconds, to the millisecond.
     static func seconds(_ duration: Duration) -> Double {
-        let value = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let value = duration.seconds
         return (value * 1000).rounded() / 1000
     }
 }

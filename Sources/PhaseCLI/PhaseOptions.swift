@@ -41,7 +41,7 @@ public struct PhaseOptions: ParsableArguments {
     }
 
     /// Loads the config, runs `phase` for `commit` (nil: the head of the config's base branch)
-    /// and prints the report (text, or JSON with `--json`). With `fromBitbucket`, the config
+    /// and prints the report (text, or JSON with `--json`). With `source` `.bitbucket`, the config
     /// only says where the repository is: the commit is fetched from Bitbucket Server into
     /// `--work` and the phase runs on its own `pipeline.yml` (`Pipeline.fetchSource(for:commit:workDirectory:configName:)`);
     /// with `.release`, on the `pipeline.yml` and files of the commit's verified release

@@ -122,7 +122,7 @@ public struct BuildStatus: Sendable {
         let body = Body(
             state: state.rawValue, key: "atlas-relay-\(phase.rawValue)",
             name: "Atlas Relay \(phase.rawValue) (\(environment))", url: link ?? base, description: description,
-            duration: duration.map { Int($0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) })
+            duration: duration.map { Int($0.nanoseconds / 1_000_000) })
         let data = try JSONEncoder().encode(body)
         let legacy = "\(base)/rest/build-status/1.0/commits/\(commit)"
         if let project, let repository {

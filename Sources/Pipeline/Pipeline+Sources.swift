@@ -42,12 +42,7 @@ extension Pipeline {
         logger.info(
             "fetching the repository", metadata: ["from": "\(source.cloneURL)", "commit": "\(resolved)", "into": "\(directory)"])
         let checkout = try await source.checkout(resolved, into: directory)
-        let file = URL(fileURLWithPath: checkout.path).appendingPathComponent(configName).path
-        guard FileManager.default.fileExists(atPath: file) else {
-            throw PipelineError(
-                "commit \(resolved) has no \(configName); the phase runs on the commit's own config", kind: .incompleteConfig)
-        }
-        return (resolved, try Self.standingAlone(try PipelineConfig.load(file)))
+        return (resolved, try Self.ownConfig(in: checkout.path, named: configName, of: "commit \(resolved)"))
     }
 
     /// Reads `commit`'s release from the deploy bucket `phase` promotes from (DEV's for uat,
@@ -75,20 +70,30 @@ extension Pipeline {
             throw PipelineError(
                 "'\(commit)' is not a full 40-character commit hash; a release is found by its full hash", kind: .unknownCommit)
         }
+        let commit = commit.lowercased()
         let bucket = deployBucket(from)
-        let release = try await CodeReleaser.verifiedRelease(of: commit.lowercased(), in: bucket)
+        let release = try await CodeReleaser.verifiedRelease(of: commit, in: bucket)
         let directory = URL(fileURLWithPath: workDirectory).appendingPathComponent("release")
-            .appendingPathComponent(commit.lowercased()).standardized.path
+            .appendingPathComponent(commit).standardized.path
         logger.info(
             "running on the release", metadata: ["from": "\(bucket.location)", "commit": "\(commit)", "into": "\(directory)"])
         try release.write(to: directory)
+        return try Self.ownConfig(
+            in: directory, named: configName, of: "release \(commit.prefix(12)) in \(bucket.location)")
+    }
+
+    /// The config `configName` in `directory` (a checkout or a release, `what` in messages),
+    /// loaded and checked, with no path in it that leaves that folder.
+    ///
+    /// - Throws: ``PipelineError`` of kind ``PipelineError/Kind/incompleteConfig`` when it is
+    ///   missing or a path leaves the folder; ``PipelineConfigError`` for the file itself.
+    static func ownConfig(in directory: String, named configName: String, of what: String) throws -> PipelineConfig {
         let file = URL(fileURLWithPath: directory).appendingPathComponent(configName).path
         guard FileManager.default.fileExists(atPath: file) else {
             throw PipelineError(
-                "release \(commit.prefix(12)) in \(bucket.location) has no \(configName); the phase runs on the release's own config",
-                kind: .incompleteConfig)
+                "\(what) has no \(configName); the phase runs on its own config", kind: .incompleteConfig)
         }
-        return try Self.standingAlone(try PipelineConfig.load(file))
+        return try standingAlone(try PipelineConfig.load(file))
     }
 
     /// `config`, when no path in it leaves its folder: a checkout or release lives in a work

@@ -61,16 +61,6 @@ package enum ProcessRunner {
         return try ChildProcess.spawn(executable, arguments, directory: directory, environment: whole)
     }
 
-    /// Held while a test starts a Foundation `Process` of its own.
-    private static let launching = Mutex(())
-
-    /// Starts `process`, set up by the caller (a test that needs its own standard streams), one
-    /// at a time. Prefer ``run(_:_:directory:environment:unsetting:timeout:)``: Foundation's
-    /// `Process.run()` can crash on Linux (see ``ChildProcess``).
-    package static func start(_ process: Process) throws {
-        try launching.withLock { _ in try process.run() }
-    }
-
     /// Stops `child`: SIGTERM, then SIGKILL if it still runs after `grace`.
     ///
     /// The SIGKILL is for a program that ignores SIGTERM or is stuck; a child that
@@ -78,8 +68,7 @@ package enum ProcessRunner {
     package static func stop(_ child: ChildProcess, grace: Duration = .seconds(5)) {
         guard child.isRunning else { return }
         child.terminate()
-        let seconds = Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18
-        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { child.kill() }
+        DispatchQueue.global().asyncAfter(deadline: .now() + grace.seconds) { child.kill() }
     }
 
     /// One running program: drains both pipes off the cooperative pool (so a chatty program cannot

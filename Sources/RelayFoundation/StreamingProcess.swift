@@ -37,8 +37,9 @@ package final class StreamingProcess: @unchecked Sendable {
     private nonisolated(unsafe) var stderrData = Data()
     private let stderrDone = DispatchSemaphore(value: 0)
 
-    private init(process: ChildProcess, stdout: FileHandle, stderr: FileHandle, chunkSize: Int) {
+    private init(process: ChildProcess, chunkSize: Int) {
         self.process = process
+        let (stdout, stderr) = (process.stdout, process.stderr)
         let permits = self.permits
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: Data.self, throwing: (any Error).self)
         self.chunks = stream
@@ -76,7 +77,7 @@ package final class StreamingProcess: @unchecked Sendable {
         _ executable: String, _ arguments: [String], environment: [String: String] = [:], chunkSize: Int
     ) throws -> StreamingProcess {
         let child = try ProcessRunner.launch(executable, arguments, environment: environment)
-        return StreamingProcess(process: child, stdout: child.stdout, stderr: child.stderr, chunkSize: max(1, chunkSize))
+        return StreamingProcess(process: child, chunkSize: max(1, chunkSize))
     }
 
     /// Whether the program is still running.

@@ -159,7 +159,7 @@ final class FakeTLSServer {
         let input = Pipe()
         process.standardInput = input
         process.standardOutput = FileHandle.nullDevice
-        try ProcessRunner.start(process)
+        try process.run()
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
             if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text) {

@@ -96,7 +96,7 @@ extension SimulatorSwapTests {
             let output = Pipe()
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
-            try ProcessRunner.start(process)
+            try process.run()
             let pid = process.processIdentifier
             defer { if StopScriptTests.isAlive(pid) { kill(pid, SIGKILL) } }
             // "listening on http://127.0.0.1:PORT"

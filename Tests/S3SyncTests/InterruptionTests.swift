@@ -2,7 +2,6 @@ import AWSCore
 import AtlasRelayTestSupport
 import Foundation
 import NIOCore
-import RelayFoundation
 import Testing
 
 @testable import S3Sync
@@ -151,7 +150,7 @@ struct InterruptionTests {
         let stdout = Pipe()
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice
-        try ProcessRunner.start(process)
+        try process.run()
         _ = try await openUpload(s3, bucket, prefix: "dest/")
         return (process, stdout)
     }
