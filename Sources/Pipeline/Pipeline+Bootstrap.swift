@@ -4,16 +4,31 @@ import NIOCore
 import StackDeploy
 
 extension Pipeline {
-    /// What `dev-release bootstrap` needs besides `pipeline.yml`: where the CodeBuild template
-    /// gets its tools and reports, and how to reach the other accounts before the pipeline's
-    /// roles exist there.
+    /// What `dev-release bootstrap` needs besides `pipeline.yml`: how to reach the other accounts
+    /// before the pipeline's roles exist there and, unless only the roles are deployed, where the
+    /// CodeBuild template gets its tools and reports.
     public struct Bootstrap: Sendable {
-        /// The bucket (in the pipeline's account) for the tools, the config and the reports.
-        public var artifactsBucket: String
-        /// The Atlas Relay tag or commit the tools project builds.
-        public var toolsVersion: String
-        /// The Atlas Relay repository the tools project builds.
-        public var toolsRepository: String
+        /// What the CodeBuild stack needs.
+        public struct CodeBuild: Sendable {
+            /// The bucket (in the pipeline's account) for the tools, the config and the reports.
+            public var artifactsBucket: String
+            /// The Atlas Relay tag or commit the tools project builds.
+            public var toolsVersion: String
+            /// The Atlas Relay repository the tools project builds.
+            public var toolsRepository: String
+
+            /// Creates the settings.
+            public init(artifactsBucket: String, toolsVersion: String, toolsRepository: String) {
+                self.artifactsBucket = artifactsBucket
+                self.toolsVersion = toolsVersion
+                self.toolsRepository = toolsRepository
+            }
+        }
+
+        /// The CodeBuild stack's settings; nil deploys only the account roles (for example when
+        /// the member accounts' administrators run the bootstrap, or where CodeBuild is not
+        /// available, as in the sandbox), and uploads no config.
+        public var codeBuild: CodeBuild?
         /// The role assumed in UAT's and PROD's accounts to create the pipeline's roles there
         /// (`OrganizationAccountAccessRole`, which AWS Organizations creates in member accounts,
         /// by default).
@@ -25,13 +40,10 @@ extension Pipeline {
 
         /// Creates the settings.
         public init(
-            artifactsBucket: String, toolsVersion: String, toolsRepository: String,
-            adminRoleName: String = "OrganizationAccountAccessRole", projectPrefix: String = "atlas-relay",
-            templates: String
+            codeBuild: CodeBuild?, adminRoleName: String = "OrganizationAccountAccessRole",
+            projectPrefix: String = "atlas-relay", templates: String
         ) {
-            self.artifactsBucket = artifactsBucket
-            self.toolsVersion = toolsVersion
-            self.toolsRepository = toolsRepository
+            self.codeBuild = codeBuild
             self.adminRoleName = adminRoleName
             self.projectPrefix = projectPrefix
             self.templates = templates
@@ -51,7 +63,7 @@ extension Pipeline {
     /// accounts (when they are not the pipeline's own), `<prefix>-roles-<environment>` from
     /// `pipeline-account-roles.yaml` with the deploy and read roles `pipeline.yml` names; then
     /// `<prefix>-codebuild` in the pipeline's (DEV's) account, its parameters taken from
-    /// `pipeline.yml`.
+    /// `pipeline.yml` (unless ``Bootstrap/codeBuild`` is nil).
     ///
     /// - Throws: ``PipelineError`` of kind ``PipelineError/Kind/incompleteConfig`` when the config
     ///   lacks what the stacks need (a role for PROD's account, the snapshots section).
@@ -63,9 +75,6 @@ extension Pipeline {
         func roleName(_ arn: String?) -> String? {
             guard let arn, let range = arn.range(of: ":role/") else { return nil }
             return arn[range.upperBound...].split(separator: "/").last.map(String.init)
-        }
-        guard let snapshots = config.snapshots else {
-            throw PipelineError("bootstrap needs the snapshots section: nightly's role is made for its bucket", kind: .incompleteConfig)
         }
         guard let prodDeploy = config.account(of: prod).role else {
             throw PipelineError(
@@ -99,6 +108,10 @@ extension Pipeline {
                         capabilities: ["CAPABILITY_NAMED_IAM"]),
                     account: environment.account, cloudFormation: clients.cloudFormation))
         }
+        guard let codeBuild = settings.codeBuild else { return stacks }
+        guard let snapshots = config.snapshots else {
+            throw PipelineError("bootstrap needs the snapshots section: nightly's role is made for its bucket", kind: .incompleteConfig)
+        }
         let uatAccount = config.account(of: uat)
         stacks.append(
             BootstrapStack(
@@ -107,8 +120,8 @@ extension Pipeline {
                     template: .file(settings.templates + "/pipeline-codebuild.yaml"),
                     parameters: [
                         "ProjectPrefix": .value(settings.projectPrefix),
-                        "ToolsRepositoryUrl": .value(settings.toolsRepository),
-                        "ToolsVersion": .value(settings.toolsVersion), "ArtifactsBucket": .value(settings.artifactsBucket),
+                        "ToolsRepositoryUrl": .value(codeBuild.toolsRepository),
+                        "ToolsVersion": .value(codeBuild.toolsVersion), "ArtifactsBucket": .value(codeBuild.artifactsBucket),
                         "DevEnvironmentName": .value(dev.name), "UatEnvironmentName": .value(uat.name),
                         "DevDeployBucket": .value(dev.deployBucket), "UatDeployBucket": .value(uat.deployBucket),
                         "SnapshotBucket": .value(snapshots.bucket), "SnapshotPrefix": .value(snapshots.prefix ?? "snapshots/"),
@@ -144,16 +157,17 @@ extension Pipeline {
                 lines.append("\(stack.spec.name) in \(stack.account): \(result.outcome) \(outputs.joined(separator: " "))")
             }
         }
+        guard let codeBuild = settings.codeBuild else { return lines }
         let key = "atlas-relay/pipeline.yml"
         if dryRun {
-            lines.append("would upload \(configFile) to s3://\(settings.artifactsBucket)/\(key)")
+            lines.append("would upload \(configFile) to s3://\(codeBuild.artifactsBucket)/\(key)")
         } else {
             guard let data = FileManager.default.contents(atPath: configFile) else {
                 throw PipelineError("cannot read \(configFile)", kind: .incompleteConfig)
             }
             try await clients(of: try environment(of: .nightly)).s3.putObject(
-                bucket: settings.artifactsBucket, key: key, data: ByteBuffer(data: data))
-            lines.append("uploaded \(configFile) to s3://\(settings.artifactsBucket)/\(key)")
+                bucket: codeBuild.artifactsBucket, key: key, data: ByteBuffer(data: data))
+            lines.append("uploaded \(configFile) to s3://\(codeBuild.artifactsBucket)/\(key)")
         }
         return lines
     }

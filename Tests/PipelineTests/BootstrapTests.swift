@@ -48,8 +48,10 @@ struct BootstrapTests {
         environment["AWS_ENDPOINT_URL_S3"] = try Sandbox.motoEndpoint()  // every bucket here is moto's
         let pipeline = Pipeline(config: config, environment: environment)
         let settings = Pipeline.Bootstrap(
-            artifactsBucket: buckets["dev"]!, toolsVersion: "v1.0.0",
-            toolsRepository: "https://github.com/example/atlas-relay.git", projectPrefix: prefix,
+            codeBuild: .init(
+                artifactsBucket: buckets["dev"]!, toolsVersion: "v1.0.0",
+                toolsRepository: "https://github.com/example/atlas-relay.git"),
+            projectPrefix: prefix,
             templates: Sandbox.repositoryRoot.appendingPathComponent("Examples/codebuild").path)
 
         let stacks = try pipeline.bootstrapStacks(settings)
@@ -64,14 +66,21 @@ struct BootstrapTests {
         let plan = try await pipeline.bootstrap(settings, configFile: "pipeline.yml", dryRun: true)
         #expect(plan.count == 4 && plan[2].contains("AWS::CodeBuild::Project"), "\(plan)")
 
-        // The roles stacks for real (moto cannot execute the CodeBuild stack: it has no CodeBuild
-        // resources in CloudFormation), each in its own account, none in DEV's.
+        // The roles stacks for real, as `dev-release bootstrap --roles-only` deploys them (moto
+        // cannot execute the CodeBuild stack: it has no CodeBuild resources in CloudFormation),
+        // each in its own account, none in DEV's, and no config uploaded.
         // (moto leaves the stacks' Outputs empty, so the roles are read from IAM in each account.)
+        var rolesOnly = settings
+        rolesOnly.codeBuild = nil
+        #expect(try pipeline.bootstrapStacks(rolesOnly).map(\.spec.name) == stacks.dropLast().map(\.spec.name))
+        let lines = try await pipeline.bootstrap(
+            rolesOnly, configFile: "pipeline.yml", dryRun: false, pollInterval: .milliseconds(200))
+        #expect(lines.count == 2 && lines.allSatisfy { $0.contains(": created") }, "\(lines)")
+        let configKey = try await S3Client(try Sandbox.motoAWSClient()).getObjectData(
+            bucket: buckets["dev"]!, key: "atlas-relay/pipeline.yml")
+        #expect(configKey == nil, "--roles-only uploaded the config")
         let iam = AWSService(signingName: "iam", environmentId: "IAM", wireProtocol: .query(apiVersion: "2010-05-08"))
         for stack in stacks.dropLast() {
-            let result = try await StackDeployer(cloudFormation: stack.cloudFormation, options: .init(pollInterval: .milliseconds(200)))
-                .deploy(stack.spec)
-            #expect(result.outcome == .created)
             let id = accounts[stack.account]!
             let names =
                 stack.account == "uat"
