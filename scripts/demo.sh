@@ -19,7 +19,7 @@ BIN="$ROOT/.build/debug"
 mkdir -p "$DEMO/run" "$DEMO/reports"
 
 echo "==> building the tools (the first build takes about 12 minutes on 2 cores)"
-for product in atlassian-simulator nightly uat go-live; do
+for product in atlassian-simulator dev-release nightly uat go-live; do
   swift build --product "$product" 2>&1 | grep -E "error|warning: unre" || true
   [ -x "$BIN/$product" ] || { echo "build of $product failed" >&2; exit 1; }
 done
@@ -78,10 +78,25 @@ done
 rm -rf "$ROOT/.atlas-relay-demo"
 for env in dev uat prod; do for product in jira confluence; do "$DEMO/control.sh" start "$env" "$product"; done; done
 
-echo "==> buckets"
-for bucket in atlas-sandbox-dev-deploy atlas-sandbox-uat-deploy atlas-sandbox-prod-deploy atlas-sandbox-snapshots; do
-  aws s3 mb "s3://$bucket" >/dev/null 2>&1 || true
+echo "==> three accounts in moto: DEV 123456789012 (the pipeline's own), UAT 222222222222, PROD 333333333333"
+# The demo's S3 is moto's as well: the pipeline reaches UAT's and PROD's buckets with credentials
+# from AssumeRole, which only moto's STS issues (SeaweedFS, the tests' S3, has no STS).
+export AWS_ENDPOINT_URL_S3="$AWS_ENDPOINT_URL"
+# in_account ID COMMAND...: runs COMMAND as the account's administrator
+# (OrganizationAccountAccessRole, as in an AWS Organizations member account); DEV's is ours.
+in_account() {
+  local id="$1"; shift
+  if [ "$id" = 123456789012 ]; then "$@"; return; fi
+  local key secret token
+  read -r key secret token < <(aws sts assume-role --role-arn "arn:aws:iam::$id:role/OrganizationAccountAccessRole" \
+    --role-session-name atlas-sandbox-demo --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text)
+  AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY="$secret" AWS_SESSION_TOKEN="$token" "$@"
+}
+ACCOUNTS=(dev:123456789012 uat:222222222222 prod:333333333333)
+for entry in "${ACCOUNTS[@]}"; do
+  in_account "${entry#*:}" aws s3 mb "s3://atlas-sandbox-${entry%%:*}-deploy" >/dev/null 2>&1 || true
 done
+aws s3 mb s3://atlas-sandbox-snapshots >/dev/null 2>&1 || true
 
 echo "==> the infrastructure repository ($DEMO/infra)"
 INFRA="$DEMO/infra"
@@ -127,6 +142,11 @@ git init -q --bare "$BB/repositories/ops/infra.git"
 git push -q --mirror "$BB/repositories/ops/infra.git"
 echo "==> Bitbucket Server stand-in: https://127.0.0.1:7990/scm/OPS/infra.git at $COMMIT"
 
+echo "==> dev-release bootstrap --roles-only: the deploy and read roles in UAT's and PROD's accounts"
+# (The CodeBuild stack is left out: moto has no CodeBuild resources in CloudFormation.)
+(cd "$INFRA" && "$BIN/dev-release" bootstrap --roles-only --config pipeline.yml --prefix atlas-sandbox --poll-seconds 1 \
+  --templates "$ROOT/Examples/codebuild") | sed 's/^/  /'
+
 # The pipeline's service account: PROD's password is the one PROD's fixture database holds;
 # DEV's and UAT's are what the refresher writes into their restored databases.
 export ATLAS_SANDBOX_PROD_PASSWORD=prod-service-sandbox
@@ -153,7 +173,17 @@ for line in open(sys.argv[1]):
         print("  %-22s %-11s %s  (%s)" % (body["key"], body["state"], body.get("description", ""), build["path"].split("/commits/")[0]))
 PY
 echo
+echo "==> what each account holds (stacks; the deploy bucket's pass records)"
+for entry in "${ACCOUNTS[@]}"; do
+  name="${entry%%:*}" id="${entry#*:}"
+  stacks="$(in_account "$id" aws cloudformation describe-stacks --output text \
+    --query "Stacks[?starts_with(StackName, '$name-') || starts_with(StackName, 'atlas-sandbox-')].StackName" | tr '\t' ' ')"
+  passed="$(in_account "$id" aws s3 ls "s3://atlas-sandbox-$name-deploy/passed/" --recursive | awk '{print $4}' |
+    grep -F "$COMMIT" | tr '\n' ' ')"
+  printf '  %-4s %s  stacks: %s\n       passed: %s\n' "$name" "$id" "$stacks" "${passed:-none}"
+done
+echo
 echo "Done. Reports (JSON, JUnit XML, the perf HTML): $DEMO/reports"
 echo "The infrastructure repository: $INFRA (edit, commit, run the phases again)"
-echo "Look around with: source .sandbox/env; aws s3 ls s3://atlas-sandbox-uat-deploy/passed/ --recursive"
+echo "Look around (S3 is moto's in the demo): source .sandbox/env; AWS_ENDPOINT_URL_S3=\$AWS_ENDPOINT_URL aws s3 ls s3://atlas-sandbox-dev-deploy/passed/ --recursive"
 echo "The services and simulators stay up; stop them with: make stop"

@@ -217,6 +217,14 @@ import Testing
         }
     }
 
+    /// The JSON report a CodeBuild run of `phase` wrote for `commit`.
+    static func report(_ run: CodeBuildRun.Result, _ phase: String, _ commit: String) throws -> RunReport {
+        let file = "\(run.sourceDirectory)/reports/\(phase)-\(commit.prefix(12)).json"
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(RunReport.self, from: try Data(contentsOf: URL(fileURLWithPath: file)))
+    }
+
     /// The body of ``nightlyThenUATThenGoLiveWithEveryGuardInTheWay()``, in a world of its own.
     static func nightlyThenUATThenGoLive(in world: World) async throws {
         let pipeline = world.pipeline
@@ -270,10 +278,20 @@ import Testing
         let ssm = SSMClient(try Sandbox.motoAWSClient())
         #expect(try await ssm.parameter("/\(world.tag)-dev/code-version") == commit)
 
-        // UAT: promoted, deployed, tested, loaded, and the release's Jira issue told.
-        let uat = try await pipeline.run(.uat, commit: commit, options: world.options)
-        #expect(uat.passed, "\(uat.text)")
+        // UAT, as the uat CodeBuild project runs it (its buildspec out of the template, the tools
+        // from a tarball, the config from the artifacts bucket, no checkout): promoted, deployed,
+        // tested, loaded, and the release's Jira issue told.
+        let uatRun = try await CodeBuildRun.run(
+            "UatProject", tools: ["uat"], config: world.yaml,
+            variables: [
+                "COMMIT_ID": commit, "DEPLOYER": "cold",
+                "RELAY_TEST_TOKEN": pipeline.environment["RELAY_TEST_TOKEN"] ?? "",
+            ], s3: world.s3, in: "\(world.root)/codebuild-uat")
+        #expect(uatRun.status == 0, "\(uatRun.output)")
+        let uat = try Self.report(uatRun, "uat", commit)
+        #expect(uat.passed && uat.commit == commit, "\(uat.text)")
         #expect(uat.steps.first { $0.name == "invite" }?.figures["issues"] == "TEST-1")
+        #expect(uatRun.output.contains("templates from the release in s3://\(world.buckets["dev"]!)"), "\(uatRun.output)")
         #expect(world.prod.requests.contains { $0.method == "POST" && $0.path == "/rest/api/2/issue/TEST-1/comment" })
         #expect(try await world.objects()["uat"]?.contains("passed/uat/\(commit).json") == true)
 
@@ -326,10 +344,7 @@ import Testing
                 "RELAY_TEST_TOKEN": pipeline.environment["RELAY_TEST_TOKEN"] ?? "",
             ], s3: world.s3, in: codeBuild)
         #expect(live.status == 0, "\(live.output)")
-        let reportFile = "\(live.sourceDirectory)/reports/go-live-\(commit.prefix(12)).json"
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        let report = try decoder.decode(RunReport.self, from: try Data(contentsOf: URL(fileURLWithPath: reportFile)))
+        let report = try Self.report(live, "go-live", commit)
         #expect(report.passed && report.commit == commit, "\(report.text)")
         #expect(live.output.contains("templates from the release in s3://\(world.buckets["uat"]!)"), "\(live.output)")
         #expect((try? await SSMClient(try Sandbox.motoAWSClient()).parameter("/\(world.tag)-prod/changed")) == nil)
