@@ -13,12 +13,15 @@ struct Locator {
         "snapshots": ["account", "bucket", "prefix", "keep", "role"],
         "bitbucket": ["url", "token", "project", "repository", "caFile"],
         "environments.*": [
-            "account", "deployBucket", "stacks", "applications", "control", "settings", "tests", "refresh",
+            "account", "deployBucket", "stacks", "applications", "control", "settings", "tests", "refresh", "deploy",
         ],
+        "environments.*.deploy": ["statefulTypes"],
         "environments.*.refresh": [
             "nightly", "jobs", "reindex", "keepFromProduction", "webhookAllowList", "productionHosts", "licences",
         ],
-        "environments.*.stacks.*": ["name", "template", "parameters", "dependsOn", "capabilities", "tags"],
+        "environments.*.stacks.*": [
+            "name", "template", "parameters", "dependsOn", "capabilities", "tags", "allowReplaceOrDelete",
+        ],
         "environments.*.applications.*": ["url", "credentials", "database", "sharedHome", "sharedHomeEFS", "version"],
         "environments.*.applications.*.credentials": ["token", "user", "password"],
         "environments.*.applications.*.database": ["url", "password", "owner"],

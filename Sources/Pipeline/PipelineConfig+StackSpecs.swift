@@ -54,7 +54,8 @@ extension PipelineConfig {
             return StackSpec(
                 name: stack.name, template: source, parameters: parameters,
                 tags: (stack.tags ?? [:]).merging(["atlas-relay:environment": environment.name]) { old, _ in old },
-                capabilities: stack.capabilities ?? [], dependsOn: stack.dependsOn ?? [])
+                capabilities: stack.capabilities ?? [], dependsOn: stack.dependsOn ?? [],
+                allowReplaceOrDelete: Set(stack.allowReplaceOrDelete ?? []))
         }
     }
 

@@ -64,6 +64,12 @@ extension PipelineConfig {
                     }
                 }
             }
+            for (index, type) in (environment.deploy?.statefulTypes ?? []).enumerated()
+            where type.split(separator: ":", omittingEmptySubsequences: false).count != 5 {
+                add(
+                    here + ["deploy", "statefulTypes", "\(index)"],
+                    "'\(type)' is not a resource type; write it as CloudFormation does, for example AWS::ElastiCache::ServerlessCache")
+            }
             for (product, application) in (environment.applications ?? [:]).sorted(by: { $0.key < $1.key }) {
                 let at = here + ["applications", product]
                 if Product(rawValue: product) == nil {

@@ -86,6 +86,16 @@ public struct PipelineConfig: Sendable {
         public var capabilities: [String]?
         /// Tags.
         public var tags: [String: String]?
+        /// Logical ids of stateful resources (databases, file systems, volumes, tables, buckets)
+        /// a deploy may replace or delete; the risk gate refuses any other such change.
+        public var allowReplaceOrDelete: [String]?
+    }
+
+    /// How an environment's deploys may treat its stacks.
+    public struct Deploy: Sendable, Decodable, Equatable {
+        /// Resource types the risk gate treats as stateful besides the standard ones
+        /// (`ChangeRisk.standardStatefulTypes`).
+        public var statefulTypes: [String]?
     }
 
     /// How an application is reached and where its data is.
@@ -249,9 +259,11 @@ public struct PipelineConfig: Sendable {
         public var tests: Tests?
         /// How it is refreshed from PROD's data, if it is.
         public var refresh: Refresh?
+        /// How its deploys treat its stacks.
+        public var deploy: Deploy?
 
         enum CodingKeys: String, CodingKey {
-            case account, deployBucket, stacks, applications, control, settings, tests, refresh
+            case account, deployBucket, stacks, applications, control, settings, tests, refresh, deploy
         }
     }
 

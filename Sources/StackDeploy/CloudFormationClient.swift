@@ -152,6 +152,22 @@ public struct CloudFormationClient: Sendable {
         _ = try await aws.query(.cloudFormation, action: "DeleteStack", parameters: parameters, idempotent: true)
     }
 
+    /// Sets the stack's policy (`SetStackPolicy`): which updates CloudFormation refuses.
+    public func setStackPolicy(_ stack: String, body: String) async throws {
+        var parameters = QueryParameters()
+        parameters.set("StackName", stack)
+        parameters.set("StackPolicyBody", body)
+        _ = try await aws.query(.cloudFormation, action: "SetStackPolicy", parameters: parameters, idempotent: true)
+    }
+
+    /// The stack's policy (`GetStackPolicy`), nil when it has none.
+    public func stackPolicy(_ stack: String) async throws -> String? {
+        var parameters = QueryParameters()
+        parameters.set("StackName", stack)
+        let result = try await aws.query(.cloudFormation, action: "GetStackPolicy", parameters: parameters)
+        return result.string("StackPolicyBody").flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     /// Turns termination protection on or off.
     public func setTerminationProtection(_ stack: String, enabled: Bool) async throws {
         var parameters = QueryParameters()

@@ -20,6 +20,9 @@ public struct DeployError: Error, Sendable, CustomStringConvertible {
         case changeSetRejected
         /// The stack operation failed or rolled back; ``DeployError/rootCause`` says why.
         case deploymentFailed
+        /// The change set would replace or delete a stateful resource the stack does not allow
+        /// (``ChangeRisk``); it was deleted and nothing was changed.
+        case riskyChange
         /// The operation was still running at the deployer's deadline.
         case timedOut
         /// No running instance belongs to the stack (a hot deploy).

@@ -39,15 +39,18 @@ public struct StackDeployer: Sendable {
         public var timeout: Duration
         /// Where templates over CloudFormation's 51,200-byte inline limit go.
         public var templateBucket: TemplateBucket?
+        /// The risk gate: which resource types are stateful.
+        public var risk: ChangeRisk
 
         /// Creates options.
         public init(
             pollInterval: Duration = .seconds(5), timeout: Duration = .seconds(3600),
-            templateBucket: TemplateBucket? = nil
+            templateBucket: TemplateBucket? = nil, risk: ChangeRisk = ChangeRisk()
         ) {
             self.pollInterval = pollInterval
             self.timeout = timeout
             self.templateBucket = templateBucket
+            self.risk = risk
         }
     }
 
@@ -73,28 +76,56 @@ public struct StackDeployer: Sendable {
 
     /// Deploys `spec`.
     ///
+    /// Before the change set is executed, the risk gate (``Options/risk``) judges each change: one
+    /// that replaces or deletes a stateful resource not in ``StackSpec/allowReplaceOrDelete``
+    /// stops the deploy, the change set is deleted and nothing changes. Every stack deployed
+    /// gets the gate's stack policy (``ChangeRisk/stackPolicy(allowing:)``): before an update is
+    /// executed, after a create, and on a stack that had no changes.
+    ///
     /// - Parameters:
     ///   - spec: the stack as it should be.
     ///   - outputs: outputs of other stacks, by stack and key, for
     ///     ``StackSpec/Parameter/output(stack:key:)``; stacks not listed are read from CloudFormation.
-    /// - Throws: ``DeployError`` with the root cause and advice.
+    /// - Throws: ``DeployError`` with the root cause and advice; of kind
+    ///   ``DeployError/Kind/riskyChange`` when the gate refuses a change.
     public func deploy(_ spec: StackSpec, outputs: [String: [String: String]] = [:]) async throws -> StackResult {
         let prepared = try await prepare(spec, outputs: outputs)
         guard let changeSet = try await makeChangeSet(prepared, purpose: "deploy") else {
             logger.info("\(spec.name): no changes", metadata: ["stack": "\(spec.name)", "outcome": "unchanged"])
             try await protect(spec, current: prepared.existing)
+            try await cloudFormation.setStackPolicy(spec.name, body: options.risk.stackPolicy(allowing: spec.allowReplaceOrDelete))
             return StackResult(
                 stack: spec.name, outcome: .unchanged, changes: [], outputs: prepared.existing?.outputs ?? [:])
         }
         logger.info(
             "\(spec.name): executing \(changeSet.changes.count) change(s)",
             metadata: ["stack": "\(spec.name)", "changes": "\(changeSet.changes.count)"])
+        let plan = plan(spec, isNew: prepared.isCreate, changes: changeSet.changes)
+        for change in plan.iamChanges {
+            logger.notice(
+                "\(spec.name): IAM change \(change.action) \(change.logicalId) (\(change.resourceType))",
+                metadata: ["stack": "\(spec.name)", "resource": "\(change.logicalId)", "iam": "\(change.action)"])
+        }
+        guard plan.isAllowed else {
+            try? await cloudFormation.deleteChangeSet(changeSet.id)
+            let refused = zip(plan.changes, plan.verdicts).filter { $0.1 == .refused }.map(\.0)
+            let names = refused.map { "\($0.logicalId) (\($0.resourceType), \($0.action == "Remove" ? "deleted" : "replaced"))" }
+            throw DeployError(
+                .riskyChange, stack: spec.name,
+                message: "the change set would lose stateful data: \(names.joined(separator: ", ")); it was deleted, nothing changed",
+                advice: "if that is intended (after a backup), allow "
+                    + refused.map(\.logicalId).joined(separator: ", ")
+                    + " in the stack's allowReplaceOrDelete for this deploy; otherwise change the template so the resource is kept")
+        }
+        let policy = options.risk.stackPolicy(allowing: spec.allowReplaceOrDelete)
+        if !prepared.isCreate { try await cloudFormation.setStackPolicy(spec.name, body: policy) }
         let before = try await cloudFormation.events(of: spec.name, newest: 1).last?.id
         try await cloudFormation.executeChangeSet(changeSet.id)
         let (stack, events) = try await waitForStack(spec.name, after: before)
         guard stack.status.category == .complete else {
             throw Self.failure(spec.name, status: stack.status, events: events)
         }
+        if prepared.isCreate { try await cloudFormation.setStackPolicy(spec.name, body: policy) }
         try await protect(spec, current: stack)
         return StackResult(
             stack: spec.name, outcome: prepared.isCreate ? .created : .updated, changes: changeSet.changes,
@@ -111,7 +142,14 @@ public struct StackDeployer: Sendable {
                 try? await cloudFormation.deleteStack(spec.name)
             }
         }
-        return StackPlan(stack: spec.name, isNew: prepared.isCreate, changes: changeSet?.changes ?? [])
+        return plan(spec, isNew: prepared.isCreate, changes: changeSet?.changes ?? [])
+    }
+
+    /// The changes with the risk gate's verdicts.
+    func plan(_ spec: StackSpec, isNew: Bool, changes: [ResourceChange]) -> StackPlan {
+        StackPlan(
+            stack: spec.name, isNew: isNew, changes: changes,
+            verdicts: changes.map { options.risk.verdict(of: $0, allowed: spec.allowReplaceOrDelete) })
     }
 
     // MARK: - Steps

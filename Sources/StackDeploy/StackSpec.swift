@@ -44,11 +44,15 @@ public struct StackSpec: Sendable, Equatable {
     public var terminationProtection: Bool
     /// Stacks that must be deployed first, besides those whose outputs feed the parameters.
     public var dependsOn: [String]
+    /// Logical ids of stateful resources this deploy may replace or delete (``ChangeRisk``);
+    /// any other such change is refused.
+    public var allowReplaceOrDelete: Set<String>
 
     /// Creates a spec.
     public init(
         name: String, template: Template, parameters: [String: Parameter] = [:], tags: [String: String] = [:],
-        capabilities: [String] = [], terminationProtection: Bool = false, dependsOn: [String] = []
+        capabilities: [String] = [], terminationProtection: Bool = false, dependsOn: [String] = [],
+        allowReplaceOrDelete: Set<String> = []
     ) {
         self.name = name
         self.template = template
@@ -57,6 +61,7 @@ public struct StackSpec: Sendable, Equatable {
         self.capabilities = capabilities
         self.terminationProtection = terminationProtection
         self.dependsOn = dependsOn
+        self.allowReplaceOrDelete = allowReplaceOrDelete
     }
 
     /// Every stack this one waits for: ``dependsOn`` and the stacks whose outputs it reads.

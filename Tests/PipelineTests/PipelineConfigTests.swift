@@ -334,4 +334,21 @@ import Testing
         #expect(specs[1].parameters["VpcId"] == .output(stack: "dev-net", key: "VpcId"))
         #expect(specs[1].tags["atlas-relay:environment"] == "dev")
     }
+
+    @Test func stacksNameWhatTheRiskGateMayLetThroughAndEnvironmentsAddStatefulTypes() throws {
+        let text = Self.minimal.replacingOccurrences(
+            of: "    deployBucket: prod-deploy\n",
+            with: "    deployBucket: prod-deploy\n    deploy: { statefulTypes: [AWS::ElastiCache::ServerlessCache] }\n"
+                + "    stacks: [{ name: prod-db, template: db.yaml, allowReplaceOrDelete: [Database] }]\n")
+        let config = try PipelineConfig.parse(text, file: "pipeline.yml", directory: "/nonexistent", checkingFiles: false)
+        let prod = try config.environment("prod")
+        #expect(prod.deploy?.statefulTypes == ["AWS::ElastiCache::ServerlessCache"])
+        #expect(config.stackSpecs(of: prod).first?.allowReplaceOrDelete == ["Database"])
+
+        let wrong = text.replacingOccurrences(of: "AWS::ElastiCache::ServerlessCache", with: "ServerlessCache")
+        let error = try #require(throws: PipelineConfigError.self) {
+            try PipelineConfig.parse(wrong, file: "pipeline.yml", directory: "/nonexistent", checkingFiles: false)
+        }
+        #expect(error.issues.map(\.keyPath) == [["environments", "prod", "deploy", "statefulTypes", "0"]])
+    }
 }

@@ -43,6 +43,10 @@ final class ScriptedCloudFormation: Sendable {
         var refusals: [String: String] = [:]
         var throttleNext = 0
         var counter = 0
+        /// The changes a stack's change sets contain (default: `AppInstance` replaced).
+        var changes: [String: [ResourceChange]] = [:]
+        /// Stack policies as set, by stack.
+        var policies: [String: String] = [:]
     }
 
     final class Script: Sendable {
@@ -161,13 +165,21 @@ final class ScriptedCloudFormation: Sendable {
                         to create a change set.</StatusReason><Changes/>
                         """)
                 }
+                let changes = (state.changes[changeSet.stack] ?? [
+                    ResourceChange(action: "Modify", logicalId: "AppInstance", resourceType: "AWS::EC2::Instance", replacement: "True")
+                ]).map { change in
+                    """
+                    <member><Type>Resource</Type><ResourceChange><Action>\(change.action)</Action>\
+                    <LogicalResourceId>\(change.logicalId)</LogicalResourceId><ResourceType>\(change.resourceType)</ResourceType>\
+                    \(change.replacement.map { "<Replacement>\($0)</Replacement>" } ?? "")\
+                    <Scope><member>Properties</member></Scope></ResourceChange></member>
+                    """
+                }.joined()
                 return Self.result(
                     action,
                     """
                     <ChangeSetId>\(id)</ChangeSetId><Status>CREATE_COMPLETE</Status><ExecutionStatus>AVAILABLE</ExecutionStatus>\
-                    <Changes><member><Type>Resource</Type><ResourceChange><Action>Modify</Action>\
-                    <LogicalResourceId>AppInstance</LogicalResourceId><ResourceType>AWS::EC2::Instance</ResourceType>\
-                    <Replacement>True</Replacement><Scope><member>Properties</member></Scope></ResourceChange></member></Changes>
+                    <Changes>\(changes)</Changes>
                     """)
             case "ExecuteChangeSet":
                 let id = form["ChangeSetName"] ?? ""
@@ -200,6 +212,12 @@ final class ScriptedCloudFormation: Sendable {
                     """
                 }.joined()
                 return Self.result(action, "<StackEvents>\(members)</StackEvents>")
+            case "SetStackPolicy":
+                state.policies[name] = form["StackPolicyBody"] ?? ""
+                return Self.result(action, "")
+            case "GetStackPolicy":
+                return Self.result(
+                    action, state.policies[name].map { "<StackPolicyBody>\(XMLEscaping.escape($0))</StackPolicyBody>" } ?? "")
             case "DeleteChangeSet", "UpdateTerminationProtection", "DeleteStack":
                 return Self.result(action, "")
             default:

@@ -30,7 +30,8 @@ extension Pipeline {
             cloudFormation: clients.cloudFormation,
             options: .init(
                 pollInterval: options.pollInterval,
-                templateBucket: .init(s3: clients.s3, bucket: bucket)),
+                templateBucket: .init(s3: clients.s3, bucket: bucket),
+                risk: ChangeRisk(addingStatefulTypes: target.deploy?.statefulTypes ?? [])),
             logger: Logger(label: "atlas-relay.stack-deploy"))
         let name = phase == .nightly ? "cold-deployer" : "deployer"
         switch options.deployer {
