@@ -15,7 +15,7 @@ struct Locator {
         "environments.*": [
             "account", "deployBucket", "stacks", "applications", "control", "settings", "tests", "refresh", "deploy",
         ],
-        "environments.*.deploy": ["statefulTypes"],
+        "environments.*.deploy": ["statefulTypes", "continueRollback", "recreateFailedCreate"],
         "environments.*.refresh": [
             "nightly", "jobs", "reindex", "keepFromProduction", "webhookAllowList", "productionHosts", "licences",
         ],

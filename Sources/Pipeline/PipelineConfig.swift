@@ -96,6 +96,13 @@ public struct PipelineConfig: Sendable {
         /// Resource types the risk gate treats as stateful besides the standard ones
         /// (`ChangeRisk.standardStatefulTypes`).
         public var statefulTypes: [String]?
+        /// Continue a stack's failed rollback (`UPDATE_ROLLBACK_FAILED`) before deploying it,
+        /// skipping the resources that could not roll back, never a stateful one (default off:
+        /// the deploy stops with the command).
+        public var continueRollback: Bool?
+        /// Delete and recreate a stack whose create failed (`ROLLBACK_COMPLETE`) when it holds no
+        /// stateful resource (default off).
+        public var recreateFailedCreate: Bool?
     }
 
     /// How an application is reached and where its data is.

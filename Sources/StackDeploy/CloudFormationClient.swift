@@ -168,6 +168,35 @@ public struct CloudFormationClient: Sendable {
         return result.string("StackPolicyBody").flatMap { $0.isEmpty ? nil : $0 }
     }
 
+    /// Continues a rollback that failed (`ContinueUpdateRollback`), skipping `resources`
+    /// (logical ids, `Nested.Resource` for a nested stack's), which CloudFormation then marks as
+    /// rolled back without touching them.
+    public func continueUpdateRollback(_ stack: String, skipping resources: [String]) async throws {
+        var parameters = QueryParameters()
+        parameters.set("StackName", stack)
+        parameters.setList("ResourcesToSkip", resources)
+        _ = try await aws.query(.cloudFormation, action: "ContinueUpdateRollback", parameters: parameters)
+    }
+
+    /// The stack's resources (`ListStackResources`, all pages): logical id, type and status.
+    public func resources(of stack: String) async throws -> [(logicalId: String, type: String, status: String)] {
+        var resources: [(logicalId: String, type: String, status: String)] = []
+        var token: String?
+        repeat {
+            var parameters = QueryParameters()
+            parameters.set("StackName", stack)
+            parameters.set("NextToken", token)
+            let result = try await aws.query(.cloudFormation, action: "ListStackResources", parameters: parameters)
+            for member in result.child("StackResourceSummaries")?.children("member") ?? [] {
+                resources.append(
+                    (member.string("LogicalResourceId") ?? "", member.string("ResourceType") ?? "",
+                     member.string("ResourceStatus") ?? ""))
+            }
+            token = result.string("NextToken").flatMap { $0.isEmpty ? nil : $0 }
+        } while token != nil
+        return resources
+    }
+
     /// Turns termination protection on or off.
     public func setTerminationProtection(_ stack: String, enabled: Bool) async throws {
         var parameters = QueryParameters()
@@ -196,7 +225,9 @@ public struct CloudFormationClient: Sendable {
                     logicalId: member.string("LogicalResourceId") ?? "",
                     resourceType: member.string("ResourceType") ?? "",
                     status: member.string("ResourceStatus") ?? "",
-                    reason: member.string("ResourceStatusReason").flatMap { $0.isEmpty ? nil : $0 })
+                    reason: member.string("ResourceStatusReason").flatMap { $0.isEmpty ? nil : $0 },
+                    stackName: member.string("StackName") ?? stack,
+                    physicalId: member.string("PhysicalResourceId").flatMap { $0.isEmpty ? nil : $0 })
                 if let after, event.id == after { break pages }
                 collected.append(event)
                 if collected.count >= newest { break pages }

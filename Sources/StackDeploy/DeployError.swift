@@ -76,6 +76,9 @@ public struct DeployError: Error, Sendable, CustomStringConvertible {
         if let status { text += " (status \(status))" }
         if let rootCause {
             text += "; root cause: \(rootCause.logicalId) (\(rootCause.resourceType)) \(rootCause.status)"
+            if !rootCause.stackName.isEmpty && rootCause.stackName != stack {
+                text += " in nested stack \(rootCause.stackName)"
+            }
             if let reason = rootCause.reason { text += ": \(reason)" }
         }
         if !advice.isEmpty { text += ". Next: \(advice)" }

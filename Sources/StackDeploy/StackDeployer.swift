@@ -41,16 +41,36 @@ public struct StackDeployer: Sendable {
         public var templateBucket: TemplateBucket?
         /// The risk gate: which resource types are stateful.
         public var risk: ChangeRisk
+        /// What the deployer may do on its own about a stack a failed operation left behind.
+        public var recovery: Recovery
 
         /// Creates options.
         public init(
             pollInterval: Duration = .seconds(5), timeout: Duration = .seconds(3600),
-            templateBucket: TemplateBucket? = nil, risk: ChangeRisk = ChangeRisk()
+            templateBucket: TemplateBucket? = nil, risk: ChangeRisk = ChangeRisk(), recovery: Recovery = Recovery()
         ) {
             self.pollInterval = pollInterval
             self.timeout = timeout
             self.templateBucket = templateBucket
             self.risk = risk
+            self.recovery = recovery
+        }
+    }
+
+    /// Recovering stacks left by a failed operation, before deploying them. Both are off by
+    /// default: the deploy then stops with the exact command to run.
+    public struct Recovery: Sendable, Equatable {
+        /// `UPDATE_ROLLBACK_FAILED`: continue the rollback (`ContinueUpdateRollback`), skipping
+        /// the resources whose rollback failed, but only when none of them is stateful.
+        public var continueRollback: Bool
+        /// `ROLLBACK_COMPLETE` (a create that failed and never reached a good state): delete the
+        /// stack and create it again, but only when it holds no stateful resource.
+        public var recreateFailedCreate: Bool
+
+        /// Creates the settings.
+        public init(continueRollback: Bool = false, recreateFailedCreate: Bool = false) {
+            self.continueRollback = continueRollback
+            self.recreateFailedCreate = recreateFailedCreate
         }
     }
 
@@ -89,6 +109,7 @@ public struct StackDeployer: Sendable {
     /// - Throws: ``DeployError`` with the root cause and advice; of kind
     ///   ``DeployError/Kind/riskyChange`` when the gate refuses a change.
     public func deploy(_ spec: StackSpec, outputs: [String: [String: String]] = [:]) async throws -> StackResult {
+        try await recover(spec.name)
         let prepared = try await prepare(spec, outputs: outputs)
         guard let changeSet = try await makeChangeSet(prepared, purpose: "deploy") else {
             logger.info("\(spec.name): no changes", metadata: ["stack": "\(spec.name)", "outcome": "unchanged"])
@@ -123,7 +144,7 @@ public struct StackDeployer: Sendable {
         try await cloudFormation.executeChangeSet(changeSet.id)
         let (stack, events) = try await waitForStack(spec.name, after: before)
         guard stack.status.category == .complete else {
-            throw Self.failure(spec.name, status: stack.status, events: events)
+            throw await failure(spec.name, status: stack.status, events: events)
         }
         if prepared.isCreate { try await cloudFormation.setStackPolicy(spec.name, body: policy) }
         try await protect(spec, current: stack)
@@ -321,13 +342,120 @@ public struct StackDeployer: Sendable {
         try await cloudFormation.setTerminationProtection(spec.name, enabled: spec.terminationProtection)
     }
 
+    // MARK: - Recovery
+
+    /// Recovers `name` from `UPDATE_ROLLBACK_FAILED` or `ROLLBACK_COMPLETE` when
+    /// ``Options/recovery`` allows it and no stateful resource is at stake; otherwise leaves the
+    /// stack as it is (``prepare(_:outputs:)`` then refuses it with advice), or throws when a
+    /// stateful resource is what stands in the way.
+    func recover(_ name: String) async throws {
+        guard let stack = try await cloudFormation.describeStack(name) else { return }
+        let stateful = options.risk.statefulTypes
+        switch stack.status.rawValue {
+        case "UPDATE_ROLLBACK_FAILED":
+            let events = try await cloudFormation.events(of: name, newest: 500)
+            let start = events.lastIndex { $0.logicalId == name && $0.status == "UPDATE_ROLLBACK_IN_PROGRESS" } ?? 0
+            var failed: [(id: String, type: String)] = []
+            for event in events[start...] where event.isFailure && event.logicalId != name && !failed.contains(where: { $0.id == event.logicalId }) {
+                failed.append((event.logicalId, event.resourceType))
+            }
+            let kept = failed.filter { stateful.contains($0.type) }
+            let skip = failed.filter { !stateful.contains($0.type) }.map(\.id)
+            let command = StackStatus(rawValue: "UPDATE_ROLLBACK_FAILED").advice(stack: name, failedResources: skip)
+            guard options.recovery.continueRollback || !kept.isEmpty else {
+                throw DeployError(
+                    .stackNotUpdatable, stack: name, message: "the stack cannot be updated in its current state",
+                    status: stack.status,
+                    advice: command + " (or let the deployer do it: continueRollback, which never skips a stateful resource)")
+            }
+            guard kept.isEmpty else {
+                throw DeployError(
+                    .stackNotUpdatable, stack: name,
+                    message: "the rollback failed on stateful \(kept.map { "\($0.id) (\($0.type))" }.joined(separator: ", ")), which is never skipped",
+                    status: stack.status,
+                    advice: "repair \(kept.map(\.id).joined(separator: ", ")) by hand so it can roll back, then: " + command)
+            }
+            let skipping = skip.isEmpty ? "" : ", skipping \(skip.joined(separator: ", "))"
+            logger.notice(
+                "\(name): UPDATE_ROLLBACK_FAILED; continuing the rollback\(skipping)",
+                metadata: ["stack": "\(name)", "recovery": "continue-update-rollback"])
+            try await cloudFormation.continueUpdateRollback(name, skipping: skip)
+            let (after, more) = try await waitForStack(name, after: events.last?.id)
+            guard after.status.rawValue == "UPDATE_ROLLBACK_COMPLETE" else {
+                throw await failure(name, status: after.status, events: more)
+            }
+        case "ROLLBACK_COMPLETE" where options.recovery.recreateFailedCreate:
+            let kept = try await cloudFormation.resources(of: name)
+                .filter { stateful.contains($0.type) && $0.status != "DELETE_COMPLETE" }
+            guard kept.isEmpty else {
+                throw DeployError(
+                    .stackNotUpdatable, stack: name,
+                    message: "the failed create left stateful \(kept.map { "\($0.logicalId) (\($0.type))" }.joined(separator: ", "))",
+                    status: stack.status,
+                    advice: "check what they hold; then \(stack.status.advice(stack: name))")
+            }
+            logger.notice(
+                "\(name): ROLLBACK_COMPLETE (its create failed); deleting it to create it again",
+                metadata: ["stack": "\(name)", "recovery": "recreate"])
+            let before = try await cloudFormation.events(of: name, newest: 1).last?.id
+            try await cloudFormation.deleteStack(name)
+            try await waitForDeletion(name, after: before)
+        default:
+            return
+        }
+    }
+
+    /// Polls until the stack is gone; throws when its deletion fails or outlasts the deadline.
+    func waitForDeletion(_ name: String, after: String?) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: options.timeout)
+        var seen = after
+        var events: [StackEvent] = []
+        while true {
+            try await Task.sleep(for: options.pollInterval)
+            guard let stack = try await cloudFormation.describeStack(name), stack.status.category != .deleted else { return }
+            let fresh = (try? await cloudFormation.events(of: name, after: seen)) ?? []
+            events += fresh
+            seen = fresh.last?.id ?? seen
+            if !stack.status.isInProgress {
+                throw await failure(name, status: stack.status, events: events)
+            }
+            guard clock.now < deadline else {
+                throw DeployError(
+                    .timedOut, stack: name, message: "still deleting when the deployer's deadline passed",
+                    status: stack.status, advice: stack.status.advice(stack: name))
+            }
+        }
+    }
+
     // MARK: - Reporting
 
-    static func failure(_ stack: String, status: StackStatus, events: [StackEvent]) -> DeployError {
+    func failure(_ stack: String, status: StackStatus, events: [StackEvent]) async -> DeployError {
         DeployError(
             .deploymentFailed, stack: stack, message: "the deployment failed", status: status,
-            rootCause: rootCause(events),
-            advice: status.advice(stack: stack, failedResources: failedRollbacks(events, stack: stack)))
+            rootCause: await deepestRootCause(events),
+            advice: status.advice(stack: stack, failedResources: Self.failedRollbacks(events, stack: stack)))
+    }
+
+    /// The root cause, followed into nested stacks: when the first failed resource is a nested
+    /// stack, the first failed resource of that stack's own events, down to the deepest (at most
+    /// five levels). A nested stack whose events cannot be read leaves the cause where it is.
+    func deepestRootCause(_ events: [StackEvent]) async -> StackEvent? {
+        var cause = Self.rootCause(events)
+        for _ in 0..<5 {
+            guard let nested = cause, nested.isNestedStack, let id = nested.physicalId,
+                let inner = try? await cloudFormation.events(of: id, newest: 500)
+            else { break }
+            // The nested stack's operation that failed: its events up to the parent's failure
+            // event, from the nested stack's last start before it.
+            let upTo = inner.filter { $0.timestamp <= nested.timestamp.addingTimeInterval(60) }
+            let start = upTo.lastIndex {
+                $0.logicalId == $0.stackName && ["CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"].contains($0.status)
+            } ?? 0
+            guard let deeper = Self.rootCause(Array(upTo[start...])) else { break }
+            cause = deeper
+        }
+        return cause
     }
 
     /// The first failed resource event; cancellations ("Resource update cancelled") are

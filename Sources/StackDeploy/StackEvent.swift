@@ -14,6 +14,31 @@ public struct StackEvent: Sendable, Equatable {
     public let status: String
     /// CloudFormation's reason, when it gives one.
     public let reason: String?
+    /// The stack the event belongs to (a nested stack's own name for its events).
+    public var stackName: String = ""
+    /// The resource's physical id: for a nested stack (`AWS::CloudFormation::Stack`), its ARN.
+    public var physicalId: String?
+
+    /// Creates an event.
+    public init(
+        id: String, timestamp: Date, logicalId: String, resourceType: String, status: String, reason: String?,
+        stackName: String = "", physicalId: String? = nil
+    ) {
+        self.id = id
+        self.timestamp = timestamp
+        self.logicalId = logicalId
+        self.resourceType = resourceType
+        self.status = status
+        self.reason = reason
+        self.stackName = stackName
+        self.physicalId = physicalId
+    }
+
+    /// Whether the event is about a nested stack (a resource of type `AWS::CloudFormation::Stack`
+    /// that is not the stack itself).
+    public var isNestedStack: Bool {
+        resourceType == "AWS::CloudFormation::Stack" && logicalId != stackName && physicalId.map { !$0.isEmpty } == true
+    }
 
     /// Whether this event reports a failure.
     public var isFailure: Bool { status.hasSuffix("_FAILED") }

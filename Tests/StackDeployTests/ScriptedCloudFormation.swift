@@ -17,6 +17,9 @@ final class ScriptedCloudFormation: Sendable {
         var type: String
         var status: String
         var reason: String?
+        /// A nested stack's name (its events are scripted under that name, as CloudFormation
+        /// takes a name or an ARN in StackName).
+        var physicalId: String? = nil
     }
 
     /// What executing a change set on a stack does: the events it adds and the final status.
@@ -47,6 +50,11 @@ final class ScriptedCloudFormation: Sendable {
         var changes: [String: [ResourceChange]] = [:]
         /// Stack policies as set, by stack.
         var policies: [String: String] = [:]
+        /// What `ContinueUpdateRollback` turns a stack into, and the skips it was sent.
+        var continued: [String: Outcome] = [:]
+        var skipped: [String: [String]] = [:]
+        /// `ListStackResources`: (logical id, type, status) by stack.
+        var resources: [String: [(String, String, String)]] = [:]
     }
 
     final class Script: Sendable {
@@ -203,6 +211,7 @@ final class ScriptedCloudFormation: Sendable {
                 let members = stack.events.reversed().map { entry in
                     """
                     <member><EventId>\(entry.id)</EventId><StackName>\(name)</StackName>\
+                    \(entry.event.physicalId.map { "<PhysicalResourceId>\($0)</PhysicalResourceId>" } ?? "")\
                     <LogicalResourceId>\(entry.event.logicalId)</LogicalResourceId>\
                     <ResourceType>\(entry.event.type)</ResourceType>\
                     <Timestamp>\(entry.time.formatted(.iso8601))</Timestamp>\
@@ -218,7 +227,32 @@ final class ScriptedCloudFormation: Sendable {
             case "GetStackPolicy":
                 return Self.result(
                     action, state.policies[name].map { "<StackPolicyBody>\(XMLEscaping.escape($0))</StackPolicyBody>" } ?? "")
-            case "DeleteChangeSet", "UpdateTerminationProtection", "DeleteStack":
+            case "ContinueUpdateRollback":
+                guard var stack = state.stacks[name], stack.status == "UPDATE_ROLLBACK_FAILED",
+                    let outcome = state.continued[name]
+                else {
+                    return Self.error("ValidationError", "Stack \(name) is not in UPDATE_ROLLBACK_FAILED state")
+                }
+                state.skipped[name] = (1...20).compactMap { form["ResourcesToSkip.member.\($0)"] }
+                for event in outcome.events {
+                    state.counter += 1
+                    stack.events.append(("event-\(state.counter)", event, Date()))
+                }
+                stack.status = outcome.finalStatus
+                state.stacks[name] = stack
+                return Self.result(action, "")
+            case "ListStackResources":
+                let members = (state.resources[name] ?? []).map {
+                    """
+                    <member><LogicalResourceId>\($0.0)</LogicalResourceId><ResourceType>\($0.1)</ResourceType>\
+                    <ResourceStatus>\($0.2)</ResourceStatus></member>
+                    """
+                }.joined()
+                return Self.result(action, "<StackResourceSummaries>\(members)</StackResourceSummaries>")
+            case "DeleteStack":
+                state.stacks[name] = nil
+                return Self.result(action, "")
+            case "DeleteChangeSet", "UpdateTerminationProtection":
                 return Self.result(action, "")
             default:
                 return Self.error("InvalidAction", "unscripted action \(action)")

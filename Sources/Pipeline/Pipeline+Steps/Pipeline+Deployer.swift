@@ -31,7 +31,10 @@ extension Pipeline {
             options: .init(
                 pollInterval: options.pollInterval,
                 templateBucket: .init(s3: clients.s3, bucket: bucket),
-                risk: ChangeRisk(addingStatefulTypes: target.deploy?.statefulTypes ?? [])),
+                risk: ChangeRisk(addingStatefulTypes: target.deploy?.statefulTypes ?? []),
+                recovery: .init(
+                    continueRollback: target.deploy?.continueRollback ?? false,
+                    recreateFailedCreate: target.deploy?.recreateFailedCreate ?? false)),
             logger: Logger(label: "atlas-relay.stack-deploy"))
         let name = phase == .nightly ? "cold-deployer" : "deployer"
         switch options.deployer {
