@@ -54,7 +54,7 @@ public struct PhaseOptions: ParsableArguments {
     public func run(
         _ phase: Phase, component: String?, commit: String?, deployer: Pipeline.Deployer = .cold,
         confirmProduction: Bool = false, allowUncommitted: Bool = false, refresh: Bool = false,
-        source: Source = .checkout
+        source: Source = .checkout, rollback: Bool = false
     ) async throws {
         var logger = Logger(label: "atlas-relay.pipeline")
         logger.logLevel =
@@ -62,6 +62,11 @@ public struct PhaseOptions: ParsableArguments {
         // With the code elsewhere, the config given only says where; its templates are not here.
         var loaded = try PipelineConfig.load(config, checkingFiles: source == .checkout)
         var commit = commit
+        if rollback {
+            let target = try await Pipeline(config: loaded, logger: logger).rollbackTarget(for: phase)
+            logger.notice("rolling back to \(target): the newest earlier deploy that passed \(phase.rawValue)")
+            commit = target
+        }
         let name = URL(fileURLWithPath: config).lastPathComponent
         // The config given says where the code is; the run uses the commit's own.
         switch source {
@@ -103,6 +108,46 @@ public struct PhaseOptions: ParsableArguments {
 }
 
 extension Pipeline.Deployer: ExpressibleByArgument {}
+
+/// `--commit SHA` or `--rollback`, for the phases that promote (uat, go-live).
+public struct PromotionOption: ParsableArguments {
+    @Option(help: "The COMMIT_ID to promote (it must have passed the phase before).") public var commit: String?
+    @Flag(
+        help: """
+            Roll back: promote and deploy the newest earlier commit that passed this phase in the \
+            target environment, with every gate, instead of --commit.
+            """)
+    public var rollback = false
+
+    public init() {}
+
+    public func validate() throws {
+        if rollback == (commit != nil) { throw ValidationError("give --commit SHA or --rollback, not both or neither") }
+    }
+}
+
+/// `<phase> status`: which commit runs in each environment, since when and by which run, and
+/// which commits passed each phase (reads only).
+public struct StatusCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Print which commit runs where, when and by which run, and which commits passed each phase.")
+    @Option(help: "The pipeline config.") var config = "pipeline.yml"
+    @Option(help: "Earlier deploys to list per environment.") var history = 5
+    @Flag(help: "JSON instead of text.") var json = false
+
+    public init() {}
+
+    public func run() async throws {
+        let pipeline = Pipeline(config: try PipelineConfig.load(config, checkingFiles: false))
+        let statuses = try await pipeline.status(historyLimit: max(1, history + 1))
+        guard json else { return print(Pipeline.statusText(statuses)) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        print(String(decoding: try encoder.encode(statuses), as: UTF8.self))
+    }
+}
 
 /// `--from-release`, for the phases that promote (uat, go-live): run on the commit's verified
 /// release instead of a checkout.

@@ -37,6 +37,13 @@ extension Pipeline {
                     recreateFailedCreate: target.deploy?.recreateFailedCreate ?? false)),
             logger: Logger(label: "atlas-relay.stack-deploy"))
         let name = phase == .nightly ? "cold-deployer" : "deployer"
+        /// What runs where: the record of this deploy, once it succeeded.
+        @Sendable func recordDeploy() async throws {
+            try await DeployRecord(
+                commit: commit, phase: phase.rawValue, environment: target.name, deployer: options.deployer.rawValue,
+                run: Self.runIdentity(environment), link: BuildStatus.buildLink(environment: environment)
+            ).write(to: releases)
+        }
         switch options.deployer {
         case .cold:
             let cold = ColdDeployer(deployer: stackDeployer)
@@ -64,6 +71,7 @@ extension Pipeline {
                     }
                     let figures = counts.mapValues(String.init).merging(["stacks": "\(report.entries.count)"]) { $1 }
                     guard report.succeeded else { throw StepFailed(report.summary, figures: figures) }
+                    try await recordDeploy()
                     return figures
                 })
         case .hot:
@@ -96,6 +104,7 @@ extension Pipeline {
                             throw StepFailed(report.summary, figures: ["instances": "\(updated)"])
                         }
                     }
+                    try await recordDeploy()
                     return ["instances": "\(updated)"]
                 })
         }
