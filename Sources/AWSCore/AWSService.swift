@@ -47,6 +47,10 @@ public struct AWSService: Sendable, Hashable, CustomStringConvertible {
     /// Amazon EC2 Auto Scaling.
     public static let autoScaling = AWSService(
         signingName: "autoscaling", environmentId: "AUTO_SCALING", wireProtocol: .query(apiVersion: "2011-01-01"))
+    /// Elastic Load Balancing (Application and Network Load Balancers).
+    public static let elasticLoadBalancingV2 = AWSService(
+        signingName: "elasticloadbalancing", environmentId: "ELASTIC_LOAD_BALANCING_V2",
+        wireProtocol: .query(apiVersion: "2015-12-01"))
     /// AWS Systems Manager.
     public static let ssm = AWSService(
         signingName: "ssm", environmentId: "SSM", wireProtocol: .json(version: "1.1", targetPrefix: "AmazonSSM"))

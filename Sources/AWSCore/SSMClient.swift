@@ -36,6 +36,9 @@ public struct SSMClient: Sendable {
         let Parameters: [String: [String]]
         let Comment: String?
         let TimeoutSeconds: Int?
+        let OutputS3BucketName: String?
+        let OutputS3KeyPrefix: String?
+        let MaxConcurrency: String?
     }
 
     struct SendCommandOutput: Decodable, Sendable {
@@ -51,16 +54,22 @@ public struct SSMClient: Sendable {
     ///   - parameters: the document's parameters, for example `["commands": ["systemctl restart jira"]]`.
     ///   - comment: shown in the console (at most 100 characters).
     ///   - timeoutSeconds: how long SSM tries to deliver the command.
+    ///   - output: where SSM writes each instance's full standard output and error
+    ///     (`<prefix>/<command>/<instance>/awsrunShellScript/0.awsrunShellScript/stdout`):
+    ///     `GetCommandInvocation` returns only the first 24,000 characters.
+    ///   - maxConcurrency: instances that run it at once (SSM's default is 50).
     /// - Returns: the command id.
     public func sendCommand(
         instances: [String], document: String, parameters: [String: [String]], comment: String? = nil,
-        timeoutSeconds: Int? = nil
+        timeoutSeconds: Int? = nil, output: (bucket: String, prefix: String)? = nil, maxConcurrency: Int? = nil
     ) async throws -> String {
         let output = try await aws.json(
             .ssm, operation: "SendCommand",
             input: SendCommandInput(
                 InstanceIds: instances, DocumentName: document, Parameters: parameters,
-                Comment: comment.map { String($0.prefix(100)) }, TimeoutSeconds: timeoutSeconds),
+                Comment: comment.map { String($0.prefix(100)) }, TimeoutSeconds: timeoutSeconds,
+                OutputS3BucketName: output?.bucket, OutputS3KeyPrefix: output?.prefix,
+                MaxConcurrency: maxConcurrency.map(String.init)),
             as: SendCommandOutput.self)
         return output.Command.CommandId
     }
@@ -88,6 +97,23 @@ public struct SSMClient: Sendable {
     struct GetParameterOutput: Decodable, Sendable {
         struct Parameter: Decodable, Sendable { let Value: String }
         let Parameter: Parameter
+    }
+
+    struct PutParameterInput: Encodable, Sendable {
+        let Name: String
+        let Value: String
+        let `Type`: String
+        let Overwrite: Bool
+    }
+
+    struct PutParameterOutput: Decodable, Sendable {}
+
+    /// Writes the String parameter `name` (overwriting it).
+    public func putParameter(_ name: String, value: String) async throws {
+        _ = try await aws.json(
+            .ssm, operation: "PutParameter",
+            input: PutParameterInput(Name: name, Value: value, Type: "String", Overwrite: true),
+            as: PutParameterOutput.self)
     }
 
     /// The value of parameter `name`, decrypted when `decrypt` (SecureString).

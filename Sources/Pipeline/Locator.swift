@@ -15,7 +15,14 @@ struct Locator {
         "environments.*": [
             "account", "deployBucket", "stacks", "applications", "control", "settings", "tests", "refresh", "deploy",
         ],
-        "environments.*.deploy": ["statefulTypes", "continueRollback", "recreateFailedCreate"],
+        "environments.*.deploy": ["statefulTypes", "continueRollback", "recreateFailedCreate", "hot"],
+        "environments.*.deploy.hot": [
+            "batchSize", "concurrency", "drainSeconds", "commandSeconds", "healthSeconds", "outputPrefix", "applications",
+        ],
+        "environments.*.deploy.hot.applications.*": [
+            "stack", "targetGroups", "scheme", "port", "statusPath", "script", "directory", "service", "environment",
+            "codeVersionParameter",
+        ],
         "environments.*.refresh": [
             "nightly", "jobs", "reindex", "keepFromProduction", "webhookAllowList", "productionHosts", "licences",
         ],
@@ -38,7 +45,8 @@ struct Locator {
     /// Mappings whose keys are names.
     static let named: Set<String> = [
         "accounts", "environments", "environments.*.applications", "environments.*.tests.smoke",
-        "environments.*.refresh.licences",
+        "environments.*.refresh.licences", "environments.*.deploy.hot.applications",
+        "environments.*.deploy.hot.applications.*.environment",
     ]
 
     func unknownKeys() -> [String] {

@@ -93,6 +93,53 @@ public struct PipelineConfig: Sendable {
 
     /// How an environment's deploys may treat its stacks.
     public struct Deploy: Sendable, Decodable, Equatable {
+        /// How the hot deployer reaches and updates the nodes.
+        public struct Hot: Sendable, Decodable, Equatable {
+            /// One application's nodes.
+            public struct Nodes: Sendable, Decodable, Equatable {
+                /// The stack whose instances run it (default `<environment>-<application>`).
+                public var stack: String?
+                /// The target groups (ARNs) the nodes are registered with; none: no load
+                /// balancer is drained.
+                public var targetGroups: [String]?
+                /// `http` (default) or `https`, for the node's status endpoint.
+                public var scheme: String?
+                /// The node's port (default 8080 for Jira, 8090 for Confluence).
+                public var port: Int?
+                /// The status path (default `/status`).
+                public var statusPath: String?
+                /// A script inside the release that installs it on a node, given the commit
+                /// (for example `scripts/jira/install.sh`); without one, the release is unpacked
+                /// into ``directory`` and ``service`` restarted.
+                public var script: String?
+                /// Where releases are unpacked (default `/opt/atlassian/<application>/release`).
+                public var directory: String?
+                /// The systemd service restarted (default the application's name).
+                public var service: String?
+                /// Variables exported to the install commands.
+                public var environment: [String: String]?
+                /// The SSM parameter that holds the code version replacements boot with, set
+                /// after a hot deploy when the stack's template declares no `CodeVersion`.
+                public var codeVersionParameter: String?
+            }
+
+            /// Nodes updated together (default 1).
+            public var batchSize: Int?
+            /// Nodes of a batch that install at once (default the batch size).
+            public var concurrency: Int?
+            /// Seconds a drain may take (default 600).
+            public var drainSeconds: Int?
+            /// Seconds one node's install may take (default 900).
+            public var commandSeconds: Int?
+            /// Seconds a node may take to be RUNNING and healthy again (default 900).
+            public var healthSeconds: Int?
+            /// The key prefix in the deploy bucket for the commands' full output (default
+            /// `hot-deploy-output/`).
+            public var outputPrefix: String?
+            /// Per application.
+            public var applications: [String: Nodes]?
+        }
+
         /// Resource types the risk gate treats as stateful besides the standard ones
         /// (`ChangeRisk.standardStatefulTypes`).
         public var statefulTypes: [String]?
@@ -103,6 +150,8 @@ public struct PipelineConfig: Sendable {
         /// Delete and recreate a stack whose create failed (`ROLLBACK_COMPLETE`) when it holds no
         /// stateful resource (default off).
         public var recreateFailedCreate: Bool?
+        /// The hot deployer's node layout and pace.
+        public var hot: Hot?
     }
 
     /// How an application is reached and where its data is.

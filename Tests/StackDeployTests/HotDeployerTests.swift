@@ -52,35 +52,76 @@ struct HotDeployerTests {
         }
     }
 
+    static let release = HotDeployer.Release(version: "c0ffee1", sha256: String(repeating: "a", count: 64))
+
     static func application(stack: String, server: TestHTTPServer) -> HotDeployer.Application {
         HotDeployer.Application(
             name: "jira", stack: stack,
-            commands: HotDeployer.Application.releaseCommands(
-                deployBucket: "dev-deploy", directory: "/opt/atlassian/jira-config", service: "jira")
+            commands: {
+                HotDeployer.Application.installCommands(
+                    $0, deployBucket: "dev-deploy", script: nil, directory: "/opt/atlassian/jira", service: "jira")
+            }
         ) { "\(server.baseURL)/\($0.id)/status" }
     }
 
-    @Test func theSummaryHasOneLinePerGroup() {
+    @Test func theSummaryHasOneLinePerNode() {
+        var nodes = [
+            HotDeployer.NodeOutcome(instance: "i-1", state: .updated),
+            HotDeployer.NodeOutcome(instance: "i-2", state: .failed("exit code 1")),
+            HotDeployer.NodeOutcome(instance: "i-3", state: .untouched),
+        ]
+        nodes[0].rolledBack = .success(())
+        nodes[1].rolledBack = .failure(.init(reason: "exit code 1"))
         let report = HotDeployer.Report(
-            application: "jira", updated: ["i-1"], failure: .init(instance: "i-2", reason: "exit code 1"),
-            unconfirmed: ["i-3"], untouched: ["i-4"])
+            application: "jira", release: Self.release, previous: .init(version: "bad1dea", sha256: Self.release.sha256),
+            nodes: nodes, failure: .init(instance: "i-2", reason: "exit code 1"))
         #expect(
             report.summary.split(separator: "\n") == [
-                "jira: 1 node(s) updated (i-1)", "jira: FAILED on i-2: exit code 1",
-                "jira: sent but not confirmed: i-3",
-                "jira: untouched: i-4",
+                "jira: c0ffee1 on 1 of 3 node(s)", "jira: FAILED on i-2: exit code 1", "  i-1: updated; rolled back",
+                "  i-2: failed: exit code 1; rollback FAILED: exit code 1", "  i-3: untouched",
             ])
     }
 
-    @Test func theReleaseScriptFetchesUnpacksAndRestartsAndRunsInBash() async throws {
-        let commands = HotDeployer.Application.releaseCommands(
-            deployBucket: "dev-deploy", directory: "/opt/app", service: "jira")
-        #expect(commands.contains { $0.contains("s3://dev-deploy/releases/${COMMIT_ID}/code.tar") })
-        #expect(commands.last == "systemctl restart 'jira'")
-        // The lines parse as a shell script (AWS-RunShellScript runs them with bash).
-        let script = (["export COMMIT_ID=abc123"] + commands).joined(separator: "\n")
-        let output = try await ProcessRunnerCheck.syntax(script)
-        #expect(output == 0)
+    /// The built-in install commands, run in bash on this machine with the node's `aws` and
+    /// `systemctl` as scripts that record what they were asked.
+    @Test func theInstallChecksTheArchivesSHA256BeforeUnpackingAnything() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("install-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/bin", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root + "/tree/config", withIntermediateDirectories: true)
+        try "heap=2g\n".write(toFile: root + "/tree/config/jira.properties", atomically: true, encoding: .utf8)
+        let tar = try await ProcessRunner.run("/bin/tar", ["-cf", root + "/code.tar", "-C", root + "/tree", "."], timeout: .seconds(30))
+        #expect(tar.status == 0)
+        let sha = Hex.sha256(try Data(contentsOf: URL(fileURLWithPath: root + "/code.tar")))
+        // `aws s3 cp s3://… DEST` copies the archive; `systemctl` records the restart.
+        try "#!/bin/bash\necho \"$@\" >> \(root)/aws.log\ncp \(root)/code.tar \"${@: -1}\"\n"
+            .write(toFile: root + "/bin/aws", atomically: true, encoding: .utf8)
+        try "#!/bin/bash\necho \"$@\" >> \(root)/systemctl.log\n".write(toFile: root + "/bin/systemctl", atomically: true, encoding: .utf8)
+        for tool in ["aws", "systemctl"] {
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root + "/bin/" + tool)
+        }
+        func install(_ sha256: String) async throws -> ProcessRunner.Output {
+            let lines = HotDeployer.Application.installCommands(
+                .init(version: "c0ffee1", sha256: sha256), deployBucket: "dev-deploy", script: nil,
+                directory: root + "/opt jira", service: "jira's")
+            var environment = ProcessInfo.processInfo.environment
+            environment["PATH"] = root + "/bin:" + (environment["PATH"] ?? "/usr/bin:/bin")
+            return try await ProcessRunner.run(
+                "/bin/bash", ["-c", lines.joined(separator: "\n")], environment: environment, timeout: .seconds(30))
+        }
+        let damaged = try await install(String(repeating: "0", count: 64))
+        #expect(damaged.status != 0)
+        #expect(!FileManager.default.fileExists(atPath: root + "/opt jira"), "unpacked a damaged archive")
+        #expect(!FileManager.default.fileExists(atPath: root + "/systemctl.log"))
+
+        let good = try await install(sha)
+        #expect(good.status == 0, "\(good.errorText)")
+        #expect(try String(contentsOfFile: root + "/aws.log", encoding: .utf8).contains("s3://dev-deploy/releases/c0ffee1/code.tar"))
+        let current = try FileManager.default.destinationOfSymbolicLink(atPath: root + "/opt jira/current")
+        #expect(current == root + "/opt jira/releases/c0ffee1")
+        #expect(try String(contentsOfFile: current + "/.atlas-relay-release", encoding: .utf8) == "c0ffee1\n")
+        #expect(FileManager.default.fileExists(atPath: current + "/config/jira.properties"))
+        #expect(try String(contentsOfFile: root + "/systemctl.log", encoding: .utf8) == "restart jira's\n")
     }
 
     /// The instance ids of the status requests, in order.
@@ -93,8 +134,8 @@ struct HotDeployerTests {
         let stack = "dev-jira-\(UUID().uuidString.prefix(8))"
         let launched = try await Self.rolloutOrder(Self.launch(3, stack: stack, aws: aws), stack: stack, aws: aws)
         try await withTestServer(Self.statusServer()) { server in
-            let deployer = HotDeployer(ec2: EC2Client(aws), ssm: SSMClient(aws), options: Self.options)
-            let report = try await deployer.deploy(Self.application(stack: stack, server: server), version: "c0ffee1")
+            let deployer = HotDeployer(ec2: EC2Client(aws), ssm: SSMClient(aws), elb: ELBv2Client(aws), options: Self.options)
+            let report = try await deployer.deploy(Self.application(stack: stack, server: server), release: Self.release, previous: nil)
             #expect(report.succeeded, "\(report.summary)")
             #expect(report.updated == launched)
             // Each node was polled until RUNNING before the next one was touched.
@@ -108,8 +149,8 @@ struct HotDeployerTests {
         let stack = "dev-jira-\(UUID().uuidString.prefix(8))"
         let nodes = try await Self.rolloutOrder(Self.launch(3, stack: stack, aws: aws), stack: stack, aws: aws)
         try await withTestServer(Self.statusServer(states: [nodes[1]: "ERROR"])) { server in
-            let deployer = HotDeployer(ec2: EC2Client(aws), ssm: SSMClient(aws), options: Self.options)
-            let report = try await deployer.deploy(Self.application(stack: stack, server: server), version: "c0ffee1")
+            let deployer = HotDeployer(ec2: EC2Client(aws), ssm: SSMClient(aws), elb: ELBv2Client(aws), options: Self.options)
+            let report = try await deployer.deploy(Self.application(stack: stack, server: server), release: Self.release, previous: nil)
             #expect(!report.succeeded)
             #expect(report.updated == [nodes[0]])
             #expect(report.failure?.instance == nodes[1])
@@ -161,20 +202,22 @@ struct HotDeployerTests {
                     Credentials(accessKeyId: "AKIDSCRIPTED", secretAccessKey: "s")),
                 endpoints: EndpointResolver(explicitEndpoint: endpoint.baseURL),
                 retryPolicy: RetryPolicy(maxAttempts: 1))
-            let deployer = HotDeployer(ec2: EC2Client(aws), ssm: SSMClient(aws), options: Self.options)
+            let deployer = HotDeployer(ec2: EC2Client(aws), ssm: SSMClient(aws), elb: ELBv2Client(aws), options: Self.options)
             let application = HotDeployer.Application(
-                name: "jira", stack: "dev-jira", commands: ["systemctl restart jira"]
+                name: "jira", stack: "dev-jira", commands: { _ in ["systemctl restart jira"] }
             ) {
                 _ in "http://127.0.0.1:1/status"  // never reached: the command fails first
             }
 
             let refused = try await #require(throws: DeployError.self) {
-                try await deployer.deploy(application, version: "abc; rm -rf /")
+                try await deployer.deploy(
+                    application, release: .init(version: "abc; rm -rf /", sha256: Self.release.sha256), previous: nil)
             }
             #expect(refused.kind == .invalidSpec)
             #expect(endpoint.requests.isEmpty)
 
-            let report = try await deployer.deploy(application, version: "abc123")
+            let report = try await deployer.deploy(
+                application, release: .init(version: "abc123", sha256: Self.release.sha256), previous: nil)
             // The older node goes first.
             #expect(report.failure?.instance == "i-0000000000000bbbb")
             let reason = try #require(report.failure?.reason)
@@ -186,7 +229,7 @@ struct HotDeployerTests {
             #expect(commands.count == 1)
             #expect(commands.first?["InstanceIds"] as? [String] == ["i-0000000000000bbbb"])
             let parameters = commands.first?["Parameters"] as? [String: [String]]
-            #expect(parameters?["commands"] == ["export COMMIT_ID=abc123", "systemctl restart jira"])
+            #expect(parameters?["commands"] == ["systemctl restart jira"])
             let describe = try #require(endpoint.requests.first)
             let form = String(decoding: describe.body, as: UTF8.self)
             #expect(form.contains("Filter.1.Name=tag%3Aaws%3Acloudformation%3Astack-name&Filter.1.Value.1=dev-jira"))

@@ -75,37 +75,21 @@ extension Pipeline {
                     return figures
                 })
         case .hot:
-            let applications = (target.applications ?? [:]).sorted { $0.key < $1.key }.map { name, _ in
-                HotDeployer.Application(
-                    name: name, stack: "\(target.name)-\(name)",
-                    commands: HotDeployer.Application.releaseCommands(
-                        deployBucket: bucket, directory: "/opt/atlassian/\(name)/release", service: name),
-                    statusURL: { instance in
-                        instance.privateIP.map {
-                            "http://\($0):\(Product(rawValue: name) == .confluence ? 8090 : 8080)/status"
-                        }
-                    })
-            }
-            let hot = HotDeployer(ec2: clients.ec2, ssm: clients.ssm, logger: Logger(label: "atlas-relay.hot-deploy"))
+            let hot = try hotDeployer(target, commit: commit, options: options)
             return PhaseStep(
                 name, writesTo: target.name,
                 plan: {
-                    applications.map {
-                        "would replace the code of \($0.name) on the instances of stack \($0.stack), a batch at a time"
+                    hot.applications.map {
+                        "would drain, update and re-register the instances of stack \($0.stack)"
+                            + ($0.targetGroups.isEmpty ? " (no target groups: nothing to drain)" : " in \($0.targetGroups.count) target group(s)")
+                            + ", \(hot.deployer.options.batchSize) at a time, rolling back on a failure"
                     }
                     .joined(separator: "\n")
                 },
                 run: {
-                    var updated = 0
-                    for application in applications {
-                        let report = try await hot.deploy(application, version: commit)
-                        updated += report.updated.count
-                        guard report.succeeded else {
-                            throw StepFailed(report.summary, figures: ["instances": "\(updated)"])
-                        }
-                    }
+                    let figures = try await hot.run(specs: try await released())
                     try await recordDeploy()
-                    return ["instances": "\(updated)"]
+                    return figures
                 })
         }
     }
