@@ -14,14 +14,15 @@ struct Locator {
         "bitbucket": ["url", "token", "project", "repository", "caFile"],
         "environments.*": [
             "account", "deployBucket", "stacks", "applications", "control", "settings", "tests", "refresh", "deploy",
+            "nodes",
         ],
         "environments.*.deploy": ["statefulTypes", "continueRollback", "recreateFailedCreate", "hot"],
         "environments.*.deploy.hot": [
-            "batchSize", "concurrency", "drainSeconds", "commandSeconds", "healthSeconds", "outputPrefix", "applications",
+            "batchSize", "concurrency", "drainSeconds", "commandSeconds", "healthSeconds", "outputPrefix",
         ],
-        "environments.*.deploy.hot.applications.*": [
-            "stack", "targetGroups", "scheme", "port", "statusPath", "script", "directory", "service", "environment",
-            "codeVersionParameter",
+        "environments.*.nodes.*": [
+            "stack", "targetGroups", "scheme", "port", "statusPath", "releasePath", "script", "directory", "service",
+            "environment", "codeVersionParameter",
         ],
         "environments.*.refresh": [
             "nightly", "jobs", "reindex", "keepFromProduction", "webhookAllowList", "productionHosts", "licences",
@@ -37,7 +38,7 @@ struct Locator {
         "environments.*.settings.jira": ["title", "baseURL", "colours", "banner", "mailDisabled", "applicationLinks"],
         "environments.*.settings.confluence": ["siteTitle", "baseURL", "bannerHTML", "colours", "applicationLinks"],
         "environments.*.tests": ["functional", "project", "space", "perf", "smoke", "waivers"],
-        "environments.*.tests.waivers": ["functional", "perf", "invite", "version"],
+        "environments.*.tests.waivers": ["functional", "perf", "invite", "version", "commit"],
         "environments.*.tests.perf": ["mix", "users", "rampUp", "hold", "p90"],
         "environments.*.tests.smoke": ["jira", "confluence"],
         "environments.*.tests.smoke.*": ["issue", "page"],
@@ -45,8 +46,8 @@ struct Locator {
     /// Mappings whose keys are names.
     static let named: Set<String> = [
         "accounts", "environments", "environments.*.applications", "environments.*.tests.smoke",
-        "environments.*.refresh.licences", "environments.*.deploy.hot.applications",
-        "environments.*.deploy.hot.applications.*.environment",
+        "environments.*.refresh.licences", "environments.*.nodes",
+        "environments.*.nodes.*.environment",
     ]
 
     func unknownKeys() -> [String] {

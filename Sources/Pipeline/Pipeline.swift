@@ -230,7 +230,7 @@ public struct Pipeline: Sendable {
             try [
                 codeReleaser(phase, commit: commit, options: options),
                 deployer(phase, commit: commit, options: options),
-                smokeTester(),
+                smokeTester(commit: commit),
             ]
         }
     }

@@ -64,6 +64,22 @@ extension PipelineConfig {
                     }
                 }
             }
+            for (product, nodes) in (environment.nodes ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let at = here + ["nodes", product]
+                if environment.applications?[product] == nil {
+                    add(at, "'\(product)' is not an application of \(name) (applications: \((environment.applications ?? [:]).keys.sorted().joined(separator: ", ")))")
+                }
+                if let scheme = nodes.scheme, scheme != "http" && scheme != "https" {
+                    add(at + ["scheme"], "'\(scheme)' is neither http nor https")
+                }
+                if let port = nodes.port, !(1...65535).contains(port) { add(at + ["port"], "\(port) is not a port") }
+                for (key, path) in [("statusPath", nodes.statusPath), ("releasePath", nodes.releasePath)] {
+                    if let path, !path.hasPrefix("/") { add(at + [key], "'\(path)' must start with /") }
+                }
+                for (index, group) in (nodes.targetGroups ?? []).enumerated() where !group.hasPrefix("arn:") {
+                    add(at + ["targetGroups", "\(index)"], "'\(group)' is not a target group ARN")
+                }
+            }
             for (index, type) in (environment.deploy?.statefulTypes ?? []).enumerated()
             where type.split(separator: ":", omittingEmptySubsequences: false).count != 5 {
                 add(

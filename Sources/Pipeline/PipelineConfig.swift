@@ -91,38 +91,42 @@ public struct PipelineConfig: Sendable {
         public var allowReplaceOrDelete: [String]?
     }
 
+    /// Where one application's nodes are and how they are updated: for the hot deployer and the
+    /// smoke test's checks of each node.
+    public struct Nodes: Sendable, Decodable, Equatable {
+        /// The stack whose instances run it (default `<environment>-<application>`).
+        public var stack: String?
+        /// The target groups (ARNs) the nodes are registered with; none: no load balancer is
+        /// drained or checked.
+        public var targetGroups: [String]?
+        /// `http` (default) or `https`, for the node's own endpoints.
+        public var scheme: String?
+        /// The node's port (default 8080 for Jira, 8090 for Confluence).
+        public var port: Int?
+        /// The status path (default `/status`).
+        public var statusPath: String?
+        /// A path on the node that answers the commit it runs (the install's release marker);
+        /// the smoke test checks it on every node.
+        public var releasePath: String?
+        /// A script inside the release that installs it on a node, given the commit (for
+        /// example `scripts/jira/install.sh`); without one, the release is unpacked into
+        /// ``directory`` and ``service`` restarted.
+        public var script: String?
+        /// Where releases are unpacked (default `/opt/atlassian/<application>/release`).
+        public var directory: String?
+        /// The systemd service restarted (default the application's name).
+        public var service: String?
+        /// Variables exported to the install commands.
+        public var environment: [String: String]?
+        /// The SSM parameter that holds the code version replacements boot with, set after a hot
+        /// deploy when the stack's template declares no `CodeVersion`.
+        public var codeVersionParameter: String?
+    }
+
     /// How an environment's deploys may treat its stacks.
     public struct Deploy: Sendable, Decodable, Equatable {
-        /// How the hot deployer reaches and updates the nodes.
+        /// The hot deployer's pace.
         public struct Hot: Sendable, Decodable, Equatable {
-            /// One application's nodes.
-            public struct Nodes: Sendable, Decodable, Equatable {
-                /// The stack whose instances run it (default `<environment>-<application>`).
-                public var stack: String?
-                /// The target groups (ARNs) the nodes are registered with; none: no load
-                /// balancer is drained.
-                public var targetGroups: [String]?
-                /// `http` (default) or `https`, for the node's status endpoint.
-                public var scheme: String?
-                /// The node's port (default 8080 for Jira, 8090 for Confluence).
-                public var port: Int?
-                /// The status path (default `/status`).
-                public var statusPath: String?
-                /// A script inside the release that installs it on a node, given the commit
-                /// (for example `scripts/jira/install.sh`); without one, the release is unpacked
-                /// into ``directory`` and ``service`` restarted.
-                public var script: String?
-                /// Where releases are unpacked (default `/opt/atlassian/<application>/release`).
-                public var directory: String?
-                /// The systemd service restarted (default the application's name).
-                public var service: String?
-                /// Variables exported to the install commands.
-                public var environment: [String: String]?
-                /// The SSM parameter that holds the code version replacements boot with, set
-                /// after a hot deploy when the stack's template declares no `CodeVersion`.
-                public var codeVersionParameter: String?
-            }
-
             /// Nodes updated together (default 1).
             public var batchSize: Int?
             /// Nodes of a batch that install at once (default the batch size).
@@ -136,8 +140,6 @@ public struct PipelineConfig: Sendable {
             /// The key prefix in the deploy bucket for the commands' full output (default
             /// `hot-deploy-output/`).
             public var outputPrefix: String?
-            /// Per application.
-            public var applications: [String: Nodes]?
         }
 
         /// Resource types the risk gate treats as stateful besides the standard ones
@@ -288,11 +290,13 @@ public struct PipelineConfig: Sendable {
         /// Gates this environment passes without their evidence, each with the reason, which the
         /// report and the pass record carry: `functional` (no App-Tester suite), `perf` (no load
         /// test in UAT), `invite` (no Jira issue to comment on), `version` (a PROD application
-        /// without the `version` its smoke test expects). Without a waiver, each fails.
+        /// without the `version` its smoke test expects), `commit` (an application without
+        /// `nodes` whose release marker shows each node runs the commit). Without a waiver, each
+        /// fails.
         public var waivers: [String: String]?
 
         /// The gates ``waivers`` may name.
-        public static let gates = ["functional", "perf", "invite", "version"]
+        public static let gates = ["functional", "perf", "invite", "version", "commit"]
     }
 
     /// One environment.
@@ -317,9 +321,11 @@ public struct PipelineConfig: Sendable {
         public var refresh: Refresh?
         /// How its deploys treat its stacks.
         public var deploy: Deploy?
+        /// Where its applications' nodes are, by application.
+        public var nodes: [String: Nodes]?
 
         enum CodingKeys: String, CodingKey {
-            case account, deployBucket, stacks, applications, control, settings, tests, refresh, deploy
+            case account, deployBucket, stacks, applications, control, settings, tests, refresh, deploy, nodes
         }
     }
 

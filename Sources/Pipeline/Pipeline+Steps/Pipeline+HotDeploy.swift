@@ -82,7 +82,7 @@ extension Pipeline {
         let bucket = target.deployBucket
         var parameters: [String: String] = [:]
         let applications = (target.applications ?? [:]).sorted { $0.key < $1.key }.map { name, _ in
-            let nodes = hot?.applications?[name]
+            let nodes = target.nodes?[name]
             let port = nodes?.port ?? (Product(rawValue: name) == .confluence ? 8090 : 8080)
             let scheme = nodes?.scheme ?? "http"
             let path = nodes?.statusPath ?? "/status"
