@@ -65,6 +65,8 @@ demo: setup
 stop:
 	@rc=0; if [ -f "$(ROOT)/.sandbox/demo/run/bitbucket.pid" ]; then \
 	  "$(ROOT)/scripts/stop-pidfiles.sh" bitbucket-standin "$(ROOT)/.sandbox/demo/run/bitbucket.pid" || rc=$$?; fi; \
+	if [ -f "$(ROOT)/.sandbox/demo/run/nodes.pid" ]; then \
+	  "$(ROOT)/scripts/stop-pidfiles.sh" node-standin "$(ROOT)/.sandbox/demo/run/nodes.pid" || rc=$$?; fi; \
 	"$(ROOT)/scripts/stop-pidfiles.sh" atlassian-simulator "$(ROOT)/.sandbox/demo/run" || rc=$$?; \
 	"$(SERVICES)" stop; exit $$rc
 

@@ -163,6 +163,59 @@ echo
 echo "==> go-live --from-release --commit $COMMIT --confirm-prod"
 "$BIN/go-live" --from-release --commit "$COMMIT" --confirm-prod "${COMMON[@]}"
 echo
+echo "==> a hot deploy to UAT: each node drained, installed, started and put back; a node that fails is rolled back"
+# UAT's nodes (environments.uat.nodes): scripts/node-standin.py plays EC2, the target groups and
+# SSM Run Command (from AWS's API references), running the install commands on this machine in
+# each node's folder; everything else goes on to moto.
+NODES="$DEMO/nodes"
+if ! { [ -f "$DEMO/run/nodes.pid" ] && kill -0 "$(cat "$DEMO/run/nodes.pid")" 2>/dev/null && [ -f "$NODES/state/port" ]; }; then
+  rm -rf "$NODES" && mkdir -p "$NODES"
+  TG="arn:aws:elasticloadbalancing:us-east-1:222222222222:targetgroup"
+  cat > "$NODES/config.json" <<JSON
+{"nodes": [
+  {"id": "i-0a5b1e0000000001", "ip": "127.0.0.31", "root": "$NODES/jira-1", "appPort": 18180, "tags": {"aws:cloudformation:stack-name": "uat-jira"}, "launchTime": "2026-11-01T10:00:00.000Z"},
+  {"id": "i-0a5b1e0000000002", "ip": "127.0.0.32", "root": "$NODES/jira-2", "appPort": 18180, "tags": {"aws:cloudformation:stack-name": "uat-jira"}, "launchTime": "2026-11-01T10:01:00.000Z"},
+  {"id": "i-0a5b1e0000000003", "ip": "127.0.0.33", "root": "$NODES/confluence-1", "appPort": 18190, "tags": {"aws:cloudformation:stack-name": "uat-confluence"}, "launchTime": "2026-11-01T10:02:00.000Z"}],
+ "targetGroups": [
+  {"arn": "$TG/uat-jira/6d0ecf831eec9f09", "port": 18180, "healthCheckPath": "/status", "registered": ["i-0a5b1e0000000001", "i-0a5b1e0000000002"], "deregistrationDelay": 2, "healthyThreshold": 2, "interval": 0.5},
+  {"arn": "$TG/uat-confluence/8e1fcb9e2d6a5b31", "port": 18190, "healthCheckPath": "/status", "registered": ["i-0a5b1e0000000003"], "deregistrationDelay": 2, "healthyThreshold": 2, "interval": 0.5}]}
+JSON
+  python3 "$ROOT/scripts/node-standin.py" "$NODES/state" "$NODES/config.json" > "$DEMO/run/nodes.log" 2>&1 < /dev/null &
+  echo $! > "$DEMO/run/nodes.pid"
+  for _ in $(seq 1 100); do [ -f "$NODES/state/port" ] && break; sleep 0.1; done
+  [ -f "$NODES/state/port" ] || { echo "the node stand-in did not start; see $DEMO/run/nodes.log" >&2; exit 1; }
+fi
+NODE_ENDPOINT="http://127.0.0.1:$(cat "$NODES/state/port")"
+HOT=(env AWS_ENDPOINT_URL_EC2="$NODE_ENDPOINT" AWS_ENDPOINT_URL_SSM="$NODE_ENDPOINT"
+  AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2="$NODE_ENDPOINT")
+# A second commit, through nightly, so that UAT has a release to go back to.
+cd "$INFRA"
+date -u +"hot deploy %Y-%m-%dT%H:%M:%SZ" > RELEASE_NOTES
+git commit -q -am "TEST-1: a change for the hot deploy, $(date -u +%H:%M:%S)"
+NEXT="$(git rev-parse HEAD)"
+git push -q --mirror "$BB/repositories/ops/infra.git"
+echo "  nightly for $NEXT"
+"$BIN/nightly" --from-bitbucket "${COMMON[@]}" > "$DEMO/run/nightly-next.log" 2>&1 ||
+  { tail -20 "$DEMO/run/nightly-next.log"; exit 1; }
+echo "  uat --deployer hot with jira-2 broken by $NEXT (expected to fail, and to roll back to ${COMMIT:0:12})"
+echo "$NEXT" > "$NODES/jira-2/broken"
+if "${HOT[@]}" "$BIN/uat" --from-release --commit "$NEXT" --deployer hot "${COMMON[@]}" > "$DEMO/run/uat-hot-broken.log" 2>&1; then
+  echo "the broken hot deploy passed; see $DEMO/run/uat-hot-broken.log" >&2; exit 1
+fi
+sed -n '/^uat /,$p' "$DEMO/run/uat-hot-broken.log" | sed 's/^/  /'
+echo "  the nodes run: $(for n in jira-1 jira-2 confluence-1; do printf '%s=%s ' "$n" "$(cut -c1-12 "$NODES/$n/current/.atlas-relay-release")"; done)"
+rm -f "$NODES/jira-2/broken"
+echo "  uat --deployer hot again, nothing broken"
+"${HOT[@]}" "$BIN/uat" --from-release --commit "$NEXT" --deployer hot "${COMMON[@]}" > "$DEMO/run/uat-hot.log" 2>&1 ||
+  { tail -30 "$DEMO/run/uat-hot.log"; exit 1; }
+sed -n '/^uat /,$p' "$DEMO/run/uat-hot.log" | sed 's/^/  /'
+grep -E "draining|installing|is RUNNING|healthy in the load balancer" "$DEMO/run/uat-hot.log" | head -4 | sed 's/^.*\] /  log: /'
+echo
+echo "==> go-live status: which commit runs where"
+"$BIN/go-live" status --config pipeline.yml | sed 's/^/  /'
+cd "$ROOT"
+
+echo
 echo "==> build statuses Bitbucket received (key, state, description)"
 python3 - "$BB/state/builds.jsonl" "$COMMIT" <<'PY'
 import json, sys

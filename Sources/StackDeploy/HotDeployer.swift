@@ -206,7 +206,10 @@ public struct HotDeployer: Sendable {
 
         /// A readable summary: one line per node.
         public var summary: String {
-            var lines = ["\(application): \(release.version.prefix(12)) on \(updated.count) of \(nodes.count) node(s)"]
+            var lines = [
+                "\(application): \(release.version.prefix(12)) "
+                    + (failure == nil ? "on all \(nodes.count) node(s)" : "reached \(updated.count) of \(nodes.count) node(s) before the failure")
+            ]
             if let failure { lines.append("\(application): FAILED on \(failure.instance): \(failure.reason)") }
             for node in nodes {
                 let state =

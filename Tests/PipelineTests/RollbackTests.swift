@@ -11,14 +11,30 @@ import Testing
 /// "Which commit runs where?" and the way back: every successful deploy is recorded in the
 /// environment's deploy bucket, `status` reads the records and the pass records, and a rollback
 /// promotes and deploys the newest earlier commit that passed, through the same gates.
-struct RollbackTests {
-    @Test func statusSaysWhatRunsWhereAndARollbackGoesBackToTheLastCommitThatPassed() async throws {
-        let tag = "r" + UUID().uuidString.lowercased().prefix(8)
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("rollback-\(tag)").path
-        let s3 = S3Client(try Sandbox.s3AWSClient())
+/// A small pipeline in the sandbox: one stack per environment (its template records the commit
+/// in SSM), buckets in SeaweedFS, a git repository, and the phases' release and deploy steps.
+final class PromotionWorld: Sendable {
+    let tag: String
+    let root: String
+    let repository: String
+    let buckets: [String: String]
+    let pipeline: Pipeline
+    let s3: S3Client
+    static let steps: [Phase: [String]] = [
+        .nightly: ["code-releaser", "cold-deployer"], .uat: ["code-releaser", "deployer"],
+        .goLive: ["code-releaser", "deployer"],
+    ]
+
+    /// `uat` is more of UAT's environment section (for example its applications and nodes);
+    /// `environment` is added to the pipeline's.
+    init(tag: String = PromotionWorld.newTag(), uat: String = "", environment: [String: String] = [:]) async throws {
+        self.tag = tag
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("promotion-\(tag)").path
+        repository = root + "/infra"
+        s3 = S3Client(try Sandbox.s3AWSClient())
         var buckets: [String: String] = [:]
         for name in ["dev", "uat", "prod"] { buckets[name] = try await Sandbox.makeBucket(s3.aws, prefix: "rb-\(name)") }
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        self.buckets = buckets
         func stacks(_ environment: String) -> String {
             "[{ name: \(tag)-\(environment)-app, template: cloudformation/app.yaml, parameters: { EnvironmentName: \(tag)-\(environment) } }]"
         }
@@ -29,45 +45,87 @@ struct RollbackTests {
             snapshots: { account: main, bucket: rb-snapshots-\(tag) }
             environments:
               dev: { account: main, deployBucket: \(buckets["dev"]!), stacks: \(stacks("dev")) }
-              uat: { account: main, deployBucket: \(buckets["uat"]!), stacks: \(stacks("uat")) }
+              uat:
+                account: main
+                deployBucket: \(buckets["uat"]!)
+                stacks: \(stacks("uat"))
+            \(uat)
               prod: { account: main, deployBucket: \(buckets["prod"]!), stacks: \(stacks("prod")) }
             """
-        let repository = root + "/infra"
         try FileManager.default.createDirectory(atPath: repository + "/cloudformation", withIntermediateDirectories: true)
         try PhaseTests.World.template.write(toFile: repository + "/cloudformation/app.yaml", atomically: true, encoding: .utf8)
         try yaml.write(toFile: repository + "/pipeline.yml", atomically: true, encoding: .utf8)
         _ = try await ProcessRunner.run("/usr/bin/git", ["-C", repository, "init", "-q", "-b", "master"], timeout: .seconds(30))
-        func commit(_ message: String) async throws -> String {
-            try "\(message)\n".write(toFile: repository + "/NOTES", atomically: true, encoding: .utf8)
-            for arguments in [["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", message]] {
-                let output = try await ProcessRunner.run("/usr/bin/git", ["-C", repository] + arguments, timeout: .seconds(30))
-                #expect(output.status == 0, "git \(arguments): \(output.errorText)")
-            }
-            return String(
-                decoding: try await ProcessRunner.run("/usr/bin/git", ["-C", repository, "rev-parse", "HEAD"], timeout: .seconds(30)).stdout,
-                as: UTF8.self
-            ).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        let pipeline = Pipeline(config: try PipelineConfig.load(repository + "/pipeline.yml"), environment: Sandbox.environment)
+        pipeline = Pipeline(
+            config: try PipelineConfig.load(repository + "/pipeline.yml"),
+            environment: Sandbox.environment.merging(environment) { $1 })
+    }
+
+    /// A tag for names (stacks `<tag>-<environment>-app`).
+    static func newTag() -> String { "r" + UUID().uuidString.lowercased().prefix(8) }
+
+    var options: Pipeline.Options {
         var options = Pipeline.Options(workDirectory: root + "/work", pollInterval: .milliseconds(100))
         options.confirmProduction = true
+        return options
+    }
+
+    /// A new commit on master.
+    func commit(_ message: String) async throws -> String {
+        try "\(message)\n".write(toFile: repository + "/NOTES", atomically: true, encoding: .utf8)
+        for arguments in [["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", message]] {
+            let output = try await ProcessRunner.run("/usr/bin/git", ["-C", repository] + arguments, timeout: .seconds(30))
+            #expect(output.status == 0, "git \(arguments): \(output.errorText)")
+        }
+        return String(
+            decoding: try await ProcessRunner.run("/usr/bin/git", ["-C", repository, "rev-parse", "HEAD"], timeout: .seconds(30)).stdout,
+            as: UTF8.self
+        ).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `phase`'s release and deploy for `commit`, and its pass recorded as the whole phase would
+    /// (the tests' steps are left out) when `passes` and the run passed.
+    @discardableResult
+    func run(_ phase: Phase, _ commit: String, passes: Bool = true, deployer: Pipeline.Deployer = .cold) async throws -> RunReport {
+        var options = options
+        options.deployer = deployer
+        let report = try await pipeline.run(phase, commit: commit, selection: .init(only: Self.steps[phase]!), options: options)
+        if passes && report.passed {
+            try await CodeReleaser.recordPass(
+                commit: commit, phase: phase.rawValue, in: pipeline.deployBucket(try pipeline.environment(of: phase)))
+        }
+        return report
+    }
+
+    /// The commit through the phases up to `last`, which passes only if `passes`.
+    func promote(_ commit: String, through last: Phase = .goLive, passes: Bool = true) async throws {
+        for phase in [Phase.nightly, .uat, .goLive] {
+            let report = try await run(phase, commit, passes: phase != last || passes)
+            #expect(report.passed, "\(report.text)")
+            if phase == last { break }
+        }
+    }
+
+    func close() async {
+        for bucket in buckets.values { try? await Sandbox.deleteBucket(s3.aws, bucket) }
+        try? FileManager.default.removeItem(atPath: root)
+    }
+}
+
+struct RollbackTests {
+    @Test func statusSaysWhatRunsWhereAndARollbackGoesBackToTheLastCommitThatPassed() async throws {
+        try await withResource { try await PromotionWorld() } cleanup: { await $0.close() } body: { world in
+            try await Self.rollback(in: world)
+        }
+    }
+
+    static func rollback(in world: PromotionWorld) async throws {
+        let (pipeline, tag, options) = (world.pipeline, world.tag, world.options)
+        let steps = PromotionWorld.steps
         let ssm = SSMClient(try Sandbox.motoAWSClient())
-        let steps: [Phase: [String]] = [
-            .nightly: ["code-releaser", "cold-deployer"], .uat: ["code-releaser", "deployer"],
-            .goLive: ["code-releaser", "deployer"],
-        ]
-        /// The commit through the phases (release and deploy; the tests' steps are left out, so the
-        /// passes are recorded as the whole phases would), up to `last`, which passes only if `passes`.
+        func commit(_ message: String) async throws -> String { try await world.commit(message) }
         func promote(_ commit: String, through last: Phase = .goLive, passes: Bool = true) async throws {
-            for phase in [Phase.nightly, .uat, .goLive] {
-                let report = try await pipeline.run(phase, commit: commit, selection: .init(only: steps[phase]!), options: options)
-                #expect(report.passed, "\(report.text)")
-                if phase != last || passes {
-                    try await CodeReleaser.recordPass(
-                        commit: commit, phase: phase.rawValue, in: pipeline.deployBucket(try pipeline.environment(of: phase)))
-                }
-                if phase == last { break }
-            }
+            try await world.promote(commit, through: last, passes: passes)
         }
 
         let a = try await commit("TEST-1: first")
@@ -103,6 +161,5 @@ struct RollbackTests {
         // UAT's way back is its own: C passed uat, so UAT's previous is B too, and DEV is untouched.
         #expect(try await pipeline.rollbackTarget(for: .uat) == b)
         #expect(try await ssm.parameter("/\(tag)-dev/code-version") == c)
-        for bucket in buckets.values { try? await Sandbox.deleteBucket(s3.aws, bucket) }
     }
 }

@@ -77,7 +77,7 @@ struct HotDeployerTests {
             nodes: nodes, failure: .init(instance: "i-2", reason: "exit code 1"))
         #expect(
             report.summary.split(separator: "\n") == [
-                "jira: c0ffee1 on 1 of 3 node(s)", "jira: FAILED on i-2: exit code 1", "  i-1: updated; rolled back",
+                "jira: c0ffee1 reached 1 of 3 node(s) before the failure", "jira: FAILED on i-2: exit code 1", "  i-1: updated; rolled back",
                 "  i-2: failed: exit code 1; rollback FAILED: exit code 1", "  i-3: untouched",
             ])
     }
