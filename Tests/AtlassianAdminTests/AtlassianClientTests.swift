@@ -144,7 +144,9 @@ struct AtlassianClientTests {
         try await withTestServer { _ in .json(["state": "MAINTENANCE"], status: 503) } body: { maintenance in
             let waiting = try await #require(throws: AtlassianError.self) {
                 try await JiraClient(baseURL: maintenance.baseURL, credentials: nil)
-                    .waitUntilRunning(timeout: .milliseconds(200), interval: .milliseconds(20))
+                    // Long enough that one poll is answered on a loaded machine (in a CI run a
+                    // 0.2 s wait saw no answer within its 1 s poll): the wait ends at its timeout.
+                    .waitUntilRunning(timeout: .seconds(10), interval: .milliseconds(200))
             }
             #expect(waiting.kind == .timedOut)
             #expect(waiting.description.contains("last: MAINTENANCE"))

@@ -37,6 +37,7 @@ struct HotDeployPhaseTests {
                         nodes:
                           jira: { stack: \(tag)-uat-app, targetGroups: ["\(group)"], port: \(port), releasePath: /atlas-relay/release, directory: . }
                         deploy: { hot: { drainSeconds: 60, commandSeconds: 60, healthSeconds: 60 } }
+                        tests: { waivers: { functional: "the nodes here are the stand-in's, not a Jira" } }
                     """,
                 environment: [
                     "AWS_ENDPOINT_URL_EC2": fleet.endpoint, "AWS_ENDPOINT_URL_SSM": fleet.endpoint,
@@ -76,6 +77,17 @@ struct HotDeployPhaseTests {
             #expect(try await ssm.parameter("/\(tag)-uat/code-version") == b)
             let deployed = try await world.pipeline.status()[1].deployed
             #expect(deployed?.commit == b && deployed?.deployer == "hot")
+
+            // UAT's app-tester checks every node: RUNNING, the commit its marker answers, and the
+            // target group seeing both healthy; a node that runs another commit fails it.
+            func appTester(_ commit: String) async throws -> RunReport.Step {
+                let report = try await world.pipeline.run(.uat, commit: commit, selection: .init(only: ["app-tester"]), options: world.options)
+                return try #require(report.steps.first { $0.name == "app-tester" })
+            }
+            let checked = try await appTester(b)
+            #expect(checked.outcome == .passed && checked.figures["nodes"] == "2", "\(checked)")
+            let stale = try await appTester(a)
+            #expect(stale.outcome == .failed && stale.message?.contains("runs \(b)") == true, "\(stale)")
         }
     }
 }

@@ -33,24 +33,36 @@ extension Pipeline {
                         : Suites.confluence(space: target.tests?.space ?? "DEMO")
                 }
                 // A pass with nothing tested would say nothing; it needs an explicit waiver.
-                guard !scenarios.isEmpty else {
-                    if let reason = target.tests?.waivers?["functional"] { return ["waived": reason] }
+                let waiver = scenarios.isEmpty ? target.tests?.waivers?["functional"] : nil
+                guard !scenarios.isEmpty || waiver != nil else {
                     throw StepFailed(
                         "\(target.name) names no products to test (tests.functional), so a pass would prove nothing; "
                             + "list them, or waive the gate with tests.waivers.functional: <why>")
                 }
                 let context = try await self.context(target)
-                let run = await AppTester().run("\(phase.rawValue)-app-tester", scenarios) { context }
+                // In UAT, every node the config locates must run the commit, as go-live checks PROD.
+                // (An application whose stack has no running instance yet, as before its first hot
+                // deploy in the sandbox, has nothing to check; the figures say how many were.)
+                var nodeChecks: [Scenario] = []
+                var checkedNodes = 0
+                if phase == .uat, !(target.nodes ?? [:]).isEmpty {
+                    let located = try await smokeTargets(target, commit: commit).filter { !$0.nodes.isEmpty }
+                    checkedNodes = located.reduce(0) { $0 + $1.nodes.count }
+                    nodeChecks = SmokeTester(targets: located).scenarios().filter { $0.name.hasSuffix(": nodes running") }
+                }
+                let run = await AppTester().run("\(phase.rawValue)-app-tester", scenarios + nodeChecks) { context }
                 if let directory = options.reportDirectory {
                     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                     try Data(Reports.junit(runs: [run]).utf8).write(
                         to: URL(fileURLWithPath: directory).appendingPathComponent(
                             "app-tester-\(commit.prefix(12)).xml"))
                 }
-                let figures = [
+                var figures = [
                     "passed": "\(run.results.filter { $0.outcome == .passed }.count)",
                     "failed": "\(run.results.filter { $0.outcome == .failed }.count)",
                 ]
+                if phase == .uat, target.nodes != nil { figures["nodes"] = "\(checkedNodes)" }
+                if let waiver { figures["waived"] = waiver }
                 guard run.passed else { throw StepFailed(run.summary, figures: figures) }
                 return figures
             })
