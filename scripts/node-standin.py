@@ -112,7 +112,8 @@ def checker():
             except Exception:
                 ok, reason = False, "Target.Timeout"
             with LOCK:
-                if target not in group["targets"]:
+                # Deregistered (or gone) while this check ran: draining wins over its result.
+                if group["targets"].get(target) is not entry or entry["state"] == "draining":
                     continue
                 if ok:
                     entry["passes"] += 1
