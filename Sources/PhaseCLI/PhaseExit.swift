@@ -3,7 +3,7 @@ import Pipeline
 /// How the phase executables pick their exit status from what a run threw, by the error's
 /// kind (never its message): 2 for bad input or a refusal before any step ran, 1 for anything
 /// that failed on the way. A run that finished exits 0 when every step passed and 1 otherwise
-/// (``PhaseOptions/run(_:component:commit:deployer:confirmProduction:allowUncommitted:refresh:source:)``).
+/// (``PhaseOptions/run(_:component:commit:deployer:confirmProduction:allowUncommitted:refresh:source:rollback:)``).
 public enum PhaseExit {
     /// Whether `error` refused the run before anything was changed (exit 2): any
     /// `PipelineConfigError`, and the `PipelineError` kinds the pipeline checks before its

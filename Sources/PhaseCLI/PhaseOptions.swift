@@ -5,7 +5,7 @@ import Pipeline
 import ToolSupport
 
 /// The options every phase executable shares; the executables in `Examples/` are thin mains
-/// around ``run(_:component:commit:deployer:confirmProduction:allowUncommitted:refresh:source:)`` and
+/// around ``run(_:component:commit:deployer:confirmProduction:allowUncommitted:refresh:source:rollback:)`` and
 /// ``PhaseExit``.
 ///
 /// ```swift
