@@ -100,7 +100,6 @@ struct ChangeRiskTests {
         let table = #""Table":{"Type":"AWS::DynamoDB::Table","Properties":{"TableName":"\#(name)-t","BillingMode":"PAY_PER_REQUEST","AttributeDefinitions":[{"AttributeName":"k","AttributeType":"S"}],"KeySchema":[{"AttributeName":"k","KeyType":"HASH"}]}}"#
         let parameter = #""Marker":{"Type":"AWS::SSM::Parameter","Properties":{"Name":"/\#(name)/marker","Type":"String","Value":"v"}}"#
         var spec = StackSpec(name: name, template: .body(#"{"Resources":{\#(table),\#(parameter)}}"#))
-        defer { Task { try? await cloudFormation.deleteStack(name) } }
         #expect(try await deployer.deploy(spec).outcome == .created)
         let policy = try #require(try await cloudFormation.stackPolicy(name))
         #expect(policy.contains("AWS::DynamoDB::Table") && policy.contains("Update:Delete"), "\(policy)")
@@ -118,6 +117,7 @@ struct ChangeRiskTests {
         #expect(try await deployer.deploy(spec).outcome == .updated)
         #expect(try await !Self.resources(name, cloudFormation).contains("Table"))
         #expect(try await cloudFormation.stackPolicy(name)?.contains("LogicalResourceId/Table") == true)
+        try? await cloudFormation.deleteStack(name)
     }
 
     /// The logical ids of the stack's resources (`DescribeStackResources`).
