@@ -66,25 +66,8 @@ extension StackDeployer {
 
     /// Polls until the stack is gone; throws when its deletion fails or outlasts the deadline.
     func waitForDeletion(_ name: String, after: String?) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: options.timeout)
-        var seen = after
-        var events: [StackEvent] = []
-        while true {
-            try await Task.sleep(for: options.pollInterval)
-            guard let stack = try await cloudFormation.describeStack(name), stack.status.category != .deleted else { return }
-            let fresh = (try? await cloudFormation.events(of: name, after: seen)) ?? []
-            events += fresh
-            seen = fresh.last?.id ?? seen
-            if !stack.status.isInProgress {
-                throw await failure(name, status: stack.status, events: events)
-            }
-            guard clock.now < deadline else {
-                throw DeployError(
-                    .timedOut, stack: name, message: "still deleting when the deployer's deadline passed",
-                    status: stack.status, advice: stack.status.advice(stack: name))
-            }
-        }
+        let (stack, events) = try await follow(name, after: after, deleting: true)
+        guard let stack, stack.status.category != .deleted else { return }
+        throw await failure(name, status: stack.status, events: events)
     }
-
 }

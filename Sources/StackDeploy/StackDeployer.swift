@@ -306,13 +306,29 @@ public struct StackDeployer: Sendable {
     /// Polls the stack until its operation ends, logging each new event; returns the stack and
     /// the operation's events.
     func waitForStack(_ name: String, after: String?) async throws -> (Stack, [StackEvent]) {
+        let (stack, events) = try await follow(name, after: after, deleting: false)
+        guard let stack else {
+            throw DeployError(
+                .deploymentFailed, stack: name, message: "the stack disappeared while it was being deployed",
+                rootCause: Self.rootCause(events), advice: "look at the stack's deleted events in the console")
+        }
+        return (stack, events)
+    }
+
+    /// Polls the stack, logging each new event, until its operation ends (the stack, and the
+    /// operation's events) or it is gone (nil). `deleting`: the stack is expected to go, so its
+    /// events may no longer be readable, and the deadline's message says so.
+    func follow(_ name: String, after: String?, deleting: Bool) async throws -> (Stack?, [StackEvent]) {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: options.timeout)
         var seen = after
         var events: [StackEvent] = []
         while true {
             try await Task.sleep(for: options.pollInterval)
-            let fresh = try await cloudFormation.events(of: name, after: seen)
+            let fresh =
+                deleting
+                ? (try? await cloudFormation.events(of: name, after: seen)) ?? []
+                : try await cloudFormation.events(of: name, after: seen)
             for event in fresh {
                 logger.info(
                     "\(name)  \(event.line)",
@@ -322,15 +338,12 @@ public struct StackDeployer: Sendable {
             }
             events += fresh
             seen = fresh.last?.id ?? seen
-            guard let stack = try await cloudFormation.describeStack(name) else {
-                throw DeployError(
-                    .deploymentFailed, stack: name, message: "the stack disappeared while it was being deployed",
-                    rootCause: Self.rootCause(events), advice: "look at the stack's deleted events in the console")
-            }
+            guard let stack = try await cloudFormation.describeStack(name) else { return (nil, events) }
             if !stack.status.isInProgress { return (stack, events) }
             guard clock.now < deadline else {
                 throw DeployError(
-                    .timedOut, stack: name, message: "still running when the deployer's deadline passed",
+                    .timedOut, stack: name,
+                    message: "still \(deleting ? "deleting" : "running") when the deployer's deadline passed",
                     status: stack.status,
                     rootCause: Self.rootCause(events), advice: stack.status.advice(stack: name))
             }
