@@ -50,9 +50,7 @@ extension Pipeline {
         }
         var result: [EnvironmentStatus] = []
         for environment in environments {
-            let bucket = DeployBucket(
-                s3: readers[environment.account]!.s3, bucket: environment.deployBucket,
-                expectedAccount: config.account(of: environment).id)
+            let bucket = deployBucket(environment, reading: true)
             let phase = phase(deploying: environment)
             let history = try await DeployRecord.history(in: bucket, limit: historyLimit)
             var passed: [(commit: String, at: Date)] = []
@@ -100,8 +98,7 @@ extension Pipeline {
     ///   earlier passed there.
     public func rollbackTarget(for phase: Phase) async throws -> String {
         let target = try environment(of: phase)
-        let bucket = DeployBucket(
-            s3: readers[target.account]!.s3, bucket: target.deployBucket, expectedAccount: config.account(of: target).id)
+        let bucket = deployBucket(target, reading: true)
         let current = try await DeployRecord.current(in: bucket)
         let passed = Set(try await DeployRecord.passes(of: phase.rawValue, in: bucket).map(\.commit))
         let history = try await DeployRecord.history(in: bucket, limit: 100)

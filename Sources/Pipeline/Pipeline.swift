@@ -124,10 +124,11 @@ public struct Pipeline: Sendable {
         clients[environment.account]!
     }
 
-    /// `environment`'s deploy bucket.
-    public func deployBucket(_ environment: PipelineConfig.Environment) -> DeployBucket {
+    /// `environment`'s deploy bucket; with `reading`, through the account's read role (where it
+    /// has one), for what only reads it.
+    public func deployBucket(_ environment: PipelineConfig.Environment, reading: Bool = false) -> DeployBucket {
         DeployBucket(
-            s3: clients(of: environment).s3, bucket: environment.deployBucket,
+            s3: (reading ? readers[environment.account]! : clients(of: environment)).s3, bucket: environment.deployBucket,
             isProduction: config.isProduction(environment), expectedAccount: config.account(of: environment).id)
     }
 

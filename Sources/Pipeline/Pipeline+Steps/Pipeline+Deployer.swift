@@ -10,7 +10,7 @@ extension Pipeline {
         let clients = clients(of: target)
         let bucket = target.deployBucket
         let releases = deployBucket(target)
-        let earlier = try source(of: phase).map(deployBucket)
+        let earlier = try source(of: phase).map { deployBucket($0) }
         /// The stacks with the templates of the released archive: the target bucket's (where
         /// code-releaser has put it), verified against its manifest.
         @Sendable func released() async throws -> [StackSpec] {
