@@ -21,7 +21,8 @@ struct S3SyncCommand: AsyncParsableCommand {
             matching rule wins.
 
             Safety: a source folder that does not exist is an error, never an empty source. With --delete, a source
-            that lists nothing beside a destination that has files is refused unless --allow-empty-source is given.
+            that lists nothing beside a destination that has files is refused unless --allow-empty-source is given,
+            and --max-delete N or P% withholds every deletion of a run that would delete more than that.
             Object keys that would land outside the destination ('..', '.', '//', a leading '/') are refused and
             reported. Source and destination may not overlap. One sync at a time writes into a local folder.
 
@@ -30,6 +31,10 @@ struct S3SyncCommand: AsyncParsableCommand {
             what was done and exits 130 (SIGINT) or 143 (SIGTERM). A second signal exits at once. Uploads a run could
             not abort (it was killed) are aborted by the next run of the same sync: those of keys it writes, started
             more than --stale-upload-age seconds before it.
+
+            Large syncs: both sides are listed as sorted streams and merged, so memory does not grow with the
+            number of keys; transfers start while listing. With --checkpoint FILE an interrupted sync (a failure, a
+            signal, a lost endpoint) resumes after the keys already done instead of listing everything again.
 
             Exit status: 0 everything planned was done; 1 something failed (see the failures; deletions are
             withheld); 2 bad input or refused before anything was changed; 130 or 143 interrupted.
@@ -46,6 +51,10 @@ struct S3SyncCommand: AsyncParsableCommand {
     @Flag(help: "Delete destination files that the source does not have (never excluded ones).") var delete = false
     @Flag(help: "With --delete, allow a source that lists nothing to empty the destination.") var allowEmptySource =
         false
+    @Option(help: "Withhold all deletions of a run that would delete more than N entries, or P% of the destination (e.g. 1000 or 20%).")
+    var maxDelete: String?
+    @Option(help: "Keep a checkpoint in this local file, so an interrupted sync resumes where it stopped.")
+    var checkpoint: String?
     @Flag(name: .customLong("dryrun"), help: "Print what would be done; change nothing.") var dryRun = false
     @Option(help: "Exclude keys matching this glob (repeatable).") var exclude: [String] = []
     @Option(help: "Include keys matching this glob again (repeatable).") var include: [String] = []
@@ -103,7 +112,8 @@ struct S3SyncCommand: AsyncParsableCommand {
         let options = SyncOptions(
             compare: checksum ? .checksum : sizeOnly ? .sizeOnly : exactTimestamps ? .exactTimestamps : .sizeAndTime,
             delete: delete, filter: SyncFilter(Self.orderedRules(CommandLine.arguments)),
-            shard: try shard.map { try Shard(parsing: $0) }, allowEmptySource: allowEmptySource)
+            shard: try shard.map { try Shard(parsing: $0) }, allowEmptySource: allowEmptySource,
+            maxDelete: try maxDelete.map { try DeleteLimit(parsing: $0) })
         let part = try Self.bytes(
             partSize, for: "part-size", within: S3Client.minimumPartSize...S3Client.maximumPartSize,
             because: "S3 takes parts of 5 MiB to 5 GiB")
@@ -112,7 +122,8 @@ struct S3SyncCommand: AsyncParsableCommand {
             multipartThreshold: part, partSize: part, rangeSize: try Self.bytes(rangeSize, for: "range-size"),
             writeOptions: try writeOptions(),
             symlinks: noFollowSymlinks ? .skip : .follow,
-            giveUpAfter: .seconds(giveUpAfter), durableDownloads: fsync, staleUploadAge: .seconds(staleUploadAge))
+            giveUpAfter: .seconds(giveUpAfter), durableDownloads: fsync, staleUploadAge: .seconds(staleUploadAge),
+            checkpoint: checkpoint)
 
         let destinationClient = try client(profile: profile, endpoint: endpointURL, environment: environment)
         let separateSource = sourceProfile != nil || sourceEndpointURL != nil
@@ -127,14 +138,23 @@ struct S3SyncCommand: AsyncParsableCommand {
 
         let reporter = ProgressReporter(json: json)
         let dryRun = self.dryRun
-        let work = Task { () async throws -> (SyncPlan, SyncSummary?) in
-            let plan = try await engine.plan()
-            if dryRun { return (plan, nil) }
-            return (plan, try await engine.run(plan) { reporter.show($0) })
+        let (source, destination, verb) = (self.source, self.destination, self.verb)
+        let printing: (@Sendable (SyncDecision) -> String?)? =
+            json ? nil : { @Sendable in Self.line(for: $0, source: source, destination: destination, verb: verb) }
+        let work = Task { () async throws -> (DryRun?, SyncSummary?) in
+            if dryRun {
+                var tally = DryRun()
+                let counts = try await engine.forEachDecision { batch in
+                    for decision in batch { tally.add(decision, printing: printing) }
+                }
+                tally.destinationEntries = counts.destinationEntries
+                return (tally, nil)
+            }
+            return (nil, try await engine.sync { reporter.show($0) })
         }
         let signals = SignalWatch { work.cancel() }
         defer { signals.stop() }
-        let outcome: (plan: SyncPlan, summary: SyncSummary?)
+        let outcome: (dryRun: DryRun?, summary: SyncSummary?)
         do {
             outcome = try await work.value
         } catch let error where signals.received != nil {
@@ -143,12 +163,52 @@ struct S3SyncCommand: AsyncParsableCommand {
             throw ExitCode(128 + number)
         }
         reporter.finish()
-        report(plan: outcome.plan, summary: outcome.summary)
+        if let tally = outcome.dryRun { report(tally, limit: options.maxDelete) }
+        if let summary = outcome.summary { report(summary) }
         if let number = signals.received {
             Self.warn("s3sync: stopped by \(SignalWatch.name(number))")
             throw ExitCode(128 + number)
         }
         if outcome.summary?.succeeded == false { throw ExitCode(1) }
+    }
+
+    /// What a dry run would do, tallied as the decisions stream past (each printed as it comes).
+    struct DryRun {
+        var transfers = 0
+        var bytes: Int64 = 0
+        var deletes = 0
+        var unchanged = 0
+        var skipped = 0
+        var refused = 0
+        var destinationEntries = 0
+
+        mutating func add(_ decision: SyncDecision, printing describe: ((SyncDecision) -> String?)?) {
+            switch decision {
+            case .transfer(let transfer):
+                transfers += 1
+                bytes += transfer.entry.size
+            case .unchanged: unchanged += 1
+            case .delete: deletes += 1
+            case .skipped: skipped += 1
+            case .refused: refused += 1
+            }
+            if let line = describe?(decision) { print(line) }
+        }
+    }
+
+    /// The line a dry run prints for `decision`, if any.
+    static func line(for decision: SyncDecision, source: String, destination: String, verb: String) -> String? {
+        func describe(_ side: String, _ key: SyncKey) -> String { Self.describe(side, key) }
+        switch decision {
+        case .transfer(let transfer):
+            return
+                "(dryrun) \(verb): \(describe(source, transfer.entry.key)) to \(describe(destination, transfer.entry.key))  [\(transfer.reason.rawValue)]"
+        case .delete(let entry): return "(dryrun) delete: \(describe(destination, entry.key))"
+        case .refused(_, let reason): return "(dryrun) \(reason)"
+        case .skipped(let entry, let reason):
+            return "warning: skipping \(describe(source, entry.key)): \(reason.rawValue)"
+        case .unchanged: return nil
+        }
     }
 
     static func warn(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
@@ -238,55 +298,51 @@ struct S3SyncCommand: AsyncParsableCommand {
         return value
     }
 
-    func report(plan: SyncPlan, summary: SyncSummary? = nil) {
+    func report(_ tally: DryRun, limit: DeleteLimit?) {
+        let overLimit = limit.map { !$0.allows(tally.deletes, of: tally.destinationEntries) } ?? false
         if json {
-            var object: [String: Any] = [
-                "planned_transfers": plan.transfers.count, "planned_bytes": plan.transferBytes,
-                "planned_deletes": plan.deletes.count, "unchanged": plan.unchanged, "skipped": plan.skipped.count,
-                "refused": plan.refused.count,
-                "dry_run": dryRun,
+            let object: [String: Any] = [
+                "planned_transfers": tally.transfers, "planned_bytes": tally.bytes, "planned_deletes": tally.deletes,
+                "unchanged": tally.unchanged, "skipped": tally.skipped, "refused": tally.refused, "dry_run": true,
+                "deletes_over_limit": overLimit,
             ]
-            if let summary {
-                object["transferred"] = summary.transferred
-                object["transferred_bytes"] = summary.transferredBytes
-                object["deleted"] = summary.deleted
-                object["failed"] = summary.failures.count
-                object["not_attempted"] = summary.notAttempted
-                object["seconds"] = (summary.seconds * 1000).rounded() / 1000
-                object["succeeded"] = summary.succeeded
-                object["failures"] = summary.failures.prefix(100).map { ["key": $0.key, "message": $0.message] }
-                if let withheld = summary.deletionsWithheld { object["deletions_withheld"] = withheld }
-                object["cancelled"] = summary.cancelled
-                object["interrupted"] = summary.interrupted
-                object["aborted_uploads"] = summary.abortedUploads
-                object["aborted_stale_uploads"] = summary.abortedStaleUploads
-                object["uploads_left_open"] = summary.uploadsLeftOpen.map {
-                    ["bucket": $0.bucket, "key": $0.key, "upload_id": $0.uploadId]
-                }
-                if let problem = summary.staleUploadProblem { object["stale_upload_problem"] = problem }
-            }
             let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        if summary == nil {
-            for transfer in plan.transfers {
-                print(
-                    "(dryrun) \(verb): \(describe(source, transfer.entry.key)) to \(describe(destination, transfer.entry.key))  [\(transfer.reason.rawValue)]"
-                )
-            }
-            for entry in plan.deletes { print("(dryrun) delete: \(describe(destination, entry.key))") }
-            for (_, reason) in plan.refused { print("(dryrun) \(reason)") }
-        }
-        for (entry, reason) in plan.skipped {
-            print("warning: skipping \(describe(source, entry.key)): \(reason.rawValue)")
-        }
-        guard let summary else {
+        if overLimit, let limit {
             print(
-                "\(plan.transfers.count) to transfer (\(Self.format(plan.transferBytes))), \(plan.deletes.count) to delete, \(plan.unchanged) unchanged"
+                "warning: \(tally.deletes) deletion(s) of \(tally.destinationEntries) destination entries are more than --max-delete \(limit) allows; a real run would withhold them all"
             )
+        }
+        print(
+            "\(tally.transfers) to transfer (\(Self.format(tally.bytes))), \(tally.deletes) to delete, \(tally.unchanged) unchanged"
+        )
+    }
+
+    func report(_ summary: SyncSummary) {
+        if json {
+            var object: [String: Any] = [
+                "transferred": summary.transferred, "transferred_bytes": summary.transferredBytes,
+                "deleted": summary.deleted, "unchanged": summary.unchanged, "skipped": summary.skipped,
+                "failed": summary.failures.count, "not_attempted": summary.notAttempted,
+                "seconds": (summary.seconds * 1000).rounded() / 1000, "succeeded": summary.succeeded,
+                "failures": summary.failures.prefix(100).map { ["key": $0.key, "message": $0.message] },
+                "cancelled": summary.cancelled, "interrupted": summary.interrupted,
+                "aborted_uploads": summary.abortedUploads, "aborted_stale_uploads": summary.abortedStaleUploads,
+                "uploads_left_open": summary.uploadsLeftOpen.map {
+                    ["bucket": $0.bucket, "key": $0.key, "upload_id": $0.uploadId]
+                },
+                "dry_run": false,
+            ]
+            if let withheld = summary.deletionsWithheld { object["deletions_withheld"] = withheld }
+            if let reason = summary.deletionsWithheldBecause { object["deletions_withheld_because"] = reason.rawValue }
+            if let problem = summary.staleUploadProblem { object["stale_upload_problem"] = problem }
+            let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
             return
         }
+        for skip in summary.skips { print("warning: skipping \(describe(source, SyncKey(skip.key))): \(skip.message)") }
         if summary.abortedStaleUploads > 0 {
             print(
                 "aborted \(summary.abortedStaleUploads) open multipart upload(s) left by an earlier interrupted run of this sync"
@@ -321,7 +377,9 @@ struct S3SyncCommand: AsyncParsableCommand {
         }
     }
 
-    func describe(_ side: String, _ key: SyncKey) -> String {
+    func describe(_ side: String, _ key: SyncKey) -> String { Self.describe(side, key) }
+
+    static func describe(_ side: String, _ key: SyncKey) -> String {
         side.hasSuffix("/") ? side + key.string : side + "/" + key.string
     }
 

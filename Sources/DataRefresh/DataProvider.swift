@@ -130,7 +130,7 @@ public struct DataProvider: Sendable {
                 configuration: .init(
                     options: SyncOptions(filter: SyncFilter(source.excludes.map { .exclude($0) })),
                     writeOptions: writeOptions))
-            let (_, summary) = try await engine.sync()
+            let summary = try await engine.sync()
             guard summary.succeeded else {
                 throw DataRefreshError(
                     "the shared home of \(source.name) did not sync completely (\(summary.failures.count) failed, "

@@ -78,7 +78,7 @@ extension DataRefresher {
                 source: .s3(bucket: location.bucket, prefix: base + data.sharedHomePrefix),
                 destination: .local(target.sharedHome), sourceClient: s3,
                 configuration: .init(options: SyncOptions(delete: true)))
-            let (_, summary) = try await engine.sync()
+            let summary = try await engine.sync()
             guard summary.succeeded else {
                 throw DataRefreshError(
                     "the shared home of \(target.name) did not sync completely (\(summary.failures.count) failed); "

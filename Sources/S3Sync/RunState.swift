@@ -15,9 +15,21 @@ actor RunState {
 
     init(total: Int, bytes: Int64, giveUpAfter: Duration, report: @escaping @Sendable (SyncProgress) -> Void) {
         self.progress = SyncProgress(
-            objectsDone: 0, objectsTotal: total, bytesDone: 0, bytesTotal: bytes, elapsed: .zero)
+            objectsDone: 0, objectsTotal: total, bytesDone: 0, bytesTotal: bytes, elapsed: .zero,
+            listingComplete: false)
         self.giveUpAfter = giveUpAfter
         self.report = report
+    }
+
+    /// More transfers were planned (a streamed sync learns its totals as it lists).
+    func planned(_ entries: [SyncEntry]) {
+        progress.objectsTotal += entries.count
+        progress.bytesTotal += entries.reduce(0) { $0 + $1.size }
+    }
+
+    /// Both listings are read: the totals are final, so the estimate of what remains holds.
+    func listingComplete() {
+        progress.listingComplete = true
     }
 
     func moved(_ bytes: Int64) {

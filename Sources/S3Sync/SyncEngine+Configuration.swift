@@ -51,6 +51,10 @@ extension SyncEngine {
         /// a clock skew between this machine and S3 counts as stale; `.zero` aborts every such
         /// upload started before this run (when nothing else writes these keys).
         public var staleUploadAge: Duration?
+        /// A local file where ``SyncEngine/sync(progress:)`` keeps its ``SyncCheckpoint``, so an
+        /// interrupted sync resumes where it stopped instead of listing everything again; `nil`
+        /// (the default) keeps none. One path per sync: a checkpoint of another sync is refused.
+        public var checkpoint: String?
 
         /// Creates a configuration.
         public init(
@@ -59,8 +63,9 @@ extension SyncEngine {
             partSize: Int64 = 16 << 20, rangeSize: Int64 = 64 << 20,
             writeOptions: S3Client.WriteOptions = S3Client.WriteOptions(), symlinks: SymlinkPolicy = .follow,
             giveUpAfter: Duration = .seconds(120), durableDownloads: Bool = false,
-            staleUploadAge: Duration? = .seconds(3600)
+            staleUploadAge: Duration? = .seconds(3600), checkpoint: String? = nil
         ) {
+            self.checkpoint = checkpoint
             self.durableDownloads = durableDownloads
             self.staleUploadAge = staleUploadAge
             self.options = options

@@ -4,41 +4,6 @@ import RelayFoundation
 /// Multipart uploads are never left open: stale ones of earlier runs are aborted, and a
 /// cancelled run still completes or aborts its own.
 extension SyncEngine {
-    /// Aborts the open multipart uploads that earlier runs of this sync left under an S3
-    /// destination (the rule is ``Configuration/staleUploadAge``'s), and logs them.
-    ///
-    /// - Returns: how many were aborted, and why not all could be, when they could not; a
-    ///   failure here never stops the sync.
-    func abortStaleUploads(writing plan: SyncPlan, before runStart: Date) async -> (aborted: Int, problem: String?) {
-        guard case .s3(let bucket, let prefix) = destination, let age = configuration.staleUploadAge,
-            let s3 = destinationClient, !plan.transfers.isEmpty
-        else { return (0, nil) }
-        let planned = Set(plan.transfers.map { prefix + $0.entry.key.string })
-        let cutoff = runStart.addingTimeInterval(-(age.seconds + 1))
-        var aborted = 0
-        do {
-            let stale = try await s3.listMultipartUploads(
-                bucket: bucket, prefix: prefix, giveUpAfter: configuration.giveUpAfter
-            ).filter { upload in planned.contains(upload.key) && (upload.initiated.map { $0 < cutoff } ?? false) }
-            for upload in stale {
-                try await s3.abortMultipartUpload(
-                    bucket: bucket, key: upload.key, uploadId: upload.uploadId, giveUpAfter: configuration.giveUpAfter)
-                aborted += 1
-            }
-            if aborted > 0 {
-                s3.aws.logger.notice(
-                    "aborted stale multipart uploads",
-                    metadata: ["count": "\(aborted)", "bucket": "\(bucket)", "prefix": "\(prefix)"])
-            }
-            return (aborted, nil)
-        } catch {
-            let problem =
-                "\(aborted) open multipart upload(s) of earlier runs under s3://\(bucket)/\(prefix) aborted, then: \(error); the rest keep their parts (and cost) until aborted: allow s3:ListBucketMultipartUploads and s3:AbortMultipartUpload, or add a lifecycle rule AbortIncompleteMultipartUpload"
-            s3.aws.logger.warning("stale multipart uploads not cleaned up", metadata: ["problem": "\(problem)"])
-            return (aborted, problem)
-        }
-    }
-
     /// Runs `operation` to its end even when the calling task is cancelled (whose own requests
     /// fail at once): in an unstructured task, which the cancellation does not reach, and which
     /// is cancelled only ``abortTimeout`` after the caller was, so a cancelled run still returns
@@ -76,5 +41,74 @@ extension SyncEngine {
                 return false
             }
         }) ?? false
+    }
+}
+
+/// The open multipart uploads that earlier runs of a sync left under its S3 destination, older
+/// than ``SyncEngine/Configuration/staleUploadAge``: listed once, when the first transfer starts,
+/// and each aborted just before its key is written again (uploads to keys this run does not
+/// write may be another writer's, and are left alone). A failure here never stops the sync.
+actor StaleUploads {
+    let engine: SyncEngine
+    let cutoff: Date?
+    private var open: [String: [S3Client.PendingUpload]]?
+    /// The one listing, which transfers starting while it runs wait for (an actor is reentrant).
+    private var listing: Task<[String: [S3Client.PendingUpload]], any Error>?
+    /// How many were aborted.
+    private(set) var aborted = 0
+    /// Why some could not be listed or aborted, when they could not.
+    private(set) var problem: String?
+
+    init(engine: SyncEngine, runStart: Date) {
+        self.engine = engine
+        cutoff = engine.configuration.staleUploadAge.map { runStart.addingTimeInterval(-($0.seconds + 1)) }
+    }
+
+    /// Aborts the stale uploads of `key` (relative to the destination prefix).
+    func abort(before key: SyncKey) async {
+        guard case .s3(let bucket, let prefix) = engine.destination, let cutoff, let s3 = engine.destinationClient
+        else { return }
+        if open == nil {
+            let pending =
+                listing
+                ?? Task { [giveUpAfter = engine.configuration.giveUpAfter] in
+                    let uploads = try await s3.listMultipartUploads(
+                        bucket: bucket, prefix: prefix, giveUpAfter: giveUpAfter
+                    ).filter { $0.initiated.map { $0 < cutoff } ?? false }
+                    return Dictionary(grouping: uploads, by: \.key)
+                }
+            listing = pending
+            do {
+                let uploads = try await pending.value
+                if open == nil { open = uploads }
+            } catch {
+                if open == nil {
+                    open = [:]
+                    report(bucket: bucket, prefix: prefix, error)
+                }
+            }
+        }
+        let fullKey = prefix + key.string
+        guard let uploads = open?.removeValue(forKey: fullKey) else { return }
+        for upload in uploads {
+            do {
+                try await s3.abortMultipartUpload(
+                    bucket: bucket, key: upload.key, uploadId: upload.uploadId,
+                    giveUpAfter: engine.configuration.giveUpAfter)
+                aborted += 1
+                s3.aws.logger.notice(
+                    "aborted a stale multipart upload", metadata: ["bucket": "\(bucket)", "key": "\(upload.key)"])
+            } catch {
+                report(bucket: bucket, prefix: prefix, error)
+            }
+        }
+    }
+
+    private func report(bucket: String, prefix: String, _ error: any Error) {
+        let problem =
+            "\(aborted) open multipart upload(s) of earlier runs under s3://\(bucket)/\(prefix) aborted, then: \(error); the rest keep their parts (and cost) until aborted: allow s3:ListBucketMultipartUploads and s3:AbortMultipartUpload, or add a lifecycle rule AbortIncompleteMultipartUpload"
+        engine.destinationClient?.aws.logger.warning(
+            "stale multipart uploads not cleaned up", metadata: ["problem": "\(problem)"])
+        self.problem = problem
     }
 }

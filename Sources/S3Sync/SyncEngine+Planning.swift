@@ -5,6 +5,8 @@ import RelayFoundation
 extension SyncEngine {
     /// Lists both sides and plans the sync, touching nothing (this is the dry run).
     ///
+    /// The plan holds what is to be done (transfers, deletions, skips), not the listings: both
+    /// sides are merged from sorted streams (``SyncPlanner/merge(_:_:sourceEnded:destinationEnded:_:)``).
     /// With ``CompareMode/checksum``, entries present on both sides with equal sizes get their
     /// checksums first: local files are read and hashed (MD5 and CRC32C), S3 objects whose ETag
     /// is not an MD5 are asked for their stored checksums.
@@ -14,45 +16,33 @@ extension SyncEngine {
     /// ``SyncOptions/delete``, a source that lists nothing beside a destination that has entries
     /// throws ``SyncError/Kind/emptySource`` unless ``SyncOptions/allowEmptySource`` is set.
     public func plan() async throws -> SyncPlan {
-        async let sourceEntries = list(source, client: sourceClient, isSource: true)
-        async let destinationEntries = list(destination, client: destinationClient, isSource: false)
-        var sources = try await sourceEntries
-        var destinations = try await destinationEntries
-        let options = configuration.options
-        var refused: [(entry: SyncEntry, reason: String)] = []
-        sources.removeAll { entry in
-            guard let reason = refusal(of: entry) else { return false }
-            if options.covers(entry.key) { refused.append((entry, reason)) }
-            return true
-        }
-        if configuration.options.compare == .checksum {
-            let sizes = Dictionary(destinations.map { ($0.key, $0.size) }, uniquingKeysWith: { first, _ in first })
-            let sourceSizes = Dictionary(sources.map { ($0.key, $0.size) }, uniquingKeysWith: { first, _ in first })
-            sources = try await withChecksums(sources, at: source, client: sourceClient) { sizes[$0.key] == $0.size }
-            destinations = try await withChecksums(destinations, at: destination, client: destinationClient) {
-                sourceSizes[$0.key] == $0.size
-            }
-        }
-        var plan = SyncPlanner.plan(source: sources, destination: destinations, options: options)
-        plan.refused = refused
-        let sourceCount = plan.transfers.count + plan.unchanged + plan.skipped.count + plan.refused.count
-        if options.delete && !options.allowEmptySource && sourceCount == 0 && !plan.deletes.isEmpty {
-            throw SyncError.emptySource(
-                "the source \(source) lists nothing, so --delete would remove all \(plan.deletes.count) entries of \(destination); check the source (a wrong path, an unmounted file system), or allow it explicitly (--allow-empty-source)"
-            )
-        }
-        if case .local(let root) = destination {
-            // A folder marker whose folder exists is in sync.
-            let folders = plan.transfers.map(\.entry).filter { $0.kind == .folder }
-            if !folders.isEmpty {
-                let existing = try await LocalFile.run {
-                    Set(folders.filter { LocalFile.isDirectory(root + "/" + $0.key.string) }.map(\.key))
-                }
-                plan.transfers.removeAll { $0.entry.kind == .folder && existing.contains($0.entry.key) }
-                plan.unchanged += existing.count
-            }
-        }
+        var plan = SyncPlan()
+        let counts = try await forEachDecision { for decision in $0 { plan.add(decision) } }
+        plan.filteredOut = counts.filteredOut
+        plan.destinationEntries = counts.destinationEntries
         return plan
+    }
+
+    /// Lists both sides and hands the decisions to `body` a batch at a time, in key order,
+    /// touching nothing: a dry run in memory that does not grow with the listings.
+    ///
+    /// - Returns: the entries each side listed in the sync's scope, and those left out.
+    /// - Throws: as ``plan()`` does, ``SyncError/Kind/emptySource`` once the whole listing is seen.
+    @discardableResult
+    public func forEachDecision(_ body: ([SyncDecision]) throws -> Void) async throws -> DecisionCounts {
+        let stream = DecisionStream(engine: self, after: nil)
+        while let batch = try await stream.next() { try body(batch.decisions) }
+        if stream.counts.sourceEntries == 0, stream.counts.deletes > 0 { try refuseEmptySource(deleting: stream.counts.deletes) }
+        return stream.counts
+    }
+
+    /// Throws ``SyncError/Kind/emptySource`` unless the options allow a source that lists nothing
+    /// to delete `count` destination entries.
+    func refuseEmptySource(deleting count: Int) throws {
+        guard configuration.options.delete, !configuration.options.allowEmptySource, count > 0 else { return }
+        throw SyncError.emptySource(
+            "the source \(source) lists nothing, so --delete would remove all \(count) entries of \(destination); check the source (a wrong path, an unmounted file system), or allow it explicitly (--allow-empty-source)"
+        )
     }
 
     /// Why a source entry cannot be synced to this destination, or `nil`.
@@ -81,11 +71,11 @@ extension SyncEngine {
             .joined() + "'"
     }
 
-    /// Adds checksums to the entries `needed` selects, `concurrency` at a time.
-    func withChecksums(
-        _ entries: [SyncEntry], at location: SyncLocation, client: S3Client?, needed: (SyncEntry) -> Bool
-    ) async throws -> [SyncEntry] {
-        let indices = entries.indices.filter { entries[$0].kind == .file && needed(entries[$0]) }
+    /// Adds checksums to file `entries`, `concurrency` at a time.
+    func withChecksums(_ entries: [SyncEntry], at location: SyncLocation, client: S3Client?) async throws
+        -> [SyncEntry]
+    {
+        let indices = entries.indices.filter { entries[$0].kind == .file }
         var result = entries
         let limits = TransferLimits(configuration)
         try await withThrowingTaskGroup(of: (Int, [ContentChecksum]).self) { group in
@@ -131,27 +121,169 @@ extension SyncEngine {
         ]
     }
 
-    /// Lists one side; a local source must exist, a local destination may not yet.
-    func list(_ location: SyncLocation, client: S3Client?, isSource: Bool) async throws -> [SyncEntry] {
+    /// One side as a sorted listing, after `watermark` when given; a local source must exist, a
+    /// local destination may not yet.
+    func listing(_ location: SyncLocation, client: S3Client?, isSource: Bool, after watermark: SyncKey?) -> any SortedListing {
         switch location {
         case .local(let path):
-            return try await LocalLister.list(root: path, symlinks: configuration.symlinks, mustExist: isSource)
+            return LocalWalk(root: path, symlinks: configuration.symlinks, mustExist: isSource, after: watermark)
         case .s3(let bucket, let prefix):
-            guard let client else { throw SyncError.invalidArgument("an S3 side needs an S3 client") }
             // Each page gives up after giveUpAfter, but never under 5 s, so a slow page on a busy
             // server is not taken for an unreachable one.
-            return try await client.listAllObjects(
-                bucket: bucket, prefix: prefix, giveUpAfter: max(configuration.giveUpAfter, .seconds(5))
-            ).map { object in
-                guard let key = SyncKey.relative(object.key, below: prefix) else {
-                    throw SyncError.malformedListing(
-                        "listing s3://\(bucket)/\(prefix) returned the key '\(object.key)', which is outside that prefix; the server (or a proxy) is not answering the request that was made, so nothing was synced"
-                    )
-                }
-                return SyncEntry(
-                    key: key, size: object.size, lastModified: object.lastModified, eTag: object.eTag,
-                    kind: key.isFolderMarker ? .folder : .file)
+            return S3Listing(
+                client: client!, bucket: bucket, prefix: prefix, after: watermark,
+                giveUpAfter: max(configuration.giveUpAfter, .seconds(5)))
+        }
+    }
+}
+
+/// What a sync's listings held in its scope, counted while deciding.
+public struct DecisionCounts: Sendable, Equatable {
+    /// Source entries the filter and shard cover (refused and skipped ones included).
+    public var sourceEntries = 0
+    /// Destination entries the filter and shard cover.
+    public var destinationEntries = 0
+    /// Entries left out by the filter or the shard, on either side.
+    public var filteredOut = 0
+    /// Deletions decided.
+    public var deletes = 0
+}
+
+/// The decisions for a run of keys, in key order.
+struct DecisionBatch {
+    let decisions: [SyncDecision]
+    /// The stream's counts up to and including each decision.
+    let countsAfter: [DecisionCounts]
+    /// The last key the batch covers (decided, or left out by the filter).
+    let through: SyncKey
+    /// The stream's counts up to and including `through`.
+    let counts: DecisionCounts
+}
+
+/// The decisions of one sync, merged from the two sides' sorted listings a batch at a time;
+/// the next batch of each side is fetched while the current one is decided. Used by one task.
+final class DecisionStream {
+    /// One side: its listing, the batch being merged, and the next batch on its way.
+    private struct Side {
+        let listing: any SortedListing
+        var entries = ArraySlice<SyncEntry>()
+        var ended = false
+        var pending: Task<[SyncEntry]?, any Error>?
+
+        init(_ listing: any SortedListing) {
+            self.listing = listing
+            pending = Task { try await listing.next() }
+        }
+
+        /// Takes the next batch when this one is merged, and asks for the one after.
+        mutating func refill() async throws {
+            guard entries.isEmpty, !ended, let batch = pending else { return }
+            if let entries = try await batch.value {
+                self.entries = ArraySlice(entries)
+                pending = Task { [listing] in try await listing.next() }
+            } else {
+                ended = true
+                pending = nil
             }
         }
+    }
+
+    let engine: SyncEngine
+    private var source: Side
+    private var destination: Side
+    private(set) var counts = DecisionCounts()
+
+    /// The decisions for the keys after `watermark` (all keys when `nil`).
+    init(engine: SyncEngine, after watermark: SyncKey?) {
+        self.engine = engine
+        source = Side(engine.listing(engine.source, client: engine.sourceClient, isSource: true, after: watermark))
+        destination = Side(
+            engine.listing(engine.destination, client: engine.destinationClient, isSource: false, after: watermark))
+    }
+
+    deinit {
+        source.pending?.cancel()
+        destination.pending?.cancel()
+    }
+
+    /// The next batch of decisions (possibly empty), or `nil` when both sides are done.
+    func next() async throws -> DecisionBatch? {
+        while true {
+            try await source.refill()
+            try await destination.refill()
+            if source.entries.isEmpty && destination.entries.isEmpty && source.ended && destination.ended { return nil }
+            var pairs: [(SyncEntry?, SyncEntry?)] = []
+            SyncPlanner.merge(
+                &source.entries, &destination.entries, sourceEnded: source.ended, destinationEnded: destination.ended
+            ) { pairs.append(($0, $1)) }
+            if let last = pairs.last {
+                let (decisions, countsAfter) = try await decide(pairs)
+                return DecisionBatch(
+                    decisions: decisions, countsAfter: countsAfter, through: (last.0 ?? last.1)!.key, counts: counts)
+            }
+        }
+    }
+
+    private func decide(_ pairs: [(SyncEntry?, SyncEntry?)]) async throws -> ([SyncDecision], [DecisionCounts]) {
+        let options = engine.configuration.options
+        var pairs = pairs
+        if options.compare == .checksum { pairs = try await withChecksums(pairs) }
+        var decisions: [SyncDecision] = []
+        var countsAfter: [DecisionCounts] = []
+        decisions.reserveCapacity(pairs.count)
+        countsAfter.reserveCapacity(pairs.count)
+        for (mine, theirs) in pairs {
+            if let mine, options.covers(mine.key) { counts.sourceEntries += 1 }
+            if let theirs, options.covers(theirs.key) { counts.destinationEntries += 1 }
+            if let mine, let reason = engine.refusal(of: mine) {
+                // Neither written nor (with its destination twin) deleted.
+                if options.covers(mine.key) {
+                    decisions.append(.refused(mine, reason))
+                    countsAfter.append(counts)
+                } else {
+                    counts.filteredOut += 1
+                }
+                continue
+            }
+            let (decision, filteredOut) = SyncPlanner.decide(mine, theirs, options: options)
+            counts.filteredOut += filteredOut
+            guard let decision else { continue }
+            if case .delete = decision { counts.deletes += 1 }
+            decisions.append(decision)
+            countsAfter.append(counts)
+        }
+        if case .local(let root) = engine.destination,
+            decisions.contains(where: { if case .transfer(let t) = $0 { t.entry.kind == .folder } else { false } })
+        {
+            // A folder marker whose folder exists is in sync.
+            decisions = try await LocalFile.run { [decisions] in
+                decisions.map { decision in
+                    if case .transfer(let transfer) = decision, transfer.entry.kind == .folder,
+                        LocalFile.isDirectory(root + "/" + transfer.entry.key.string)
+                    {
+                        return .unchanged(transfer.entry)
+                    }
+                    return decision
+                }
+            }
+        }
+        return (decisions, countsAfter)
+    }
+
+    /// The pairs with the checksums `--compare checksum` needs: of both entries of a pair of
+    /// files with equal sizes.
+    private func withChecksums(_ pairs: [(SyncEntry?, SyncEntry?)]) async throws -> [(SyncEntry?, SyncEntry?)] {
+        let needed = pairs.indices.filter { index in
+            guard let mine = pairs[index].0, let theirs = pairs[index].1 else { return false }
+            return mine.kind == .file && theirs.kind == .file && mine.size == theirs.size
+        }
+        guard !needed.isEmpty else { return pairs }
+        let mine = try await engine.withChecksums(
+            needed.map { pairs[$0].0! }, at: engine.source, client: engine.sourceClient)
+        let theirs = try await engine.withChecksums(
+            needed.map { pairs[$0].1! }, at: engine.destination, client: engine.destinationClient)
+        var result = pairs
+        for (position, index) in needed.enumerated() { result[index] = (mine[position], theirs[position]) }
+        return result
     }
 }

@@ -192,12 +192,12 @@ extension SyncEngine {
         }
     }
 
-    func delete(_ entries: [SyncEntry], into summary: inout SyncSummary) async {
+    func delete(_ entries: [SyncKey], into summary: inout SyncSummary) async {
         switch destination {
         case .s3(let bucket, let prefix):
             do {
                 let failures = try await destinationClient!.deleteObjects(
-                    bucket: bucket, keys: entries.map { prefix + $0.key.string })
+                    bucket: bucket, keys: entries.map { prefix + $0.string })
                 summary.deleted += entries.count - failures.count
                 summary.failures += failures.map {
                     .init(
@@ -205,15 +205,15 @@ extension SyncEngine {
                         message: "delete failed: \($0.code) \($0.message)")
                 }
             } catch {
-                summary.failures += entries.map { .init(key: $0.key.string, message: "delete failed: \(error)") }
+                summary.failures += entries.map { .init(key: $0.string, message: "delete failed: \(error)") }
             }
         case .local(let root):
             for entry in entries {
                 do {
-                    try await LocalFile.remove(root + "/" + entry.key.string)
+                    try await LocalFile.remove(root + "/" + entry.string)
                     summary.deleted += 1
                 } catch {
-                    summary.failures.append(.init(key: entry.key.string, message: "\(error)"))
+                    summary.failures.append(.init(key: entry.string, message: "\(error)"))
                 }
             }
         }

@@ -70,15 +70,31 @@ public struct SyncEngine: Sendable {
         self.configuration = configuration
     }
 
-    /// Plans and runs the sync.
-    public func sync(progress: @escaping @Sendable (SyncProgress) -> Void = { _ in }) async throws -> (
-        SyncPlan, SyncSummary
-    ) {
-        let plan = try await plan()
-        return (plan, try await run(plan, progress: progress))
+    /// Plans and runs the sync as one stream: transfers start while the listings are still being
+    /// read, deletions are spooled to a file and done at the end (if every transfer succeeded and
+    /// the guards allow), so memory stays bounded however many keys there are.
+    ///
+    /// With ``Configuration/checkpoint`` set, an interrupted run (a failure, a cancellation, a
+    /// lost endpoint) leaves a ``SyncCheckpoint`` there, and the next run of the same sync lists
+    /// only the keys after it.
+    ///
+    /// - Throws: as ``plan()`` and ``run(_:progress:)`` do; a listing that fails part way throws
+    ///   after the transfers in flight have stopped, with the checkpoint written.
+    public func sync(progress: @escaping @Sendable (SyncProgress) -> Void = { _ in }) async throws -> SyncSummary {
+        let identity = SyncCheckpoint.identity(of: self)
+        var resumed: SyncCheckpoint?
+        if let path = configuration.checkpoint { resumed = try SyncCheckpoint.load(path, sync: identity) }
+        let stream = DecisionStream(engine: self, after: resumed?.after.map { SyncKey($0) })
+        let spool =
+            try configuration.checkpoint.map {
+                try DeleteSpool(
+                    path: $0 + ".deletes", keeping: resumed?.spoolLength ?? 0, count: resumed?.spooledDeletes ?? 0)
+            } ?? DeleteSpool.temporary()
+        return try await execute(
+            feed: { try await stream.next() }, spool: spool, resumed: resumed, identity: identity, progress: progress)
     }
 
-    /// Runs `plan`: transfers, then (if all succeeded) deletions.
+    /// Runs `plan`: transfers, then (if all succeeded and the guards allow) deletions.
     ///
     /// A local destination is locked for the run (an advisory `flock` on the folder), so two syncs
     /// can never write the same files at once. Transfers that fail, and refused keys, are reported in the
@@ -87,64 +103,27 @@ public struct SyncEngine: Sendable {
     /// the transfers in flight have stopped and their multipart uploads are aborted, with
     /// ``SyncSummary/cancelled`` set.
     ///
-    /// - Throws: ``SyncError/Kind/destinationBusy`` when another sync holds the destination, or
-    ///   ``SyncError/Kind/localIO`` when the destination folder cannot be created.
+    /// - Throws: ``SyncError/Kind/destinationBusy`` when another sync holds the destination,
+    ///   ``SyncError/Kind/localIO`` when the destination folder cannot be created, or
+    ///   ``SyncError/Kind/emptySource`` (see ``plan()``).
     public func run(_ plan: SyncPlan, progress: @escaping @Sendable (SyncProgress) -> Void = { _ in }) async throws
         -> SyncSummary
     {
-        var lock: DestinationLock?
-        if case .local(let root) = destination { lock = try await DestinationLock.acquire(root) }
-        defer { lock?.release() }
-        let started = ContinuousClock.now
-        let staleCleanup = await abortStaleUploads(writing: plan, before: Date())
-        let state = RunState(
-            total: plan.transfers.count, bytes: plan.transferBytes, giveUpAfter: configuration.giveUpAfter,
-            report: progress)
-        let limits = TransferLimits(configuration)
-        await withTaskGroup(of: Void.self) { group in
-            var pending = plan.transfers.makeIterator()
-            func startNext() -> Bool {
-                guard let transfer = pending.next() else { return false }
-                group.addTask {
-                    if await state.gaveUp || Task.isCancelled {
-                        await state.notAttempted()
-                        return
-                    }
-                    do {
-                        try await self.transfer(transfer.entry, limits: limits, state: state)
-                        await state.succeeded(transfer.entry)
-                    } catch  where Task.isCancelled {
-                        await state.interrupted(transfer.entry)
-                    } catch {
-                        await state.failed(transfer.entry, error)
-                    }
-                }
-                return true
-            }
-            for _ in 0..<configuration.concurrency where startNext() {}
-            while await group.next() != nil { _ = startNext() }
-        }
-        var summary = await state.summary
-        summary.cancelled = Task.isCancelled
-        (summary.abortedStaleUploads, summary.staleUploadProblem) = staleCleanup
-        summary.failures += plan.refused.map { .init(key: $0.entry.key.string, message: $0.reason) }
-        summary.unchanged = plan.unchanged
-        summary.skipped = plan.skipped.count
-        if !plan.deletes.isEmpty {
-            if summary.cancelled {
-                summary.deletionsWithheld =
-                    "\(plan.deletes.count) deletion(s) withheld because the sync was cancelled; sync again to finish"
-            } else if summary.failures.isEmpty && summary.notAttempted == 0 {
-                await delete(plan.deletes, into: &summary)
-            } else {
-                summary.deletionsWithheld =
-                    "\(plan.deletes.count) deletion(s) withheld because \(summary.failures.count + summary.notAttempted) transfer(s) did not complete; fix the cause and sync again"
-            }
-        }
-        summary.failures.sort { SyncKey($0.key) < SyncKey($1.key) }
-        let elapsed = ContinuousClock.now - started
-        summary.seconds = elapsed.seconds
-        await state.finalReport()
+        var decisions: [SyncDecision] = plan.transfers.map { .transfer($0) }
+        decisions += plan.deletes.map { .delete($0) }
+        decisions += plan.skipped.map { .skipped($0.entry, $0.reason) }
+        decisions += plan.refused.map { .refused($0.entry, $0.reason) }
+        var counts = DecisionCounts(destinationEntries: plan.destinationEntries, deletes: plan.deletes.count)
+        counts.sourceEntries = plan.transfers.count + plan.unchanged + plan.skipped.count + plan.refused.count
+        var batch: DecisionBatch? = DecisionBatch(
+            decisions: decisions, countsAfter: Array(repeating: counts, count: decisions.count), through: "",
+            counts: counts)
+        var summary = try await execute(
+            feed: {
+                defer { batch = nil }
+                return batch
+            }, spool: try DeleteSpool.temporary(), resumed: nil, identity: nil, progress: progress)
+        summary.unchanged += plan.unchanged
         return summary
     }
 }

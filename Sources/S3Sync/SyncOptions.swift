@@ -13,6 +13,10 @@ public struct SyncOptions: Sendable, Equatable {
     /// empty source beside a non-empty destination is far more often a mistyped path or a file
     /// system that failed to mount than a wish to delete everything (``SyncError/Kind/emptySource``).
     public var allowEmptySource: Bool
+    /// The most a sync may delete, when set: a run whose deletions would exceed it deletes
+    /// nothing and says so (``SyncSummary/WithheldReason/deleteLimit``), like rsync's
+    /// `--max-delete`. A guard against a source that lists far less than it should.
+    public var maxDelete: DeleteLimit?
 
     /// Whether `key` is in this sync: the filter includes it and the shard, if any, owns it.
     public func covers(_ key: SyncKey) -> Bool {
@@ -22,8 +26,9 @@ public struct SyncOptions: Sendable, Equatable {
     /// Creates options.
     public init(
         compare: CompareMode = .sizeAndTime, delete: Bool = false, filter: SyncFilter = SyncFilter(),
-        shard: Shard? = nil, allowEmptySource: Bool = false
+        shard: Shard? = nil, allowEmptySource: Bool = false, maxDelete: DeleteLimit? = nil
     ) {
+        self.maxDelete = maxDelete
         self.allowEmptySource = allowEmptySource
         self.compare = compare
         self.delete = delete
@@ -43,4 +48,43 @@ public enum CompareMode: String, Sendable, Equatable, CaseIterable {
     /// `--checksum`: transfer when the content hashes differ; when no comparable hash is known
     /// for both sides, transfer (never assume equal).
     case checksum
+}
+
+/// A cap on how much one sync may delete: a number of entries, or a share of the destination.
+public enum DeleteLimit: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// At most this many entries.
+    case count(Int)
+    /// At most this percentage (0–100) of the destination's entries in the sync's scope.
+    case percent(Double)
+
+    /// Parses `N` or `P%` (as `--max-delete` and `pipeline.yml` write it).
+    ///
+    /// - Throws: ``SyncError/Kind/invalidArgument`` for anything else, saying what is accepted.
+    public init(parsing text: String) throws {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasSuffix("%"), let value = Double(trimmed.dropLast()), (0...100).contains(value) {
+            self = .percent(value)
+        } else if let value = Int(trimmed), value >= 0 {
+            self = .count(value)
+        } else {
+            throw SyncError.invalidArgument(
+                "max-delete '\(text)' is neither a number of entries (e.g. 1000) nor a percentage from 0% to 100% (e.g. 20%)"
+            )
+        }
+    }
+
+    /// Whether deleting `deletes` of a destination holding `destinationEntries` stays within the limit.
+    public func allows(_ deletes: Int, of destinationEntries: Int) -> Bool {
+        switch self {
+        case .count(let most): return deletes <= most
+        case .percent(let share): return Double(deletes) <= Double(destinationEntries) * share / 100
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .count(let most): return "\(most)"
+        case .percent(let share): return share.rounded() == share ? "\(Int(share))%" : "\(share)%"
+        }
+    }
 }

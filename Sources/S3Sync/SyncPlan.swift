@@ -38,6 +38,8 @@ public struct SyncPlan: Sendable, Equatable {
     public var unchanged = 0
     /// Entries left out by the filter or the shard, on either side.
     public var filteredOut = 0
+    /// Destination entries in the sync's scope (what ``SyncOptions/maxDelete`` percentages are of).
+    public var destinationEntries = 0
 
     /// The bytes the transfers will move.
     public var transferBytes: Int64 { transfers.reduce(0) { $0 + $1.entry.size } }
@@ -45,9 +47,20 @@ public struct SyncPlan: Sendable, Equatable {
     /// Nothing to transfer and nothing to delete.
     public var isEmpty: Bool { transfers.isEmpty && deletes.isEmpty }
 
+    /// Adds one decision (decisions come in key order, so each list stays in key order).
+    public mutating func add(_ decision: SyncDecision) {
+        switch decision {
+        case .transfer(let transfer): transfers.append(transfer)
+        case .unchanged: unchanged += 1
+        case .delete(let entry): deletes.append(entry)
+        case .skipped(let entry, let reason): skipped.append((entry, reason))
+        case .refused(let entry, let reason): refused.append((entry, reason))
+        }
+    }
+
     public static func == (lhs: SyncPlan, rhs: SyncPlan) -> Bool {
         lhs.transfers == rhs.transfers && lhs.deletes == rhs.deletes && lhs.unchanged == rhs.unchanged
-            && lhs.filteredOut == rhs.filteredOut
+            && lhs.filteredOut == rhs.filteredOut && lhs.destinationEntries == rhs.destinationEntries
             && lhs.skipped.elementsEqual(rhs.skipped) { $0.entry == $1.entry && $0.reason == $1.reason }
             && lhs.refused.elementsEqual(rhs.refused) { $0.entry == $1.entry && $0.reason == $1.reason }
     }

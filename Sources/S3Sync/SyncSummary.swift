@@ -19,12 +19,26 @@ public struct SyncSummary: Sendable, Codable, Equatable {
     public var unchanged = 0
     /// Source entries reported and not synced (links not followed, special files).
     public var skipped = 0
+    /// The skipped source entries, with why (the key relative to the sync root).
+    public var skips: [Failure] = []
     /// Failures, in key order.
     public var failures: [Failure] = []
     /// Planned transfers never started because the sync gave up.
     public var notAttempted = 0
-    /// Why the planned deletions were not done, when they were not.
+    /// Why the planned deletions were not done, when they were not, in words.
     public var deletionsWithheld: String?
+    /// Why the planned deletions were not done, when they were not.
+    public var deletionsWithheldBecause: WithheldReason?
+
+    /// Why a sync did not delete what it had planned to.
+    public enum WithheldReason: String, Sendable, Codable, Equatable {
+        /// Some transfers failed or were not attempted: the source may not have been read whole.
+        case incompleteTransfers
+        /// The run was cancelled.
+        case cancelled
+        /// The deletions would have exceeded ``SyncOptions/maxDelete``.
+        case deleteLimit
+    }
     /// Seconds from start to end.
     public var seconds: Double = 0
 

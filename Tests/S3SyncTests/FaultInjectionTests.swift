@@ -61,7 +61,7 @@ struct FaultInjectionTests {
             source: .local(local), destination: .s3(bucket: bucket, prefix: "home/"), destinationClient: s3,
             configuration: Self.configuration)
         proxy.cut(afterBytes: totalBytes / 3)
-        let interrupted = try await up.sync().1
+        let interrupted = try await up.sync()
         #expect(!interrupted.succeeded)
         #expect(interrupted.failures.count + interrupted.notAttempted > 0)
         #expect(interrupted.transferred < Self.tree.count)
@@ -71,7 +71,7 @@ struct FaultInjectionTests {
         }
 
         proxy.restore()
-        let resumed = try await up.sync().1
+        let resumed = try await up.sync()
         #expect(resumed.succeeded, "\(resumed.failures)")
         // An upload whose answer was lost in the cut may have landed; the re-run then finds it in sync.
         #expect(resumed.transferred + interrupted.transferred <= Self.tree.count)
@@ -84,7 +84,7 @@ struct FaultInjectionTests {
             source: .s3(bucket: bucket, prefix: "home/"), destination: .local(restored), sourceClient: s3,
             configuration: Self.configuration)
         proxy.cut(afterBytes: totalBytes / 2)
-        let cutDown = try await down.sync().1
+        let cutDown = try await down.sync()
         #expect(!cutDown.succeeded)
         // No partial file under a final name: every file there is complete.
         for (key, data) in try SyncEngineTests.files(under: restored) where !key.contains(LocalFile.partialPrefix) {
@@ -92,7 +92,7 @@ struct FaultInjectionTests {
         }
 
         proxy.restore()
-        let completed = try await down.sync().1
+        let completed = try await down.sync()
         #expect(completed.succeeded, "\(completed.failures)")
         let files = try SyncEngineTests.files(under: restored)
         #expect(files == expected, "complete, and no partial files left behind")

@@ -33,7 +33,8 @@ struct SyncSafetyTests {
             let engine = try SyncEngine(
                 source: .s3(bucket: bucket, prefix: "trav/"), destination: .local(destination), sourceClient: s3,
                 configuration: SyncEngineTests.configuration(SyncOptions(delete: true)))
-            let (plan, summary) = try await engine.sync()
+            let plan = try await engine.plan()
+            let summary = try await engine.sync()
 
             #expect(
                 Set(plan.refused.map(\.entry.key.string)) == [
@@ -41,7 +42,7 @@ struct SyncSafetyTests {
                 ])
             #expect(!summary.succeeded, "refused keys are failures")
             #expect(Set(summary.failures.map(\.key)) == Set(plan.refused.map(\.entry.key.string)))
-            #expect(summary.deletionsWithheld != nil, "no deletions after a refusal")
+            #expect(summary.deletionsWithheldBecause == .incompleteTransfers, "no deletions after a refusal")
             #expect(
                 try SyncEngineTests.files(under: parent).keys.sorted() == ["one/two/ok.txt", "one/two/stale.txt"],
                 "nothing written outside the destination, and nothing deleted")
@@ -55,7 +56,8 @@ struct SyncSafetyTests {
             let engine = try SyncEngine(
                 source: .s3(bucket: bucket, prefix: "src/"), destination: .s3(bucket: bucket, prefix: "dst/"),
                 sourceClient: s3, destinationClient: s3, configuration: SyncEngineTests.configuration())
-            let (plan, summary) = try await engine.sync()
+            let plan = try await engine.plan()
+            let summary = try await engine.sync()
             #expect(plan.refused.map(\.entry.key.string) == ["../outside.txt"])
             #expect(summary.transferred == 1)
             #expect(try await s3.listAllObjects(bucket: bucket, prefix: "dst/").map(\.key) == ["dst/in.txt"])
@@ -149,7 +151,7 @@ struct SyncSafetyTests {
             let allowed = try SyncEngine(
                 source: .local(empty), destination: .s3(bucket: bucket, prefix: "p/"), destinationClient: s3,
                 configuration: SyncEngineTests.configuration(SyncOptions(delete: true, allowEmptySource: true)))
-            let (_, summary) = try await allowed.sync()
+            let summary = try await allowed.sync()
             #expect(summary.deleted == 2)
             #expect(try await s3.listAllObjects(bucket: bucket).isEmpty)
         }
@@ -195,7 +197,7 @@ struct SyncSafetyTests {
             #expect(other.status == 2)
             #expect(try SyncEngineTests.files(under: local).isEmpty)
             lock.release()
-            #expect(try await engine.sync().1.transferred == 1)
+            #expect(try await engine.sync().transferred == 1)
             #expect(
                 try SyncEngineTests.files(under: local).keys.sorted() == ["a.txt"], "the lock leaves nothing behind")
         }
@@ -210,18 +212,18 @@ struct SyncSafetyTests {
             let engine = try SyncEngine(
                 source: .s3(bucket: bucket, prefix: "m/"), destination: .local(local), sourceClient: s3,
                 configuration: SyncEngineTests.configuration())
-            let (_, summary) = try await engine.sync()
+            let summary = try await engine.sync()
             #expect(summary.succeeded, "\(summary.failures)")
             #expect(try SyncEngineTests.files(under: local).keys.sorted() == ["dir/file.txt"])
             var isDirectory: ObjCBool = false
             #expect(
                 FileManager.default.fileExists(atPath: local + "/empty", isDirectory: &isDirectory)
                     && isDirectory.boolValue)
-            let again = try await engine.sync()
-            #expect(again.0.isEmpty, "a second sync finds the folders in place")
+            #expect(try await engine.plan().isEmpty, "a second sync finds the folders in place")
 
             try await Self.put(s3, bucket, [("m/notafolder/", "has bytes")])
-            let (plan, withBytes) = try await engine.sync()
+            let plan = try await engine.plan()
+            let withBytes = try await engine.sync()
             #expect(plan.refused.map(\.entry.key.string) == ["notafolder/"])
             #expect(!withBytes.succeeded)
         }

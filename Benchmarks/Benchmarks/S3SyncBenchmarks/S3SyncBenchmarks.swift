@@ -20,7 +20,7 @@ let benchmarks: @Sendable () -> Void = {
                     source: .local(root), destination: .s3(bucket: fixture.bucket, prefix: "up-\(UUID().uuidString)-\(iteration)/"),
                     destinationClient: fixture.s3)
                 benchmark.startMeasurement()
-                let summary = try await engine.sync().1
+                let summary = try await engine.sync()
                 benchmark.stopMeasurement()
                 precondition(summary.succeeded && summary.transferred == set.count, "upload failed: \(summary.failures.prefix(3))")
             }
@@ -34,7 +34,7 @@ let benchmarks: @Sendable () -> Void = {
                 let engine = try SyncEngine(
                     source: .s3(bucket: fixture.bucket, prefix: seed), destination: .local(target), sourceClient: fixture.s3)
                 benchmark.startMeasurement()
-                let summary = try await engine.sync().1
+                let summary = try await engine.sync()
                 benchmark.stopMeasurement()
                 try? FileManager.default.removeItem(atPath: target)
                 precondition(summary.succeeded && summary.transferred == set.count, "download failed: \(summary.failures.prefix(3))")
@@ -96,7 +96,7 @@ actor Fixture {
         let prefix = "seed-\(set.count)x\(set.size)/"
         let summary = try await SyncEngine(
             source: .local(try set.materialise()), destination: .s3(bucket: bucket, prefix: prefix), destinationClient: s3
-        ).sync().1
+        ).sync()
         precondition(summary.succeeded)
         seeded[set.name] = prefix
         return prefix
