@@ -8,7 +8,8 @@ import RelayFoundation
 import S3Sync
 
 /// Takes a snapshot of PROD's data: each product's database (`pg_dump -Fc`, streamed to S3) and
-/// shared home (synced with S3Sync), then the manifest, last. Only reads PROD.
+/// shared home (a ``HomeManifest`` of every file, with only the contents the store does not hold
+/// yet uploaded to it), then the manifest, last. Only reads PROD.
 public struct DataProvider: Sendable {
     /// One product's data source.
     public struct Source: Sendable {
@@ -90,9 +91,15 @@ public struct DataProvider: Sendable {
     /// - Throws: on any failure, before the manifest is written (the snapshot stays incomplete);
     ///   ``DataRefreshError/Kind/sourceMissing`` for a shared home that does not exist and
     ///   ``DataRefreshError/Kind/unexpectedlyEmpty`` for data that is empty or far smaller than last time.
+    ///
+    /// - Parameters:
+    ///   - id: the snapshot's id (default: from `now`); the workers and the merge of a sharded
+    ///     snapshot share one.
+    ///   - homeShards: merge the shared-home manifests that this many ``snapshotHomeShard(_:snapshot:)``
+    ///     workers wrote (``mergeHomeShards(_:snapshot:count:)``), instead of walking the homes here.
     @discardableResult
-    public func provide(now: Date = Date()) async throws -> SnapshotManifest {
-        let id = SnapshotManifest.id(for: now)
+    public func provide(now: Date = Date(), id: String? = nil, homeShards: Int? = nil) async throws -> SnapshotManifest {
+        let id = id ?? SnapshotManifest.id(for: now)
         let base = location.prefix(of: id)
         for source in sources {
             var isDirectory: ObjCBool = false
@@ -123,40 +130,42 @@ public struct DataProvider: Sendable {
             logger.info(
                 "database dumped",
                 metadata: ["product": "\(source.name)", "bytes": "\(dump.bytes)", "sha256": "\(dump.sha256)"])
-            let homePrefix = "\(source.name)/shared-home/"
-            let engine = try SyncEngine(
-                source: .local(source.sharedHome), destination: .s3(bucket: location.bucket, prefix: base + homePrefix),
-                destinationClient: s3,
-                configuration: .init(
-                    options: SyncOptions(filter: SyncFilter(source.excludes.map { .exclude($0) })),
-                    writeOptions: writeOptions))
-            let summary = try await engine.sync()
-            guard summary.succeeded else {
-                throw DataRefreshError(
-                    "the shared home of \(source.name) did not sync completely (\(summary.failures.count) failed, "
-                        + "first: \(summary.failures.first.map { "\($0.key): \($0.message)" } ?? "none")); "
-                        + "the snapshot \(id) stays incomplete")
+            let home: HomeSnapshot
+            if let homeShards {
+                home = try await mergeHomeShards(source, snapshot: id, count: homeShards)
+            } else {
+                home = try await snapshotHome(source, snapshot: id, previous: previous)
             }
-            let listed = try await s3.listAllObjects(bucket: location.bucket, prefix: base + homePrefix)
+            logger.info(
+                "shared home recorded",
+                metadata: [
+                    "product": "\(source.name)", "files": "\(home.files)", "bytes": "\(home.bytes)",
+                    "hashed": "\(home.hashed)", "uploaded": "\(home.uploaded)",
+                    "uploadedBytes": "\(home.uploadedBytes)",
+                ])
             let product = SnapshotManifest.Product(
                 name: source.name, version: source.version ?? build?.version, dumpKey: dumpKey, dumpBytes: dump.bytes,
-                dumpSHA256: dump.sha256, sharedHomePrefix: homePrefix, sharedHomeObjects: listed.count,
-                sharedHomeBytes: listed.reduce(0) { $0 + $1.size }, buildNumber: build?.build,
-                baseURL: baseURL)
+                dumpSHA256: dump.sha256, sharedHomeManifest: "\(source.name)/\(HomeManifest.fileName)",
+                sharedHomeManifestSHA256: home.manifestSHA256, sharedHomeObjects: home.files,
+                sharedHomeBytes: home.bytes, buildNumber: build?.build, baseURL: baseURL)
             try check(product, against: previous, snapshot: id)
             products.append(product)
         }
         let manifest = SnapshotManifest(
             id: id, sourceEnvironment: environment, products: products, toolVersion: AtlasRelayVersion.current)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        _ = try await s3.putObject(
-            bucket: location.bucket, key: base + SnapshotManifest.fileName,
-            data: ByteBuffer(data: try encoder.encode(manifest)),
-            options: writeOptions)
+        try await writeManifest(manifest)
         logger.info("snapshot complete", metadata: ["snapshot": "\(id)"])
         try await prune()
         return manifest
+    }
+
+    /// Writes `manifest` as its snapshot's `manifest.json`: the step that makes it complete.
+    func writeManifest(_ manifest: SnapshotManifest) async throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        _ = try await s3.putObject(
+            bucket: location.bucket, key: location.prefix(of: manifest.id) + SnapshotManifest.fileName,
+            data: ByteBuffer(data: try encoder.encode(manifest)), options: writeOptions)
     }
 
     /// The newest complete snapshot's manifest, if there is one.
@@ -194,8 +203,8 @@ public struct DataProvider: Sendable {
         }
     }
 
-    /// Removes complete snapshots beyond the newest ``keep``, and incomplete ones older than the
-    /// newest complete one.
+    /// Removes complete snapshots beyond the newest ``keep``, incomplete ones older than the
+    /// newest complete one, and the contents no kept snapshot names.
     public func prune() async throws {
         let (complete, incomplete) = try await location.snapshots(s3)
         let newest = complete.last ?? ""
@@ -212,6 +221,7 @@ public struct DataProvider: Sendable {
             }
             logger.info("old snapshot removed", metadata: ["snapshot": "\(id)"])
         }
+        try await pruneContents(keeping: Array(complete.suffix(keep)))
     }
 }
 

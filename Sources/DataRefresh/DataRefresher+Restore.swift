@@ -4,22 +4,33 @@ import S3Sync
 // The data steps of a refresh: check the snapshot, restore the databases, sync the shared homes.
 
 extension DataRefresher {
-    /// Refuses a product's snapshot data that cannot be a real shared home, or that is not what
-    /// the manifest says, before anything is stopped or written.
+    /// Refuses a product's snapshot data that cannot be a real shared home, or whose home
+    /// manifest is not the one the snapshot recorded, before anything is stopped or written.
     func checkSnapshot(_ data: SnapshotManifest.Product, of manifest: SnapshotManifest) async throws {
         guard data.sharedHomeObjects > 0 else {
             throw DataRefreshError(
                 "snapshot \(manifest.id) holds no shared-home files for \(data.name); restoring it would empty DEV's shared home, so nothing was changed. Choose another snapshot",
                 kind: .unexpectedlyEmpty)
         }
-        let listed = try await s3.listAllObjects(
-            bucket: location.bucket, prefix: location.prefix(of: manifest.id) + data.sharedHomePrefix)
-        let bytes = listed.reduce(Int64(0)) { $0 + $1.size }
-        guard listed.count == data.sharedHomeObjects, bytes == data.sharedHomeBytes else {
+        // Checked here, before anything changes; fetched again (and checked again) by the sync.
+        _ = try await homeManifest(data, of: manifest)
+        try? FileManager.default.removeItem(atPath: "\(workDirectory)/home-manifests")
+    }
+
+    /// The product's home manifest, downloaded into the work directory and checked against the
+    /// SHA-256 the snapshot recorded.
+    func homeManifest(_ data: SnapshotManifest.Product, of manifest: SnapshotManifest) async throws -> String {
+        let path = try await HomeManifest.download(
+            s3, location: location, snapshot: manifest.id, key: data.sharedHomeManifest,
+            into: "\(workDirectory)/home-manifests/\(manifest.id)/\(data.name)")
+        let sha256 = try await Blocking.run { try HomeManifest.sha256(ofFile: path) }
+        guard sha256 == data.sharedHomeManifestSHA256 else {
+            try? FileManager.default.removeItem(atPath: path)
             throw DataRefreshError(
-                "snapshot \(manifest.id) holds \(listed.count) shared-home files (\(bytes) bytes) for \(data.name), its manifest says \(data.sharedHomeObjects) (\(data.sharedHomeBytes) bytes); it was changed after it was taken, so nothing was changed. Choose another snapshot",
+                "the home manifest of \(data.name) in snapshot \(manifest.id) has SHA-256 \(sha256), its snapshot recorded \(data.sharedHomeManifestSHA256); it was changed after it was taken, so nothing was changed. Choose another snapshot",
                 kind: .mismatch)
         }
+        return path
     }
 
     /// Restores each target's database from the snapshot's dump into a fresh database created
@@ -67,28 +78,41 @@ extension DataRefresher {
         }
     }
 
-    /// Syncs each target's shared home from the snapshot, with delete, and checks that what is
-    /// there afterwards is exactly the snapshot.
+    /// Brings each target's shared home to the snapshot's: the home manifest is merged with a
+    /// walk of the home, so only the files that differ (by size or time) are fetched from the
+    /// content store, each checked against its SHA-256 and given the snapshot's time; files the
+    /// snapshot does not have are deleted (within ``RestoreOptions/maxDelete``). Afterwards the
+    /// home is compared with the manifest again: every file must be in sync.
     func syncSharedHomes(_ manifest: SnapshotManifest) async throws {
-        let base = location.prefix(of: manifest.id)
         for target in targets {
             let data = try product(target.name, in: manifest)
+            let manifestPath = try await homeManifest(data, of: manifest)
             try FileManager.default.createDirectory(atPath: target.sharedHome, withIntermediateDirectories: true)
             let engine = try SyncEngine(
-                source: .s3(bucket: location.bucket, prefix: base + data.sharedHomePrefix),
+                source: .s3(bucket: location.bucket, prefix: location.contentPrefix),
                 destination: .local(target.sharedHome), sourceClient: s3,
-                configuration: .init(options: SyncOptions(delete: true)))
-            let summary = try await engine.sync()
+                configuration: .init(
+                    options: SyncOptions(
+                        compare: .exactTimestamps, delete: true, maxDelete: restoreOptions.maxDelete)))
+            let summary = try await engine.sync(sourceListing: try HomeManifest.Reader(path: manifestPath))
             guard summary.succeeded else {
+                let why =
+                    summary.deletionsWithheldBecause == .deleteLimit
+                    ? summary.deletionsWithheld ?? "" : "\(summary.failures.count) failed, first: \(summary.failures.first.map { "\($0.key): \($0.message)" } ?? "none")"
                 throw DataRefreshError(
-                    "the shared home of \(target.name) did not sync completely (\(summary.failures.count) failed); "
-                        + "re-run to resume")
+                    "the shared home of \(target.name) did not sync completely (\(why)); re-run to resume")
             }
             // What is there now must be the snapshot: nothing left to do, every file accounted for.
-            let after = try await engine.plan()
-            guard after.isEmpty, after.refused.isEmpty, after.unchanged == data.sharedHomeObjects else {
+            var left = 0
+            var inSync = 0
+            try await engine.forEachDecision(sourceListing: try HomeManifest.Reader(path: manifestPath)) { batch in
+                for decision in batch {
+                    if case .unchanged = decision { inSync += 1 } else { left += 1 }
+                }
+            }
+            guard left == 0, inSync == data.sharedHomeObjects else {
                 throw DataRefreshError(
-                    "after restoring the shared home of \(target.name), \(target.sharedHome) holds \(after.unchanged) of the \(data.sharedHomeObjects) files of snapshot \(manifest.id) (\(after.transfers.count) differ, \(after.deletes.count) extra); re-run to resume",
+                    "after restoring the shared home of \(target.name), \(target.sharedHome) holds \(inSync) of the \(data.sharedHomeObjects) files of snapshot \(manifest.id) (\(left) differ or are extra); re-run to resume",
                     kind: .mismatch)
             }
             logger.info(
@@ -96,7 +120,9 @@ extension DataRefresher {
                 metadata: [
                     "product": "\(target.name)", "transferred": "\(summary.transferred)",
                     "deleted": "\(summary.deleted)", "bytes": "\(summary.transferredBytes)",
+                    "unchanged": "\(summary.unchanged)",
                 ])
         }
+        try? FileManager.default.removeItem(atPath: "\(workDirectory)/home-manifests")
     }
 }

@@ -1,5 +1,6 @@
 import AtlassianAdmin
 import Foundation
+import S3Sync
 
 extension DataRefresher {
     /// How the restored database is created: encoding, collation and character type, template.
@@ -88,6 +89,11 @@ extension DataRefresher {
         public var reindexTimeout: Duration
         /// How often the reindex's progress is polled.
         public var reindexPollInterval: Duration
+        /// The most a shared-home restore may delete from the target's home (files the snapshot
+        /// does not have): 20 % of the home or 1000 files, whichever is more, by default, so a
+        /// snapshot of a half-mounted home cannot wipe DEV's; `nil` for no limit. A refresh over
+        /// the limit fails before deleting anything, and a re-run with a higher limit resumes.
+        public var maxDelete: DeleteLimit?
         /// The free bytes in a directory: `statvfs` by default; injectable for tests.
         public var freeSpace: @Sendable (_ directory: String) throws -> Int64
 
@@ -95,7 +101,7 @@ extension DataRefresher {
         public init(
             jobs: Int = ProcessInfo.processInfo.activeProcessorCount, transfer: DumpTransfer = .automatic,
             reindex: ReindexMode = .background, reindexTimeout: Duration = .seconds(4 * 3600),
-            reindexPollInterval: Duration = .seconds(5),
+            reindexPollInterval: Duration = .seconds(5), maxDelete: DeleteLimit? = RestoreOptions.defaultMaxDelete,
             freeSpace: @escaping @Sendable (_ directory: String) throws -> Int64 = RestoreOptions.statvfsFreeSpace
         ) {
             self.jobs = max(1, jobs)
@@ -104,7 +110,11 @@ extension DataRefresher {
             self.reindexTimeout = reindexTimeout
             self.reindexPollInterval = reindexPollInterval
             self.freeSpace = freeSpace
+            self.maxDelete = maxDelete
         }
+
+        /// The default ``maxDelete``: 20 % or 1000 files.
+        public static let defaultMaxDelete = DeleteLimit.percentOrCount(20, 1000)
 
         /// Whether the dump is streamed (``DumpTransfer/stream``, or ``DumpTransfer/automatic``
         /// with one job).

@@ -17,20 +17,25 @@ public struct SnapshotLocation: Sendable, Equatable {
     /// The key prefix of snapshot `id`.
     public func prefix(of id: String) -> String { "\(prefix)\(id)/" }
 
+    /// The content store every snapshot's shared homes point into (``HomeManifest``).
+    public var contentPrefix: String { prefix + HomeManifest.contentFolder }
+
     /// The ids of the complete snapshots (those with a manifest), oldest first, and of the
     /// incomplete ones.
+    ///
+    /// Lists only the folders below the prefix (a delimited listing), then looks for each one's
+    /// manifest, so the millions of objects in the content store and in the snapshots are never
+    /// listed here.
     public func snapshots(_ s3: S3Client) async throws -> (complete: [String], incomplete: [String]) {
-        var ids = Set<String>()
-        var complete = Set<String>()
+        var ids: [String] = []
         var token: String?
         repeat {
-            let page = try await s3.listObjectsV2(bucket: bucket, prefix: prefix, continuationToken: token)
-            for object in page.objects {
-                let rest = object.key.dropFirst(prefix.count)
-                guard let slash = rest.firstIndex(of: "/") else { continue }
-                let id = String(rest[..<slash])
-                ids.insert(id)
-                if rest[rest.index(after: slash)...] == SnapshotManifest.fileName { complete.insert(id) }
+            let page = try await s3.listObjectsV2(
+                bucket: bucket, prefix: prefix, delimiter: "/", continuationToken: token)
+            for folder in page.commonPrefixes {
+                let id = String(folder.dropFirst(prefix.count).dropLast())
+                // The content store is shared by all snapshots, and is none of them.
+                if !id.isEmpty && id + "/" != HomeManifest.contentFolder { ids.append(id) }
             }
             guard page.nextContinuationToken == nil || page.nextContinuationToken != token else {
                 throw DataRefreshError(
@@ -39,7 +44,16 @@ public struct SnapshotLocation: Sendable, Equatable {
             }
             token = page.nextContinuationToken
         } while token != nil
-        return (complete.sorted(), ids.subtracting(complete).sorted())
+        var complete: [String] = []
+        var incomplete: [String] = []
+        for id in ids.sorted() {
+            if try await s3.headObject(bucket: bucket, key: prefix(of: id) + SnapshotManifest.fileName) != nil {
+                complete.append(id)
+            } else {
+                incomplete.append(id)
+            }
+        }
+        return (complete, incomplete)
     }
 
     /// The manifest of snapshot `id`.

@@ -15,9 +15,12 @@ public struct SnapshotManifest: Sendable, Codable, Equatable {
         public var dumpBytes: Int64
         /// The dump's SHA-256, hex.
         public var dumpSHA256: String
-        /// The shared home's prefix, relative to the snapshot.
-        public var sharedHomePrefix: String
-        /// Objects in the shared home.
+        /// The shared home's manifest (``HomeManifest``), its key relative to the snapshot: every
+        /// file with its size, time and SHA-256, whose bytes are in the location's content store.
+        public var sharedHomeManifest: String
+        /// The home manifest's SHA-256, hex: a refresh checks it before it changes anything.
+        public var sharedHomeManifestSHA256: String
+        /// Files in the shared home.
         public var sharedHomeObjects: Int
         /// Bytes in the shared home.
         public var sharedHomeBytes: Int64

@@ -57,7 +57,7 @@ struct LocalFile: Sendable {
         return try await run {
             try FileManager.default.createDirectory(
                 atPath: (finalPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            let descriptor = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            let descriptor = open(partial, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard descriptor >= 0 else { throw failure("create", partial) }
             return LocalFile(descriptor: descriptor, path: partial)
         }

@@ -6,22 +6,86 @@ import Synchronization
 ///
 /// Batches are non-empty and strictly ascending within and across batches; `nil` is the end.
 /// Callers ask for one batch at a time (the next request waits for the previous answer).
-protocol SortedListing: Sendable {
+///
+/// A listing can describe a source that is not listed in place: a snapshot's manifest gives each
+/// path's size, time and checksum, with ``SyncEntry/sourceKey`` naming the content object
+/// (see ``SyncEngine/sync(sourceListing:progress:)``).
+public protocol SortedListing: Sendable {
     /// The next batch, or `nil` when the listing is done.
     func next() async throws -> [SyncEntry]?
 }
 
+/// Two sorted listings walked side by side: each call yields the next run of key pairs (one side
+/// `nil` when only the other has the key), in key order, while the next batch of each side is
+/// already on its way. Memory holds a batch or two of each side, never a listing.
+///
+/// Used by one task at a time.
+public final class SortedMerge {
+    private struct Side {
+        let listing: any SortedListing
+        var entries = ArraySlice<SyncEntry>()
+        var ended = false
+        var pending: Task<[SyncEntry]?, any Error>?
+
+        init(_ listing: any SortedListing) {
+            self.listing = listing
+            pending = Task { try await listing.next() }
+        }
+
+        /// Takes the next batch when this one is merged, and asks for the one after.
+        mutating func refill() async throws {
+            guard entries.isEmpty, !ended, let batch = pending else { return }
+            if let entries = try await batch.value {
+                self.entries = ArraySlice(entries)
+                pending = Task { [listing] in try await listing.next() }
+            } else {
+                ended = true
+                pending = nil
+            }
+        }
+    }
+
+    private var left: Side
+    private var right: Side
+
+    /// Merges `left` (a sync's source) with `right` (its destination).
+    public init(_ left: any SortedListing, _ right: any SortedListing) {
+        self.left = Side(left)
+        self.right = Side(right)
+    }
+
+    deinit {
+        left.pending?.cancel()
+        right.pending?.cancel()
+    }
+
+    /// The next non-empty run of pairs, or `nil` when both sides are done.
+    public func next() async throws -> [(SyncEntry?, SyncEntry?)]? {
+        while true {
+            try await left.refill()
+            try await right.refill()
+            if left.entries.isEmpty && right.entries.isEmpty && left.ended && right.ended { return nil }
+            var pairs: [(SyncEntry?, SyncEntry?)] = []
+            SyncPlanner.merge(
+                &left.entries, &right.entries, sourceEnded: left.ended, destinationEnded: right.ended
+            ) { pairs.append(($0, $1)) }
+            if !pairs.isEmpty { return pairs }
+        }
+    }
+}
+
 /// A listing already in memory (tests, manifests): sorted once, served in batches.
-final class ArrayListing: SortedListing {
+public final class ArrayListing: SortedListing {
     private let batches: Mutex<ArraySlice<SyncEntry>>
     private let batchSize: Int
 
-    init(_ entries: [SyncEntry], batchSize: Int = 1000) {
+    /// Serves `entries` (in any order) sorted, `batchSize` at a time.
+    public init(_ entries: [SyncEntry], batchSize: Int = 1000) {
         self.batches = Mutex(ArraySlice(entries.sorted { $0.key < $1.key }))
         self.batchSize = max(1, batchSize)
     }
 
-    func next() async throws -> [SyncEntry]? {
+    public func next() async throws -> [SyncEntry]? {
         batches.withLock { rest in
             guard !rest.isEmpty else { return nil }
             let batch = Array(rest.prefix(batchSize))
@@ -105,7 +169,7 @@ final class S3Listing: SortedListing {
 /// in ``SyncKey`` order across the whole tree: a folder `d` sorts as `d/`, the prefix all its
 /// files share. Memory holds the path from the root down, with each folder's names on it, never
 /// the tree.
-final class LocalWalk: SortedListing {
+public final class LocalWalk: SortedListing {
     /// What the walk keeps of one folder entry (not its whole `stat`: a folder may hold millions).
     private struct Child {
         let name: String
@@ -141,8 +205,10 @@ final class LocalWalk: SortedListing {
     /// Walks `root`, skipping keys up to and including `startAfter` when given (whole folders
     /// below it are never read). A missing `root` lists as empty unless it `mustExist` (a
     /// source), when it throws ``SyncError/Kind/sourceMissing``.
-    init(root: String, symlinks: SymlinkPolicy, mustExist: Bool, after startAfter: SyncKey? = nil, batchSize: Int = 1000)
-    {
+    public init(
+        root: String, symlinks: SymlinkPolicy = .follow, mustExist: Bool, after startAfter: SyncKey? = nil,
+        batchSize: Int = 1000
+    ) {
         self.root = root
         self.symlinks = symlinks
         self.mustExist = mustExist
@@ -150,7 +216,7 @@ final class LocalWalk: SortedListing {
         self.batchSize = batchSize
     }
 
-    func next() async throws -> [SyncEntry]? {
+    public func next() async throws -> [SyncEntry]? {
         try await LocalFile.run { [self] in
             try state.withLock { state in
                 if !state.started {

@@ -28,9 +28,14 @@ extension SyncEngine {
     ///
     /// - Returns: the entries each side listed in the sync's scope, and those left out.
     /// - Throws: as ``plan()`` does, ``SyncError/Kind/emptySource`` once the whole listing is seen.
+    ///
+    /// - Parameter sourceListing: the source side as a listing (a manifest), instead of listing
+    ///   ``source`` (see ``sync(sourceListing:progress:)``).
     @discardableResult
-    public func forEachDecision(_ body: ([SyncDecision]) throws -> Void) async throws -> DecisionCounts {
-        let stream = DecisionStream(engine: self, after: nil)
+    public func forEachDecision(
+        sourceListing: (any SortedListing)? = nil, _ body: ([SyncDecision]) throws -> Void
+    ) async throws -> DecisionCounts {
+        let stream = DecisionStream(engine: self, after: nil, sourceListing: sourceListing)
         while let batch = try await stream.next() { try body(batch.decisions) }
         if stream.counts.sourceEntries == 0, stream.counts.deletes > 0 { try refuseEmptySource(deleting: stream.counts.deletes) }
         return stream.counts
@@ -163,65 +168,26 @@ struct DecisionBatch {
 /// The decisions of one sync, merged from the two sides' sorted listings a batch at a time;
 /// the next batch of each side is fetched while the current one is decided. Used by one task.
 final class DecisionStream {
-    /// One side: its listing, the batch being merged, and the next batch on its way.
-    private struct Side {
-        let listing: any SortedListing
-        var entries = ArraySlice<SyncEntry>()
-        var ended = false
-        var pending: Task<[SyncEntry]?, any Error>?
-
-        init(_ listing: any SortedListing) {
-            self.listing = listing
-            pending = Task { try await listing.next() }
-        }
-
-        /// Takes the next batch when this one is merged, and asks for the one after.
-        mutating func refill() async throws {
-            guard entries.isEmpty, !ended, let batch = pending else { return }
-            if let entries = try await batch.value {
-                self.entries = ArraySlice(entries)
-                pending = Task { [listing] in try await listing.next() }
-            } else {
-                ended = true
-                pending = nil
-            }
-        }
-    }
-
     let engine: SyncEngine
-    private var source: Side
-    private var destination: Side
+    private let merge: SortedMerge
     private(set) var counts = DecisionCounts()
 
-    /// The decisions for the keys after `watermark` (all keys when `nil`).
-    init(engine: SyncEngine, after watermark: SyncKey?) {
+    /// The decisions for the keys after `watermark` (all keys when `nil`); the source side from
+    /// `sourceListing` when given, else listed in place.
+    init(engine: SyncEngine, after watermark: SyncKey?, sourceListing: (any SortedListing)? = nil) {
         self.engine = engine
-        source = Side(engine.listing(engine.source, client: engine.sourceClient, isSource: true, after: watermark))
-        destination = Side(
+        merge = SortedMerge(
+            sourceListing
+                ?? engine.listing(engine.source, client: engine.sourceClient, isSource: true, after: watermark),
             engine.listing(engine.destination, client: engine.destinationClient, isSource: false, after: watermark))
-    }
-
-    deinit {
-        source.pending?.cancel()
-        destination.pending?.cancel()
     }
 
     /// The next batch of decisions (possibly empty), or `nil` when both sides are done.
     func next() async throws -> DecisionBatch? {
-        while true {
-            try await source.refill()
-            try await destination.refill()
-            if source.entries.isEmpty && destination.entries.isEmpty && source.ended && destination.ended { return nil }
-            var pairs: [(SyncEntry?, SyncEntry?)] = []
-            SyncPlanner.merge(
-                &source.entries, &destination.entries, sourceEnded: source.ended, destinationEnded: destination.ended
-            ) { pairs.append(($0, $1)) }
-            if let last = pairs.last {
-                let (decisions, countsAfter) = try await decide(pairs)
-                return DecisionBatch(
-                    decisions: decisions, countsAfter: countsAfter, through: (last.0 ?? last.1)!.key, counts: counts)
-            }
-        }
+        guard let pairs = try await merge.next(), let last = pairs.last else { return nil }
+        let (decisions, countsAfter) = try await decide(pairs)
+        return DecisionBatch(
+            decisions: decisions, countsAfter: countsAfter, through: (last.0 ?? last.1)!.key, counts: counts)
     }
 
     private func decide(_ pairs: [(SyncEntry?, SyncEntry?)]) async throws -> ([SyncDecision], [DecisionCounts]) {

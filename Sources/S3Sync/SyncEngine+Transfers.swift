@@ -1,3 +1,6 @@
+import Crypto
+import Foundation
+import RelayFoundation
 import NIOCore
 
 /// The work of one planned entry: upload, download, server-side or streamed copy, delete.
@@ -7,17 +10,18 @@ extension SyncEngine {
         case (.s3, .local(let root)) where entry.kind == .folder:
             try await LocalFile.makeDirectory(root + "/" + entry.key.string)
         case (.local(let root), .s3(let bucket, let prefix)):
+            let path = root + "/" + entry.contentKey.string
             try await upload(
-                path: root + "/" + entry.key.string, size: entry.size, bucket: bucket, key: prefix + entry.key.string,
-                limits: limits, state: state)
+                path: path, size: entry.size, bucket: bucket, key: prefix + entry.key.string, limits: limits,
+                state: state)
+            if entry.sourceKey != nil { try await checkUnchanged(path, entry, bucket: bucket, key: prefix + entry.key.string) }
         case (.s3(let bucket, let prefix), .local(let root)):
             try await download(
-                bucket: bucket, key: prefix + entry.key.string, entry: entry, path: root + "/" + entry.key.string,
-                limits: limits,
-                state: state)
+                bucket: bucket, key: prefix + entry.contentKey.string, entry: entry,
+                path: root + "/" + entry.key.string, limits: limits, state: state)
         case (.s3(let sourceBucket, let sourcePrefix), .s3(let bucket, let prefix)):
             try await copy(
-                sourceBucket: sourceBucket, sourceKey: sourcePrefix + entry.key.string, size: entry.size,
+                sourceBucket: sourceBucket, sourceKey: sourcePrefix + entry.contentKey.string, size: entry.size,
                 bucket: bucket,
                 key: prefix + entry.key.string, limits: limits, state: state)
         case (.local, .local):
@@ -136,6 +140,14 @@ extension SyncEngine {
                     try await group.waitForAll()
                 }
             }
+            if let expected = entry.checksums.first(where: { $0.algorithm == .sha256 }) {
+                let actual = try await Self.sha256(file, size: entry.size)
+                guard actual == expected.hex else {
+                    throw SyncError.checksumMismatch(
+                        "s3://\(bucket)/\(key) holds content with SHA-256 \(actual), not the \(expected.hex) its manifest records for \(entry.key); the object was changed or corrupted, so \(path) was not written"
+                    )
+                }
+            }
             try await file.setModificationTime(entry.lastModified)
             if configuration.durableDownloads {
                 try await file.syncAndClose()
@@ -148,6 +160,39 @@ extension SyncEngine {
             try? await LocalFile.remove(file.path)
             throw error
         }
+    }
+
+    /// A file uploaded under a key other than its own (content-addressed) must not have changed
+    /// while it was read: the object would hold content its key does not name. If it did, the
+    /// object is deleted and the transfer fails.
+    func checkUnchanged(_ path: String, _ entry: SyncEntry, bucket: String, key: String) async throws {
+        let now = try await LocalFile.run { () -> (Int64, Date)? in
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            return (
+                Int64(info.st_size),
+                Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec) + TimeInterval(info.st_mtim.tv_nsec) / 1e9)
+            )
+        }
+        guard let now, now.0 == entry.size, now.1 == entry.lastModified else {
+            _ = try? await destinationClient!.deleteObjects(bucket: bucket, keys: [key])
+            throw SyncError.checksumMismatch(
+                "\(path) changed while it was uploaded as s3://\(bucket)/\(key); the object was removed, sync again to take the new content"
+            )
+        }
+    }
+
+    /// The SHA-256 of a file's first `size` bytes, as lowercase hex.
+    static func sha256(_ file: LocalFile, size: Int64) async throws -> String {
+        var hash = SHA256()
+        var offset: Int64 = 0
+        while offset < size {
+            let count = Int(min(1 << 20, size - offset))
+            let buffer = try await file.read(offset: offset, count: count)
+            hash.update(data: buffer.readableBytesView)
+            offset += Int64(count)
+        }
+        return Hex.string(hash.finalize())
     }
 
     func copy(

@@ -94,6 +94,45 @@ public struct SyncEngine: Sendable {
             feed: { try await stream.next() }, spool: spool, resumed: resumed, identity: identity, progress: progress)
     }
 
+    /// Syncs with the source side described by `sourceListing` instead of listed: each entry is
+    /// a destination key with the size, time and checksums it must have, and its
+    /// ``SyncEntry/sourceKey`` names the object (or file) below ``source`` that holds the content.
+    ///
+    /// This is how a content-addressed snapshot is restored: the manifest lists paths, the
+    /// content store holds one object per distinct content, and only the paths that differ from
+    /// the destination are fetched (each checked against its SHA-256 when the entry carries one).
+    /// Deletions, their guards and progress work as in ``sync(progress:)``; no checkpoint is kept
+    /// (a re-run finds the paths already restored in sync).
+    public func sync(sourceListing: any SortedListing, progress: @escaping @Sendable (SyncProgress) -> Void = { _ in })
+        async throws -> SyncSummary
+    {
+        let stream = DecisionStream(engine: self, after: nil, sourceListing: sourceListing)
+        return try await execute(
+            feed: { try await stream.next() }, spool: try DeleteSpool.temporary(), resumed: nil, identity: nil,
+            progress: progress)
+    }
+
+    /// Runs decisions made elsewhere, a batch at a time as `feed` yields them (until `nil`):
+    /// transfers within the engine's bounds, then deletions behind their guards, as in
+    /// ``run(_:progress:)``. A content-addressed snapshot uses it to upload each new content once,
+    /// deciding as it walks the tree.
+    public func run(
+        decisions feed: @escaping () async throws -> [SyncDecision]?,
+        progress: @escaping @Sendable (SyncProgress) -> Void = { _ in }
+    ) async throws -> SyncSummary {
+        var counts = DecisionCounts()
+        return try await execute(
+            feed: {
+                guard let decisions = try await feed() else { return nil }
+                for decision in decisions {
+                    if case .delete = decision { counts.deletes += 1 } else { counts.sourceEntries += 1 }
+                }
+                return DecisionBatch(
+                    decisions: decisions, countsAfter: Array(repeating: counts, count: decisions.count),
+                    through: decisions.last?.key ?? "", counts: counts)
+            }, spool: try DeleteSpool.temporary(), resumed: nil, identity: nil, progress: progress)
+    }
+
     /// Runs `plan`: transfers, then (if all succeeded and the guards allow) deletions.
     ///
     /// A local destination is locked for the run (an advisory `flock` on the folder), so two syncs

@@ -27,12 +27,17 @@ public struct SyncEntry: Sendable, Equatable {
     public var checksums: [ContentChecksum]
     /// The entry's kind.
     public var kind: Kind
+    /// Where the source side holds this entry's content when that is not at ``key``: a
+    /// content-addressed object a manifest points to, or the file a content object is made
+    /// from. `nil` (the default) for an entry listed in place.
+    public var sourceKey: SyncKey?
 
     /// Creates an entry.
     public init(
         key: SyncKey, size: Int64, lastModified: Date, eTag: String? = nil, checksums: [ContentChecksum] = [],
-        kind: Kind = .file
+        kind: Kind = .file, sourceKey: SyncKey? = nil
     ) {
+        self.sourceKey = sourceKey
         self.key = key
         self.size = size
         self.lastModified = lastModified
@@ -40,6 +45,9 @@ public struct SyncEntry: Sendable, Equatable {
         self.checksums = checksums
         self.kind = kind
     }
+
+    /// Where the source side holds the content: ``sourceKey``, or ``key``.
+    public var contentKey: SyncKey { sourceKey ?? key }
 
     /// The checksums this entry's content is known by: its own, and the MD5 its ETag is when the
     /// ETag is a plain MD5 (not a multipart `-N` ETag).

@@ -56,19 +56,27 @@ public enum DeleteLimit: Sendable, Equatable, Codable, CustomStringConvertible {
     case count(Int)
     /// At most this percentage (0–100) of the destination's entries in the sync's scope.
     case percent(Double)
+    /// At most this percentage, or this many entries, whichever is more (`20% or 1000`): a
+    /// share that still lets a small destination lose a few files.
+    case percentOrCount(Double, Int)
 
-    /// Parses `N` or `P%` (as `--max-delete` and `pipeline.yml` write it).
+    /// Parses `N`, `P%` or `P% or N` (as `--max-delete` and `pipeline.yml` write it).
     ///
     /// - Throws: ``SyncError/Kind/invalidArgument`` for anything else, saying what is accepted.
     public init(parsing text: String) throws {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if trimmed.hasSuffix("%"), let value = Double(trimmed.dropLast()), (0...100).contains(value) {
+        let parts = trimmed.components(separatedBy: " or ")
+        if parts.count == 2, case .percent(let share) = try DeleteLimit(parsing: parts[0]),
+            case .count(let most) = try DeleteLimit(parsing: parts[1])
+        {
+            self = .percentOrCount(share, most)
+        } else if trimmed.hasSuffix("%"), let value = Double(trimmed.dropLast()), (0...100).contains(value) {
             self = .percent(value)
         } else if let value = Int(trimmed), value >= 0 {
             self = .count(value)
         } else {
             throw SyncError.invalidArgument(
-                "max-delete '\(text)' is neither a number of entries (e.g. 1000) nor a percentage from 0% to 100% (e.g. 20%)"
+                "max-delete '\(text)' is neither a number of entries (e.g. 1000), a percentage from 0% to 100% (e.g. 20%), nor both ('20% or 1000')"
             )
         }
     }
@@ -78,6 +86,9 @@ public enum DeleteLimit: Sendable, Equatable, Codable, CustomStringConvertible {
         switch self {
         case .count(let most): return deletes <= most
         case .percent(let share): return Double(deletes) <= Double(destinationEntries) * share / 100
+        case .percentOrCount(let share, let most):
+            return DeleteLimit.count(most).allows(deletes, of: destinationEntries)
+                || DeleteLimit.percent(share).allows(deletes, of: destinationEntries)
         }
     }
 
@@ -85,6 +96,7 @@ public enum DeleteLimit: Sendable, Equatable, Codable, CustomStringConvertible {
         switch self {
         case .count(let most): return "\(most)"
         case .percent(let share): return share.rounded() == share ? "\(Int(share))%" : "\(share)%"
+        case .percentOrCount(let share, let most): return "\(DeleteLimit.percent(share)) or \(most)"
         }
     }
 }

@@ -23,6 +23,12 @@ public struct SyncPlan: Sendable, Equatable {
         public let entry: SyncEntry
         /// Why.
         public let reason: Reason
+
+        /// A transfer of `entry`, for `reason`.
+        public init(entry: SyncEntry, reason: Reason) {
+            self.entry = entry
+            self.reason = reason
+        }
     }
 
     /// Entries to transfer, in key order.

@@ -88,10 +88,12 @@ struct SnapshotSafetyTests {
         try await DataRefreshTests.withWorld { world in
             let manifest = try await world.provider.provide()
             let product = try #require(manifest.products.first { $0.name == "confluence" })
-            let prefix = world.location.prefix(of: manifest.id) + product.sharedHomePrefix
-            let objects = try await world.s3.listAllObjects(bucket: world.location.bucket, prefix: prefix)
-            _ = try await world.s3.deleteObjects(
-                bucket: world.location.bucket, keys: [try #require(objects.first).key])
+            // The home manifest loses a line after the snapshot was taken.
+            let key = world.location.prefix(of: manifest.id) + product.sharedHomeManifest
+            let original = try #require(try await world.s3.getObjectData(bucket: world.location.bucket, key: key))
+            let shortened = String(decoding: original, as: UTF8.self).split(separator: "\n").dropFirst()
+                .map { $0 + "\n" }.joined()
+            _ = try await world.s3.putObject(bucket: world.location.bucket, key: key, data: ByteBuffer(string: shortened))
 
             let refresher = world.refresher()
             #expect(await Self.kind { _ = try await refresher.refresh() } == .mismatch)

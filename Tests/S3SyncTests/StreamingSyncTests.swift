@@ -104,6 +104,9 @@ struct StreamingSyncTests {
         #expect(try DeleteLimit(parsing: "1000") == .count(1000))
         #expect(try DeleteLimit(parsing: "20%") == .percent(20))
         #expect(try DeleteLimit(parsing: " 2.5% ") == .percent(2.5))
+        #expect(try DeleteLimit(parsing: "20% or 1000") == .percentOrCount(20, 1000))
+        #expect(DeleteLimit.percentOrCount(20, 3).allows(3, of: 5) && !DeleteLimit.percentOrCount(20, 3).allows(4, of: 5))
+        #expect(DeleteLimit.percentOrCount(20, 3).allows(200, of: 1000))
         for bad in ["", "-1", "120%", "lots", "5 %%"] {
             #expect(throws: SyncError.self) { try DeleteLimit(parsing: bad) }
         }
