@@ -117,7 +117,14 @@ func logger(_ label: String) -> Logger {
 
 struct Provide: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Dump the databases and sync the shared homes to a new snapshot (reads PROD only).")
+        abstract: "Dump the databases and record the shared homes in a new snapshot (reads PROD only).",
+        discussion: """
+            A shared home is recorded as a manifest over a content store shared by all snapshots: only files whose
+            size or time changed since the last snapshot are read, and only contents the store lacks are uploaded.
+            To split the home work over machines (a CodeBuild batch): run `provide --snapshot-id ID --home-shard i/n`
+            on n workers, then `provide --snapshot-id ID --merge-home-shards n` once: it dumps the databases, checks
+            that every file was handled by exactly one worker, and writes the manifest last.
+            """)
     @OptionGroup var bucket: Bucket
     @OptionGroup var products: Products
     @Option(help: "The source environment's name.") var environment = "prod"
@@ -127,6 +134,22 @@ struct Provide: AsyncParsableCommand {
     )
     var exclude: [String] = []
     @Option(help: "Canned ACL, for example bucket-owner-full-control for another account's bucket.") var acl: String?
+    @Option(help: "The snapshot's id (default: now, as yyyyMMdd'T'HHmmss'Z'); the workers and the merge share one.")
+    var snapshotId: String?
+    @Option(help: "Only this worker's share of the shared homes, i/n (needs --snapshot-id); no database, no manifest.")
+    var homeShard: String?
+    @Option(help: "Merge the part manifests of this many --home-shard workers, dump the databases, complete the snapshot.")
+    var mergeHomeShards: Int?
+
+    func validate() throws {
+        if homeShard != nil && mergeHomeShards != nil {
+            throw ValidationError("--home-shard and --merge-home-shards are different steps; give one")
+        }
+        if (homeShard != nil || mergeHomeShards != nil) && snapshotId == nil {
+            throw ValidationError("a sharded snapshot needs --snapshot-id, the same for every worker and the merge")
+        }
+        if let count = mergeHomeShards, count < 1 { throw ValidationError("--merge-home-shards is at least 1") }
+    }
 
     func run() async throws {
         let sources = try products.pairs().map {
@@ -137,7 +160,13 @@ struct Provide: AsyncParsableCommand {
         let provider = DataProvider(
             environment: environment, sources: sources, location: bucket.location, s3: bucket.client(), keep: keep,
             writeOptions: .init(acl: acl), logger: logger("data-provider"))
-        let manifest = try await provider.provide()
+        if let homeShard, let id = snapshotId {
+            let shard = try Shard(parsing: homeShard)
+            let homes = try await provider.snapshotHomeShard(shard, snapshot: id)
+            print("snapshot \(id): shard \(shard) recorded \(homes.reduce(0) { $0 + $1.files }) files, uploaded \(homes.reduce(0) { $0 + $1.uploaded })")
+            return
+        }
+        let manifest = try await provider.provide(id: snapshotId, homeShards: mergeHomeShards)
         print("snapshot \(manifest.id) complete")
     }
 }
@@ -178,6 +207,11 @@ struct Refresh: AsyncParsableCommand {
     )
     var transfer = "automatic"
     @Option(help: "Rebuild Jira's index after start: background, foreground or none.") var reindex = "background"
+    @Option(
+        help:
+            "The most the shared-home restore may delete from a target home: N files, P%, 'P% or N', or none for no limit."
+    )
+    var maxDelete = DataRefresher.RestoreOptions.defaultMaxDelete.description
     @Option(help: "Seconds the Jira reindex may take.") var reindexTimeout = 4 * 3600
     @Flag(help: "Print the plan and change nothing.") var dryRun = false
 
@@ -236,7 +270,8 @@ struct Refresh: AsyncParsableCommand {
             production: production, control: control, workDirectory: work,
             startTimeout: .seconds(startTimeout),
             restore: .init(
-                jobs: jobs, transfer: transferMode, reindex: reindexMode, reindexTimeout: .seconds(reindexTimeout)),
+                jobs: jobs, transfer: transferMode, reindex: reindexMode, reindexTimeout: .seconds(reindexTimeout),
+                maxDelete: maxDelete == "none" ? nil : try DeleteLimit(parsing: maxDelete)),
             logger: logger("data-refresher"))
         if dryRun {
             print(try await refresher.plan(snapshot: snapshot, from: step).text)

@@ -25,7 +25,7 @@ struct Locator {
             "environment", "codeVersionParameter",
         ],
         "environments.*.refresh": [
-            "nightly", "jobs", "reindex", "keepFromProduction", "webhookAllowList", "productionHosts", "licences",
+            "nightly", "jobs", "maxDelete", "reindex", "keepFromProduction", "webhookAllowList", "productionHosts", "licences",
         ],
         "environments.*.stacks.*": [
             "name", "template", "parameters", "dependsOn", "capabilities", "tags", "allowReplaceOrDelete",

@@ -1,5 +1,6 @@
 import AtlassianAdmin
 import Foundation
+import S3Sync
 
 extension PipelineConfig {
     /// The products an application or a mix may name, as a message says them: `jira or confluence`.
@@ -146,6 +147,11 @@ extension PipelineConfig {
                     add(here + ["refresh"], "\(name) is PROD; a refresh never writes to PROD, so PROD has no refresh section")
                 }
                 if let jobs = refresh.jobs, jobs < 1 { add(here + ["refresh", "jobs"], "jobs is at least 1") }
+                if let limit = refresh.maxDelete, limit != "none", (try? DeleteLimit(parsing: limit)) == nil {
+                    add(
+                        here + ["refresh", "maxDelete"],
+                        "maxDelete is a number of files (1000), a share (20%), both ('20% or 1000') or none, not '\(limit)'")
+                }
                 if let mode = refresh.reindex, !Refresh.reindexModes.contains(mode) {
                     add(here + ["refresh", "reindex"], "reindex is \(Refresh.reindexModes.joined(separator: ", ")), not '\(mode)'")
                 }

@@ -218,6 +218,9 @@ public struct PipelineConfig: Sendable {
         public var nightly: Bool?
         /// `pg_restore --jobs` (default: the machine's cores).
         public var jobs: Int?
+        /// The most the shared-home restore may delete from a home: `N`, `P%` or `P% or N`
+        /// (default `20% or 1000`), or `none`.
+        public var maxDelete: String?
         /// After the applications are RUNNING: rebuild Jira's index `background` (the default),
         /// `foreground`, or `none`.
         public var reindex: String?

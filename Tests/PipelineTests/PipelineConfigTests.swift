@@ -206,12 +206,13 @@ import Testing
         let error = try #require(throws: PipelineConfigError.self) {
             try Self.parse(
                 Self.refreshing(
-                    dev: "{ jobs: 0, reindex: sometimes, keepFromProduction: [jira.mail.everything] }",
+                    dev: "{ jobs: 0, maxDelete: lots, reindex: sometimes, keepFromProduction: [jira.mail.everything] }",
                     uat: "{ licences: { confluence: \"env:LICENCE\" } }", prod: "{}"))
         }
         let text = "\(error)"
         #expect(text.contains("environments.prod.refresh: prod is PROD; a refresh never writes to PROD"), "\(text)")
         #expect(text.contains("environments.dev.refresh.jobs: jobs is at least 1"), "\(text)")
+        #expect(text.contains("environments.dev.refresh.maxDelete: maxDelete is a number of files"), "\(text)")
         #expect(text.contains("reindex is background, foreground, none, not 'sometimes'"), "\(text)")
         #expect(text.contains("unknown sanitisation step 'jira.mail.everything'"), "\(text)")
         #expect(text.contains("environments.uat.refresh.licences.confluence: uat has no application 'confluence'"), "\(text)")

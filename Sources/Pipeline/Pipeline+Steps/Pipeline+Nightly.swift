@@ -93,6 +93,7 @@ extension Pipeline {
                 reindex: dev.refresh?.reindex.flatMap(DataRefresher.ReindexMode.init(rawValue:)) ?? .background,
                 reindexPollInterval: options.pollInterval)
             if let jobs = dev.refresh?.jobs { restore.jobs = jobs }
+            if let limit = dev.refresh?.maxDelete { restore.maxDelete = limit == "none" ? nil : try DeleteLimit(parsing: limit) }
             let production = DataRefresher.ProductionGuard(
                 databases: try (prod.applications ?? [:]).sorted { $0.key < $1.key }.map {
                     try Self.database($1, $0, in: prod)
