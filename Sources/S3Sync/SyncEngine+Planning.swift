@@ -1,4 +1,5 @@
 import Crypto
+import NIOCore
 import RelayFoundation
 
 /// Listing both sides and planning: refusals, checksums for `--compare checksum`.
@@ -112,18 +113,24 @@ extension SyncEngine {
     static func hash(_ file: LocalFile, size: Int64) async throws -> [ContentChecksum] {
         var md5 = Insecure.MD5()
         var crc = CRC32C()
-        var offset: Int64 = 0
-        while offset < size {
-            let count = Int(min(1 << 20, size - offset))
-            let buffer = try await file.read(offset: offset, count: count)
+        try await forEachMegabyte(of: file, size: size) { buffer in
             md5.update(data: buffer.readableBytesView)
             crc.update(buffer.readableBytesView)
-            offset += Int64(count)
         }
         return [
             ContentChecksum(.md5, hex: Hex.string(md5.finalize())),
             ContentChecksum(.crc32c, hex: crc.hex),
         ]
+    }
+
+    /// Reads a file's first `size` bytes in 1 MiB pieces.
+    static func forEachMegabyte(of file: LocalFile, size: Int64, _ body: (ByteBuffer) -> Void) async throws {
+        var offset: Int64 = 0
+        while offset < size {
+            let count = Int(min(1 << 20, size - offset))
+            body(try await file.read(offset: offset, count: count))
+            offset += Int64(count)
+        }
     }
 
     /// One side as a sorted listing, after `watermark` when given; a local source must exist, a

@@ -185,13 +185,7 @@ extension SyncEngine {
     /// The SHA-256 of a file's first `size` bytes, as lowercase hex.
     static func sha256(_ file: LocalFile, size: Int64) async throws -> String {
         var hash = SHA256()
-        var offset: Int64 = 0
-        while offset < size {
-            let count = Int(min(1 << 20, size - offset))
-            let buffer = try await file.read(offset: offset, count: count)
-            hash.update(data: buffer.readableBytesView)
-            offset += Int64(count)
-        }
+        try await forEachMegabyte(of: file, size: size) { hash.update(data: $0.readableBytesView) }
         return Hex.string(hash.finalize())
     }
 
