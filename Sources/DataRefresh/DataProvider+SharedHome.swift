@@ -32,6 +32,9 @@ extension DataProvider {
     /// and hashed, and its content uploaded when the store does not hold it yet.
     ///
     /// - Parameters:
+    ///   - source: the product whose home is recorded.
+    ///   - id: the snapshot's id.
+    ///   - previous: the newest complete snapshot, whose manifest saves reading unchanged files.
     ///   - shard: only the paths this shard owns, for one worker of several
     ///     (``mergeHomeShards(_:snapshot:count:)`` writes the whole manifest from theirs); the
     ///     manifest is then `shared-home.manifest.shard-i-of-n`.

@@ -93,6 +93,7 @@ public struct DataProvider: Sendable {
     ///   ``DataRefreshError/Kind/unexpectedlyEmpty`` for data that is empty or far smaller than last time.
     ///
     /// - Parameters:
+    ///   - now: the time the id is made from when `id` is not given.
     ///   - id: the snapshot's id (default: from `now`); the workers and the merge of a sharded
     ///     snapshot share one.
     ///   - homeShards: merge the shared-home manifests that this many ``snapshotHomeShard(_:snapshot:)``

@@ -30,8 +30,10 @@ extension SyncEngine {
     /// - Returns: the entries each side listed in the sync's scope, and those left out.
     /// - Throws: as ``plan()`` does, ``SyncError/Kind/emptySource`` once the whole listing is seen.
     ///
-    /// - Parameter sourceListing: the source side as a listing (a manifest), instead of listing
-    ///   ``source`` (see ``sync(sourceListing:progress:)``).
+    /// - Parameters:
+    ///   - sourceListing: the source side as a listing (a manifest), instead of listing
+    ///     ``source`` (see ``sync(sourceListing:progress:)``).
+    ///   - body: called with each batch of decisions, in key order.
     @discardableResult
     public func forEachDecision(
         sourceListing: (any SortedListing)? = nil, _ body: ([SyncDecision]) throws -> Void
