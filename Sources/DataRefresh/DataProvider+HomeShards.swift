@@ -64,18 +64,10 @@ extension DataProvider {
         try FileManager.default.createDirectory(atPath: folder + "/merged", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let base = location.prefix(of: id) + source.name + "/"
-        var records: [ShardRecord] = []
+        let records = try await shardRecords(of: source, snapshot: id, count: count)
         var readers: [(shard: Shard, reader: HomeManifest.Reader)] = []
-        for index in 0..<count {
+        for (index, record) in records.enumerated() {
             let shard = try Shard(index: index, count: count)
-            guard
-                let data = try await s3.getObjectData(bucket: location.bucket, key: base + Self.partName(shard) + ".json"),
-                let record = try? JSONDecoder().decode(ShardRecord.self, from: data)
-            else {
-                throw DataRefreshError(
-                    "shard \(shard) of the shared home of \(source.name) in snapshot \(id) did not finish (no record at s3://\(location.bucket)/\(base)\(Self.partName(shard)).json); run that worker again, then the merge",
-                    kind: .mismatch)
-            }
             let path = try await HomeManifest.download(
                 s3, location: location, snapshot: id, key: source.name + "/" + Self.partName(shard), into: folder + "/parts")
             guard try HomeManifest.sha256(ofFile: path) == record.sha256 else {
@@ -83,7 +75,6 @@ extension DataProvider {
                     "the part manifest of shard \(shard) of \(source.name) in snapshot \(id) does not match its record; run that worker again, then the merge",
                     kind: .mismatch)
             }
-            records.append(record)
             readers.append((shard, try HomeManifest.Reader(path: path)))
         }
         let writer = try HomeManifest.Writer(path: folder + "/merged/" + HomeManifest.fileName)
@@ -113,6 +104,27 @@ extension DataProvider {
             files: writer.count, bytes: writer.bytes, manifestSHA256: sha256, hashed: records.reduce(0) { $0 + $1.hashed },
             uploaded: records.reduce(0) { $0 + $1.uploaded },
             uploadedBytes: records.reduce(0) { $0 + $1.uploadedBytes }, skipped: [])
+    }
+
+    /// The records of the `count` workers of `source`'s home in snapshot `id`.
+    ///
+    /// - Throws: ``DataRefreshError/Kind/mismatch`` for a worker that did not finish.
+    func shardRecords(of source: Source, snapshot id: String, count: Int) async throws -> [ShardRecord] {
+        let base = location.prefix(of: id) + source.name + "/"
+        var records: [ShardRecord] = []
+        for index in 0..<count {
+            let shard = try Shard(index: index, count: count)
+            guard
+                let data = try await s3.getObjectData(bucket: location.bucket, key: base + Self.partName(shard) + ".json"),
+                let record = try? JSONDecoder().decode(ShardRecord.self, from: data)
+            else {
+                throw DataRefreshError(
+                    "shard \(shard) of the shared home of \(source.name) in snapshot \(id) did not finish (no record at s3://\(location.bucket)/\(base)\(Self.partName(shard)).json); run that worker again, then the merge",
+                    kind: .mismatch)
+            }
+            records.append(record)
+        }
+        return records
     }
 
     /// Every regular file of the home older than `started` must be in the merged manifest.

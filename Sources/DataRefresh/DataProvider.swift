@@ -112,6 +112,10 @@ public struct DataProvider: Sendable {
                     kind: .sourceMissing)
             }
         }
+        if let homeShards {
+            // Before the dumps: a merge with a worker missing refuses at once.
+            for source in sources { _ = try await shardRecords(of: source, snapshot: id, count: homeShards) }
+        }
         let previous = try await previousManifest()
         var products: [SnapshotManifest.Product] = []
         for source in sources {

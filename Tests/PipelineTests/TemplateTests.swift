@@ -13,7 +13,8 @@ struct TemplateTests {
     static let templates = [
         "Examples/sandbox/cloudformation/network.yaml", "Examples/sandbox/cloudformation/database.yaml",
         "Examples/sandbox/cloudformation/jira.yaml", "Examples/sandbox/cloudformation/confluence.yaml",
-        "Examples/codebuild/pipeline-codebuild.yaml", "Examples/codebuild/pipeline-account-roles.yaml",
+        "Examples/codebuild/pipeline-codebuild.yaml", "Examples/codebuild/nightly-snapshot-codebuild.yaml",
+        "Examples/codebuild/pipeline-account-roles.yaml",
     ]
 
     @Test func templatesPassCfnLint() async throws {
