@@ -69,7 +69,8 @@ extension DataProvider {
         for (index, record) in records.enumerated() {
             let shard = try Shard(index: index, count: count)
             let path = try await HomeManifest.download(
-                s3, location: location, snapshot: id, key: source.name + "/" + Self.partName(shard), into: folder + "/parts")
+                s3, location: location, snapshot: id, key: source.name + "/" + Self.partName(shard),
+                into: folder + "/parts/\(index)")
             guard try HomeManifest.sha256(ofFile: path) == record.sha256 else {
                 throw DataRefreshError(
                     "the part manifest of shard \(shard) of \(source.name) in snapshot \(id) does not match its record; run that worker again, then the merge",

@@ -207,7 +207,8 @@ extension DataProvider {
             let manifest = try await location.manifest(id, s3)
             for product in manifest.products {
                 let path = try await HomeManifest.download(
-                    s3, location: location, snapshot: id, key: product.sharedHomeManifest, into: work + "/" + id)
+                    s3, location: location, snapshot: id, key: product.sharedHomeManifest,
+                    into: work + "/" + id + "/" + product.name)
                 guard try HomeManifest.sha256(ofFile: path) == product.sharedHomeManifestSHA256 else {
                     throw DataRefreshError(
                         "the home manifest of \(product.name) in snapshot \(id) does not match its SHA-256; no content was pruned, as it cannot be known what the snapshot needs",
@@ -243,7 +244,9 @@ extension DataProvider {
 }
 
 extension HomeManifest {
-    /// Downloads snapshot `id`'s file at `key` (relative to the snapshot) into `folder`.
+    /// Downloads snapshot `id`'s file at `key` (relative to the snapshot) into `folder`, which
+    /// should be this download's own: a sync locks its destination folder, and a child process
+    /// forked meanwhile elsewhere in the process can hold that lock a moment past the sync.
     ///
     /// - Returns: the local path.
     static func download(_ s3: S3Client, location: SnapshotLocation, snapshot id: String, key: String, into folder: String)
