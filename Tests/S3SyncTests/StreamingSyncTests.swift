@@ -50,11 +50,7 @@ struct StreamingSyncTests {
                 </ListBucketResult>
                 """, headers: [("Content-Type", "application/xml")])
         } body: { server in
-            let s3 = S3Client(
-                AWSClient(
-                    region: "us-east-1", credentialProvider: .static(accessKeyId: "AKID", secretAccessKey: "secret"),
-                    endpoints: EndpointResolver(environment: ["AWS_ENDPOINT_URL_S3": server.baseURL]),
-                    retryPolicy: RetryPolicy(maxAttempts: 1)))
+            let s3 = SyncSafetyTests.client(for: server.baseURL)
             let local = try SyncEngineTests.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: local) }
             let engine = try SyncEngine(

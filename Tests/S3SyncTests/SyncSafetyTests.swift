@@ -13,6 +13,15 @@ struct SyncSafetyTests {
     /// Moto's S3 keeps keys exactly as given, `..` included, as S3 does.
     static func moto() throws -> S3Client { S3Client(try Sandbox.motoAWSClient()) }
 
+    /// A client of a test server at `baseURL` that tries each request once.
+    static func client(for baseURL: String) -> S3Client {
+        S3Client(
+            AWSClient(
+                region: "us-east-1", credentialProvider: .static(accessKeyId: "AKID", secretAccessKey: "secret"),
+                endpoints: EndpointResolver(environment: ["AWS_ENDPOINT_URL_S3": baseURL]),
+                retryPolicy: RetryPolicy(maxAttempts: 1)))
+    }
+
     static func put(_ s3: S3Client, _ bucket: String, _ objects: [(String, String)]) async throws {
         for (key, text) in objects { try await s3.putObject(bucket: bucket, key: key, data: ByteBuffer(string: text)) }
     }
@@ -86,11 +95,7 @@ struct SyncSafetyTests {
                 <ETag>"0cc175b9c0f1b6a831c399e269772661"</ETag><Size>1</Size></Contents></ListBucketResult>
                 """, headers: [("Content-Type", "application/xml")])
         } body: { server in
-            let s3 = S3Client(
-                AWSClient(
-                    region: "us-east-1", credentialProvider: .static(accessKeyId: "AKID", secretAccessKey: "secret"),
-                    endpoints: EndpointResolver(environment: ["AWS_ENDPOINT_URL_S3": server.baseURL]),
-                    retryPolicy: RetryPolicy(maxAttempts: 1)))
+            let s3 = Self.client(for: server.baseURL)
             let local = try SyncEngineTests.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: local) }
             let engine = try SyncEngine(
