@@ -140,6 +140,15 @@ struct Provide: AsyncParsableCommand {
     var homeShard: String?
     @Option(help: "Merge the part manifests of this many --home-shard workers, dump the databases, complete the snapshot.")
     var mergeHomeShards: Int?
+    @Option(
+        help:
+            "How the databases are dumped: custom (one pg_dump -Fc stream, no local disk) or directory (pg_dump -Fd by --dump-jobs jobs, each table uploaded as it is written)."
+    )
+    var dumpFormat = "custom"
+    @Option(help: "pg_dump --jobs for --dump-format directory: connections to the source database at a time.")
+    var dumpJobs = 4
+    @Option(help: "Where a directory dump is written while it uploads (it holds only the tables being dumped).")
+    var work = ".data-provider"
 
     func validate() throws {
         if homeShard != nil && mergeHomeShards != nil {
@@ -149,6 +158,10 @@ struct Provide: AsyncParsableCommand {
             throw ValidationError("a sharded snapshot needs --snapshot-id, the same for every worker and the merge")
         }
         if let count = mergeHomeShards, count < 1 { throw ValidationError("--merge-home-shards is at least 1") }
+        if DumpFormat(rawValue: dumpFormat) == nil {
+            throw ValidationError("--dump-format is custom or directory, not '\(dumpFormat)'")
+        }
+        if dumpJobs < 1 { throw ValidationError("--dump-jobs is at least 1") }
     }
 
     func run() async throws {
@@ -159,7 +172,9 @@ struct Provide: AsyncParsableCommand {
         }
         let provider = DataProvider(
             environment: environment, sources: sources, location: bucket.location, s3: bucket.client(), keep: keep,
-            writeOptions: .init(acl: acl), logger: logger("data-provider"))
+            writeOptions: .init(acl: acl),
+            dump: .init(format: DumpFormat(rawValue: dumpFormat) ?? .custom, jobs: dumpJobs, workDirectory: work),
+            logger: logger("data-provider"))
         if let homeShard, let id = snapshotId {
             let shard = try Shard(parsing: homeShard)
             let homes = try await provider.snapshotHomeShard(shard, snapshot: id)

@@ -7,7 +7,8 @@ import NIOFoundationCompat
 import RelayFoundation
 import S3Sync
 
-/// Takes a snapshot of PROD's data: each product's database (`pg_dump -Fc`, streamed to S3) and
+/// Takes a snapshot of PROD's data: each product's database (``DumpOptions``: one `pg_dump -Fc`
+/// stream, or `pg_dump -Fd --jobs` uploaded table by table) and
 /// shared home (a ``HomeManifest`` of every file, with only the contents the store does not hold
 /// yet uploaded to it), then the manifest, last. Only reads PROD.
 public struct DataProvider: Sendable {
@@ -62,6 +63,9 @@ public struct DataProvider: Sendable {
     public var minimumShareOfPrevious: Double
     /// Accept a shared home with no files at all (off: a real Jira or Confluence home never is).
     public var allowEmptySharedHome: Bool
+    /// How the databases are dumped: one custom-format stream by default, or a directory-format
+    /// dump by several `pg_dump` jobs.
+    public var dump: DumpOptions
     /// Where progress goes.
     public var logger: Logger
 
@@ -69,8 +73,10 @@ public struct DataProvider: Sendable {
     public init(
         environment: String, sources: [Source], location: SnapshotLocation, s3: S3Client, keep: Int = 3,
         writeOptions: S3Client.WriteOptions = .init(), minimumShareOfPrevious: Double = 0.5,
-        allowEmptySharedHome: Bool = false, logger: Logger = Logger(label: "atlas-relay.data-provider")
+        allowEmptySharedHome: Bool = false, dump: DumpOptions = DumpOptions(),
+        logger: Logger = Logger(label: "atlas-relay.data-provider")
     ) {
+        self.dump = dump
         self.minimumShareOfPrevious = minimumShareOfPrevious
         self.allowEmptySharedHome = allowEmptySharedHome
         self.environment = environment
@@ -119,7 +125,6 @@ public struct DataProvider: Sendable {
         let previous = try await previousManifest()
         var products: [SnapshotManifest.Product] = []
         for source in sources {
-            let dumpKey = "\(source.name)/database.dump"
             var build: (build: Int, version: String?)?
             var baseURL: String?
             if let product = Product(rawValue: source.name) {
@@ -129,12 +134,7 @@ public struct DataProvider: Sendable {
             logger.info(
                 "product build",
                 metadata: ["product": "\(source.name)", "build": "\(build.map { String($0.build) } ?? "none")"])
-            logger.info("dumping database", metadata: ["product": "\(source.name)", "database": "\(source.database)"])
-            let dump = try await PostgresTools.dump(
-                source.database, to: s3, bucket: location.bucket, key: base + dumpKey, writeOptions: writeOptions)
-            logger.info(
-                "database dumped",
-                metadata: ["product": "\(source.name)", "bytes": "\(dump.bytes)", "sha256": "\(dump.sha256)"])
+            let dump = try await dumpDatabase(source, under: base)
             let home: HomeSnapshot
             if let homeShards {
                 home = try await mergeHomeShards(source, snapshot: id, count: homeShards)
@@ -149,8 +149,9 @@ public struct DataProvider: Sendable {
                     "uploadedBytes": "\(home.uploadedBytes)",
                 ])
             let product = SnapshotManifest.Product(
-                name: source.name, version: source.version ?? build?.version, dumpKey: dumpKey, dumpBytes: dump.bytes,
-                dumpSHA256: dump.sha256, sharedHomeManifest: "\(source.name)/\(HomeManifest.fileName)",
+                name: source.name, version: source.version ?? build?.version, dumpKey: dump.key, dumpBytes: dump.bytes,
+                dumpSHA256: dump.sha256, dumpFormat: self.dump.format, dumpFiles: dump.files,
+                sharedHomeManifest: "\(source.name)/\(HomeManifest.fileName)",
                 sharedHomeManifestSHA256: home.manifestSHA256, sharedHomeObjects: home.files,
                 sharedHomeBytes: home.bytes, buildNumber: build?.build, baseURL: baseURL)
             try check(product, against: previous, snapshot: id)
@@ -162,6 +163,44 @@ public struct DataProvider: Sendable {
         logger.info("snapshot complete", metadata: ["snapshot": "\(id)"])
         try await prune()
         return manifest
+    }
+
+    /// Dumps `source`'s database under the snapshot prefix `base`, as ``dump`` says.
+    ///
+    /// - Returns: its key relative to the snapshot, size, SHA-256 and, for a directory dump, files.
+    func dumpDatabase(_ source: Source, under base: String) async throws -> (
+        key: String, bytes: Int64, sha256: String, files: [DumpFile]?
+    ) {
+        let started = ContinuousClock.now
+        logger.info(
+            "dumping database",
+            metadata: [
+                "product": "\(source.name)", "database": "\(source.database)", "format": "\(dump.format)",
+                "jobs": "\(dump.format == .directory ? dump.jobs : 1)",
+            ])
+        let result: (key: String, bytes: Int64, sha256: String, files: [DumpFile]?)
+        switch dump.format {
+        case .custom:
+            let key = "\(source.name)/database.dump"
+            let written = try await PostgresTools.dump(
+                source.database, to: s3, bucket: location.bucket, key: base + key, writeOptions: writeOptions)
+            result = (key, written.bytes, written.sha256, nil)
+        case .directory:
+            let key = "\(source.name)/database/"
+            try FileManager.default.createDirectory(atPath: dump.workDirectory, withIntermediateDirectories: true)
+            let files = try await PostgresTools.dumpDirectory(
+                source.database, jobs: dump.jobs, workDirectory: dump.workDirectory, to: s3, bucket: location.bucket,
+                prefix: base + key, writeOptions: writeOptions, logger: logger)
+            result = (key, files.reduce(0) { $0 + $1.bytes }, DumpFile.digest(of: files), files)
+        }
+        logger.info(
+            "database dumped",
+            metadata: [
+                "product": "\(source.name)", "bytes": "\(result.bytes)", "sha256": "\(result.sha256)",
+                "files": "\(result.files?.count ?? 1)",
+                "seconds": "\(String(format: "%.1f", (ContinuousClock.now - started).seconds))",
+            ])
+        return result
     }
 
     /// Writes `manifest` as its snapshot's `manifest.json`: the step that makes it complete.

@@ -33,7 +33,13 @@ extension DataRefresher {
             try await PostgresTools.sql(admin, "DROP DATABASE IF EXISTS \(PostgresTools.quoted(scratch))")
             let header = try await checkDump(data, of: manifest)
             try await checkBuild(data, of: manifest, for: target)
-            if !restoreOptions.streams { try checkFreeSpace(for: data) }
+            if data.format == .directory, restoreOptions.transfer == .stream {
+                throw DataRefreshError(
+                    "the \(data.name) dump of snapshot \(manifest.id) is a directory-format dump (pg_dump --jobs), which pg_restore reads only from a folder, so it cannot be streamed; use transfer automatic or download (it needs \(Self.bytes(RestoreOptions.spaceNeeded(forDump: data.dumpBytes))) free in \(workDirectory)). Nothing was changed",
+                    kind: .unsupportedDump)
+            }
+            let streams = restoreOptions.streams(data.format)
+            if !streams { try checkFreeSpace(for: data) }
             logger.info(
                 "target checked",
                 metadata: [
@@ -41,26 +47,39 @@ extension DataRefresher {
                     "locale": "\(locale)",
                     "dump": "pg_dump \(header.dumpVersion ?? "?") (\(header.archiveVersionText))",
                     "build": "\(data.buildNumber.map(String.init) ?? "unknown")",
-                    "transfer": "\(restoreOptions.streams ? "stream" : "download, \(restoreOptions.jobs) jobs")",
+                    "transfer": "\(streams ? "stream" : "download, \(restoreOptions.jobs) jobs")",
+                    "format": "\(data.format)",
                 ])
         }
     }
 
     /// Reads the first bytes of the product's dump and refuses one the local `pg_restore` cannot read.
     func checkDump(_ data: SnapshotManifest.Product, of manifest: SnapshotManifest) async throws -> DumpHeader {
-        let key = location.prefix(of: manifest.id) + data.dumpKey
         guard data.dumpBytes > 0 else {
             throw DataRefreshError("snapshot \(manifest.id) has an empty \(data.name) dump", kind: .unexpectedlyEmpty)
         }
+        var key = location.prefix(of: manifest.id) + data.dumpKey
+        var bytes = data.dumpBytes
+        if data.format == .directory {
+            // The archive's header is at the start of its index, toc.dat.
+            guard let toc = data.dumpFiles?.first(where: { $0.name == "toc.dat" }), toc.bytes > 0 else {
+                throw DataRefreshError(
+                    "the \(data.name) dump of snapshot \(manifest.id) is a directory dump without toc.dat, which pg_restore cannot read; nothing was changed. Take a new snapshot",
+                    kind: .mismatch)
+            }
+            key += toc.name
+            bytes = toc.bytes
+        }
         let prefix = try await s3.getObject(
-            bucket: location.bucket, key: key, range: 0...(min(Int64(64 << 10), data.dumpBytes) - 1)
+            bucket: location.bucket, key: key, range: 0...(min(Int64(64 << 10), bytes) - 1)
         ) { _, body in
             var collected = Data()
             for try await buffer in body { collected.append(contentsOf: buffer.readableBytesView) }
             return collected
         }
         return try await PostgresTools.checkRestorable(
-            prefix, name: "the \(data.name) dump of snapshot \(manifest.id)", workDirectory: workDirectory)
+            prefix, format: data.format, name: "the \(data.name) dump of snapshot \(manifest.id)",
+            workDirectory: workDirectory)
     }
 
     /// Refuses a snapshot whose product build is not the target's.

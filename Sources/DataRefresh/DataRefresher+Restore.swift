@@ -35,8 +35,9 @@ extension DataRefresher {
 
     /// Restores each target's database from the snapshot's dump into a fresh database created
     /// as the product's documentation asks and owned by the target's owner role, then swaps it
-    /// in (``RestoreOptions``: downloaded and checked against its SHA-256 first, or streamed
-    /// with the check at the end, before the swap).
+    /// in (``RestoreOptions``: downloaded and checked against its SHA-256 first (a directory
+    /// dump file by file, ``RestoreOptions/jobs`` at a time), or streamed with the check at the
+    /// end, before the swap).
     func restoreDatabases(_ manifest: SnapshotManifest) async throws {
         let base = location.prefix(of: manifest.id)
         let options = restoreOptions
@@ -46,7 +47,7 @@ extension DataRefresher {
             let key = base + data.dumpKey
             let started = ContinuousClock.now
             let arguments: [String]
-            if options.streams {
+            if options.streams(data.format) {
                 logger.info(
                     "restoring database (streamed from S3, one pg_restore job)",
                     metadata: ["product": "\(target.name)", "bytes": "\(data.dumpBytes)"])
@@ -59,11 +60,25 @@ extension DataRefresher {
                 try checkFreeSpace(for: data)
                 let file = "\(workDirectory)/\(target.name)-\(manifest.id).dump"
                 defer { try? FileManager.default.removeItem(atPath: file) }
-                try await PostgresTools.download(
-                    s3, bucket: location.bucket, key: key, to: file, bytes: data.dumpBytes, sha256: data.dumpSHA256)
+                if data.format == .directory {
+                    let files = data.dumpFiles ?? []
+                    guard DumpFile.digest(of: files) == data.dumpSHA256 else {
+                        throw DataRefreshError(
+                            "the \(data.name) dump's file list in snapshot \(manifest.id) does not match its SHA-256; nothing was restored. Take a new snapshot",
+                            kind: .mismatch)
+                    }
+                    try await PostgresTools.downloadDirectory(
+                        s3, bucket: location.bucket, prefix: key, files: files, into: file, jobs: options.jobs)
+                } else {
+                    try await PostgresTools.download(
+                        s3, bucket: location.bucket, key: key, to: file, bytes: data.dumpBytes, sha256: data.dumpSHA256)
+                }
                 logger.info(
                     "restoring database",
-                    metadata: ["product": "\(target.name)", "bytes": "\(data.dumpBytes)", "jobs": "\(options.jobs)"])
+                    metadata: [
+                        "product": "\(target.name)", "bytes": "\(data.dumpBytes)", "jobs": "\(options.jobs)",
+                        "format": "\(data.format)", "downloadSeconds": "\((ContinuousClock.now - started).components.seconds)",
+                    ])
                 arguments = try await PostgresTools.restore(
                     .file(file), into: target.database, owner: target.owner, creation: creation, jobs: options.jobs)
             }

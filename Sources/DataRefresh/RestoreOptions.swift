@@ -54,14 +54,14 @@ extension DataRefresher {
     /// How the dump gets from S3 into `pg_restore`.
     public enum DumpTransfer: String, Sendable, Equatable, CaseIterable {
         /// Download (after checking free space in the work directory) when ``RestoreOptions/jobs``
-        /// is more than 1, stream when it is 1. The default.
+        /// is more than 1 or the dump is a ``DumpFormat/directory`` one, stream when it is 1. The default.
         case automatic
         /// Download the dump into the work directory first (free space is checked before, and the
         /// dump's SHA-256 before `pg_restore` reads it); `pg_restore --jobs` applies.
         case download
         /// Stream the dump from S3 into `pg_restore` through a pipe: no local copy, so no disk
         /// space is needed, but `pg_restore` reads it in one pass and `--jobs` does not apply (one
-        /// job). The SHA-256 is checked when the stream ends, before the restored database is
+        /// job; a ``DumpFormat/directory`` dump cannot be streamed). The SHA-256 is checked when the stream ends, before the restored database is
         /// swapped in: a corrupt dump leaves the target as it was. The process ignores `SIGPIPE`
         /// from then on, so a `pg_restore` that stops early fails the write instead of ending the process.
         case stream
@@ -116,13 +116,16 @@ extension DataRefresher {
         /// The default ``maxDelete``: 20 % or 1000 files.
         public static let defaultMaxDelete = DeleteLimit.percentOrCount(20, 1000)
 
-        /// Whether the dump is streamed (``DumpTransfer/stream``, or ``DumpTransfer/automatic``
-        /// with one job).
-        public var streams: Bool {
+        /// Whether a dump in `format` is streamed (``DumpTransfer/stream``, or
+        /// ``DumpTransfer/automatic`` with one job). A ``DumpFormat/directory`` dump is always
+        /// downloaded: `pg_restore` reads it only from a folder (a refresh refuses
+        /// ``DumpTransfer/stream`` for one before it changes anything).
+        public func streams(_ format: DumpFormat) -> Bool {
+            guard format == .custom else { return false }
             switch transfer {
-            case .automatic: jobs == 1
-            case .download: false
-            case .stream: true
+            case .automatic: return jobs == 1
+            case .download: return false
+            case .stream: return true
             }
         }
 

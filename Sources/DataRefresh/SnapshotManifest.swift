@@ -9,12 +9,19 @@ public struct SnapshotManifest: Sendable, Codable, Equatable {
         public var name: String
         /// The product version, when known.
         public var version: String?
-        /// The dump's key, relative to the snapshot.
+        /// The dump's key, relative to the snapshot: the archive of a custom-format dump, the
+        /// folder (ending in `/`) of a directory-format one.
         public var dumpKey: String
-        /// The dump's size.
+        /// The dump's size (of all its files, for a directory-format dump).
         public var dumpBytes: Int64
-        /// The dump's SHA-256, hex.
+        /// The dump's SHA-256, hex; for a directory-format dump, ``DumpFile/digest(of:)`` of its files.
         public var dumpSHA256: String
+        /// How the database was dumped; nil in snapshots taken before it was recorded, which are
+        /// all ``DumpFormat/custom``. ``format`` reads it.
+        public var dumpFormat: DumpFormat?
+        /// The files of a directory-format dump under ``dumpKey``, each with its size and SHA-256;
+        /// nil for a custom-format dump.
+        public var dumpFiles: [DumpFile]?
         /// The shared home's manifest (``HomeManifest``), its key relative to the snapshot: every
         /// file with its size, time and SHA-256, whose bytes are in the location's content store.
         public var sharedHomeManifest: String
@@ -35,6 +42,9 @@ public struct SnapshotManifest: Sendable, Codable, Equatable {
         /// Confluence's `<baseUrl>`): the PROD-reference scan of a refresh looks for its host too.
         /// Nil in snapshots taken before it was recorded.
         public var baseURL: String?
+
+        /// How the database was dumped (``dumpFormat``, custom when not recorded).
+        public var format: DumpFormat { dumpFormat ?? .custom }
     }
 
     /// The snapshot id: its UTC time, `yyyyMMdd'T'HHmmss'Z'`, so ids sort by age.

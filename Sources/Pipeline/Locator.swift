@@ -10,7 +10,7 @@ struct Locator {
     static let allowed: [String: Set<String>] = [
         "": ["name", "production", "baseBranch", "accounts", "snapshots", "environments", "bitbucket"],
         "accounts.*": ["id", "region", "role", "readRole"],
-        "snapshots": ["account", "bucket", "prefix", "keep", "role"],
+        "snapshots": ["account", "bucket", "prefix", "keep", "role", "dumpFormat", "dumpJobs"],
         "bitbucket": ["url", "token", "project", "repository", "caFile"],
         "environments.*": [
             "account", "deployBucket", "stacks", "applications", "control", "settings", "tests", "refresh", "deploy",

@@ -215,7 +215,7 @@ public struct Pipeline: Sendable {
         case .devRelease: try [devRelease(options)]
         case .nightly:
             try [
-                dataProvider()
+                dataProvider(options)
             ] + nightlyRefreshers(options) + [
                 codeReleaser(phase, commit: commit, options: options),
                 deployer(phase, commit: commit, options: options), appTester(phase, commit: commit, options: options),

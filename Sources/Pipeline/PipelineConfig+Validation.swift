@@ -1,4 +1,5 @@
 import AtlassianAdmin
+import DataRefresh
 import Foundation
 import S3Sync
 
@@ -34,6 +35,10 @@ extension PipelineConfig {
         if let snapshots, accounts[snapshots.account] == nil {
             add(["snapshots", "account"], "unknown account '\(snapshots.account)'")
         }
+        if let format = snapshots?.dumpFormat, DumpFormat(rawValue: format) == nil {
+            add(["snapshots", "dumpFormat"], "dumpFormat is custom (one pg_dump stream) or directory (pg_dump --jobs), not '\(format)'")
+        }
+        if let jobs = snapshots?.dumpJobs, jobs < 1 { add(["snapshots", "dumpJobs"], "dumpJobs is at least 1") }
         // What PROD names, by identity (hosts resolved and paths made real once).
         let prodResources = productionResources
         var stackNames: [String: String] = [:]

@@ -44,6 +44,13 @@ public struct PipelineConfig: Sendable {
         /// The role for the snapshot bucket (the provider writes, the refresher reads); defaults
         /// to the account's `role`.
         public var role: String?
+        /// How the databases are dumped: `custom` (one `pg_dump -Fc` stream, no local disk; the
+        /// default) or `directory` (`pg_dump -Fd` by ``dumpJobs`` jobs, each table uploaded as it
+        /// is written; restored with the refresh's `jobs`).
+        public var dumpFormat: String?
+        /// `pg_dump --jobs` for a `directory` dump (default 4): each job is one more connection to,
+        /// and one more table scan on, PROD's database at a time.
+        public var dumpJobs: Int?
     }
 
     /// A stack of an environment.

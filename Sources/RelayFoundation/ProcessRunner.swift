@@ -29,7 +29,8 @@ package enum ProcessRunner {
 
     /// Runs `executable` with `arguments` (standard input empty) and waits up to `timeout`.
     /// `environment` entries are added to this process's environment and the variables named in
-    /// `unsetting` are left out of it.
+    /// `unsetting` are left out of it. Cancelling the calling task stops the program and throws
+    /// `CancellationError`.
     package static func run(
         _ executable: String, _ arguments: [String], directory: String? = nil, environment: [String: String] = [:],
         unsetting: Set<String> = [], timeout: Duration
@@ -42,8 +43,13 @@ package enum ProcessRunner {
             run.terminate(with: Failure.timedOut)
         }
         defer { watchdog.cancel() }
-        return try await withCheckedThrowingContinuation { continuation in
-            run.start(continuation)
+        // A cancelled caller stops the program (SIGTERM, then SIGKILL) instead of waiting for it.
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                run.start(continuation)
+            }
+        } onCancel: {
+            run.terminate(with: CancellationError())
         }
     }
 

@@ -93,14 +93,16 @@ struct DataRefreshTests {
                 })
         }
 
-        var provider: DataProvider {
+        var provider: DataProvider { provider() }
+
+        func provider(dump: DataProvider.DumpOptions = .init()) -> DataProvider {
             DataProvider(
                 environment: "prod",
                 sources: ["jira", "confluence"].map {
                     .init(
                         name: $0, database: prod[$0]!, sharedHome: prodHome[$0]!,
                         version: $0 == "jira" ? "10.3.4" : "10.0.3")
-                }, location: location, s3: s3, keep: 2)
+                }, location: location, s3: s3, keep: 2, dump: dump)
         }
 
         var settings: EnvironmentSettings {
@@ -116,7 +118,10 @@ struct DataRefreshTests {
                     applicationLinks: ["jira": "https://jira.dev.example.com"]))
         }
 
-        func refresher(settings: EnvironmentSettings? = nil, targetDatabase: DatabaseLocation? = nil) -> DataRefresher {
+        func refresher(
+            settings: EnvironmentSettings? = nil, targetDatabase: DatabaseLocation? = nil,
+            restore: DataRefresher.RestoreOptions = .init(jobs: 2, reindexPollInterval: .milliseconds(200))
+        ) -> DataRefresher {
             DataRefresher(
                 settings: settings ?? self.settings,
                 targets: ["jira", "confluence"].map {
@@ -128,7 +133,7 @@ struct DataRefreshTests {
                 production: .init(
                     databases: Array(prod.values), urls: ["https://jira.example.com", "https://confluence.example.com"]),
                 control: control, workDirectory: "\(root)/work", startTimeout: .seconds(120),
-                restore: .init(jobs: 2, reindexPollInterval: .milliseconds(200)))
+                restore: restore)
         }
 
         func close() async {
@@ -215,10 +220,17 @@ struct DataRefreshTests {
         }
     }
 
-    @Test func aCorruptedDumpIsDetectedAndTheOldDatabaseStays() async throws {
+    /// One byte changed in the dump (for a directory dump, in its largest table's file).
+    @Test(arguments: DumpFormat.allCases)
+    func aCorruptedDumpIsDetectedAndTheOldDatabaseStays(format: DumpFormat) async throws {
         try await Self.withWorld { world in
-            let manifest = try await world.provider.provide()
-            let key = world.location.prefix(of: manifest.id) + manifest.products[0].dumpKey
+            let manifest = try await world.provider(
+                dump: .init(format: format, jobs: 2, workDirectory: world.root + "/dump-work")
+            ).provide()
+            let jira = try #require(manifest.products.first { $0.name == "jira" })
+            let largest = jira.dumpFiles?.filter { PostgresTools.isTableData($0.name) }.max { $0.bytes < $1.bytes }
+            #expect((largest != nil) == (format == .directory))
+            let key = world.location.prefix(of: manifest.id) + jira.dumpKey + (largest?.name ?? "")
             var bytes = try #require(try await world.s3.getObjectData(bucket: world.location.bucket, key: key))
             bytes[bytes.count / 2] ^= 0xFF
             _ = try await world.s3.putObject(bucket: world.location.bucket, key: key, data: .init(bytes: bytes))

@@ -375,9 +375,11 @@ struct DumpFormatTests {
     @Test func theSpaceNeededIsTheDumpAndAMargin() {
         #expect(DataRefresher.RestoreOptions.spaceNeeded(forDump: 1_000) == 1_000 + (64 << 20))
         #expect(DataRefresher.RestoreOptions.spaceNeeded(forDump: 100 << 30) == (100 << 30) + (1 << 30))
-        #expect(DataRefresher.RestoreOptions(jobs: 1).streams && !DataRefresher.RestoreOptions(jobs: 2).streams)
-        #expect(DataRefresher.RestoreOptions(jobs: 8, transfer: .stream).streams)
-        #expect(!DataRefresher.RestoreOptions(jobs: 1, transfer: .download).streams)
+        #expect(DataRefresher.RestoreOptions(jobs: 1).streams(.custom) && !DataRefresher.RestoreOptions(jobs: 2).streams(.custom))
+        #expect(DataRefresher.RestoreOptions(jobs: 8, transfer: .stream).streams(.custom))
+        #expect(!DataRefresher.RestoreOptions(jobs: 1, transfer: .download).streams(.custom))
+        // A directory dump is read from a folder: never streamed, whatever the jobs.
+        #expect(!DataRefresher.RestoreOptions(jobs: 1).streams(.directory))
         #expect(DataRefresher.RestoreOptions().jobs == ProcessInfo.processInfo.activeProcessorCount)
     }
 }

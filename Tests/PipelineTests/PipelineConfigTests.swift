@@ -222,6 +222,17 @@ import Testing
         }
     }
 
+    @Test func aDumpFormatOrJobCountThatPgDumpHasNotIsRefusedAtItsKey() throws {
+        let good = Self.refreshing(dev: nil, uat: nil).replacingOccurrences(
+            of: "snapshots: { account: prod, bucket: snaps }",
+            with: "snapshots: { account: prod, bucket: snaps, dumpFormat: directory, dumpJobs: 3 }")
+        let config = try Self.parse(good)
+        #expect(config.snapshots?.dumpFormat == "directory" && config.snapshots?.dumpJobs == 3)
+        let bad = good.replacingOccurrences(of: "dumpFormat: directory, dumpJobs: 3", with: "dumpFormat: tar, dumpJobs: 0")
+        let error = try #require(throws: PipelineConfigError.self) { try Self.parse(bad) }
+        #expect(Set(error.issues.map(\.keyPath)) == [["snapshots", "dumpFormat"], ["snapshots", "dumpJobs"]])
+    }
+
     /// dev and uat without tests, PROD without a Jira; `waivers` for both, when given.
     static func ungated(waivers: String?) -> String {
         let tests = waivers.map { "    tests: { waivers: \($0) }\n" } ?? ""

@@ -16,17 +16,20 @@ extension Pipeline {
         return (snapshots, snapshotClients!.s3)
     }
 
-    func dataProvider() throws -> PhaseStep {
+    func dataProvider(_ options: Options) throws -> PhaseStep {
         let prod = config.productionEnvironment
         let (snapshots, s3) = try snapshotClient()
         let location = SnapshotLocation(bucket: snapshots.bucket, prefix: snapshots.prefix ?? "snapshots/")
         let applications = (prod.applications ?? [:]).sorted { $0.key < $1.key }
         let crossAccount = snapshots.account != prod.account
+        let dump = DataProvider.DumpOptions(
+            format: snapshots.dumpFormat.flatMap(DumpFormat.init(rawValue:)) ?? .custom, jobs: snapshots.dumpJobs ?? 4,
+            workDirectory: URL(fileURLWithPath: options.workDirectory).appendingPathComponent("dump").path)
         return PhaseStep(
             "data-provider",
             plan: {
                 let lines = try applications.map { name, app in
-                    "would dump \(try Self.database(app, name, in: prod)) and sync \(self.config.path(try Self.home(app, name, in: prod)))"
+                    "would dump \(try Self.database(app, name, in: prod)) (\(dump.format == .directory ? "pg_dump -Fd, \(dump.jobs) jobs" : "pg_dump -Fc")) and sync \(self.config.path(try Self.home(app, name, in: prod)))"
                 }
                 return
                     (lines + [
@@ -46,6 +49,7 @@ extension Pipeline {
                 let manifest = try await DataProvider(
                     environment: prod.name, sources: sources, location: location, s3: s3, keep: snapshots.keep ?? 3,
                     writeOptions: .init(acl: crossAccount ? "bucket-owner-full-control" : nil),
+                    dump: dump,
                     logger: Logger(label: "atlas-relay.data-provider")
                 ).provide()
                 return [
