@@ -4,6 +4,7 @@
 #   Benchmarks/compare.sh [RUNS]        (default 3 measured runs after one warm-up, per tool and case)
 #   SETS=large DIRECTIONS=up Benchmarks/compare.sh 5      (only some of the cases)
 #   PER_RUN=1 Benchmarks/compare.sh                        (also every run's figures, on stderr)
+#   S3SYNC=/path/to/release/s3sync Benchmarks/compare.sh   (that binary; no build)
 #
 # Cases: 2000 x 16 KiB ("small") and 8 x 64 MiB ("large"), each uploaded (local -> S3) and
 # downloaded (S3 -> local) into a fresh prefix or folder every run, so every run is a full sync.
@@ -35,8 +36,12 @@ AWS="$(pyenv which aws 2>/dev/null || command -v aws)" || { echo "the AWS CLI is
 # shellcheck disable=SC1091
 source "$ROOT/.sandbox/env"
 EP="$AWS_ENDPOINT_URL_S3"
-swift build -c release --product s3sync >/dev/null
-S3SYNC="$ROOT/.build/release/s3sync"
+# S3SYNC=path/to/s3sync uses that binary (a release build kept elsewhere, so the debug build in
+# .build is not disturbed); otherwise a release build in .build.
+if [ -z "${S3SYNC:-}" ]; then
+  swift build -c release --product s3sync >/dev/null
+  S3SYNC="$ROOT/.build/release/s3sync"
+fi
 
 mkdir -p "$WORK"
 if [ ! -f "$WORK/small/.done" ]; then

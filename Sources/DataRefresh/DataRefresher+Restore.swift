@@ -88,7 +88,7 @@ extension DataRefresher {
                     "product": "\(target.name)", "bytes": "\(data.dumpBytes)",
                     "owner": "\(target.owner ?? target.database.user)",
                     "pg_restore": "\(arguments.joined(separator: " "))",
-                    "seconds": "\((ContinuousClock.now - started).components.seconds)",
+                    "seconds": "\(String(format: "%.1f", (ContinuousClock.now - started).seconds))",
                 ])
         }
     }
