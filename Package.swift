@@ -43,6 +43,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     ],
     targets: [
         .target(
@@ -149,6 +150,7 @@ let package = Package(
             dependencies: [
                 "RelayFoundation", "AtlassianAdmin",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
@@ -348,7 +350,7 @@ let package = Package(
                 "AppTesting", "AtlassianAdmin", "AtlassianSimulator", "AtlasRelayTestSupport",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
-            resources: [.copy("Schemas")],
+            resources: [.copy("Schemas"), .copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

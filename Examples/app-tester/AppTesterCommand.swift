@@ -112,21 +112,26 @@ struct Smoke: AsyncParsableCommand {
 }
 
 struct Perf: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "A load run with SLA gates (Perf-Tester).")
+    static let configuration = CommandConfiguration(
+        abstract: "A load run with SLA gates (Perf-Tester), judged against a baseline when given one.",
+        discussion: """
+            Split over N load generators with --generator i/N on each (each takes its share of \
+            --users and --rate and writes its own --json), then `app-tester merge` their results \
+            into one report and one verdict.
+            """)
     @OptionGroup var apps: Apps
+    @OptionGroup var verdict: Verdict
     @Option(help: "jira, confluence, or status (GET /status only: measures the tester itself).") var mix = "jira"
-    @Option(help: "Virtual users (closed model) or the cap in flight (open model).") var users = 10
+    @Option(help: "Virtual users (closed model) or the cap in flight (open model), over all generators.")
+    var users = 10
     @Option(help: "Ramp-up seconds.") var rampUp = 0.0
     @Option(help: "Seconds at full load.") var hold = 60.0
     @Option(help: "Ramp-down seconds.") var rampDown = 0.0
     @Option(help: "Think time between a user's actions, in milliseconds.") var thinkTime = 0.0
-    @Option(help: "Requests per second (open model); omit for the closed model.") var rate: Double?
-    @Option(help: "p90 limit in ms for every action.") var slaP90: Double?
-    @Option(help: "A p90 limit for one action: NAME=MS (repeatable).") var slaAction: [String] = []
-    @Option(help: "Least share of successes per action.") var minimumSuccess = 0.95
-    @Option(help: "A previous JSON result to compare p90s with.") var baseline: String?
-    @Option(help: "Write DCAPT-style CSV here.") var csv: String?
-    @Option(help: "Write the HTML report here.") var html: String?
+    @Option(help: "Requests per second (open model) over all generators; omit for the closed model.") var rate: Double?
+    @Option(help: "This load generator's share: i/N (1-based), as one of N generators.") var generator: String?
+    @Option(help: "The Jira project the jira mix works in.") var project = "DEMO"
+    @Option(help: "The Confluence space the confluence mix works in.") var space = "DEMO"
     @Option(help: "The run's name.") var name = "perf"
 
     func run() async throws {
@@ -134,13 +139,90 @@ struct Perf: AsyncParsableCommand {
         let actions: [PerfAction]
         let prepare: @Sendable (TestContext) async throws -> Void
         if let product = Product(rawValue: mix) {
-            (actions, prepare) = Mixes.mix(for: product)
+            (actions, prepare) = Mixes.mix(for: product, project: project, space: space)
         } else if mix == "status" {
             guard let client: any AtlassianProduct = jira ?? confluence else { throw ValidationError("give a URL") }
             actions = [PerfAction("status", weight: 1) { _ in _ = try await client.state() }]
             prepare = { _ in }
         } else {
             throw ValidationError("--mix must be jira, confluence or status")
+        }
+        let day = 86_400.0
+        guard (1...100_000).contains(users) else { throw ValidationError("--users \(users) is outside 1 to 100000") }
+        if let rate { try ToolInput.number(rate, option: "--rate", within: 0.001...1_000_000, unit: " per second") }
+        let (index, count) = try Self.share(generator)
+        guard users >= count else {
+            throw ValidationError("--users \(users) cannot be split over \(count) generators; give each at least one")
+        }
+        // Generator i of n takes users/n, the first users % n one more; the rate splits evenly.
+        let share = users / count + (index <= users % count ? 1 : 0)
+        let profile = LoadProfile(
+            virtualUsers: share, rampUp: try ToolInput.seconds(rampUp, option: "--ramp-up", within: 0...day),
+            hold: try ToolInput.seconds(hold, option: "--hold", within: 0...day),
+            rampDown: try ToolInput.seconds(rampDown, option: "--ramp-down", within: 0...day),
+            thinkTime: try ToolInput.seconds(thinkTime / 1000, option: "--think-time (ms)", within: 0...3600),
+            arrivalRate: rate.map { $0 / Double(count) })
+        let judge = try verdict.judge()
+        let tester = PerfTester(
+            actions: actions, profile: profile, prepare: prepare, logger: quietLogger("perf-tester"))
+        let result: PerfResult
+        let runName = count > 1 ? "\(name) (generator \(index) of \(count))" : name
+        do { result = try await tester.run(runName, context: TestContext(jira: jira, confluence: confluence)) } catch {
+            FileHandle.standardError.write(Data("app-tester: the load did not start: \(error)\n".utf8))
+            throw ExitCode(ToolExit.failed)
+        }
+        if let lag = result.dispatchLag {
+            print(
+                String(
+                    format: "dispatch lag (late against the schedule): p50 %.2f ms, p99 %.2f ms, max %.2f ms",
+                    lag.milliseconds(at: 50), lag.milliseconds(at: 99), lag.milliseconds(at: 100)))
+        }
+        try verdict.conclude(result, judge: judge, json: apps.json, junit: apps.junit)
+    }
+
+    /// `i/N` as (i, N); nil as (1, 1).
+    static func share(_ text: String?) throws -> (Int, Int) {
+        guard let text else { return (1, 1) }
+        let parts = text.split(separator: "/").map { Int($0) }
+        guard parts.count == 2, let index = parts[0], let count = parts[1], count >= 1, (1...count).contains(index)
+        else { throw ValidationError("--generator takes i/N with 1 ≤ i ≤ N (this is generator i of N), not \(text)") }
+        return (index, count)
+    }
+}
+
+/// The gates, the baseline's judgement and the reports of a run, one or merged.
+struct Verdict: ParsableArguments {
+    @Option(help: "p90 limit in ms for every action.") var slaP90: Double?
+    @Option(help: "A p90 limit for one action: NAME=MS (repeatable).") var slaAction: [String] = []
+    @Option(help: "Least share of successes per action.") var minimumSuccess = 0.95
+    @Option(help: "A previous result (JSON, or gzip-compressed JSON) to judge each action against (Mann–Whitney U with a tolerance).")
+    var baseline: String?
+    @Option(help: "Significance level of the baseline test.") var alpha = 0.05
+    @Option(help: "Slowdown allowed against the baseline's median, in percent; ACTION=PERCENT for one action (repeatable).")
+    var tolerance: [String] = []
+    @Option(help: "DCAPT's shortest run that counts, in minutes (reported, not gated).") var complianceMinutes = 45.0
+    @Option(help: "DCAPT's fewest concurrent users that count (reported, not gated).") var complianceUsers = 200
+    @Option(help: "Write DCAPT-style CSV here.") var csv: String?
+    @Option(help: "Write the HTML report here.") var html: String?
+
+    func judge() throws -> BaselineJudge {
+        try ToolInput.number(alpha, option: "--alpha", within: 0.000001...0.5)
+        var judge = BaselineJudge(alpha: alpha)
+        for entry in tolerance {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard let percent = Double(parts.last!), (0...1000).contains(percent) else {
+                throw ValidationError("--tolerance \(entry): give a percentage from 0 to 1000, or ACTION=PERCENT")
+            }
+            if parts.count == 2 { judge.tolerances[parts[0]] = percent / 100 } else { judge.defaultTolerance = percent / 100 }
+        }
+        return judge
+    }
+
+    /// Writes the reports, prints the verdicts, and exits non-zero when a gate or the baseline failed.
+    func conclude(_ result: PerfResult, judge: BaselineJudge, json: String?, junit: String?) throws {
+        func write(_ data: Data, to path: String?) throws {
+            guard let path else { return }
+            try data.write(to: URL(fileURLWithPath: path))
         }
         var limits: [String: Double] = [:]
         for entry in slaAction {
@@ -150,78 +232,55 @@ struct Perf: AsyncParsableCommand {
             }
             limits[String(parts[0])] = limit
         }
-        let day = 86_400.0
-        guard (1...100_000).contains(users) else { throw ValidationError("--users \(users) is outside 1 to 100000") }
-        if let rate { try ToolInput.number(rate, option: "--rate", within: 0.001...1_000_000, unit: " per second") }
-        if let slaP90 { try ToolInput.number(slaP90, option: "--sla-p90", within: 0...day * 1000, unit: " ms") }
+        if let slaP90 { try ToolInput.number(slaP90, option: "--sla-p90", within: 0...86_400_000, unit: " ms") }
         try ToolInput.number(minimumSuccess, option: "--minimum-success", within: 0...1)
-        let profile = LoadProfile(
-            virtualUsers: users, rampUp: try ToolInput.seconds(rampUp, option: "--ramp-up", within: 0...day),
-            hold: try ToolInput.seconds(hold, option: "--hold", within: 0...day),
-            rampDown: try ToolInput.seconds(rampDown, option: "--ramp-down", within: 0...day),
-            thinkTime: try ToolInput.seconds(thinkTime / 1000, option: "--think-time (ms)", within: 0...3600),
-            arrivalRate: rate)
-        let tester = PerfTester(
-            actions: actions, profile: profile, prepare: prepare, logger: quietLogger("perf-tester"))
-        let result: PerfResult
-        do { result = try await tester.run(name, context: TestContext(jira: jira, confluence: confluence)) } catch {
-            FileHandle.standardError.write(Data("app-tester: the load did not start: \(error)\n".utf8))
-            throw ExitCode(ToolExit.failed)
-        }
         let gates = SLA(p90Milliseconds: limits, defaultP90Milliseconds: slaP90, minimumSuccess: minimumSuccess)
             .evaluate(result)
-        var comparison: [Comparison] = []
+        var verdicts: [BaselineVerdict] = []
+        var baselineResult: PerfResult?
         if let baseline {
-            guard let data = FileManager.default.contents(atPath: baseline),
-                let previous = try? JSONDecoder.reports.decode(PerfResult.self, from: data)
+            guard let data = FileManager.default.contents(atPath: baseline), let previous = try? PerfResult(archive: data)
             else { throw ValidationError("cannot read the baseline result \(baseline)") }
-            comparison = Comparison.compare(result, to: previous)
+            verdicts = judge.judge(result, against: previous)
+            baselineResult = previous
         }
-        try apps.write(try Reports.json(result), to: apps.json)
-        try apps.write(Reports.csv(result), to: csv)
-        try apps.write(Reports.html(result, gates: gates, comparison: comparison), to: html)
-        try apps.write(Reports.junit(runs: [], load: [(result, gates)]), to: apps.junit)
+        let compliance = DCAPTCompliance(minimumSeconds: complianceMinutes * 60, minimumUsers: complianceUsers)
+            .check(result)
+        try write(try Reports.json(result), to: json)
+        try write(Data(Reports.csv(result).utf8), to: csv)
+        try write(
+            Data(
+                Reports.html(
+                    result, gates: gates, baseline: verdicts, baselineResult: baselineResult, compliance: compliance
+                ).utf8), to: html)
+        try write(Data(Reports.junit(runs: [], load: [(result, gates)]).utf8), to: junit)
         print(Reports.csv(result), terminator: "")
-        print(String(format: "%.1f requests/s over %.1f s", result.throughput, result.seconds))
-        if let lag = result.dispatchLag {
-            print(
-                String(
-                    format: "dispatch lag (late against the schedule): p50 %.2f ms, p99 %.2f ms, max %.2f ms",
-                    lag.milliseconds(at: 50), lag.milliseconds(at: 99), lag.milliseconds(at: 100)))
-        }
+        print(String(format: "%.1f requests/s over %.1f s, %d generator(s)", result.throughput, result.seconds, result.generators))
         for gate in gates where !gate.passed { print("SLA FAILED \(gate.action): \(gate.message)") }
-        for entry in comparison {
-            print(
-                "\(entry.action): p90 \(String(format: "%.1f", entry.p90)) ms"
-                    + (entry.changePercent.map { String(format: " (%+.1f %% against the baseline)", $0) } ?? ""))
+        for verdict in verdicts { print(verdict.message) }
+        for check in compliance {
+            print("DCAPT \(check.name): \(check.compliant ? "compliant" : "not compliant") (\(check.detail))")
         }
-        if !gates.allSatisfy(\.passed) { throw ExitCode(ToolExit.failed) }
+        if !gates.allSatisfy(\.passed) || !verdicts.allSatisfy(\.passed) { throw ExitCode(ToolExit.failed) }
     }
 }
 
 struct Merge: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Merge JSON results of several load generators into one.")
-    @Argument(help: "JSON results.") var results: [String]
+    static let configuration = CommandConfiguration(
+        abstract: "Merge the results of several load generators into one result, one report and one verdict.")
+    @Argument(help: "The generators' results (JSON, or gzip-compressed JSON).") var results: [String]
+    @Option(help: "Write JUnit XML here (CodeBuild test reports).") var junit: String?
     @Option(help: "Where the merged JSON goes.") var output: String
+    @OptionGroup var verdict: Verdict
 
     func run() async throws {
         let decoded = try results.map { path -> PerfResult in
             guard let data = FileManager.default.contents(atPath: path),
-                let result = try? JSONDecoder.reports.decode(PerfResult.self, from: data)
-            else { throw ValidationError("\(path) is not a Perf-Tester JSON result") }
+                let result = try? PerfResult(archive: data)
+            else { throw ValidationError("\(path) is not a Perf-Tester result (JSON, or gzip-compressed JSON)") }
             return result
         }
         guard let merged = PerfResult.merged(decoded) else { throw ValidationError("give at least one result") }
-        try Reports.json(merged).write(to: URL(fileURLWithPath: output))
-        print(Reports.csv(merged), terminator: "")
-    }
-}
-
-extension JSONDecoder {
-    /// Reads what ``Reports/json(_:)`` writes.
-    static var reports: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
+        try verdict.conclude(merged, judge: try verdict.judge(), json: output, junit: junit)
     }
 }

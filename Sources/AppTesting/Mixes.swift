@@ -5,13 +5,13 @@ import Foundation
 /// Actions the simulator and this package do not model (boards, blogs' creation, likes) are left
 /// out; the weights of the others keep DCAPT's proportions.
 public enum Mixes {
-    /// The mix of `product`: ``jira(project:)`` or ``confluence(space:)`` with their defaults.
-    public static func mix(for product: Product) -> (
+    /// The mix of `product`: ``jira(project:)`` in `project` or ``confluence(space:)`` in `space`.
+    public static func mix(for product: Product, project: String = "DEMO", space: String = "DEMO") -> (
         actions: [PerfAction], prepare: @Sendable (TestContext) async throws -> Void
     ) {
         switch product {
-        case .jira: jira()
-        case .confluence: confluence()
+        case .jira: jira(project: project)
+        case .confluence: confluence(space: space)
         }
     }
 

@@ -51,127 +51,6 @@ public struct LoadProfile: Sendable, Codable, Equatable {
     }
 }
 
-/// One action's measurements: a latency histogram in microseconds and the error count.
-public struct ActionStats: Sendable, Codable {
-    /// Latencies in microseconds (3 significant digits), successes and errors alike.
-    public var histogram = Histogram<UInt64>(
-        highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
-    /// Samples that succeeded.
-    public var successes = 0
-    /// Samples that failed.
-    public var errors = 0
-    /// The first error, as a hint.
-    public var firstError: String?
-
-    /// All samples.
-    public var samples: Int { successes + errors }
-    /// Errors as a fraction of the samples.
-    public var errorRate: Double { samples == 0 ? 0 : Double(errors) / Double(samples) }
-    /// Successes as a fraction of the samples.
-    public var successRate: Double { samples == 0 ? 0 : Double(successes) / Double(samples) }
-
-    /// The latency at `percentile` (0–100), in milliseconds.
-    public func milliseconds(at percentile: Double) -> Double {
-        Double(histogram.valueAtPercentile(percentile)) / 1000
-    }
-
-    func adding(_ other: ActionStats) -> ActionStats {
-        var sum = self
-        sum.add(other)
-        return sum
-    }
-
-    mutating func add(_ other: ActionStats) {
-        histogram.add(other.histogram)
-        successes += other.successes
-        errors += other.errors
-        firstError = firstError ?? other.firstError
-    }
-}
-
-/// The outcome of a load run (or several merged): per-action statistics and a per-second timeline.
-public struct PerfResult: Sendable, Codable {
-    /// One second of the run.
-    public struct Second: Sendable, Codable, Equatable {
-        /// Requests that finished in it.
-        public var requests: Int
-        /// Of which failed.
-        public var errors: Int
-    }
-
-    /// The run's name.
-    public var name: String
-    /// When it started.
-    public var started: Date
-    /// How long it ran.
-    public var seconds: Double
-    /// Load generators whose results are in here.
-    public var generators: Int
-    /// The statistics per action.
-    public var actions: [String: ActionStats]
-    /// Requests and errors per second since the start.
-    public var timeline: [Second]
-    /// Open model only: how late each request left against its schedule (the load generator's
-    /// own overhead and its in-flight cap); nil for the closed model.
-    public var dispatchLag: ActionStats?
-
-    /// Creates an empty result.
-    public init(name: String, started: Date = Date()) {
-        self.name = name
-        self.started = started
-        self.seconds = 0
-        self.generators = 1
-        self.actions = [:]
-        self.timeline = []
-    }
-
-    mutating func record(_ action: String, microseconds: UInt64, error: String?, second: Int) {
-        // In place: a copy of the stats would copy the histogram's counts on every request.
-        Self.record(&actions[action, default: ActionStats()], microseconds: microseconds, error: error)
-        while timeline.count <= second { timeline.append(Second(requests: 0, errors: 0)) }
-        timeline[second].requests += 1
-        if error != nil { timeline[second].errors += 1 }
-    }
-
-    /// How late a request left against its schedule.
-    mutating func recordLag(microseconds: UInt64) {
-        if dispatchLag == nil { dispatchLag = ActionStats() }
-        Self.record(&dispatchLag!, microseconds: microseconds, error: nil)
-    }
-
-    static func record(_ stats: inout ActionStats, microseconds: UInt64, error: String?) {
-        _ = stats.histogram.record(max(1, microseconds))
-        if let error {
-            stats.errors += 1
-            if stats.firstError == nil { stats.firstError = error }
-        } else {
-            stats.successes += 1
-        }
-    }
-
-    /// Results of several load generators as one: histograms added, timelines added second by
-    /// second (runs are aligned at their start).
-    public static func merged(_ results: [PerfResult]) -> PerfResult? {
-        guard var merged = results.first else { return nil }
-        for other in results.dropFirst() {
-            merged.generators += other.generators
-            merged.seconds = max(merged.seconds, other.seconds)
-            merged.started = min(merged.started, other.started)
-            for (name, stats) in other.actions { merged.actions[name, default: ActionStats()].add(stats) }
-            if let lag = other.dispatchLag { merged.dispatchLag = (merged.dispatchLag ?? ActionStats()).adding(lag) }
-            for (second, value) in other.timeline.enumerated() {
-                while merged.timeline.count <= second { merged.timeline.append(Second(requests: 0, errors: 0)) }
-                merged.timeline[second].requests += value.requests
-                merged.timeline[second].errors += value.errors
-            }
-        }
-        return merged
-    }
-
-    /// All requests per second over the run.
-    public var throughput: Double { seconds > 0 ? Double(actions.values.reduce(0) { $0 + $1.samples }) / seconds : 0 }
-}
-
 /// Limits that decide a load run's exit code.
 public struct SLA: Sendable, Codable, Equatable {
     /// The 90th-percentile limit per action, in milliseconds.
@@ -219,29 +98,6 @@ public struct SLA: Sendable, Codable, Equatable {
             return Gate(
                 action: name, passed: problems.isEmpty,
                 message: problems.isEmpty ? figures : problems.joined(separator: "; "))
-        }
-    }
-}
-
-/// The 90th percentile of each action against a baseline run.
-public struct Comparison: Sendable, Codable, Equatable {
-    /// The action.
-    public var action: String
-    /// The baseline's p90 (ms); nil when the baseline lacks the action.
-    public var baselineP90: Double?
-    /// This run's p90 (ms).
-    public var p90: Double
-    /// The change in percent; nil without a baseline value.
-    public var changePercent: Double?
-
-    /// This run against `baseline`, by action name.
-    public static func compare(_ result: PerfResult, to baseline: PerfResult) -> [Comparison] {
-        result.actions.keys.sorted().map { name in
-            let p90 = result.actions[name]!.milliseconds(at: 90)
-            let base = baseline.actions[name].map { $0.milliseconds(at: 90) }
-            return Comparison(
-                action: name, baselineP90: base, p90: p90,
-                changePercent: base.flatMap { $0 > 0 ? (p90 - $0) / $0 * 100 : nil })
         }
     }
 }
@@ -311,11 +167,16 @@ public struct PerfTester: Sendable {
                 recorder.state.withLock { $0.recordLag(microseconds: lag) }
             }
             var failure: String?
+            if scheduled != nil { recorder.active.add(1, ordering: .relaxed) }
             do { try await action.run(context) } catch { failure = "\(error)".prefix(300).description }
             let finished = clock.now
+            let active = recorder.active.load(ordering: .relaxed)
+            if scheduled != nil { recorder.active.subtract(1, ordering: .relaxed) }
             let micros = UInt64(max(0, (finished - begin) / .microseconds(1)))
             let second = Int((finished - start) / .seconds(1))
-            recorder.state.withLock { $0.record(action.name, microseconds: micros, error: failure, second: second) }
+            recorder.state.withLock {
+                $0.record(action.name, microseconds: micros, error: failure, second: second, activeUsers: active)
+            }
         }
 
         // Discarding groups free each finished request at once (a plain task group keeps every
@@ -349,17 +210,25 @@ public struct PerfTester: Sendable {
                         * (Double(users - user) / Double(users))
                     group.addTask {
                         try? await Task.sleep(until: joins, clock: clock)
+                        @Sendable func note(_ change: Int) {
+                            let active = recorder.active.add(change, ordering: .relaxed).newValue
+                            let second = Int((clock.now - start) / .seconds(1))
+                            recorder.state.withLock { $0.noteUsers(active, second: second) }
+                        }
+                        note(1)
                         var random = SystemRandomNumberGenerator()
                         while clock.now < leaves && !Task.isCancelled {
                             await perform(mix.pick(&random))
                             if profile.thinkTime > .zero { try? await Task.sleep(for: profile.thinkTime) }
                         }
+                        note(-1)
                     }
                 }
             }
         }
         var result = recorder.state.withLock { $0 }
         result.seconds = AppTester.seconds(clock.now - start)
+        result.profile = profile
         logger.info(
             "load finished",
             metadata: [
@@ -381,6 +250,8 @@ public struct PerfTester: Sendable {
 /// The shared measurements of a load run.
 final class Recorder: Sendable {
     let state: Mutex<PerfResult>
+    /// Virtual users between joining and leaving (closed model), requests in flight (open model).
+    let active = Atomic<Int>(0)
 
     init(_ result: PerfResult) { state = Mutex(result) }
 }

@@ -85,9 +85,12 @@ public enum Reports {
 
     /// One self-contained HTML page (inline CSS and SVG, no scripts or downloads): the SLA
     /// verdicts, a table and a chart of latency percentiles per action, throughput and errors
-    /// over time, and the comparison with a baseline when given.
+    /// over time, each action's p90 and the active users and errors per 10-second window (the
+    /// baseline's curves dashed beside them), each action's verdict against the baseline, and
+    /// the DCAPT compliance checks.
     public static func html(
-        _ result: PerfResult, gates: [SLA.Gate], comparison: [Comparison] = [], functional: [TestRun] = []
+        _ result: PerfResult, gates: [SLA.Gate], baseline: [BaselineVerdict] = [], baselineResult: PerfResult? = nil,
+        compliance: [DCAPTCompliance.Check] = [], functional: [TestRun] = []
     ) -> String {
         let names = result.actions.keys.sorted()
         let percentiles: [(String, Double)] = [("p50", 50), ("p90", 90), ("p95", 95), ("p99", 99)]
@@ -135,16 +138,23 @@ public enum Reports {
                 + "<td>\(String(format: "%.1f", Double(stats.histogram.max) / 1000))</td><td>\(String(format: "%.2f", stats.errorRate * 100))</td>"
                 + "<td>\(gate.map { ($0.passed ? "pass: " : "FAIL: ") + xml($0.message) } ?? "")</td></tr>"
         }
-        let comparisonRows = comparison.map {
-            "<tr><td>\(xml($0.action))</td><td>\($0.baselineP90.map { String(format: "%.1f", $0) } ?? "–")</td>"
-                + "<td>\(String(format: "%.1f", $0.p90))</td><td>\($0.changePercent.map { String(format: "%+.1f %%", $0) } ?? "–")</td></tr>"
+        let number = { (value: Double?, format: String) in value.map { String(format: format, $0) } ?? "–" }
+        let baselineRows = baseline.map {
+            "<tr class=\"\($0.passed ? "pass" : "fail")\"><td>\(xml($0.action))</td><td>\($0.outcome.rawValue)</td>"
+                + "<td>\(number($0.baselineMedian, "%.1f"))</td><td>\(number($0.median, "%.1f"))</td>"
+                + "<td>\(number($0.medianChangePercent, "%+.1f %%"))</td><td>\(String(format: "%.0f %%", $0.tolerance * 100))</td>"
+                + "<td>\(number($0.pValue, "%.3g"))</td><td>\(number($0.probabilitySlower, "%.2f"))</td>"
+                + "<td>\($0.baselineSamples)</td><td>\($0.samples)</td></tr>"
         }
         let functionalRows = functional.flatMap { run in
             run.results.map {
                 "<tr class=\"\($0.outcome == .failed ? "fail" : "pass")\"><td>\(xml(run.name))</td><td>\(xml($0.scenario))</td><td>\(xml($0.step))</td><td>\($0.outcome.rawValue)</td><td>\(String(format: "%.3f", $0.seconds))</td><td>\(xml($0.message ?? ""))</td></tr>"
             }
         }
-        let verdict = gates.allSatisfy(\.passed) && functional.allSatisfy(\.passed)
+        let complianceRows = compliance.map {
+            "<tr class=\"\($0.compliant ? "pass" : "fail")\"><td>\(xml($0.name))</td><td>\($0.compliant ? "compliant" : "NOT compliant")</td><td>\(xml($0.detail))</td></tr>"
+        }
+        let verdict = gates.allSatisfy(\.passed) && baseline.allSatisfy(\.passed) && functional.allSatisfy(\.passed)
         return """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><title>\(xml(result.name)) — Atlas Relay report</title>
@@ -165,11 +175,94 @@ public enum Reports {
             \(latencySVG)
             <h2>Throughput and errors over time</h2>
             \(timelineSVG)
-            \(comparison.isEmpty ? "" : "<h2>p90 against the baseline (ms)</h2><table><tr><th>Action</th><th>Baseline</th><th>This run</th><th>Change</th></tr>\n" + comparisonRows.joined(separator: "\n") + "</table>")
+            <h2>p90 per action over time (\(PerfResult.windowSeconds)-second windows\(baselineResult == nil ? "" : "; the baseline dashed"))</h2>
+            \(windowLatencySVG(result, baseline: baselineResult))
+            <h2>Active users and errors over time (\(PerfResult.windowSeconds)-second windows\(baselineResult == nil ? "" : "; the baseline dashed"))</h2>
+            \(windowUsersSVG(result, baseline: baselineResult))
+            \(compliance.isEmpty ? "" : "<h2>DCAPT compliance</h2><table><tr><th>Check</th><th>Result</th><th>Figures</th></tr>\n" + complianceRows.joined(separator: "\n") + "</table>")
+            \(baseline.isEmpty ? "" : "<h2>Against the baseline (one-sided Mann–Whitney U, α \(baseline[0].alpha))</h2><table><tr><th>Action</th><th>Verdict</th><th>Baseline median (ms)</th><th>Median (ms)</th><th>Change</th><th>Tolerance</th><th>p</th><th>P(slower)</th><th>Baseline samples</th><th>Samples</th></tr>\n" + baselineRows.joined(separator: "\n") + "</table>")
             \(functional.isEmpty ? "" : "<h2>Functional steps</h2><table><tr><th>Suite</th><th>Scenario</th><th>Step</th><th>Outcome</th><th>s</th><th>Message</th></tr>\n" + functionalRows.joined(separator: "\n") + "</table>")
             </body></html>
 
             """
+    }
+
+    static let palette = [
+        "#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac",
+        "#1f77b4", "#2ca02c",
+    ]
+
+    /// Polylines over windows: x from the window index, y from the value (nil values break the line).
+    static func polyline(_ values: [Double?], peak: Double, width: Double, colour: String, dashed: Bool, title: String)
+        -> String
+    {
+        let step = values.count > 1 ? width / Double(values.count - 1) : 0
+        var segments: [[String]] = [[]]
+        for (index, value) in values.enumerated() {
+            guard let value else {
+                segments.append([])
+                continue
+            }
+            segments[segments.count - 1].append(
+                String(format: "%.1f,%.1f", 60 + Double(index) * step, 190 - 170 * value / max(peak, 0.001)))
+        }
+        return segments.filter { !$0.isEmpty }.map {
+            #"<polyline fill="none" stroke="\#(colour)" stroke-width="2"\#(dashed ? #" stroke-dasharray="5,4""# : "") points="\#($0.joined(separator: " "))"><title>\#(xml(title))</title></polyline>"#
+        }.joined()
+    }
+
+    static func windowLatencySVG(_ result: PerfResult, baseline: PerfResult?) -> String {
+        let names = result.actions.keys.sorted()
+        let windows = max(result.windows.count, baseline?.windows.count ?? 0)
+        guard windows > 0 else { return "<p>No windows recorded.</p>" }
+        func series(_ run: PerfResult?, _ name: String) -> [Double?] {
+            (0..<windows).map { index in
+                guard let run, index < run.windows.count else { return nil }
+                return run.windows[index].milliseconds(name, at: 90)
+            }
+        }
+        let all = names.flatMap { series(result, $0) + series(baseline, $0) }.compactMap { $0 }
+        let peak = max(1, all.max() ?? 1)
+        var lines: [String] = []
+        var legend: [String] = []
+        for (index, name) in names.enumerated() {
+            let colour = palette[index % palette.count]
+            if baseline != nil {
+                lines.append(
+                    polyline(series(baseline, name), peak: peak, width: 700, colour: colour, dashed: true, title: "\(name) baseline p90"))
+            }
+            lines.append(polyline(series(result, name), peak: peak, width: 700, colour: colour, dashed: false, title: "\(name) p90"))
+            legend.append(
+                #"<rect x="770" y="\#(8 + index * 16)" width="10" height="10" fill="\#(colour)"/><text x="784" y="\#(17 + index * 16)" class="label">\#(xml(name))</text>"#
+            )
+        }
+        let height = max(215, 20 + names.count * 16)
+        return
+            ##"<svg role="img" aria-label="p90 per action per window" width="1000" height="\##(height)" xmlns="http://www.w3.org/2000/svg"><line x1="60" y1="190" x2="760" y2="190" stroke="#999"/>\##(lines.joined())\##(legend.joined())<text x="0" y="24" class="label">\##(String(format: "%.0f ms", peak))</text><text x="0" y="190" class="label">0</text><text x="60" y="205" class="label">0 s</text><text x="700" y="205" class="label">\##((windows - 1) * PerfResult.windowSeconds) s</text></svg>"##
+    }
+
+    static func windowUsersSVG(_ result: PerfResult, baseline: PerfResult?) -> String {
+        let windows = max(result.windows.count, baseline?.windows.count ?? 0)
+        guard windows > 0 else { return "<p>No windows recorded.</p>" }
+        func series(_ run: PerfResult?, _ value: (PerfResult.Window) -> Int) -> [Double?] {
+            (0..<windows).map { index in
+                guard let run, index < run.windows.count else { return nil }
+                return Double(value(run.windows[index]))
+            }
+        }
+        let runs = [result] + (baseline.map { [$0] } ?? [])
+        let peak = Double(max(1, runs.flatMap { $0.windows.map { max($0.activeUsers, $0.errors) } }.max() ?? 1))
+        var lines = [
+            polyline(series(result, \.activeUsers), peak: peak, width: 700, colour: "#4c78a8", dashed: false, title: "active users"),
+            polyline(series(result, \.errors), peak: peak, width: 700, colour: "#e45756", dashed: false, title: "errors"),
+        ]
+        if baseline != nil {
+            lines.append(
+                polyline(series(baseline, \.activeUsers), peak: peak, width: 700, colour: "#4c78a8", dashed: true, title: "baseline active users"))
+            lines.append(polyline(series(baseline, \.errors), peak: peak, width: 700, colour: "#e45756", dashed: true, title: "baseline errors"))
+        }
+        return
+            ##"<svg role="img" aria-label="active users and errors per window" width="1000" height="215" xmlns="http://www.w3.org/2000/svg"><line x1="60" y1="190" x2="760" y2="190" stroke="#999"/>\##(lines.joined())<rect x="770" y="8" width="10" height="10" fill="#4c78a8"/><text x="784" y="17" class="label">active users</text><rect x="770" y="24" width="10" height="10" fill="#e45756"/><text x="784" y="33" class="label">errors</text><text x="0" y="24" class="label">\##(Int(peak))</text><text x="0" y="190" class="label">0</text><text x="60" y="205" class="label">0 s</text><text x="700" y="205" class="label">\##((windows - 1) * PerfResult.windowSeconds) s</text></svg>"##
     }
 
     static func xml(_ text: String) -> String { XMLEscaping.escape(text) }

@@ -105,6 +105,31 @@ public func check(_ condition: Bool, _ message: @autoclosure () -> String) throw
     if !condition { throw CheckFailed(message()) }
 }
 
+/// Runs `body` until its checks hold: again after `interval` while it fails a check
+/// (``CheckFailed/Kind/unmet``), for at most `within`; then the last failure stands, with how
+/// long it waited. Other errors (an HTTP failure, a malformed answer) end it at once.
+///
+/// For what becomes true a little later, such as a search for content just written on a
+/// cluster whose index replicates asynchronously.
+public func eventually(
+    within limit: Duration, every interval: Duration = .milliseconds(250), _ body: () async throws -> Void
+) async throws {
+    let clock = ContinuousClock()
+    let deadline = clock.now + limit
+    while true {
+        do {
+            return try await body()
+        } catch let failure as CheckFailed where failure.kind == .unmet {
+            guard clock.now + interval < deadline else {
+                throw CheckFailed(
+                    "\(failure.message) (still so after waiting \(AppTester.seconds(limit)) s)", kind: .unmet,
+                    underlying: failure)
+            }
+            try await Task.sleep(for: interval)
+        }
+    }
+}
+
 /// One functional check: a name, an action against the apps, and optionally a time limit.
 public struct Step: Sendable {
     /// The name, as reports show it.

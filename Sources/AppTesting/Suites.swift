@@ -1,11 +1,21 @@
 import AtlassianAdmin
 import Foundation
 
-/// The default functional suites. Each scenario cleans up what it created; a unique word in
-/// every title lets searches find exactly that content.
+/// The default functional suites. Each scenario cleans up what it created (registered as soon as
+/// it exists, so a later failed step still removes it); a unique word in every title
+/// (`App-Tester relay…`) marks the content and lets searches find exactly it. A search for
+/// content just written retries until the index shows it, up to `searchWait` (a Data Center
+/// cluster replicates its index between nodes asynchronously); the step's time includes the wait.
 public enum Suites {
     /// Jira: log in, view the dashboard, create, view, edit and comment an issue, JQL search.
-    public static func jira(project: String = "DEMO") -> [Scenario] {
+    ///
+    /// - Parameters:
+    ///   - project: the project key issues are created in.
+    ///   - issueType: the issue type's name, as the project's scheme has it.
+    ///   - searchWait: the longest a search waits for the new issue to be indexed.
+    public static func jira(project: String = "DEMO", issueType: String = "Task", searchWait: Duration = .seconds(30))
+        -> [Scenario]
+    {
         [
             Scenario(
                 "jira: log in and view dashboard",
@@ -25,7 +35,7 @@ public enum Suites {
                     Step("create issue") { context in
                         let jira = try context.requireJira()
                         let word = "relay\(UUID().uuidString.prefix(8).lowercased())"
-                        let key = try await jira.createIssue(project: project, summary: "App-Tester \(word)")
+                        let key = try await jira.createIssue(project: project, summary: "App-Tester \(word)", type: issueType)
                         context.set("issue", key)
                         context.set("word", word)
                         context.onCleanup("delete issue \(key)") { try await jira.deleteIssue(key) }
@@ -57,10 +67,12 @@ public enum Suites {
                     },
                     Step("search JQL") { context in
                         let word = try context.value("word")
-                        let keys = try await context.requireJira().search(
-                            jql: "project = \(project) AND summary ~ \"\(word)\"")
-                        try check(
-                            keys == [try context.value("issue")], "JQL for '\(word)' found \(keys), not the new issue")
+                        try await eventually(within: searchWait) {
+                            let keys = try await context.requireJira().search(
+                                jql: "project = \(project) AND summary ~ \"\(word)\"")
+                            try check(
+                                keys == [try context.value("issue")], "JQL for '\(word)' found \(keys), not the new issue")
+                        }
                     },
                 ]),
         ]
@@ -68,7 +80,11 @@ public enum Suites {
 
     /// Confluence: log in, create, view and edit a page, comment, attach and download a file,
     /// CQL search.
-    public static func confluence(space: String = "DEMO") -> [Scenario] {
+    ///
+    /// - Parameters:
+    ///   - space: the space key pages are created in.
+    ///   - searchWait: the longest a search waits for the new page to be indexed.
+    public static func confluence(space: String = "DEMO", searchWait: Duration = .seconds(30)) -> [Scenario] {
         [
             Scenario(
                 "confluence: log in",
@@ -121,10 +137,12 @@ public enum Suites {
                     },
                     Step("search CQL") { context in
                         let word = try context.value("word")
-                        let ids = try await context.requireConfluence().search(
-                            cql: "space = \(space) AND title ~ \"\(word)\"")
-                        try check(
-                            ids == [try context.value("page")], "CQL for '\(word)' found \(ids), not the new page")
+                        try await eventually(within: searchWait) {
+                            let ids = try await context.requireConfluence().search(
+                                cql: "space = \(space) AND title ~ \"\(word)\"")
+                            try check(
+                                ids == [try context.value("page")], "CQL for '\(word)' found \(ids), not the new page")
+                        }
                     },
                 ]),
         ]

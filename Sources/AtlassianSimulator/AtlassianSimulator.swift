@@ -153,6 +153,7 @@ public final class AtlassianSimulator: Sendable {
         var requests: [Request] = []
         var reindexTasks: [ReindexTask] = []
         var reindexFault: String?
+        var indexLag: Duration = .zero
     }
 
     /// The configuration.
@@ -177,6 +178,10 @@ public final class AtlassianSimulator: Sendable {
 
     /// Removes every scripted failure.
     public func clearFailures() { state.withLock { $0.failures.removeAll() } }
+
+    /// Makes Jira's search miss issues created less than `lag` ago, as a Data Center cluster's
+    /// node does until the index replication from the node that wrote them reaches it.
+    public func setIndexLag(_ lag: Duration) { state.withLock { $0.indexLag = lag } }
 
     /// Makes the Jira reindexes started from now on fail with `message` (an index error, as
     /// Jira reports one: the task finishes with `success` false); nil: they succeed again.

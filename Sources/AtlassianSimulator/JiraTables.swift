@@ -462,7 +462,11 @@ struct JiraTables: Sendable {
 
     /// The issues `query` finds (the JQL subset of ``SearchQuery``: `project`, `key`/`issuekey`,
     /// `summary`, `description`, `text`, `issuetype`/`type`, `status`), with the total.
-    func search(_ query: SearchQuery, maxResults: Int, startAt: Int) async throws -> (total: Int, issues: [Issue]) {
+    /// The issues `query` finds; with `indexedBefore`, only those created before it (the index
+    /// of a node the newer ones have not replicated to yet).
+    func search(_ query: SearchQuery, maxResults: Int, startAt: Int, indexedBefore: Date? = nil) async throws
+        -> (total: Int, issues: [Issue])
+    {
         var conditions: [String] = []
         var bindings = PostgresBindings()
         func bind(_ value: String) -> String {
@@ -509,6 +513,10 @@ struct JiraTables: Sendable {
             }
             if negate { condition = "NOT \(condition)" }
             conditions.append(condition)
+        }
+        if let indexedBefore {
+            bindings.append(indexedBefore)
+            conditions.append("i.created < $\(bindings.count)")
         }
         var order: [String] = []
         for item in query.order {

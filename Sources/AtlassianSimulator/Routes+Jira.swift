@@ -134,8 +134,10 @@ extension AtlassianSimulator {
             }
             do {
                 let (limit, offset) = (min(maxResults, 1000), startAt)
+                let lag = state.withLock { $0.indexLag }
+                let indexedBefore = lag > .zero ? Date().addingTimeInterval(-Double(lag / .milliseconds(1)) / 1000) : nil
                 let (total, issues) = try await jiraTables { tables in
-                    try await tables.search(query, maxResults: limit, startAt: offset)
+                    try await tables.search(query, maxResults: limit, startAt: offset, indexedBefore: indexedBefore)
                 }
                 return .json([
                     "startAt": startAt, "maxResults": maxResults, "total": total, "issues": issues.map(issueJSON),

@@ -23,7 +23,7 @@ public enum PhaseExit {
         case .productionWriteOutsideGoLive, .productionWriteUnconfirmed, .productionResourceShared, .unknownStep,
             .unknownCommit, .incompleteConfig, .notTicketBranch, .notPassed:
             true
-        case .secretUnavailable, .buildStatusRejected, .sourceUnavailable, .other:
+        case .secretUnavailable, .buildStatusRejected, .sourceUnavailable, .damagedBaseline, .other:
             false
         }
     }

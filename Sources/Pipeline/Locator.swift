@@ -37,16 +37,21 @@ struct Locator {
         "environments.*.settings": ["jira", "confluence"],
         "environments.*.settings.jira": ["title", "baseURL", "colours", "banner", "mailDisabled", "applicationLinks"],
         "environments.*.settings.confluence": ["siteTitle", "baseURL", "bannerHTML", "colours", "applicationLinks"],
-        "environments.*.tests": ["functional", "project", "space", "perf", "smoke", "waivers"],
+        "environments.*.tests": [
+            "functional", "project", "space", "issueType", "scenarios", "searchWait", "perf", "smoke", "waivers",
+        ],
         "environments.*.tests.waivers": ["functional", "perf", "invite", "version", "commit"],
-        "environments.*.tests.perf": ["mix", "users", "rampUp", "hold", "p90"],
+        "environments.*.tests.perf": [
+            "mix", "users", "rampUp", "hold", "p90", "baseline", "alpha", "tolerance", "tolerances", "compliance",
+        ],
+        "environments.*.tests.perf.compliance": ["minimumMinutes", "minimumUsers", "required"],
         "environments.*.tests.smoke": ["jira", "confluence"],
         "environments.*.tests.smoke.*": ["issue", "page"],
     ]
     /// Mappings whose keys are names.
     static let named: Set<String> = [
         "accounts", "environments", "environments.*.applications", "environments.*.tests.smoke",
-        "environments.*.refresh.licences", "environments.*.nodes",
+        "environments.*.refresh.licences", "environments.*.nodes", "environments.*.tests.perf.tolerances",
         "environments.*.nodes.*.environment",
     ]
 

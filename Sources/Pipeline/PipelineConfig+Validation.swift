@@ -138,12 +138,39 @@ extension PipelineConfig {
                 where environment.applications?[product] == nil {
                     add(here + ["tests", "functional", "\(index)"], "\(name) has no application '\(product)' to test")
                 }
+                for (index, scenario) in (tests.scenarios ?? []).enumerated() where !Pipeline.scenarioNames.contains(scenario) {
+                    add(
+                        here + ["tests", "scenarios", "\(index)"],
+                        "no suite has a scenario '\(scenario)'; the scenarios are \(Pipeline.scenarioNames.sorted().joined(separator: ", "))")
+                }
+                if let wait = tests.searchWait, !(0...600).contains(wait) {
+                    add(here + ["tests", "searchWait"], "searchWait is 0 to 600 seconds, not \(wait)")
+                }
                 if let perf = tests.perf {
                     if perf.product == nil {
                         add(here + ["tests", "perf", "mix"], "mix is \(Self.productNames)")
                     }
                     if environment.applications?[perf.mix] == nil {
                         add(here + ["tests", "perf", "mix"], "\(name) has no \(perf.mix)")
+                    }
+                    if let alpha = perf.alpha, !(alpha > 0 && alpha <= 0.5) {
+                        add(here + ["tests", "perf", "alpha"], "alpha is a significance level above 0 and at most 0.5, not \(alpha)")
+                    }
+                    for (key, value) in [("tolerance", perf.tolerance)] + (perf.tolerances ?? [:]).sorted(by: { $0.key < $1.key })
+                        .map({ ("tolerances/" + $0.key, Optional($0.value)) })
+                    where value.map({ !(0...1000).contains($0) }) ?? false {
+                        add(
+                            here + ["tests", "perf"] + key.split(separator: "/").map(String.init),
+                            "a tolerance is a percentage from 0 to 1000, not \(value!)")
+                    }
+                    if let minutes = perf.compliance?.minimumMinutes, !(minutes >= 0) {
+                        add(here + ["tests", "perf", "compliance", "minimumMinutes"], "minimumMinutes is 0 or more, not \(minutes)")
+                    }
+                    if let users = perf.compliance?.minimumUsers, users < 1 {
+                        add(here + ["tests", "perf", "compliance", "minimumUsers"], "minimumUsers is at least 1, not \(users)")
+                    }
+                    if let baseline = perf.baseline, !BitbucketSource.isFullHash(baseline) {
+                        add(here + ["tests", "perf", "baseline"], "baseline is a full 40-character commit id, not '\(baseline)'")
                     }
                 }
             }

@@ -1,4 +1,5 @@
 import AtlassianAdmin
+import AppTesting
 import Foundation
 
 /// One pipeline's configuration, read from a YAML file (`pipeline.yml`): the accounts, the
@@ -269,6 +270,39 @@ public struct PipelineConfig: Sendable {
             public var hold: Double
             /// The default 90th-percentile limit per action, in milliseconds.
             public var p90: Double?
+            /// The commit whose stored run is the baseline; nil: the commit PROD runs now.
+            public var baseline: String?
+            /// The baseline test's significance level (default 0.05).
+            public var alpha: Double?
+            /// The slowdown allowed against the baseline's median, in percent (default 10).
+            public var tolerance: Double?
+            /// The slowdown allowed per action name, in percent.
+            public var tolerances: [String: Double]?
+            /// DCAPT's minimums for a run that counts; nil: DCAPT's own (45 minutes, 200 users).
+            public var compliance: Compliance?
+
+            /// The minimums a run must meet (DCAPT's by default) for its results to count.
+            public struct Compliance: Sendable, Decodable, Equatable {
+                /// The shortest run, in minutes (DCAPT: 45).
+                public var minimumMinutes: Double?
+                /// The fewest concurrent users (DCAPT: 200).
+                public var minimumUsers: Int?
+                /// Whether a run below them fails the gate (default true); false only reports it.
+                public var required: Bool?
+
+                /// The checks these settings describe.
+                public var checks: DCAPTCompliance {
+                    DCAPTCompliance(
+                        minimumSeconds: (minimumMinutes ?? 45) * 60, minimumUsers: minimumUsers ?? 200)
+                }
+            }
+
+            /// The judge these settings describe.
+            public var judge: BaselineJudge {
+                BaselineJudge(
+                    alpha: alpha ?? 0.05, defaultTolerance: (tolerance ?? 10) / 100,
+                    tolerances: (tolerances ?? [:]).mapValues { $0 / 100 })
+            }
         }
 
         /// Known content the smoke tests read.
@@ -293,6 +327,13 @@ public struct PipelineConfig: Sendable {
         public var project: String?
         /// The Confluence space the suites and the load test work in (default `DEMO`).
         public var space: String?
+        /// The Jira issue type the suites create (default `Task`), as the project's scheme names it.
+        public var issueType: String?
+        /// The scenarios of the suites to run, by name (`jira: issue lifecycle`, …); nil: all.
+        public var scenarios: [String]?
+        /// The longest a search waits for content just written to be indexed, in seconds
+        /// (default 30; a cluster replicates its index between nodes asynchronously).
+        public var searchWait: Double?
         /// The load test.
         public var perf: Perf?
         /// The smoke tests (go-live).

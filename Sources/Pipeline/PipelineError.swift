@@ -40,6 +40,8 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
         /// The repository could not be fetched from Bitbucket (unreachable, the token refused,
         /// git missing, the checkout folder not empty).
         case sourceUnavailable
+        /// A load run kept as a baseline cannot be read.
+        case damagedBaseline
         /// Anything else: the message says what.
         case other
     }

@@ -108,6 +108,35 @@ struct AppTestingTests {
         }
     }
 
+    @Test func aSearchForANewIssueWaitsForTheIndexWithinItsBound() async throws {
+        try await Self.withSimulator(.jira) { simulator in
+            // A cluster node whose index lags 2 s behind the node that wrote the issue.
+            simulator.setIndexLag(.seconds(2))
+            let jira = try JiraClient(baseURL: simulator.baseURL, credentials: Self.token)
+            let patient = await AppTester().run(
+                "functional", Suites.jira(project: Self.project, issueType: "Story", searchWait: .seconds(15))
+            ) { TestContext(jira: jira) }
+            #expect(patient.passed, "\(patient.summary)")
+            let search = try #require(patient.results.first { $0.step == "search JQL" })
+            #expect(search.seconds >= 1, "the wait is in the step's time: \(search.seconds) s")
+            // The issue was created with the configured type.
+            let created = simulator.requests.first { $0.method == "POST" && $0.path == "/rest/api/2/issue" }
+            #expect(created.map { String(decoding: $0.body, as: UTF8.self).contains(#""name":"Story""#) } == true)
+
+            // A wait shorter than the lag fails the step, saying how long it waited, and the
+            // issue is still cleaned up.
+            let hasty = await AppTester().run(
+                "functional", Suites.jira(project: Self.project, searchWait: .milliseconds(600))
+            ) { TestContext(jira: jira) }
+            let failed = try #require(hasty.results.first { $0.step == "search JQL" })
+            #expect(failed.outcome == .failed)
+            #expect(failed.message?.contains("after waiting 0.6 s") == true, "\(failed.message ?? "")")
+            #expect(!hasty.results.contains { $0.step.hasPrefix("cleanup:") })  // a cleanup is listed when it fails
+            let deleted = simulator.requests.filter { $0.method == "DELETE" && $0.path.hasPrefix("/rest/api/2/issue/") }
+            #expect(deleted.count == 2 && deleted.allSatisfy { $0.status == 204 }, "\(deleted.map(\.path))")
+        }
+    }
+
     @Test func aBrokenEndpointFailsItsStepWithTheProductsMessageAndSkipsTheRest() async throws {
         try await Self.withSimulator(.jira) { simulator in
             simulator.fail(.init(pathPrefix: "/rest/api/2/issue/TEST", status: 500))
@@ -191,7 +220,7 @@ struct AppTestingTests {
         #expect(decoded.actions["view"]?.histogram == first.actions["view"]?.histogram)
     }
 
-    @Test func slaGatesFailWhenTheyShouldAndBaselinesCompare() throws {
+    @Test func slaGatesFailWhenTheyShould() throws {
         var result = PerfResult(name: "uat")
         for index in 0..<100 {
             result.record("fast", microseconds: 10_000, error: nil, second: 0)
@@ -203,12 +232,6 @@ struct AppTestingTests {
         #expect(gates.map(\.passed) == [true, false, false])
         #expect(gates[1].message.contains("94.0 % succeeded, below 95.0 %") && gates[1].message.contains("HTTP 500"))
         #expect(gates[2].message.contains("over the 500.0 ms limit"))
-
-        var baseline = PerfResult(name: "last week")
-        for _ in 0..<100 { baseline.record("slow", microseconds: 400_000, error: nil, second: 0) }
-        let comparison = Comparison.compare(result, to: baseline)
-        #expect(comparison.first { $0.action == "slow" }.map { abs(($0.changePercent ?? 0) - 100) < 1 } == true)
-        #expect(comparison.first { $0.action == "fast" }?.baselineP90 == nil)
     }
 
     @Test func aLoadRunAgainstTheSimulatorMeasuresTheInjectedDelay() async throws {

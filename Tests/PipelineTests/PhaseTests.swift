@@ -133,7 +133,7 @@ import Testing
                     tests:
                       functional: [jira]
                       project: TEST
-                      perf: { mix: jira, users: 2, hold: 1, p90: 10000 }
+                      perf: { mix: jira, users: 2, hold: 1, p90: 10000, compliance: { minimumMinutes: 0, minimumUsers: 2 } }
                   prod:
                     account: main
                     deployBucket: \(buckets["prod"]!)

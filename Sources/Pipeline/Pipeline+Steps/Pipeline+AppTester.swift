@@ -27,11 +27,7 @@ extension Pipeline {
                 "would run the \(products.map(\.rawValue).joined(separator: " and ")) suites against \(target.name)"
             },
             run: {
-                let scenarios = products.flatMap {
-                    $0 == .jira
-                        ? Suites.jira(project: target.tests?.project ?? "DEMO")
-                        : Suites.confluence(space: target.tests?.space ?? "DEMO")
-                }
+                let scenarios = Self.scenarios(products, target.tests)
                 // A pass with nothing tested would say nothing; it needs an explicit waiver.
                 let waiver = scenarios.isEmpty ? target.tests?.waivers?["functional"] : nil
                 guard !scenarios.isEmpty || waiver != nil else {
@@ -67,4 +63,20 @@ extension Pipeline {
                 return figures
             })
     }
+
+    /// The default suites of `products` as `tests` configures them (project, space, issue type,
+    /// search wait), only the scenarios it names when it names some.
+    static func scenarios(_ products: [Product], _ tests: PipelineConfig.Tests?) -> [Scenario] {
+        let wait = Duration.milliseconds(Int((tests?.searchWait ?? 30) * 1000))
+        let all = products.flatMap {
+            $0 == .jira
+                ? Suites.jira(project: tests?.project ?? "DEMO", issueType: tests?.issueType ?? "Task", searchWait: wait)
+                : Suites.confluence(space: tests?.space ?? "DEMO", searchWait: wait)
+        }
+        guard let names = tests?.scenarios else { return all }
+        return all.filter { names.contains($0.name) }
+    }
+
+    /// Every scenario name the default suites have, for the config's validation.
+    static let scenarioNames = Set((Suites.jira() + Suites.confluence()).map(\.name))
 }

@@ -10,12 +10,18 @@ extension Pipeline {
     func perfTester(commit: String, options: Options) throws -> PhaseStep {
         let uat = try config.environment("uat")
         let perf = uat.tests?.perf
+        let baselines = PerfBaselines(bucket: deployBucket(uat))
+        let production = config.productionEnvironment
         return PhaseStep(
             "perf-tester", writesTo: uat.name,
             plan: {
                 guard let perf else { return "no load test configured (tests.perf): fails unless waived (tests.waivers.perf)" }
+                let judge = perf.judge
                 return
-                    "would load \(uat.name)'s \(perf.mix) with \(perf.users) users for \(perf.hold) s (p90 ≤ \(perf.p90 ?? 5000) ms)"
+                    "would load \(uat.name)'s \(perf.mix) with \(perf.users) users for \(perf.hold) s (p90 ≤ \(perf.p90 ?? 5000) ms), "
+                    + "judge each action against \(perf.baseline.map { "the run of \($0.prefix(12))" } ?? "the run of the commit \(production.name) runs") "
+                    + String(format: "(Mann–Whitney U, α %g, tolerance %g %%)", judge.alpha, judge.defaultTolerance * 100)
+                    + " and keep the run in \(baselines.bucket.location)/\(PerfBaselines.prefix(commit))"
             },
             run: {
                 guard let perf else {
@@ -24,6 +30,14 @@ extension Pipeline {
                         "\(uat.name) has no load test (tests.perf), so UAT would pass without one; configure it, "
                             + "or waive the gate with tests.waivers.perf: <why>")
                 }
+                // The baseline first: a damaged one stops the step before any load is sent.
+                let baselineCommit: String?
+                if let named = perf.baseline {
+                    baselineCommit = named.lowercased()
+                } else {
+                    baselineCommit = try await CodeReleaser.current(in: self.deployBucket(production, reading: true))?.commit
+                }
+                let baseline = try await baselineCommit.asyncMap { try await baselines.latestPassed(of: $0) } ?? nil
                 let mix =
                     perf.product == .jira
                     ? Mixes.jira(project: uat.tests?.project ?? "DEMO") : Mixes.confluence(space: uat.tests?.space ?? "DEMO")
@@ -33,21 +47,47 @@ extension Pipeline {
                 let result = try await PerfTester(actions: mix.actions, profile: profile, prepare: mix.prepare)
                     .run("uat-perf", context: try await self.context(uat))
                 let gates = SLA(defaultP90Milliseconds: perf.p90 ?? 5000).evaluate(result)
+                let verdicts = baseline.map { perf.judge.judge(result, against: $0.result) } ?? []
+                let compliance = (perf.compliance?.checks ?? .dcapt).check(result)
+                let noncompliant = compliance.filter { !$0.compliant }
+                var failed = gates.filter { !$0.passed }.map(\.message) + verdicts.filter { !$0.passed }.map(\.message)
+                if perf.compliance?.required ?? true {
+                    failed += noncompliant.map {
+                        "the run is not DCAPT-compliant (\($0.name): \($0.detail)); load longer or with more users, or "
+                            + "lower tests.perf.compliance for a short run"
+                    }
+                }
+                let stored = try await baselines.store(result, commit: commit, passed: failed.isEmpty)
                 if let directory = options.reportDirectory {
                     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                     let base = URL(fileURLWithPath: directory).appendingPathComponent("perf-\(commit.prefix(12))")
                     try Reports.json(result).write(to: base.appendingPathExtension("json"))
-                    try Data(Reports.html(result, gates: gates).utf8).write(to: base.appendingPathExtension("html"))
+                    try Data(
+                        Reports.html(
+                            result, gates: gates, baseline: verdicts, baselineResult: baseline?.result,
+                            compliance: compliance
+                        ).utf8
+                    ).write(to: base.appendingPathExtension("html"))
+                    try Data(Reports.csv(result).utf8).write(to: base.appendingPathExtension("csv"))
                 }
-                let figures = [
+                for verdict in verdicts { self.logger.info("\(verdict.message)") }
+                var figures = [
                     "requests": "\(result.actions.values.reduce(0) { $0 + $1.samples })",
                     "rps": String(format: "%.1f", result.throughput),
                     "gatesFailed": "\(gates.filter { !$0.passed }.count)",
+                    "kept": "\(baselines.bucket.location)/\(stored)",
+                    "compliant": noncompliant.isEmpty ? "yes" : "no: " + noncompliant.map(\.detail).joined(separator: "; "),
                 ]
-                let failed = gates.filter { !$0.passed }
-                guard failed.isEmpty else {
-                    throw StepFailed(failed.map(\.message).joined(separator: "\n"), figures: figures)
+                if let baseline {
+                    figures["baseline"] = "\(baseline.commit.prefix(12)) (\(baselines.bucket.location)/\(baseline.key))"
+                    figures["regressed"] = "\(verdicts.filter { $0.outcome == .regressed }.count)"
+                    figures["unchanged"] = "\(verdicts.filter { $0.outcome == .unchanged }.count)"
+                    figures["improved"] = "\(verdicts.filter { $0.outcome == .improved }.count)"
+                } else {
+                    figures["baseline"] =
+                        baselineCommit.map { "none: \($0.prefix(12)) has no passed run kept" } ?? "none: \(production.name) runs no release yet"
                 }
+                guard failed.isEmpty else { throw StepFailed(failed.joined(separator: "\n"), figures: figures) }
                 return figures
             })
     }
