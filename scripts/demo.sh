@@ -210,6 +210,10 @@ echo "  uat --deployer hot again, nothing broken"
   { tail -30 "$DEMO/run/uat-hot.log"; exit 1; }
 sed -n '/^uat /,$p' "$DEMO/run/uat-hot.log" | sed 's/^/  /'
 grep -E "draining|installing|is RUNNING|healthy in the load balancer" "$DEMO/run/uat-hot.log" | head -4 | sed 's/^.*\] /  log: /'
+echo "  perf-tester against the baseline (${COMMIT:0:12}'s kept UAT run, the commit PROD runs), per action:"
+grep -E "\] jmeter_[a-z_]+ (regressed|unchanged|improved|new|missing|inconclusive):" "$DEMO/run/uat-hot.log" |
+  sed 's/^.*\] /    /'
+echo "  the report: $DEMO/reports/perf-${NEXT:0:12}.html (the baseline's curves dashed beside this run's)"
 echo
 echo "==> go-live status: which commit runs where"
 "$BIN/go-live" status --config pipeline.yml | sed 's/^/  /'

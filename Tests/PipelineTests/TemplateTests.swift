@@ -14,7 +14,7 @@ struct TemplateTests {
         "Examples/sandbox/cloudformation/network.yaml", "Examples/sandbox/cloudformation/database.yaml",
         "Examples/sandbox/cloudformation/jira.yaml", "Examples/sandbox/cloudformation/confluence.yaml",
         "Examples/codebuild/pipeline-codebuild.yaml", "Examples/codebuild/nightly-snapshot-codebuild.yaml",
-        "Examples/codebuild/pipeline-account-roles.yaml",
+        "Examples/codebuild/pipeline-account-roles.yaml", "Examples/codebuild/uat-load-codebuild.yaml",
     ]
 
     @Test func templatesPassCfnLint() async throws {
@@ -74,4 +74,43 @@ struct TemplateTests {
         let condition = "\(try #require(statement["Condition"]))"
         #expect(condition.contains("ArnNotEquals") && condition.contains("aws:PrincipalArn") && condition.contains(role), "\(condition)")
     }
+
+    /// The UAT load batch for each generator count, its buildspec resolved as CloudFormation's
+    /// `!Sub` and `!FindInMap` would: n generators with GENERATOR=i/n side by side, and a merge
+    /// that waits for every one of them.
+    @Test(arguments: [2, 4, 8])
+    func theUatLoadBatchRunsEveryGeneratorThenTheMerge(_ generators: Int) throws {
+        let text = try String(contentsOfFile: "\(Self.root)/Examples/codebuild/uat-load-codebuild.yaml", encoding: .utf8)
+        let template = try #require(try Yams.compose(yaml: text)?.mapping)
+        // The keys are quoted ("2"): look them up by their text, not as a plain scalar.
+        let graphs = try #require(template["Mappings"]?.mapping?["GeneratorGraphs"]?.mapping)
+        let graph = try #require(graphs.first { $0.key.string == "\(generators)" }?.value.mapping)
+        let jobs = graph["Jobs"]?.sequence?.compactMap(\.string) ?? []
+        let ids = graph["Ids"]?.sequence?.compactMap(\.string) ?? []
+        #expect(graph["Builds"]?.int == generators + 1)
+        let project = try #require(template["Resources"]?.mapping?["UatLoadProject"]?.mapping?["Properties"]?.mapping)
+        let sub = try #require(project["Source"]?.mapping?["BuildSpec"]?.sequence)
+        var spec = try #require(sub.first?.string)
+        let values = [
+            "GeneratorJobs": jobs.joined(separator: "\n    "), "GeneratorIds": ids.joined(separator: ", "),
+            "LoadGenerators": "\(generators)", "ArtifactsBucket": "artifacts", "ToolsVersion": "v1",
+            "SecretsPrefix": "atlas-relay", "JiraUrl": "https://jira.uat.example.com", "Project": "DEMO",
+        ]
+        let names = Set(spec.matches(of: /\$\{([A-Za-z][A-Za-z0-9:]*)\}/).map { String($0.output.1) })
+        #expect(names.isSubset(of: Set(values.keys)), "unresolved: \(names.subtracting(values.keys))")
+        for (name, value) in values { spec = spec.replacingOccurrences(of: "${\(name)}", with: value) }
+        spec = spec.replacingOccurrences(of: "${!", with: "${")
+        let buildspec = try #require(try Yams.load(yaml: spec) as? [String: Any])
+        let entries = try #require((buildspec["batch"] as? [String: Any])?["build-graph"] as? [[String: Any]])
+        #expect(entries.count == generators + 1)
+        let shares = entries.compactMap { (($0["env"] as? [String: Any])?["variables"] as? [String: Any])?["GENERATOR"] as? String }
+        #expect(shares == (1...generators).map { "\($0)/\(generators)" })
+        let merge = try #require(entries.first { $0["identifier"] as? String == "merge" })
+        #expect(merge["depend-on"] as? [String] == (1...generators).map { "generator_\($0)" })
+        #expect((((merge["env"] as? [String: Any])?["variables"] as? [String: Any])?["MERGE_GENERATORS"] as? String) == "\(generators)")
+        // Each generator takes its share, the merge judges them all as one.
+        let build = (((buildspec["phases"] as? [String: Any])?["build"] as? [String: Any])?["commands"] as? [String] ?? []).joined()
+        #expect(build.contains("--generator \"$GENERATOR\"") && build.contains("app-tester merge results/generator-*.json"))
+    }
 }
+
