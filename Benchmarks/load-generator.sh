@@ -41,11 +41,13 @@ echo "== the sandbox's UAT load: the DCAPT Jira mix, 8 users, closed model, 20 s
 /usr/bin/time -f "%U %S" -o "$W/one.time" "$BUILD/app-tester" perf --jira-url "http://127.0.0.1:$PORT" --mix jira --project TEST \
   --users 8 --hold 20 --json "$W/one.json" > "$W/one.out" 2>&1
 cpu_per_request "one generator" "$W/one.time" "$W/one.out"
+GENERATORS=()
 for i in 1 2; do
   /usr/bin/time -f "%U %S" -o "$W/g$i.time" "$BUILD/app-tester" perf --jira-url "http://127.0.0.1:$PORT" --mix jira --project TEST \
     --users 8 --hold 20 --generator "$i/2" --json "$W/g$i.json" > "$W/g$i.out" 2>&1 &
+  GENERATORS+=($!)
 done
-wait
+wait "${GENERATORS[@]}"   # not a bare wait: the simulator is a child too
 for i in 1 2; do cpu_per_request "generator $i of 2" "$W/g$i.time" "$W/g$i.out"; done
 "$BUILD/app-tester" merge "$W/g1.json" "$W/g2.json" --output "$W/merged.json" --html "$W/merged.html" | grep -E "requests/s|view_issue"
 rm -rf "$W"
