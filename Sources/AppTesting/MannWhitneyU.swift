@@ -72,6 +72,9 @@ public struct MannWhitneyU: Sendable, Codable, Equatable {
     /// Tests two samples of plain values.
     ///
     /// - Parameters:
+    ///   - x: the first sample; ``statistic`` is its U.
+    ///   - y: the second sample.
+    ///   - alternative: what to look for; two-sided by default.
     ///   - method: nil chooses as SciPy's `auto` does.
     ///   - continuity: the continuity correction of the normal approximation (SciPy's `use_continuity`).
     /// - Throws: ``Failure`` for an empty sample, a NaN, or the exact method with ties.
