@@ -147,9 +147,19 @@ public struct PerfTester: Sendable {
 
     /// Runs the load and returns the measurements.
     ///
+    /// - Parameters:
+    ///   - name: the run's name, as reports show it.
+    ///   - context: the set-up's context (`prepare` runs with it: the admin account), and every
+    ///     virtual user's when `users` is empty.
+    ///   - pool: one context per account of a pool (the `users:` argument), each with its own
+    ///     clients (credentials and connections); virtual user `i` acts as `pool[i % pool.count]`,
+    ///     and in the open model the requests take the accounts in turn. Each gets the values
+    ///     `prepare` left.
     /// - Throws: only when `prepare` fails (then no load was sent).
-    public func run(_ name: String, context: TestContext) async throws -> PerfResult {
+    public func run(_ name: String, context: TestContext, users pool: [TestContext] = []) async throws -> PerfResult {
         try await prepare(context)
+        for user in pool { user.adoptValues(of: context) }
+        let accounts = pool.isEmpty ? [context] : pool
         let recorder = Recorder(PerfResult(name: name))
         let clock = ContinuousClock()
         let start = clock.now
@@ -159,7 +169,7 @@ public struct PerfTester: Sendable {
         let users = profile.virtualUsers
         let end = start + profile.rampUp + profile.hold + profile.rampDown
 
-        @Sendable func perform(_ index: Int, scheduled: ContinuousClock.Instant? = nil) async {
+        @Sendable func perform(_ index: Int, as context: TestContext, scheduled: ContinuousClock.Instant? = nil) async {
             let action = actions[index]
             let begin = clock.now
             if let scheduled {
@@ -186,14 +196,17 @@ public struct PerfTester: Sendable {
             let permits = AsyncSemaphore(users)
             await withDiscardingTaskGroup { group in
                 var random = SystemRandomNumberGenerator()
+                var turn = 0
                 var next = start
                 while next < end {
                     try? await Task.sleep(until: next, clock: clock)
                     let index = mix.pick(&random)
                     await permits.acquire()
                     let scheduled = next
+                    let account = accounts[turn % accounts.count]
+                    turn += 1
                     group.addTask {
-                        await perform(index, scheduled: scheduled)
+                        await perform(index, as: account, scheduled: scheduled)
                         await permits.release()
                     }
                     let elapsed = next - start
@@ -218,7 +231,7 @@ public struct PerfTester: Sendable {
                         note(1)
                         var random = SystemRandomNumberGenerator()
                         while clock.now < leaves && !Task.isCancelled {
-                            await perform(mix.pick(&random))
+                            await perform(mix.pick(&random), as: accounts[user % accounts.count])
                             if profile.thinkTime > .zero { try? await Task.sleep(for: profile.thinkTime) }
                         }
                         note(-1)

@@ -47,6 +47,12 @@ public final class TestContext: Sendable {
     /// Stores a value for later steps.
     public func set(_ name: String, _ value: String) { values.withLock { $0[name] = value } }
 
+    /// Takes every value `other` holds (a load run's set-up, for each virtual user's context).
+    func adoptValues(of other: TestContext) {
+        let theirs = other.values.withLock { $0 }
+        values.withLock { $0.merge(theirs) { _, new in new } }
+    }
+
     /// Registers the removal of something the scenario created; cleanups run last, newest first,
     /// whether the steps passed or not.
     public func onCleanup(_ name: String, _ action: @escaping @Sendable () async throws -> Void) {

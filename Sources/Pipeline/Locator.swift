@@ -43,6 +43,7 @@ struct Locator {
         "environments.*.tests.waivers": ["functional", "perf", "invite", "version", "commit"],
         "environments.*.tests.perf": [
             "mix", "users", "rampUp", "hold", "p90", "baseline", "alpha", "tolerance", "tolerances", "compliance",
+            "userPool",
         ],
         "environments.*.tests.perf.compliance": ["minimumMinutes", "minimumUsers", "required"],
         "environments.*.tests.smoke": ["jira", "confluence"],

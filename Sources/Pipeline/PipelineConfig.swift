@@ -280,6 +280,10 @@ public struct PipelineConfig: Sendable {
             public var tolerances: [String: Double]?
             /// DCAPT's minimums for a run that counts; nil: DCAPT's own (45 minutes, 200 users).
             public var compliance: Compliance?
+            /// A secret reference (`env:`, `ssm:`, `secretsmanager:`) to the accounts the virtual
+            /// users log in as, one `name:password` a line, at least ``users`` of them; nil: every
+            /// virtual user acts as the application's own credentials. Those stay the set-up's.
+            public var userPool: SecretReference?
 
             /// The minimums a run must meet (DCAPT's by default) for its results to count.
             public struct Compliance: Sendable, Decodable, Equatable {

@@ -20,7 +20,8 @@ struct AppTestingTests {
     /// TEST; Confluence 6: space TEST, page 360451) with a shared home of its own, runs `body`
     /// with it, then stops it and drops the copy, whether `body` returned or threw.
     static func withSimulator<T>(
-        _ product: Product, version: String? = nil, body: (AtlassianSimulator) async throws -> T
+        _ product: Product, version: String? = nil, users: [AtlassianSimulator.User] = [.admin, .viewer],
+        body: (AtlassianSimulator) async throws -> T
     ) async throws -> T {
         try await withProductDatabase(product == .jira ? .jira : .confluence, prefix: "apptest") { url in
             let home = FileManager.default.temporaryDirectory.appendingPathComponent("apptest-\(UUID().uuidString)")
@@ -28,8 +29,8 @@ struct AppTestingTests {
                 try await withResource {
                     try await AtlassianSimulator.start(
                         .init(
-                            product: product, database: try DatabaseLocation(url: url), version: version,
-                            sharedHome: home))
+                            product: product, database: try DatabaseLocation(url: url), users: users,
+                            version: version, sharedHome: home))
                 } cleanup: { simulator in
                     await simulator.stop()
                 } body: { simulator in
@@ -105,6 +106,40 @@ struct AppTestingTests {
                 let smoke = await SmokeTester(targets: [.init(client: jira, knownContent: "TEST-1")]).run()
                 #expect(smoke.passed, "\(smoke.summary)")
             }
+        }
+    }
+
+    @Test func everyVirtualUserActsAsAnAccountOfThePoolAndTheAdminOnlySetsUp() async throws {
+        let pool = (1...3).map {
+            AtlassianSimulator.User(name: "perf\($0)", password: "secret-\($0)", token: "perf-token-\($0)", isAdmin: false)
+        }
+        try await Self.withSimulator(.jira, users: [.admin] + pool) { simulator in
+            let admin = TestContext(jira: try JiraClient(baseURL: simulator.baseURL, credentials: Self.token))
+            let users = try pool.map {
+                TestContext(
+                    jira: try JiraClient(
+                        baseURL: simulator.baseURL, credentials: .basic(user: $0.name, password: $0.password)))
+            }
+            let mix = Mixes.jira(project: Self.project)
+            let before = simulator.requests.count
+            let result = try await PerfTester(
+                actions: mix.actions, profile: LoadProfile(virtualUsers: 6, hold: .seconds(2)), prepare: mix.prepare
+            ).run("pool", context: admin, users: users)
+            #expect(result.actions.values.allSatisfy { $0.errors == 0 }, "\(result.actions.mapValues(\.firstError))")
+            let requests = simulator.requests.dropFirst(before)
+            func basic(_ user: AtlassianSimulator.User) -> String {
+                "Basic " + Data("\(user.name):\(user.password)".utf8).base64EncodedString()
+            }
+            // The set-up (listing the issues to view) is the admin's, and nothing else is.
+            let byAdmin = requests.filter { $0.authorization == "Bearer \(AtlassianSimulator.User.admin.token)" }
+            #expect(byAdmin.count == 1 && byAdmin.first?.path.hasPrefix("/rest/api/2/search") == true, "\(byAdmin.map(\.path))")
+            // Every account of the pool did its share of the load (6 users over 3 accounts).
+            for user in pool {
+                let own = requests.filter { $0.authorization == basic(user) }.count
+                #expect(own > 20, "\(user.name) sent \(own) requests")
+            }
+            let accounts = Set(pool.map(basic))
+            #expect(byAdmin.count + requests.filter { accounts.contains($0.authorization ?? "") }.count == requests.count)
         }
     }
 

@@ -32,7 +32,7 @@ struct PerfBaselineTests {
             applications: { jira: { url: "\(uat)", credentials: { token: env:RELAY_TEST_TOKEN } } }
             tests:
               project: TEST
-              perf: { mix: jira, users: 4, hold: 3, p90: 10000, tolerance: \(tolerance), compliance: { minimumMinutes: 0, minimumUsers: 4 } }
+              perf: { mix: jira, users: 4, hold: 3, p90: 10000, tolerance: \(tolerance), compliance: { minimumMinutes: 0, minimumUsers: 4 }, userPool: env:PERF_POOL }
           prod:
             account: main
             deployBucket: \(buckets["prod"]!)
@@ -42,7 +42,12 @@ struct PerfBaselineTests {
 
     @Test func theSecondRunIsJudgedAgainstTheRunOfTheCommitInPRODAndASlowdownFailsIt() async throws {
         try await withProductDatabase(.jira, prefix: "perfbase") { url in
-            let simulator = try await AtlassianSimulator.start(.init(product: .jira, database: try DatabaseLocation(url: url)))
+            // The virtual users log in as four accounts of their own; the admin token only sets up.
+            let pool = (1...4).map {
+                AtlassianSimulator.User(name: "uat\($0)", password: "pw-\($0)", token: "uat-token-\($0)", isAdmin: false)
+            }
+            let simulator = try await AtlassianSimulator.start(
+                .init(product: .jira, database: try DatabaseLocation(url: url), users: [.admin] + pool))
             let aws = try Sandbox.s3AWSClient()
             var buckets: [String: String] = [:]
             for name in ["dev", "uat", "prod"] { buckets[name] = try await Sandbox.makeBucket(aws, prefix: "perf-\(name)") }
@@ -50,6 +55,7 @@ struct PerfBaselineTests {
             try await withCleanup {
                 var environment = Sandbox.environment
                 environment["RELAY_TEST_TOKEN"] = Self.token
+                environment["PERF_POOL"] = pool.map { "\($0.name):\($0.password)" }.joined(separator: "\n")
                 func step(_ commit: String, tolerance: Double) throws -> PhaseStep {
                     let config = try PipelineConfig.parse(
                         Self.yaml(uat: simulator.baseURL, buckets: buckets, tolerance: tolerance), file: "pipeline.yml",
@@ -63,6 +69,9 @@ struct PerfBaselineTests {
                 // PROD runs no release yet: nothing to judge against, the run is kept as passed.
                 let opening = try await step(first, tolerance: 10).run()
                 #expect(opening["baseline"]?.hasPrefix("none") == true, "\(opening)")
+                #expect(opening["accounts"] == "4 from tests.perf.userPool", "\(opening)")
+                let firstAccount = "Basic " + Data("uat1:pw-1".utf8).base64EncodedString()
+                #expect(simulator.requests.contains { $0.authorization == firstAccount })
                 let kept = try await s3.listAllObjects(bucket: buckets["uat"]!, prefix: "releases/\(first)/perf/").map(\.key)
                 #expect(kept.count == 1 && kept[0].hasSuffix("-passed.json.gz"), "\(kept)")
                 let stored = try PerfResult(archive: try #require(try await s3.getObjectData(bucket: buckets["uat"]!, key: kept[0])))
@@ -87,6 +96,14 @@ struct PerfBaselineTests {
                 #expect(failed.count == 1 && failed[0].hasSuffix("-failed.json.gz"), "\(failed)")
                 let baselines = PerfBaselines(bucket: DeployBucket(s3: s3, bucket: buckets["uat"]!))
                 #expect(try await baselines.latestPassed(of: third) == nil)
+
+                // A pool smaller than the virtual users is refused before any load, without its passwords.
+                let small = environment["PERF_POOL"]!
+                environment["PERF_POOL"] = "uat1:pw-1\nuat2:pw-2"
+                let short = await #expect(throws: StepFailed.self) { try await step(second, tolerance: 100).run() }
+                #expect(short?.description.contains("holds 2 accounts for 4 virtual users") == true, "\(short.map { "\($0)" } ?? "")")
+                #expect(short?.description.contains("pw-") == false)
+                environment["PERF_POOL"] = small
 
                 // A damaged baseline stops the step before any load, saying which object it was.
                 try await s3.putObject(

@@ -44,8 +44,9 @@ extension Pipeline {
                 let profile = LoadProfile(
                     virtualUsers: perf.users, rampUp: .milliseconds(Int((perf.rampUp ?? 0) * 1000)),
                     hold: .milliseconds(Int(perf.hold * 1000)))
+                let pool = try await self.userPool(perf, in: uat)
                 let result = try await PerfTester(actions: mix.actions, profile: profile, prepare: mix.prepare)
-                    .run("uat-perf", context: try await self.context(uat))
+                    .run("uat-perf", context: try await self.context(uat), users: pool)
                 let gates = SLA(defaultP90Milliseconds: perf.p90 ?? 5000).evaluate(result)
                 let verdicts = baseline.map { perf.judge.judge(result, against: $0.result) } ?? []
                 let compliance = (perf.compliance?.checks ?? .dcapt).check(result)
@@ -76,6 +77,7 @@ extension Pipeline {
                     "rps": String(format: "%.1f", result.throughput),
                     "gatesFailed": "\(gates.filter { !$0.passed }.count)",
                     "kept": "\(baselines.bucket.location)/\(stored)",
+                    "accounts": pool.isEmpty ? "1 (the application's credentials)" : "\(pool.count) from tests.perf.userPool",
                     "compliant": noncompliant.isEmpty ? "yes" : "no: " + noncompliant.map(\.detail).joined(separator: "; "),
                 ]
                 if let baseline {
@@ -90,6 +92,42 @@ extension Pipeline {
                 guard failed.isEmpty else { throw StepFailed(failed.joined(separator: "\n"), figures: figures) }
                 return figures
             })
+    }
+
+    /// One context per account of `perf.userPool` (`name:password` lines), each with clients of
+    /// its own; empty without a pool.
+    ///
+    /// - Throws: ``StepFailed`` for a pool smaller than the virtual users or a line that is not
+    ///   `name:password` (by line number: never the line itself).
+    func userPool(_ perf: PipelineConfig.Tests.Perf, in environment: PipelineConfig.Environment) async throws
+        -> [TestContext]
+    {
+        guard let reference = perf.userPool else { return [] }
+        let text = try await secrets(environment).resolve(reference)
+        var contexts: [TestContext] = []
+        for (number, line) in text.split(whereSeparator: \.isNewline).enumerated() {
+            let entry = line.trimmingCharacters(in: .whitespaces)
+            if entry.isEmpty { continue }
+            guard let colon = entry.firstIndex(of: ":"), colon != entry.startIndex, entry.index(after: colon) != entry.endIndex
+            else {
+                throw StepFailed(
+                    "line \(number + 1) of tests.perf.userPool (\(reference)) is not name:password; give one account a line")
+            }
+            let credentials = AtlassianCredentials.basic(
+                user: String(entry[..<colon]), password: String(entry[entry.index(after: colon)...]))
+            contexts.append(
+                TestContext(
+                    jira: try environment.application(.jira).map { try JiraClient(baseURL: $0.url, credentials: credentials) },
+                    confluence: try environment.application(.confluence).map {
+                        try ConfluenceClient(baseURL: $0.url, credentials: credentials)
+                    }))
+        }
+        guard contexts.count >= perf.users else {
+            throw StepFailed(
+                "tests.perf.userPool (\(reference)) holds \(contexts.count) accounts for \(perf.users) virtual users; "
+                    + "each virtual user logs in as an account of its own, so give at least \(perf.users)")
+        }
+        return contexts
     }
 
     func invite(commit: String) throws -> PhaseStep {
