@@ -153,6 +153,9 @@ extension PipelineConfig {
                     if environment.applications?[perf.mix] == nil {
                         add(here + ["tests", "perf", "mix"], "\(name) has no \(perf.mix)")
                     }
+                    if let think = perf.thinkTime, !(0...3600).contains(think) {
+                        add(here + ["tests", "perf", "thinkTime"], "thinkTime is 0 to 3600 seconds, not \(think)")
+                    }
                     if let alpha = perf.alpha, !(alpha > 0 && alpha <= 0.5) {
                         add(here + ["tests", "perf", "alpha"], "alpha is a significance level above 0 and at most 0.5, not \(alpha)")
                     }

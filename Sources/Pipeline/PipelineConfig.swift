@@ -266,6 +266,8 @@ public struct PipelineConfig: Sendable {
             public var users: Int
             /// Ramp-up seconds.
             public var rampUp: Double?
+            /// Seconds each virtual user pauses between its actions (default 0).
+            public var thinkTime: Double?
             /// Hold seconds.
             public var hold: Double
             /// The default 90th-percentile limit per action, in milliseconds.

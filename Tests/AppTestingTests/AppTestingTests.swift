@@ -123,7 +123,9 @@ struct AppTestingTests {
             let mix = Mixes.jira(project: Self.project)
             let before = simulator.requests.count
             let result = try await PerfTester(
-                actions: mix.actions, profile: LoadProfile(virtualUsers: 6, hold: .seconds(2)), prepare: mix.prepare
+                // A think time keeps the load well below what the shared machine's other tests need.
+                actions: mix.actions, profile: LoadProfile(virtualUsers: 6, hold: .seconds(2), thinkTime: .milliseconds(40)),
+                prepare: mix.prepare
             ).run("pool", context: admin, users: users)
             #expect(result.actions.values.allSatisfy { $0.errors == 0 }, "\(result.actions.mapValues(\.firstError))")
             let requests = simulator.requests.dropFirst(before)
@@ -136,7 +138,7 @@ struct AppTestingTests {
             // Every account of the pool did its share of the load (6 users over 3 accounts).
             for user in pool {
                 let own = requests.filter { $0.authorization == basic(user) }.count
-                #expect(own > 20, "\(user.name) sent \(own) requests")
+                #expect(own > 10, "\(user.name) sent \(own) requests")
             }
             let accounts = Set(pool.map(basic))
             #expect(byAdmin.count + requests.filter { accounts.contains($0.authorization ?? "") }.count == requests.count)

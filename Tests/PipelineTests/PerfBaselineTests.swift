@@ -32,7 +32,7 @@ struct PerfBaselineTests {
             applications: { jira: { url: "\(uat)", credentials: { token: env:RELAY_TEST_TOKEN } } }
             tests:
               project: TEST
-              perf: { mix: jira, users: 4, hold: 3, p90: 10000, tolerance: \(tolerance), compliance: { minimumMinutes: 0, minimumUsers: 4 }, userPool: env:PERF_POOL }
+              perf: { mix: jira, users: 4, hold: 3, thinkTime: 0.03, p90: 10000, tolerance: \(tolerance), compliance: { minimumMinutes: 0, minimumUsers: 4 }, userPool: env:PERF_POOL }
           prod:
             account: main
             deployBucket: \(buckets["prod"]!)
@@ -87,9 +87,9 @@ struct PerfBaselineTests {
                 #expect(again["baseline"]?.hasPrefix(String(first.prefix(12))) == true, "\(again)")
                 #expect(again["regressed"] == "0", "\(again)")
 
-                // Every issue view 300 ms slower: far beyond the tolerance, so the gate fails and
+                // Every issue view 150 ms slower: far beyond the tolerance, so the gate fails and
                 // the run is kept as failed (never a baseline).
-                simulator.fail(.init(pathPrefix: "/rest/api/2/issue/", status: 200, delay: .milliseconds(300)))
+                simulator.fail(.init(pathPrefix: "/rest/api/2/issue/", status: 200, delay: .milliseconds(150)))
                 let slow = await #expect(throws: StepFailed.self) { try await step(third, tolerance: 100).run() }
                 #expect(slow?.figures["regressed"].flatMap(Int.init).map { $0 >= 1 } == true, "\(slow.map { "\($0)" } ?? "")")
                 let failed = try await s3.listAllObjects(bucket: buckets["uat"]!, prefix: "releases/\(third)/perf/").map(\.key)

@@ -43,7 +43,8 @@ extension Pipeline {
                     ? Mixes.jira(project: uat.tests?.project ?? "DEMO") : Mixes.confluence(space: uat.tests?.space ?? "DEMO")
                 let profile = LoadProfile(
                     virtualUsers: perf.users, rampUp: .milliseconds(Int((perf.rampUp ?? 0) * 1000)),
-                    hold: .milliseconds(Int(perf.hold * 1000)))
+                    hold: .milliseconds(Int(perf.hold * 1000)),
+                    thinkTime: .milliseconds(Int((perf.thinkTime ?? 0) * 1000)))
                 let pool = try await self.userPool(perf, in: uat)
                 let result = try await PerfTester(actions: mix.actions, profile: profile, prepare: mix.prepare)
                     .run("uat-perf", context: try await self.context(uat), users: pool)
