@@ -218,3 +218,24 @@ public enum Sandbox {
             endpoints: EndpointResolver(explicitEndpoint: try s3Endpoint()), retryPolicy: retryPolicy)
     }
 }
+
+extension Sandbox {
+    private static let loadSlot = AsyncSemaphore(1)
+
+    /// Runs `body`, a test that loads a simulator flat out (a Perf-Tester run), while no other
+    /// such test runs: the tests share two cores, PostgreSQL and SeaweedFS, and two loads at
+    /// once starve the timing-sensitive tests running beside them.
+    public static func withLoadSlot<T>(
+        isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T
+    ) async throws -> T {
+        await loadSlot.acquire()
+        do {
+            let value = try await body()
+            await loadSlot.release()
+            return value
+        } catch {
+            await loadSlot.release()
+            throw error
+        }
+    }
+}

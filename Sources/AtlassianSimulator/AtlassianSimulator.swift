@@ -154,6 +154,8 @@ public final class AtlassianSimulator: Sendable {
         var reindexTasks: [ReindexTask] = []
         var reindexFault: String?
         var indexLag: Duration = .zero
+        /// Issues created under an index lag, by id, and when the index shows them.
+        var unindexed: [Int64: ContinuousClock.Instant] = [:]
     }
 
     /// The configuration.
@@ -179,8 +181,9 @@ public final class AtlassianSimulator: Sendable {
     /// Removes every scripted failure.
     public func clearFailures() { state.withLock { $0.failures.removeAll() } }
 
-    /// Makes Jira's search miss issues created less than `lag` ago, as a Data Center cluster's
-    /// node does until the index replication from the node that wrote them reaches it.
+    /// Makes Jira's search miss each issue created from now on until `lag` after its creation
+    /// was answered, as a Data Center cluster's node does until the index replication from the
+    /// node that wrote it reaches it.
     public func setIndexLag(_ lag: Duration) { state.withLock { $0.indexLag = lag } }
 
     /// Makes the Jira reindexes started from now on fail with `message` (an index error, as

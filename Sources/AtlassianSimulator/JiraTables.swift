@@ -462,9 +462,9 @@ struct JiraTables: Sendable {
 
     /// The issues `query` finds (the JQL subset of ``SearchQuery``: `project`, `key`/`issuekey`,
     /// `summary`, `description`, `text`, `issuetype`/`type`, `status`), with the total.
-    /// The issues `query` finds; with `indexedBefore`, only those created before it (the index
-    /// of a node the newer ones have not replicated to yet).
-    func search(_ query: SearchQuery, maxResults: Int, startAt: Int, indexedBefore: Date? = nil) async throws
+    /// The issues `query` finds but those of `hidden` (ids the index of this node does not
+    /// hold yet).
+    func search(_ query: SearchQuery, maxResults: Int, startAt: Int, hiding hidden: [Int64] = []) async throws
         -> (total: Int, issues: [Issue])
     {
         var conditions: [String] = []
@@ -514,9 +514,9 @@ struct JiraTables: Sendable {
             if negate { condition = "NOT \(condition)" }
             conditions.append(condition)
         }
-        if let indexedBefore {
-            bindings.append(indexedBefore)
-            conditions.append("i.created < $\(bindings.count)")
+        if !hidden.isEmpty {
+            bindings.append(hidden.map(String.init))
+            conditions.append("NOT (i.id::text = ANY($\(bindings.count)))")
         }
         var order: [String] = []
         for item in query.order {

@@ -66,6 +66,9 @@ extension AtlassianSimulator {
                         project: project, type: type, summary: summary, description: description,
                         reporter: try await tables.userKey(author))
                 }
+                state.withLock { state in
+                    if state.indexLag > .zero { state.unindexed[issue.id] = .now + state.indexLag }
+                }
                 return .json(
                     ["id": String(issue.id), "key": issue.key, "self": "\(baseURL)/rest/api/2/issue/\(issue.id)"],
                     status: 201)
@@ -134,10 +137,13 @@ extension AtlassianSimulator {
             }
             do {
                 let (limit, offset) = (min(maxResults, 1000), startAt)
-                let lag = state.withLock { $0.indexLag }
-                let indexedBefore = lag > .zero ? Date().addingTimeInterval(-Double(lag / .milliseconds(1)) / 1000) : nil
+                let hidden = state.withLock { state -> [Int64] in
+                    let now = ContinuousClock.now
+                    state.unindexed = state.unindexed.filter { $0.value > now }
+                    return Array(state.unindexed.keys)
+                }
                 let (total, issues) = try await jiraTables { tables in
-                    try await tables.search(query, maxResults: limit, startAt: offset, indexedBefore: indexedBefore)
+                    try await tables.search(query, maxResults: limit, startAt: offset, hiding: hidden)
                 }
                 return .json([
                     "startAt": startAt, "maxResults": maxResults, "total": total, "issues": issues.map(issueJSON),

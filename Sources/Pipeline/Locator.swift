@@ -42,7 +42,7 @@ struct Locator {
         ],
         "environments.*.tests.waivers": ["functional", "perf", "invite", "version", "commit"],
         "environments.*.tests.perf": [
-            "mix", "users", "rampUp", "hold", "thinkTime", "p90", "baseline", "alpha", "tolerance", "tolerances", "compliance",
+            "mix", "users", "rampUp", "hold", "thinkTime", "p90", "baseline", "alpha", "tolerance", "tolerances", "minimumSamples", "compliance",
             "userPool",
         ],
         "environments.*.tests.perf.compliance": ["minimumMinutes", "minimumUsers", "required"],

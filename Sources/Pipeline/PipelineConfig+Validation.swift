@@ -153,6 +153,9 @@ extension PipelineConfig {
                     if environment.applications?[perf.mix] == nil {
                         add(here + ["tests", "perf", "mix"], "\(name) has no \(perf.mix)")
                     }
+                    if let samples = perf.minimumSamples, samples < 2 {
+                        add(here + ["tests", "perf", "minimumSamples"], "minimumSamples is at least 2, not \(samples)")
+                    }
                     if let think = perf.thinkTime, !(0...3600).contains(think) {
                         add(here + ["tests", "perf", "thinkTime"], "thinkTime is 0 to 3600 seconds, not \(think)")
                     }

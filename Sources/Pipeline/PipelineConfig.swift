@@ -280,6 +280,9 @@ public struct PipelineConfig: Sendable {
             public var tolerance: Double?
             /// The slowdown allowed per action name, in percent.
             public var tolerances: [String: Double]?
+            /// Fewer samples than this of an action, in the run or the baseline, leave it
+            /// unjudged (inconclusive; default 20).
+            public var minimumSamples: Int?
             /// DCAPT's minimums for a run that counts; nil: DCAPT's own (45 minutes, 200 users).
             public var compliance: Compliance?
             /// A secret reference (`env:`, `ssm:`, `secretsmanager:`) to the accounts the virtual
@@ -307,7 +310,7 @@ public struct PipelineConfig: Sendable {
             public var judge: BaselineJudge {
                 BaselineJudge(
                     alpha: alpha ?? 0.05, defaultTolerance: (tolerance ?? 10) / 100,
-                    tolerances: (tolerances ?? [:]).mapValues { $0 / 100 })
+                    tolerances: (tolerances ?? [:]).mapValues { $0 / 100 }, minimumSamples: minimumSamples ?? 20)
             }
         }
 
