@@ -32,7 +32,7 @@ struct PerfBaselineTests {
             applications: { jira: { url: "\(uat)", credentials: { token: env:RELAY_TEST_TOKEN } } }
             tests:
               project: TEST
-              perf: { mix: jira, users: 4, hold: 3, thinkTime: 0.03, p90: 10000, tolerance: \(tolerance), minimumSamples: 5, compliance: { minimumMinutes: 0, minimumUsers: 4 }, userPool: env:PERF_POOL }
+              perf: { mix: jira, users: 4, hold: 3, thinkTime: 0.03, p90: 120000, tolerance: \(tolerance), minimumSamples: 5, compliance: { minimumMinutes: 0, minimumUsers: 4 }, userPool: env:PERF_POOL }
           prod:
             account: main
             deployBucket: \(buckets["prod"]!)
