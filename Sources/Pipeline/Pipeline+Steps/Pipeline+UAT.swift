@@ -38,9 +38,9 @@ extension Pipeline {
                     baselineCommit = try await CodeReleaser.current(in: self.deployBucket(production, reading: true))?.commit
                 }
                 let baseline = try await baselineCommit.asyncMap { try await baselines.latestPassed(of: $0) } ?? nil
-                let mix =
-                    perf.product == .jira
-                    ? Mixes.jira(project: uat.tests?.project ?? "DEMO") : Mixes.confluence(space: uat.tests?.space ?? "DEMO")
+                let mix = Mixes.mix(
+                    for: perf.product == .jira ? .jira : .confluence, project: uat.tests?.project ?? "DEMO",
+                    space: uat.tests?.space ?? "DEMO")
                 let profile = LoadProfile(
                     virtualUsers: perf.users, rampUp: .milliseconds(Int((perf.rampUp ?? 0) * 1000)),
                     hold: .milliseconds(Int(perf.hold * 1000)),
